@@ -1,0 +1,32 @@
+# Every target is one line; the work is in hack/ and go.
+.PHONY: build deps images test test-unit test-e2e demo lab clean-host fmt vet
+
+build:
+	go build -o bin/nodeagent ./cmd/nodeagent
+
+deps:
+	bash hack/install-deps.sh
+
+images:
+	bash hack/images.sh
+
+test:
+	bash hack/test.sh all
+
+test-unit:
+	bash hack/test.sh unit
+
+test-e2e:
+	bash hack/test.sh e2e
+
+demo:
+	bash hack/demo.sh
+
+clean-host:
+	bash hack/clean-host.sh
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+vet:
+	go vet ./... && go vet -tags e2e ./e2e/...

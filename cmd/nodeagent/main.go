@@ -1,0 +1,70 @@
+// Command nodeagent makes a Linux machine a Kubernetes node. This file only
+// dispatches to subcommands; each subcommand wires its components explicitly.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand: its name, a one-line summary and its entry point.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what every subcommand gets from main: streams and a logger.
+type environment struct {
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func commands() []command {
+	return []command{
+		{"version", "print the version of nodeagent and of the Go toolchain", runVersion},
+		{"lab", "create, enter and remove lab node network namespaces", runLab},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &environment{
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		log:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+	if err := dispatch(ctx, env, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "nodeagent: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	usage(env.stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: nodeagent <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}

@@ -1,0 +1,89 @@
+package cni
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+)
+
+// DefaultNetworkName names the network of the default configuration list.
+const DefaultNetworkName = "nodeagent"
+
+// DefaultConflistFile is the file the default configuration list is written to.
+const DefaultConflistFile = "10-nodeagent.conflist"
+
+// BridgeOptions shape the default bridge network.
+type BridgeOptions struct {
+	// PodCIDR is the range pods take addresses from, e.g. 10.244.0.0/24.
+	PodCIDR netip.Prefix
+	// Bridge is the bridge's name. Default "na-cni0".
+	Bridge string
+	// DataDir is where host-local keeps reservations. Default
+	// /var/lib/nodeagent/cni/networks.
+	DataDir string
+}
+
+func (o BridgeOptions) withDefaults() BridgeOptions {
+	if o.Bridge == "" {
+		o.Bridge = "na-cni0"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "/var/lib/nodeagent/cni/networks"
+	}
+	return o
+}
+
+// DefaultConflist returns the default configuration list: bridge with
+// host-local IPAM, then portmap and loopback.
+func DefaultConflist(o BridgeOptions) ([]byte, error) {
+	if !o.PodCIDR.IsValid() {
+		return nil, fmt.Errorf("cni: a pod CIDR is needed for the default network")
+	}
+	o = o.withDefaults()
+	defaultRoute := "0.0.0.0/0"
+	if o.PodCIDR.Addr().Is6() {
+		defaultRoute = "::/0"
+	}
+	list := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       DefaultNetworkName,
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": o.Bridge,
+				"isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": o.PodCIDR.Masked().String()}}},
+					"routes":  []map[string]string{{"dst": defaultRoute}},
+					"dataDir": o.DataDir,
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+			map[string]any{"type": "loopback"},
+		},
+	}
+	return json.MarshalIndent(list, "", "  ")
+}
+
+// WriteDefaultIfMissing writes the default configuration list into confDir
+// unless confDir already holds a configuration. It reports whether it wrote.
+func WriteDefaultIfMissing(confDir string, o BridgeOptions) (bool, error) {
+	if files, err := confFiles(confDir); err != nil || len(files) > 0 {
+		return false, err
+	}
+	data, err := DefaultConflist(o)
+	if err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return false, err
+	}
+	path := filepath.Join(confDir, DefaultConflistFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, path)
+}

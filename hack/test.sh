@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# hack/test.sh all|unit|e2e: runs the unit tests and/or the root e2e tests.
+# As root it first installs the dependencies and test images (idempotent).
+# Outside CI, e2e tests skip with a reason when not root or a dependency is
+# missing; with CI=true a missing dependency fails the run.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+trap on_error ERR
+
+what=${1:-all}
+cd "$REPO_ROOT"
+
+gofmt_check() {
+  step "gofmt"
+  local bad
+  bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
+  [ -z "$bad" ] || die "gofmt would change: $bad"
+}
+
+unit() {
+  gofmt_check
+  step "go vet"
+  go vet ./...
+  go vet -tags e2e ./e2e/...
+  step "unit tests"
+  go test -count=1 ./...
+}
+
+e2e() {
+  if [ "$(id -u)" -eq 0 ]; then
+    bash hack/install-deps.sh
+    bash hack/images.sh
+    build_nodeagent
+  elif [ "${CI:-}" = true ]; then
+    die "CI must run as root: the e2e tests need network namespaces and containerd"
+  else
+    echo "note: not root, so the e2e tests will skip (run 'sudo make test')"
+  fi
+  step "e2e tests"
+  go test -tags e2e -count=1 -p 1 -timeout 20m -v ./e2e/...
+}
+
+case $what in
+  unit) unit ;;
+  e2e) e2e ;;
+  all) unit; e2e ;;
+  *) die "usage: hack/test.sh all|unit|e2e" ;;
+esac
