@@ -169,5 +169,8 @@ func labName(file string) (string, bool) {
 		return "", false
 	}
 	name := file[len(NetNSPrefix):]
-	return name, validName.MatchString(name)
+	if !validName.MatchString(name) {
+		return "", false
+	}
+	return name, true
 }

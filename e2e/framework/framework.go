@@ -26,7 +26,9 @@ const (
 )
 
 // ContainerdAddress is the socket of nodeagent's containerd.
-func ContainerdAddress() string { return envOr("NODEAGENT_CONTAINERD_ADDRESS", defaultContainerdAddress) }
+func ContainerdAddress() string {
+	return envOr("NODEAGENT_CONTAINERD_ADDRESS", defaultContainerdAddress)
+}
 
 // TestImage is the test image, as served by the local registry.
 func TestImage() string { return envOr("NODEAGENT_TEST_IMAGE", defaultTestImage) }

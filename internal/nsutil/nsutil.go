@@ -64,7 +64,8 @@ func Remove(path string) error {
 }
 
 // Do runs fn on a locked OS thread that has entered the namespace at path.
-// The thread is discarded afterwards, so no other goroutine ever runs in it.
+// No other goroutine ever runs in that namespace: the thread returns to its
+// own namespace before it is unlocked.
 // Processes started by fn (exec.Cmd.Start) inherit the namespace.
 func Do(path string, fn func() error) error {
 	target, err := os.Open(path)
@@ -80,13 +81,25 @@ func Do(path string, fn func() error) error {
 	})
 }
 
-// onThrowawayThread runs fn on a new goroutine locked to its OS thread and
-// never unlocks it, so the Go runtime terminates that thread when fn returns.
+// onThrowawayThread runs fn on a new goroutine locked to its OS thread. When
+// fn is done the thread goes back to the namespace it came from and is
+// unlocked; if it cannot go back it stays locked, so the Go runtime discards
+// it (or, for the main thread, never schedules on it again).
 func onThrowawayThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		errc <- fn()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- fmt.Errorf("open own netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		err = fn()
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

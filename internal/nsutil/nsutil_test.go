@@ -21,6 +21,10 @@ func requireRoot(t *testing.T) {
 
 func TestCreateDoRemove(t *testing.T) {
 	requireRoot(t)
+	host, err := InodeOf("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	path, err := Create(dir, "nsutil-test")
 	if err != nil {
@@ -31,9 +35,8 @@ func TestCreateDoRemove(t *testing.T) {
 		t.Fatal("creating the same name twice succeeded")
 	}
 
-	host, err := InodeOf("/proc/self/ns/net")
-	if err != nil {
-		t.Fatal(err)
+	if now, _ := InodeOf("/proc/self/ns/net"); now != host {
+		t.Fatalf("Create left the main thread in another namespace: %v, was %v", now, host)
 	}
 	var links []netlink.Link
 	err = Do(path, func() error {
@@ -42,7 +45,7 @@ func TestCreateDoRemove(t *testing.T) {
 			return err
 		}
 		if inside == host {
-			t.Error("Do ran in the host namespace")
+			t.Errorf("Do ran in the host namespace: %v %v", inside, host)
 		}
 		links, err = netlink.LinkList()
 		return err
@@ -53,8 +56,8 @@ func TestCreateDoRemove(t *testing.T) {
 	if len(links) != 1 || links[0].Attrs().Name != "lo" {
 		t.Fatalf("a new namespace should hold only lo, got %v", links)
 	}
-	if after, _ := InodeOf("/proc/thread-self/ns/net"); after != host {
-		t.Fatal("the calling thread was left in another namespace")
+	if after, _ := InodeOf("/proc/self/ns/net"); after != host {
+		t.Fatalf("the calling thread was left in another namespace: %v %v", after, host)
 	}
 
 	cmd := exec.Command("sleep", "60")
