@@ -52,6 +52,9 @@ install_containerd() {
     "github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION"
   install -m 0755 "$gobin/containerd" "$gobin/containerd-shim-runc-v2" "$gobin/ctr" /usr/local/bin/
   rm -rf "$gobin"
+  # Remember what we installed, so that clean-host removes only that.
+  mkdir -p "$NA_LIBEXEC"
+  printf '%s\n' /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr >"$NA_LIBEXEC/installed-files"
   containerd --version
 }
 

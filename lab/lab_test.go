@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"golang.org/x/sys/unix"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -62,6 +63,7 @@ func requireRoot(t *testing.T) {
 func testConfig(t *testing.T) Config {
 	c := DefaultConfig("unit")
 	c.NetNSDir = t.TempDir()
+	t.Cleanup(func() { unix.Unmount(c.NetNSDir, unix.MNT_DETACH) }) // lab.Up made it a mount point
 	c.StateRoot = t.TempDir()
 	return c
 }

@@ -21,8 +21,8 @@ const DefaultDir = "/var/run/netns"
 // Create makes a new network namespace and pins it with a bind mount at
 // dir/name, as `ip netns add` does. It fails if the name is taken.
 func Create(dir, name string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create netns dir %s: %w", dir, err)
+	if err := sharedMountDir(dir); err != nil {
+		return "", err
 	}
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
@@ -35,6 +35,30 @@ func Create(dir, name string) (string, error) {
 		return "", fmt.Errorf("create netns %s: %w", name, err)
 	}
 	return path, nil
+}
+
+// sharedMountDir makes dir a mount point with shared propagation, as
+// `ip netns add` does for /var/run/netns, so that namespaces pinned there are
+// seen in every mount namespace and both tools agree on the layout.
+func sharedMountDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create netns dir %s: %w", dir, err)
+	}
+	err := unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if !errors.Is(err, unix.EINVAL) {
+		return wrapIf(err, "make %s shared", dir)
+	}
+	if err := unix.Mount(dir, dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind mount %s onto itself: %w", dir, err)
+	}
+	return wrapIf(unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, ""), "make %s shared", dir)
+}
+
+func wrapIf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // pinNewNetNS moves the calling (locked, throwaway) thread into a new network
@@ -53,9 +77,16 @@ func pinNewNetNS(path string) error {
 // Remove unmounts and deletes a namespace created by Create. A namespace that
 // is already gone is not an error.
 func Remove(path string) error {
-	err := unix.Unmount(path, unix.MNT_DETACH)
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount netns %s: %w", path, err)
+	// A pin can be mounted more than once (bind mounts of the directory made
+	// by other tools copy it); unmount until nothing is mounted there.
+	for range 8 {
+		err := unix.Unmount(path, unix.MNT_DETACH)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("unmount netns %s: %w", path, err)
+		}
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove netns %s: %w", path, err)

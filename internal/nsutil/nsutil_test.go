@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func requireRoot(t *testing.T) {
@@ -26,6 +27,7 @@ func TestCreateDoRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) }) // Create made it a mount point
 	path, err := Create(dir, "nsutil-test")
 	if err != nil {
 		t.Fatal(err)

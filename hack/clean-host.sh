@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make clean-host: removes everything nodeagent's hack/ scripts, tests and
+# demo put on this machine: lab nodes, containers, the containerd and registry
+# services, their state, configuration, logs, and the containerd binaries that
+# install-deps built. Debian packages are left installed.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+trap on_error ERR
+need_root
+
+step "lab nodes"
+if [ -x "$REPO_ROOT/bin/nodeagent" ] || build_nodeagent; then
+  "$REPO_ROOT/bin/nodeagent" lab down --all
+fi
+
+step "containers in nodeagent's containerd"
+if ctr_na version >/dev/null 2>&1; then
+  for ns in $(ctr_na namespaces ls -q); do
+    for task in $(ctr_na -n "$ns" tasks ls -q); do
+      ctr_na -n "$ns" tasks kill -s SIGKILL "$task" || true
+      wait_for 10 "task $task to stop" ctr_na -n "$ns" tasks delete "$task" || true
+    done
+    for c in $(ctr_na -n "$ns" containers ls -q); do ctr_na -n "$ns" containers delete "$c" || true; done
+  done
+fi
+
+step "services"
+stop_service nodeagent-registry
+stop_service nodeagent-containerd
+
+step "mounts under $NA_RUN and $NA_STATE"
+for dir in "$NA_RUN" "$NA_STATE"; do
+  awk -v d="$dir" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m"; done
+done
+
+step "state, configuration, logs and installed binaries"
+if [ -f "$NA_LIBEXEC/installed-files" ]; then
+  xargs -r rm -f <"$NA_LIBEXEC/installed-files"
+fi
+rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist
+rm -rf "$REPO_ROOT/bin"
+step "clean: Debian packages (${APT_PACKAGES[*]}) stay installed"
