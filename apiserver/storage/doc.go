@@ -1,0 +1,15 @@
+// Package storage keeps API objects in etcd, the way kube-apiserver does:
+// one key per object, /registry/<resource>/<namespace>/<name> (cluster-scoped
+// objects leave out the namespace), the value the object's JSON, and the
+// object's resourceVersion the etcd revision that last modified the key.
+//
+// Writes are compare-and-swap transactions on the key's mod revision, so a
+// stale update is a Conflict and nothing is ever partly written. Lists read
+// one consistent revision (continue tokens carry it); watches resume from any
+// revision still in etcd's history and report Expired (410) once it has been
+// compacted. A Compactor compacts history periodically.
+//
+// The package knows nothing of HTTP or of kinds: the caller gives each Store
+// a constructor for its objects and turns the errors here into API statuses
+// with the predicates IsNotFound, IsExists, IsConflict and IsExpired.
+package storage

@@ -1,0 +1,221 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Store holds the objects of one resource under one key prefix.
+type Store struct {
+	kv     *clientv3.Client
+	prefix string // "/registry/pods/", always ending in "/"
+	newObj func() runtime.Object
+}
+
+// NewStore returns the store of the objects under prefix (for example
+// "/registry/pods"); newObj returns an empty object of the resource's type.
+func NewStore(kv *clientv3.Client, prefix string, newObj func() runtime.Object) *Store {
+	if prefix == "" || prefix[len(prefix)-1] != '/' {
+		prefix += "/"
+	}
+	return &Store{kv: kv, prefix: prefix, newObj: newObj}
+}
+
+// Key returns the etcd key of the object; namespace is "" for cluster-scoped
+// objects.
+func (s *Store) Key(namespace, name string) string {
+	if namespace == "" {
+		return s.prefix + name
+	}
+	return s.prefix + namespace + "/" + name
+}
+
+// scope returns the key prefix of a namespace, or of all objects for "".
+func (s *Store) scope(namespace string) string {
+	if namespace == "" {
+		return s.prefix
+	}
+	return s.prefix + namespace + "/"
+}
+
+// encode stores the object without its resourceVersion: the revision is the
+// version.
+func (s *Store) encode(obj runtime.Object) (string, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", err
+	}
+	rv := m.GetResourceVersion()
+	m.SetResourceVersion("")
+	data, err := json.Marshal(obj)
+	m.SetResourceVersion(rv)
+	return string(data), err
+}
+
+// decode turns a stored value into an object whose resourceVersion is rev.
+func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
+	obj := s.newObj()
+	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, fmt.Errorf("storage: decode: %w", err)
+	}
+	setRV(obj, rev)
+	return obj, nil
+}
+
+func setRV(obj runtime.Object, rev int64) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+}
+
+// RV returns the object's resourceVersion as a revision (0 when unset).
+func RV(obj runtime.Object) (int64, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return 0, err
+	}
+	return ParseRV(m.GetResourceVersion())
+}
+
+// ParseRV parses a resourceVersion; "" is 0.
+func ParseRV(rv string) (int64, error) {
+	if rv == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid resource version %q", rv)
+	}
+	return n, nil
+}
+
+// Create stores obj at (namespace, name) if nothing is there, and returns it
+// with its new resourceVersion.
+func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.Object) (runtime.Object, error) {
+	key := s.Key(namespace, name)
+	data, err := s.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.kv.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, data)).
+		Commit()
+	if err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return nil, newError(Exists, key, "%s already exists", key)
+	}
+	out := obj.DeepCopyObject()
+	setRV(out, resp.Header.Revision)
+	return out, nil
+}
+
+// Get returns the object at (namespace, name).
+func (s *Store) Get(ctx context.Context, namespace, name string) (runtime.Object, error) {
+	key := s.Key(namespace, name)
+	resp, err := s.kv.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("storage: get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, newError(NotFound, key, "%s not found", key)
+	}
+	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// UpdateFunc computes the new object from the current one (a copy the
+// function may modify). Returning an error aborts the update with that error.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// Update applies fn to the current object and writes the result if the
+// object did not change in between; otherwise it reads again and retries, so
+// fn must decide on preconditions (such as a resourceVersion from the client)
+// by looking at the current object it is given.
+func (s *Store) Update(ctx context.Context, namespace, name string, fn UpdateFunc) (runtime.Object, error) {
+	key := s.Key(namespace, name)
+	for {
+		cur, err := s.Get(ctx, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		curRV, _ := RV(cur)
+		next, err := fn(cur.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		out, ok, err := s.swap(ctx, key, curRV, next)
+		if err != nil || ok {
+			return out, err
+		}
+	}
+}
+
+// swap writes next at key if the key's mod revision is still rev.
+func (s *Store) swap(ctx context.Context, key string, rev int64, next runtime.Object) (runtime.Object, bool, error) {
+	data, err := s.encode(next)
+	if err != nil {
+		return nil, false, err
+	}
+	resp, err := s.kv.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+		Then(clientv3.OpPut(key, data)).
+		Commit()
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: update %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return nil, false, nil
+	}
+	out := next.DeepCopyObject()
+	setRV(out, resp.Header.Revision)
+	return out, true, nil
+}
+
+// Precondition inspects the current object before a delete; an error stops it.
+type Precondition func(current runtime.Object) error
+
+// Delete removes the object if check (which may be nil) accepts the current
+// state, and returns the object as it was.
+func (s *Store) Delete(ctx context.Context, namespace, name string, check Precondition) (runtime.Object, error) {
+	key := s.Key(namespace, name)
+	for {
+		cur, err := s.Get(ctx, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return nil, err
+			}
+		}
+		rev, _ := RV(cur)
+		resp, err := s.kv.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+			Then(clientv3.OpDelete(key)).
+			Commit()
+		if err != nil {
+			return nil, fmt.Errorf("storage: delete %s: %w", key, err)
+		}
+		if resp.Succeeded {
+			setRV(cur, resp.Header.Revision)
+			return cur, nil
+		}
+	}
+}
+
+// CurrentRevision returns etcd's current revision.
+func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
+	resp, err := s.kv.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("storage: revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
