@@ -1,0 +1,134 @@
+// Package auth authenticates requests (client certificates signed by the
+// server's CA, bearer tokens from a static token file) and authorizes them
+// (system:masters may do anything; a node may do what a node needs, as
+// Kubernetes' Node authorizer allows).
+package auth
+
+import (
+	"crypto/x509"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// Well-known users and groups.
+const (
+	GroupMasters       = "system:masters"
+	GroupNodes         = "system:nodes"
+	GroupAuthenticated = "system:authenticated"
+	NodeUserPrefix     = "system:node:"
+)
+
+// User is an authenticated identity.
+type User struct {
+	Name   string
+	UID    string
+	Groups []string
+}
+
+// InGroup reports whether the user is in group g.
+func (u *User) InGroup(g string) bool {
+	for _, x := range u.Groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// NodeName returns the node a node identity speaks for, if it is one.
+func (u *User) NodeName() (string, bool) {
+	if !u.InGroup(GroupNodes) || !strings.HasPrefix(u.Name, NodeUserPrefix) {
+		return "", false
+	}
+	name := strings.TrimPrefix(u.Name, NodeUserPrefix)
+	return name, name != ""
+}
+
+// Authenticator knows the CA for client certificates and the static tokens.
+type Authenticator struct {
+	roots  *x509.CertPool
+	tokens map[string]User
+}
+
+// NewAuthenticator trusts client certificates signed by roots and the given
+// tokens (token -> user).
+func NewAuthenticator(roots *x509.CertPool, tokens map[string]User) *Authenticator {
+	return &Authenticator{roots: roots, tokens: tokens}
+}
+
+// ErrUnauthorized means no valid credentials were presented.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// Authenticate identifies the caller of r.
+func (a *Authenticator) Authenticate(r *http.Request) (*User, error) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return a.fromCert(r.TLS.PeerCertificates)
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		if u, ok := a.tokens[strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))]; ok {
+			return withAuthenticated(u), nil
+		}
+	}
+	return nil, ErrUnauthorized
+}
+
+func (a *Authenticator) fromCert(chain []*x509.Certificate) (*User, error) {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: a.roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: client certificate: %v", ErrUnauthorized, err)
+	}
+	s := chain[0].Subject
+	return withAuthenticated(User{Name: s.CommonName, Groups: s.Organization}), nil
+}
+
+func withAuthenticated(u User) *User {
+	out := u
+	out.Groups = append(append([]string(nil), u.Groups...), GroupAuthenticated)
+	return &out
+}
+
+// LoadTokenFile reads a static token file in kube-apiserver's format:
+// token,user,uid,"group1,group2" — one line each.
+func LoadTokenFile(path string) (map[string]User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseTokens(f)
+}
+
+// ParseTokens parses the token file format.
+func ParseTokens(r io.Reader) (map[string]User, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	out := map[string]User{}
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		if len(rec) < 3 || rec[0] == "" || rec[1] == "" {
+			return nil, fmt.Errorf("token file line %d: want token,user,uid[,\"groups\"]", line)
+		}
+		u := User{Name: rec[1], UID: rec[2]}
+		if len(rec) > 3 && rec[3] != "" {
+			u.Groups = strings.Split(rec[3], ",")
+		}
+		out[rec[0]] = u
+	}
+}
