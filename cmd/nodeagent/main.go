@@ -29,6 +29,8 @@ type environment struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version of nodeagent and of the Go toolchain", runVersion},
+		{"server", "run the API server (embedded etcd, HTTPS, authn/authz)", runServer},
+		{"kubeconfig", "mint credentials: kubeconfig node NAME", runKubeconfig},
 		{"lab", "create, enter and remove lab node network namespaces", runLab},
 	}
 }

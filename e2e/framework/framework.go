@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -159,4 +160,21 @@ func Poll(timeout, interval time.Duration, cond func() error) error {
 		}
 		time.Sleep(interval)
 	}
+}
+
+// RepoRoot is the root of this repository (where go.mod is).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary returns bin/nodeagent, which `make test` builds before the e2e
+// tests; it is a missing dependency when it is not there.
+func Binary(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(), "bin", "nodeagent")
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "%s not built (make build)", p)
+	}
+	return p
 }

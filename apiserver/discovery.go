@@ -1,0 +1,167 @@
+package apiserver
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+)
+
+var objectVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// subresourceVerbs are the verbs of each subresource nodeagent serves.
+var subresourceVerbs = map[string]metav1.Verbs{
+	"status":   {"get", "patch", "update"},
+	"binding":  {"create"},
+	"log":      {"get"},
+	"finalize": {"update"},
+}
+
+// serveDiscovery answers /version, /api, /apis and the group-version
+// resource lists; it reports false for any other path.
+func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) bool {
+	parts := splitPath(r.URL.Path)
+	var obj runtime.Object
+	switch {
+	case r.URL.Path == "/version":
+		s.writeJSON(w, s.versionInfo())
+		return true
+	case len(parts) == 1 && (parts[0] == "api" || parts[0] == "apis"):
+		if v, ok := aggregatedVersion(r); ok {
+			s.writeAggregated(w, v, parts[0] == "api")
+			return true
+		}
+		obj = s.legacyRoot(parts[0] == "api")
+	case len(parts) == 2 && parts[0] == "api":
+		obj = s.resourceList(schema.GroupVersion{Version: parts[1]})
+	case len(parts) == 2 && parts[0] == "apis":
+		obj = s.apiGroup(parts[1])
+	case len(parts) == 3 && parts[0] == "apis":
+		obj = s.resourceList(schema.GroupVersion{Group: parts[1], Version: parts[2]})
+	default:
+		return s.serveOpenAPI(w, r)
+	}
+	if obj == nil {
+		return false
+	}
+	s.codecs.writeObject(w, http.StatusOK, obj, output{})
+	return true
+}
+
+func (s *Server) versionInfo() version.Info {
+	return version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-nodeagent", Platform: "linux/amd64",
+		GoVersion: goVersion(), Compiler: "gc"}
+}
+
+// legacyRoot is /api (APIVersions) or /apis (APIGroupList).
+func (s *Server) legacyRoot(core bool) runtime.Object {
+	if core {
+		return &metav1.APIVersions{TypeMeta: metav1.TypeMeta{Kind: "APIVersions"}, Versions: []string{"v1"},
+			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: s.advertise}}}
+	}
+	list := &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
+	for _, gv := range s.reg.groupVersions() {
+		if gv.Group != "" {
+			list.Groups = append(list.Groups, *s.apiGroup(gv.Group))
+		}
+	}
+	return list
+}
+
+func (s *Server) apiGroup(group string) *metav1.APIGroup {
+	for _, gv := range s.reg.groupVersions() {
+		if gv.Group == group && group != "" {
+			v := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
+			return &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}, Name: group,
+				Versions: []metav1.GroupVersionForDiscovery{v}, PreferredVersion: v}
+		}
+	}
+	return nil
+}
+
+// resourceList is the legacy APIResourceList of one group version.
+func (s *Server) resourceList(gv schema.GroupVersion) runtime.Object {
+	rs := s.reg.inGroupVersion(gv)
+	if len(rs) == 0 {
+		return nil
+	}
+	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
+	for _, r := range rs {
+		list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural, SingularName: r.singular,
+			Namespaced: r.namespaced, Kind: r.gvk.Kind, Verbs: objectVerbs, ShortNames: r.shortNames, Categories: r.categories})
+		for _, sub := range r.subresources {
+			list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural + "/" + sub,
+				Namespaced: r.namespaced, Kind: subresourceKind(r, sub), Verbs: subresourceVerbs[sub]})
+		}
+	}
+	return list
+}
+
+func subresourceKind(r *resource, sub string) string {
+	switch sub {
+	case "binding":
+		return "Binding"
+	case "log":
+		return "Pod"
+	}
+	return r.gvk.Kind
+}
+
+// aggregatedVersion reports whether the client asked for aggregated
+// discovery (apidiscovery.k8s.io v2 or v2beta1) and which version.
+func aggregatedVersion(r *http.Request) (string, bool) {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		_, p, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && p["g"] == "apidiscovery.k8s.io" && p["as"] == "APIGroupDiscoveryList" && (p["v"] == "v2" || p["v"] == "v2beta1") {
+			return p["v"], true
+		}
+	}
+	return "", false
+}
+
+// writeAggregated answers /api or /apis with an APIGroupDiscoveryList.
+func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
+	list := &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/" + v}}
+	for _, gv := range s.reg.groupVersions() {
+		if (gv.Group == "") != core {
+			continue
+		}
+		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{
+			ObjectMeta: metav1.ObjectMeta{Name: gv.Group},
+			Versions:   []apidiscoveryv2.APIVersionDiscovery{{Version: gv.Version, Resources: s.discoveredResources(gv), Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}},
+		})
+	}
+	w.Header().Set("Content-Type", "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList")
+	w.WriteHeader(http.StatusOK)
+	encodeJSON(w, list)
+}
+
+func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.APIResourceDiscovery {
+	var out []apidiscoveryv2.APIResourceDiscovery
+	for _, r := range s.reg.inGroupVersion(gv) {
+		scope := apidiscoveryv2.ScopeCluster
+		if r.namespaced {
+			scope = apidiscoveryv2.ScopeNamespace
+		}
+		kind := metav1.GroupVersionKind{Group: r.gvk.Group, Version: r.gvk.Version, Kind: r.gvk.Kind}
+		d := apidiscoveryv2.APIResourceDiscovery{Resource: r.plural, ResponseKind: &kind, Scope: scope,
+			SingularResource: r.singular, Verbs: objectVerbs, ShortNames: r.shortNames, Categories: r.categories}
+		for _, sub := range r.subresources {
+			sk := kind
+			sk.Kind = subresourceKind(r, sub)
+			d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: sub, ResponseKind: &sk, Verbs: subresourceVerbs[sub]})
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// serveOpenAPI answers /openapi/... ; nodeagent publishes no schema yet.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) bool {
+	return false
+}

@@ -1,0 +1,133 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/nodeagent/nodeagent/apiserver/storage"
+)
+
+func (s *Server) serveGet(q *request) error {
+	switch q.info.subresource {
+	case "", "status":
+	case "log":
+		return s.servePodLog(q)
+	default:
+		return apierrors.NewMethodNotSupported(q.gr(), "get "+q.info.subresource)
+	}
+	obj, err := s.store(q.res).Get(q.ctx, q.info.namespace, q.info.name)
+	if err != nil {
+		return err
+	}
+	return s.respond(q, http.StatusOK, obj)
+}
+
+// respond writes one object, as a Table when the client asked for one.
+func (s *Server) respond(q *request, code int, obj runtime.Object) error {
+	ensureKind(obj, q.res)
+	if q.out.table {
+		t, err := s.table(q, []runtime.Object{obj}, "")
+		if err != nil {
+			return err
+		}
+		obj = t
+	}
+	s.codecs.writeObject(q.w, code, obj, q.out)
+	return nil
+}
+
+// listParams are the list options of a request.
+type listParams struct {
+	opts storage.ListOptions
+	sel  selection
+}
+
+func parseListParams(r *http.Request, res *resource) (listParams, error) {
+	q := r.URL.Query()
+	sel, err := parseSelection(r, res)
+	if err != nil {
+		return listParams{}, err
+	}
+	var p listParams
+	p.sel = sel
+	p.opts.Match = sel.match(res)
+	p.opts.Continue = q.Get("continue")
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.ParseInt(l, 10, 64)
+		if err != nil || n < 0 {
+			return p, apierrors.NewBadRequest(fmt.Sprintf("invalid limit %q", l))
+		}
+		p.opts.Limit = n
+	}
+	rv, err := storage.ParseRV(q.Get("resourceVersion"))
+	if err != nil {
+		return p, apierrors.NewBadRequest(err.Error())
+	}
+	if q.Get("resourceVersionMatch") == string(metav1.ResourceVersionMatchExact) {
+		p.opts.Revision = rv
+	}
+	return p, nil
+}
+
+func (s *Server) serveList(q *request) error {
+	p, err := parseListParams(q.r, q.res)
+	if err != nil {
+		return err
+	}
+	page, err := s.store(q.res).List(q.ctx, q.info.namespace, p.opts)
+	if err != nil {
+		return err
+	}
+	if q.out.table {
+		t, err := s.table(q, page.Items, page.Continue)
+		if err != nil {
+			return err
+		}
+		t.ResourceVersion = strconv.FormatInt(page.Revision, 10)
+		s.codecs.writeObject(q.w, http.StatusOK, t, q.out)
+		return nil
+	}
+	list, err := s.newList(q.res, page)
+	if err != nil {
+		return err
+	}
+	s.codecs.writeObject(q.w, http.StatusOK, list, q.out)
+	return nil
+}
+
+// newList builds the typed list (PodList, ...) of a page.
+func (s *Server) newList(res *resource, page storage.ListResult) (runtime.Object, error) {
+	list := res.newList()
+	if err := meta.SetList(list, page.Items); err != nil {
+		return nil, err
+	}
+	lm, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, err
+	}
+	lm.SetResourceVersion(strconv.FormatInt(page.Revision, 10))
+	lm.SetContinue(page.Continue)
+	setListKind(list, res)
+	return list, nil
+}
+
+func setListKind(list runtime.Object, res *resource) {
+	list.GetObjectKind().SetGroupVersionKind(res.groupVersion().WithKind(res.gvk.Kind + "List"))
+}
+
+// ensureKind sets apiVersion and kind on an object of the resource's type
+// that lacks them (Status and other kinds are left alone).
+func ensureKind(obj runtime.Object, res *resource) {
+	gvk := obj.GetObjectKind()
+	if gvk.GroupVersionKind().Kind == "" {
+		if _, isStatus := obj.(*metav1.Status); !isStatus {
+			gvk.SetGroupVersionKind(res.gvk)
+		}
+	}
+}

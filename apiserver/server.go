@@ -1,0 +1,218 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeobj "k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/apiserver/storage"
+)
+
+// Config is the API server's configuration. Flags and a config file map
+// onto it; DefaultConfig documents the defaults.
+type Config struct {
+	// DataDir holds the embedded etcd, the PKI and the admin kubeconfig.
+	DataDir string
+	// EtcdServers, when set, are an external etcd cluster to use instead of
+	// the embedded one.
+	EtcdServers []string
+	// BindAddress is the address to listen on.
+	BindAddress string
+	// Port is the HTTPS port.
+	Port int
+	// AdvertiseAddress is the address clients are given (kubeconfigs,
+	// /api's serverAddressByClientCIDRs). Empty: the first non-loopback
+	// address found, or 127.0.0.1.
+	AdvertiseAddress string
+	// ExtraSANs are more names or IPs for the serving certificate.
+	ExtraSANs []string
+	// TokenFile is a static token file (token,user,uid,"groups"); optional.
+	TokenFile string
+	// CompactionInterval is how often etcd history is compacted.
+	CompactionInterval time.Duration
+	// Watch bounds what a slow watcher may hold.
+	Watch storage.WatchLimits
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:            "/var/lib/nodeagent/server",
+		BindAddress:        "0.0.0.0",
+		Port:               6443,
+		CompactionInterval: 5 * time.Minute,
+	}
+}
+
+// Server is a running API server.
+type Server struct {
+	cfg              Config
+	log              *slog.Logger
+	codecs           *codecs
+	reg              *registry
+	stores           map[*resource]*storage.Store
+	backend          *storage.Backend
+	authn            *auth.Authenticator
+	authz            *auth.Authorizer
+	ca               *certs.CA
+	caPool           *x509.CertPool
+	serving          *certs.KeyPair
+	agentClientCerts []tls.Certificate
+	advertise        string
+	now              func() time.Time
+	watchLimits      storage.WatchLimits
+}
+
+// New opens storage, makes or loads the PKI, writes the admin kubeconfig and
+// creates the namespaces every cluster has.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(resources()),
+		now: time.Now, watchLimits: cfg.Watch}
+	backend, err := openBackend(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.backend = backend
+	s.stores = map[*resource]*storage.Store{}
+	for _, r := range s.reg.list {
+		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
+	}
+	if err := s.setupPKI(); err != nil {
+		backend.Close()
+		return nil, err
+	}
+	if err := s.ensureNamespaces(ctx); err != nil {
+		backend.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
+	if len(cfg.EtcdServers) > 0 {
+		return storage.Connect(ctx, cfg.EtcdServers)
+	}
+	return storage.StartEmbedded(ctx, cfg.DataDir)
+}
+
+func (s *Server) store(r *resource) *storage.Store { return s.stores[r] }
+
+// Close stops storage.
+func (s *Server) Close() error { return s.backend.Close() }
+
+// AdminKubeconfig is the path of the admin kubeconfig.
+func (s *Server) AdminKubeconfig() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }
+
+// URL is the server's address for clients.
+func (s *Server) URL() string {
+	return "https://" + net.JoinHostPort(s.advertise, strconv.Itoa(s.cfg.Port))
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.backend.Client.Get(ctx, "/registry/health", runtimeCountOnly())
+	return err
+}
+
+// Serve answers HTTPS on l until ctx ends; it also compacts etcd history.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	go storage.NewCompactor(s.backend.Client, s.cfg.CompactionInterval, s.log).Run(ctx)
+	tlsCfg := &tls.Config{
+		Certificates: []tls.Certificate{mustPair(s.serving)},
+		ClientCAs:    s.caPool,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	srv := &http.Server{Handler: s, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(tls.NewListener(l, tlsCfg))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Listen opens the configured address.
+func (s *Server) Listen() (net.Listener, error) {
+	addr := net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.Port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// ensureNamespaces creates default, kube-system, kube-public and
+// kube-node-lease when they are missing.
+func (s *Server) ensureNamespaces(ctx context.Context) error {
+	res, _ := s.reg.lookup("", "v1", "namespaces")
+	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+		ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, UID: newUID(), CreationTimestamp: metav1.NewTime(s.now()),
+				Labels: map[string]string{"kubernetes.io/metadata.name": name}}}
+		res.strategy.prepareCreate(ns)
+		res.strategy.defaults(ns)
+		_, err := s.store(res).Create(ctx, "", name, ns)
+		if err != nil && !storage.IsExists(err) {
+			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// namespaceAcceptsContent refuses creating objects in a namespace that does
+// not exist or is being deleted (kube's NamespaceLifecycle admission).
+func (s *Server) namespaceAcceptsContent(q *request) error {
+	if !q.res.namespaced {
+		return nil
+	}
+	res, _ := s.reg.lookup("", "v1", "namespaces")
+	obj, err := s.store(res).Get(q.ctx, "", q.info.namespace)
+	if err != nil {
+		return statusError(err, res.groupResource(), q.info.namespace)
+	}
+	if ns := obj.(*corev1.Namespace); ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+		return forbidden(nil, fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns.Name), q.gr(), "")
+	}
+	return nil
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	encodeJSON(w, v)
+}
+
+func encodeJSON(w http.ResponseWriter, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func goVersion() string { return runtime.Version() }
+
+var _ runtimeobj.Object = &metav1.Status{}

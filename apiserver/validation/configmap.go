@@ -1,0 +1,65 @@
+package validation
+
+import (
+	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+const (
+	// MaxDataSize is the most a ConfigMap's or Secret's values may hold.
+	MaxDataSize      = 1 << 20
+	immutableDataMsg = "field is immutable when `immutable` is set"
+)
+
+// ConfigMap validates a config map on create: keys are valid config keys,
+// a key is in data or binaryData but not both, values total at most 1MiB.
+func ConfigMap(cm *corev1.ConfigMap) field.ErrorList {
+	errs := ObjectMeta(&cm.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain)
+	dataPath, binPath := field.NewPath("data"), field.NewPath("binaryData")
+	size := 0
+	for _, k := range sortedKeys(cm.Data) {
+		errs = append(errs, invalids(dataPath.Key(k), k, validation.IsConfigMapKey(k))...)
+		if _, dup := cm.BinaryData[k]; dup {
+			errs = append(errs, field.Invalid(dataPath.Key(k), k, "duplicate of key present in binaryData"))
+		}
+		size += len(cm.Data[k])
+	}
+	for _, k := range sortedKeys(cm.BinaryData) {
+		errs = append(errs, invalids(binPath.Key(k), k, validation.IsConfigMapKey(k))...)
+		size += len(cm.BinaryData[k])
+	}
+	if size > MaxDataSize {
+		errs = append(errs, field.TooLong(dataPath, "", MaxDataSize))
+	}
+	return errs
+}
+
+// ConfigMapUpdate validates an update: an immutable config map keeps its
+// data and stays immutable.
+func ConfigMapUpdate(newCM, oldCM *corev1.ConfigMap) field.ErrorList {
+	errs := ObjectMetaUpdate(&newCM.ObjectMeta, &oldCM.ObjectMeta)
+	if isTrue(oldCM.Immutable) {
+		errs = append(errs, frozen(newCM.Immutable, "data", newCM.Data, oldCM.Data)...)
+		errs = append(errs, frozen(nil, "binaryData", newCM.BinaryData, oldCM.BinaryData)...)
+	}
+	return append(errs, ConfigMap(newCM)...)
+}
+
+// frozen reports changes to an immutable object: immutable itself turned
+// off (when newImmutable is given) and the named data field changed.
+func frozen(newImmutable *bool, name string, newData, oldData any) field.ErrorList {
+	var errs field.ErrorList
+	if newImmutable != nil && !*newImmutable {
+		errs = append(errs, field.Forbidden(field.NewPath("immutable"), immutableDataMsg))
+	}
+	if !reflect.DeepEqual(newData, oldData) {
+		errs = append(errs, field.Forbidden(field.NewPath(name), immutableDataMsg))
+	}
+	return errs
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }

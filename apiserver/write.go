@@ -1,0 +1,192 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/nodeagent/nodeagent/apiserver/storage"
+)
+
+func (s *Server) serveCreate(q *request) {
+	if err := s.create(q); err != nil {
+		s.writeError(q.w, err, q.gr(), q.info.name)
+	}
+}
+
+func (s *Server) create(q *request) error {
+	switch q.info.subresource {
+	case "":
+	case "binding":
+		return s.serveBinding(q)
+	default:
+		return apierrors.NewMethodNotSupported(q.gr(), "create "+q.info.subresource)
+	}
+	data, err := readBody(q.r)
+	if err != nil {
+		return err
+	}
+	obj, err := s.codecs.decodeBody(q.w, q.r, q.res, data)
+	if err != nil {
+		return err
+	}
+	if err := s.prepareMetaForCreate(q, obj); err != nil {
+		return err
+	}
+	if err := s.authorize(q, obj); err != nil {
+		return err
+	}
+	if err := s.admitCreate(q, obj); err != nil {
+		return err
+	}
+	name, _ := nameAndNode(obj)
+	if dryRun(q.r) {
+		return s.respond(q, http.StatusCreated, obj)
+	}
+	created, err := s.store(q.res).Create(q.ctx, q.info.namespace, name, obj)
+	if err != nil {
+		return statusError(err, q.gr(), name)
+	}
+	return s.respond(q, http.StatusCreated, created)
+}
+
+// admitCreate applies the resource's strategy to a new object: the
+// namespace must exist and not be terminating, then prepare, default and
+// validate.
+func (s *Server) admitCreate(q *request, obj runtime.Object) error {
+	if err := s.namespaceAcceptsContent(q); err != nil {
+		return err
+	}
+	st := q.res.strategy
+	if st.prepareCreate != nil {
+		st.prepareCreate(obj)
+	}
+	if st.defaults != nil {
+		st.defaults(obj)
+	}
+	return invalid(q, obj, st.validate(obj))
+}
+
+func dryRun(r *http.Request) bool {
+	return len(r.URL.Query()["dryRun"]) > 0
+}
+
+// serveUpdate replaces an object (PUT), or its status or finalizers.
+func (s *Server) serveUpdate(q *request) error {
+	data, err := readBody(q.r)
+	if err != nil {
+		return err
+	}
+	obj, err := s.codecs.decodeBody(q.w, q.r, q.res, data)
+	if err != nil {
+		return err
+	}
+	wantRV, err := storage.RV(obj)
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return s.update(q, func(cur runtime.Object) (runtime.Object, error) {
+		if wantRV != 0 {
+			if err := checkRV(q, cur, wantRV); err != nil {
+				return nil, err
+			}
+		}
+		return obj.DeepCopyObject(), nil
+	})
+}
+
+// update runs the shared update path: compute the new object from the
+// current one with next, keep what the client may not change, default,
+// validate, store; retried from the top when the object changed meanwhile.
+func (s *Server) update(q *request, next storage.UpdateFunc) error {
+	var dry runtime.Object
+	updated, err := s.store(q.res).Update(q.ctx, q.info.namespace, q.info.name, func(cur runtime.Object) (runtime.Object, error) {
+		obj, err := next(cur.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		if err := s.admitUpdate(q, obj, cur); err != nil {
+			return nil, err
+		}
+		if dryRun(q.r) {
+			dry = obj
+			return nil, errDryRun
+		}
+		return obj, nil
+	})
+	if err == errDryRun {
+		return s.respond(q, http.StatusOK, dry)
+	}
+	if err != nil {
+		return err
+	}
+	if final, err := s.finishDeletionIfDone(q, updated); err != nil || final != nil {
+		if final != nil {
+			return s.respond(q, http.StatusOK, final)
+		}
+		return err
+	}
+	return s.respond(q, http.StatusOK, updated)
+}
+
+var errDryRun = fmt.Errorf("dry run")
+
+// admitUpdate prepares and checks obj, an update of cur.
+func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
+	if err := s.keepServerMeta(q, obj, cur); err != nil {
+		return err
+	}
+	curRV, _ := storage.RV(cur)
+	setRVOn(obj, curRV)
+	st := q.res.strategy
+	switch q.info.subresource {
+	case "":
+		if st.hasStatus && st.keepStatus != nil {
+			st.keepStatus(obj, cur)
+		}
+	case "status":
+		if st.keepSpec != nil {
+			st.keepSpec(obj, cur)
+		}
+	case "finalize":
+		if st.keepStatus != nil {
+			st.keepStatus(obj, cur)
+		}
+	default:
+		return apierrors.NewMethodNotSupported(q.gr(), "update "+q.info.subresource)
+	}
+	if st.defaults != nil {
+		st.defaults(obj)
+	}
+	if st.validateUpdate == nil {
+		return nil
+	}
+	return invalid(q, obj, st.validateUpdate(obj, cur))
+}
+
+func checkRV(q *request, cur runtime.Object, want int64) error {
+	have, _ := storage.RV(cur)
+	if have != want {
+		return conflictf(q.gr(), q.info.name, "the object has been modified; please apply your changes to the latest version and try again")
+	}
+	return nil
+}
+
+func setRVOn(obj runtime.Object, rv int64) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetResourceVersion(fmt.Sprint(rv))
+	}
+}
+
+// invalid turns validation errors into kube's 422 Invalid status.
+func invalid(q *request, obj runtime.Object, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	name, _ := nameAndNode(obj)
+	return apierrors.NewInvalid(q.res.gvk.GroupKind(), name, errs)
+}

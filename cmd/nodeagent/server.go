@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/nodeagent/nodeagent/apiserver"
+	"github.com/nodeagent/nodeagent/controllers/namespace"
+)
+
+// serverFlags maps flags onto apiserver.Config.
+func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "state directory: embedded etcd, PKI, admin kubeconfig")
+	fs.Func("etcd-servers", "comma-separated external etcd endpoints (default: embedded etcd)", func(v string) error {
+		cfg.EtcdServers = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address to serve HTTPS on")
+	fs.IntVar(&cfg.Port, "secure-port", cfg.Port, "HTTPS port")
+	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", cfg.AdvertiseAddress, "address given to clients (default: first non-loopback address)")
+	fs.Func("tls-san", "extra name or IP for the serving certificate (repeatable)", func(v string) error {
+		cfg.ExtraSANs = append(cfg.ExtraSANs, v)
+		return nil
+	})
+	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
+	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
+}
+
+func runServer(ctx context.Context, env *environment, args []string) error {
+	cfg := apiserver.DefaultConfig()
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	serverFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, err := apiserver.New(ctx, cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	l, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	if err := startControllers(ctx, srv, env); err != nil {
+		return err
+	}
+	env.log.Info("API server ready", "url", srv.URL(), "admin-kubeconfig", srv.AdminKubeconfig())
+	fmt.Fprintf(env.stderr, "\nnodeagent API server at %s\n  export KUBECONFIG=%s\n  kubectl get nodes\n\n", srv.URL(), srv.AdminKubeconfig())
+	return srv.Serve(ctx, l)
+}
+
+// runKubeconfig mints credentials: `nodeagent kubeconfig node NAME`.
+func runKubeconfig(_ context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("kubeconfig", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", apiserver.DefaultConfig().DataDir, "the server's state directory (holds the CA)")
+	server := fs.String("server", "https://127.0.0.1:6443", "API server URL to put in the kubeconfig")
+	out := fs.String("out", "", "write here (mode 0600) instead of stdout")
+	if len(args) < 2 || args[0] != "node" {
+		return fmt.Errorf("usage: nodeagent kubeconfig node NAME [--data-dir DIR] [--server URL] [--out FILE]")
+	}
+	name := args[1]
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	data, err := apiserver.NodeKubeconfig(*dataDir, *server, name)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = env.stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(*out, data, 0o600)
+}
+
+// startControllers runs the bundled controllers against the server.
+func startControllers(ctx context.Context, srv *apiserver.Server, env *environment) error {
+	cfg, err := srv.LoopbackConfig()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	ns := namespace.New(client, factory, env.log.With("controller", "namespace"))
+	factory.Start(ctx.Done())
+	go ns.Run(ctx)
+	return nil
+}

@@ -1,0 +1,139 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/nodeagent/lab"
+)
+
+// APIServer is `nodeagent server` running inside a lab node.
+type APIServer struct {
+	t       testing.TB
+	node    *lab.Node
+	DataDir string
+	LogPath string
+	args    []string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// Kubeconfig is the admin kubeconfig the server wrote.
+func (s *APIServer) Kubeconfig() string { return filepath.Join(s.DataDir, "admin.kubeconfig") }
+
+// StartAPIServer starts `nodeagent server` in the lab node, with its state
+// in a temp dir, and waits until it is ready. It is stopped when the test ends.
+func StartAPIServer(t testing.TB, node *lab.Node, extraArgs ...string) *APIServer {
+	t.Helper()
+	dir := t.TempDir()
+	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, "server.log"),
+		args: append([]string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1",
+			"--advertise-address", "127.0.0.1", "--etcd-compaction-interval", "1m"}, extraArgs...)}
+	s.Start()
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(s.LogPath)
+			t.Logf("server log:\n%s", tail(log, 4000))
+		}
+	})
+	return s
+}
+
+// Start starts the server process (again) and waits for it to be ready.
+func (s *APIServer) Start() {
+	s.t.Helper()
+	logf, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer logf.Close()
+	s.cmd = exec.Command(Binary(s.t), s.args...)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.node.Start(s.cmd); err != nil {
+		s.t.Fatalf("start nodeagent server: %v", err)
+	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(s.cmd, s.exited)
+	Eventually(s.t, 60*time.Second, 100*time.Millisecond, "API server ready", s.ready)
+}
+
+func (s *APIServer) ready() error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("server exited; see %s", s.LogPath)
+	default:
+	}
+	caPEM, err := os.ReadFile(filepath.Join(s.DataDir, "pki", "ca.crt"))
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: s.node.DialContext, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://127.0.0.1:6443/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
+}
+
+// Kill9 kills the server with SIGKILL and waits for it to be gone.
+func (s *APIServer) Kill9() {
+	s.signal(syscall.SIGKILL)
+}
+
+// Stop stops the server with SIGTERM (SIGKILL after 10 s).
+func (s *APIServer) Stop() {
+	s.signal(syscall.SIGTERM)
+}
+
+func (s *APIServer) signal(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// Kubectl runs a kubectl binary inside the lab node against the server with
+// the given kubeconfig, and returns stdout and stderr.
+func (s *APIServer) Kubectl(kubectl, kubeconfig string, stdin []byte, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := s.node.Run(cmd)
+	return out.String(), errb.String(), err
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
