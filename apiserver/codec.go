@@ -103,7 +103,7 @@ func (c *codecs) decode(w http.ResponseWriter, data []byte, mediaType string, mo
 	obj, gvk, err := dec.Decode(data, &want, into)
 	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
 		if mode == validationStrict {
-			return nil, apierrors.NewBadRequest(err.Error())
+			return nil, apierrors.NewBadRequest(cannotHandle(want, err))
 		}
 		for _, e := range strictErrors(err) {
 			w.Header().Add("Warning", fmt.Sprintf("299 - %q", e))
@@ -111,7 +111,7 @@ func (c *codecs) decode(w http.ResponseWriter, data []byte, mediaType string, mo
 		err = nil
 	}
 	if err != nil {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the object provided is unrecognized or malformed: %v", err))
+		return nil, apierrors.NewBadRequest(cannotHandle(want, err))
 	}
 	if *gvk != want {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", gvk.GroupVersion(), want.GroupVersion()))
@@ -193,4 +193,9 @@ func (c *codecs) writeObject(w http.ResponseWriter, code int, obj runtime.Object
 func unsupportedMediaType(contentType string) error {
 	return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
 		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got %q)", contentType), 0, false)
+}
+
+// cannotHandle words a decoding failure as kube-apiserver does.
+func cannotHandle(gvk schema.GroupVersionKind, err error) string {
+	return fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err)
 }

@@ -161,7 +161,3 @@ func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.AP
 	return out
 }
 
-// serveOpenAPI answers /openapi/... ; nodeagent publishes no schema yet.
-func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) bool {
-	return false
-}
