@@ -160,4 +160,3 @@ func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.AP
 	}
 	return out
 }
-
