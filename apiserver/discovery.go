@@ -55,7 +55,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) versionInfo() version.Info {
 	return version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-nodeagent", Platform: "linux/amd64",
-		GoVersion: goVersion(), Compiler: "gc"}
+		GoVersion: goVersion(), Compiler: "gc", GitCommit: "nodeagent", GitTreeState: "clean", BuildDate: "2026-11-22T00:00:00Z"}
 }
 
 // legacyRoot is /api (APIVersions) or /apis (APIGroupList).

@@ -17,9 +17,17 @@ import (
 // group-version document declares, for each kind, a PATCH operation that
 // takes the fieldValidation query parameter, which is what kubectl looks for.
 
-// serveOpenAPI answers /openapi/v3 and /openapi/v3/<api|apis/group>/<version>.
+// serveOpenAPI answers /openapi/v2, /openapi/v3 and
+// /openapi/v3/<api|apis/group>/<version>.
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) bool {
 	p := strings.TrimSuffix(r.URL.Path, "/")
+	if p == "/openapi/v2" {
+		// kubectl 1.27 and 1.28 download the v2 document before anything
+		// else; an empty protobuf message is a valid, empty document.
+		w.Header().Set("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+		w.WriteHeader(http.StatusOK)
+		return true
+	}
 	if p == "/openapi/v3" {
 		s.writeJSON(w, s.openAPIRoot())
 		return true

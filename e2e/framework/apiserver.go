@@ -137,3 +137,6 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// StartIn starts cmd inside the server's lab node.
+func (s *APIServer) StartIn(cmd *exec.Cmd) error { return s.node.Start(cmd) }
