@@ -321,3 +321,5 @@ func mustRead(t *testing.T, path string) []byte {
 }
 
 var _ = watch.Added
+
+var metaListAll = metav1.ListOptions{}
