@@ -1,0 +1,184 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/nodeagent/nodeagent/cni"
+	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/pleg"
+)
+
+const uidIndex = "uid"
+
+// Agent runs the pods bound to one node.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	client   kubernetes.Interface
+	rt       cri.Runtime
+	net      *cni.Network
+	now      func() time.Time
+	factory  informers.SharedInformerFactory
+	pods     cache.SharedIndexInformer
+	queue    workqueue.TypedRateLimitingInterface[string]
+	recorder record.EventRecorder
+	pleg     *pleg.PLEG
+	nodeIP   string
+
+	mu      sync.Mutex
+	waiting map[types.UID]map[string]waitingInfo // per pod, per container
+	pulls   map[string]time.Time                 // image -> last failed pull
+}
+
+// New wires an agent; Run starts it.
+func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger) (*Agent, error) {
+	if cfg.NodeName == "" {
+		return nil, fmt.Errorf("agent: a node name is needed")
+	}
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now,
+		waiting: map[types.UID]map[string]waitingInfo{}, pulls: map[string]time.Time{}}
+	a.nodeIP = cfg.NodeIP
+	if a.nodeIP == "" {
+		a.nodeIP = firstIPv4()
+	}
+	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+	}))
+	a.pods = a.factory.Core().V1().Pods().Informer()
+	if err := a.pods.AddIndexers(cache.Indexers{uidIndex: podUID}); err != nil {
+		return nil, err
+	}
+	a.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    a.enqueueObj,
+		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
+		DeleteFunc: a.enqueueObj,
+	})
+	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, log.With("component", "pleg"))
+	return a, nil
+}
+
+func podUID(obj any) ([]string, error) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		return []string{string(p.UID)}, nil
+	}
+	return nil, nil
+}
+
+func (a *Agent) enqueueObj(obj any) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		a.queue.Add(key)
+	}
+}
+
+// enqueueUID wakes the worker of the pod with this uid: the pod in the
+// cache, or, for a pod the API no longer has, its runtime leftovers.
+func (a *Agent) enqueueUID(uid string) {
+	objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid)
+	for _, o := range objs {
+		a.enqueueObj(o)
+		return
+	}
+	a.queue.Add(orphanKey(uid))
+}
+
+// Run registers the node and runs everything until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.setupNetwork(); err != nil {
+		return err
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
+	go a.runNodeStatus(ctx)
+	go a.runLease(ctx)
+	a.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+		return ctx.Err()
+	}
+	go a.pleg.Run(ctx)
+	go a.housekeeping(ctx)
+	for i := 0; i < a.cfg.Workers; i++ {
+		go a.worker(ctx)
+	}
+	go a.serveAPI(ctx)
+	<-ctx.Done()
+	a.queue.ShutDown()
+	return nil
+}
+
+func (a *Agent) setupNetwork() error {
+	if _, err := cni.WriteDefaultIfMissing(a.cfg.CNI.ConfDir, cni.BridgeOptions{PodCIDR: mustPrefix(a.cfg.PodCIDR)}); err != nil {
+		return fmt.Errorf("default CNI network: %w", err)
+	}
+	n, err := cni.Load(a.cfg.CNI)
+	if err != nil {
+		return err
+	}
+	a.net = n
+	return nil
+}
+
+func (a *Agent) worker(ctx context.Context) {
+	for {
+		key, quit := a.queue.Get()
+		if quit {
+			return
+		}
+		err := a.syncKey(ctx, key)
+		if err != nil {
+			a.log.Warn("pod sync failed", "pod", key, "err", err)
+			a.queue.AddRateLimited(key)
+		} else {
+			a.queue.Forget(key)
+		}
+		a.queue.Done(key)
+	}
+}
+
+// housekeeping requeues every pod now and then, and finds runtime
+// leftovers of pods the API no longer has.
+func (a *Agent) housekeeping(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		a.cleanupOrphans(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) cleanupOrphans(ctx context.Context) {
+	sbs, err := a.rt.ListPodSandboxes(ctx, nil)
+	if err != nil {
+		return
+	}
+	for _, sb := range sbs {
+		uid := sb.Labels[cri.LabelPodUID]
+		if objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid); len(objs) == 0 && uid != "" {
+			a.queue.Add(orphanKey(uid))
+		}
+	}
+}
+
+func orphanKey(uid string) string { return "orphan/" + uid }

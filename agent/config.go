@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/nodeagent/nodeagent/cni"
+)
+
+// Config is the agent's configuration; DefaultConfig documents defaults.
+type Config struct {
+	// NodeName is this node's name in the API.
+	NodeName string
+	// NodeIP is the node's InternalIP; empty: the first non-loopback IPv4.
+	NodeIP string
+	// PodCIDR is this node's pod range, used for the default CNI network
+	// when /etc/cni/net.d holds none.
+	PodCIDR string
+	// ClusterDNS is the nameserver of ClusterFirst pods.
+	ClusterDNS string
+	// ClusterDomain is the cluster's DNS domain.
+	ClusterDomain string
+	// RootDir holds pod directories (resolv.conf, hosts, volumes).
+	RootDir string
+	// PodLogDir holds container logs: <ns>_<pod>_<uid>/<container>/<n>.log.
+	PodLogDir string
+	// NetNSDir holds the pods' network namespaces.
+	NetNSDir string
+	// CNI says where CNI configuration, plugins and caches are.
+	CNI cni.Config
+	// Port serves the agent's API (logs) over HTTPS.
+	Port int
+	// MaxPods is the pods capacity reported for the node.
+	MaxPods int
+	// LeaseDuration is the node Lease's duration; RenewInterval how often
+	// it is renewed.
+	LeaseDuration, RenewInterval time.Duration
+	// StatusInterval is how often the node's status is posted.
+	StatusInterval time.Duration
+	// RelistPeriod is the PLEG's safety-net relist period.
+	RelistPeriod time.Duration
+	// Workers is how many pods are synced at once.
+	Workers int
+	// ClientCA (PEM) verifies clients of the agent's API: the cluster CA.
+	ClientCA []byte
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		PodCIDR:        "10.244.0.0/24",
+		ClusterDNS:     "10.96.0.10",
+		ClusterDomain:  "cluster.local",
+		RootDir:        "/var/lib/nodeagent/agent",
+		PodLogDir:      "/var/log/pods",
+		NetNSDir:       "/var/run/netns",
+		CNI:            cni.DefaultConfig(),
+		Port:           10250,
+		MaxPods:        110,
+		LeaseDuration:  40 * time.Second,
+		RenewInterval:  10 * time.Second,
+		StatusInterval: 10 * time.Second,
+		RelistPeriod:   60 * time.Second,
+		Workers:        8,
+	}
+}

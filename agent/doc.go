@@ -1,0 +1,11 @@
+// Package agent is the kubelet core of nodeagent: it registers the node and
+// keeps its status and Lease fresh, watches the pods bound to the node, and
+// runs one worker per pod that reads the pod from the informer cache and the
+// pod's sandbox and containers from the runtime, computes what to do
+// (computePodActions, a pure function), does it through cri/ and cni/, and
+// writes the pod's status back.
+//
+// Everything the agent needs after a restart is in the runtime (labels on
+// sandboxes and containers) or on disk (the pod directory with resolv.conf
+// and hosts, the CNI cache), so a restarted agent adopts what is running.
+package agent

@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodeagent/nodeagent/cni"
+	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/internal/nsutil"
+)
+
+// podDir holds the pod's resolv.conf, hosts and volumes.
+func (a *Agent) podDir(uid string) string { return filepath.Join(a.cfg.RootDir, "pods", uid) }
+
+// netnsName names a pod's network namespace.
+func netnsName(uid string) string { return "nodeagent-" + uid }
+
+// cniID is the container ID CNI knows the pod's attachment by.
+func cniID(uid string, attempt int) string { return fmt.Sprintf("%s-%d", uid, attempt) }
+
+// createSandbox makes the pod's network namespace, attaches it with CNI,
+// writes resolv.conf and hosts, and runs the sandbox. On failure it undoes
+// what it did.
+func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int) (cri.Sandbox, error) {
+	uid := string(pod.UID)
+	dir := a.podDir(uid)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return cri.Sandbox{}, err
+	}
+	cfg := cri.SandboxConfig{
+		Name:     fmt.Sprintf("%s_%s_%s_%d", pod.Namespace, pod.Name, uid, attempt),
+		Hostname: podHostname(pod), HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC, HostPID: pod.Spec.HostPID,
+		ResolvConf: filepath.Join(dir, "resolv.conf"), Hosts: filepath.Join(dir, "hosts"),
+		CgroupParent: podCgroup(uid),
+		Labels: map[string]string{cri.LabelPodUID: uid, cri.LabelPodNamespace: pod.Namespace, cri.LabelPodName: pod.Name,
+			labelSandboxAttempt: fmt.Sprint(attempt)},
+	}
+	ips, err := a.attachNetwork(ctx, pod, &cfg, attempt)
+	if err != nil {
+		return cri.Sandbox{}, err
+	}
+	cfg.Labels[labelPodIPs] = strings.Join(ips, ",")
+	if err := a.writeDNSFiles(pod, cfg, ips); err != nil {
+		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))
+	}
+	id, err := a.rt.RunPodSandbox(ctx, cfg)
+	if err != nil {
+		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))
+	}
+	return cri.Sandbox{ID: id, State: cri.SandboxReady, Labels: cfg.Labels, NetNSPath: cfg.NetNSPath}, nil
+}
+
+// attachNetwork creates the pod's namespace and runs CNI ADD; it returns
+// the pod's addresses (none for host network pods).
+func (a *Agent) attachNetwork(ctx context.Context, pod *corev1.Pod, cfg *cri.SandboxConfig, attempt int) ([]string, error) {
+	if pod.Spec.HostNetwork {
+		return nil, nil
+	}
+	uid := string(pod.UID)
+	path := filepath.Join(a.cfg.NetNSDir, netnsName(uid))
+	if err := nsutil.Remove(path); err != nil {
+		return nil, err
+	}
+	path, err := nsutil.Create(a.cfg.NetNSDir, netnsName(uid))
+	if err != nil {
+		return nil, err
+	}
+	cfg.NetNSPath = path
+	prefixes, err := a.net.Add(ctx, a.attachment(pod.Namespace, pod.Name, uid, attempt, path, hostPorts(pod)))
+	if err != nil {
+		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to set up the pod network: %v", err)
+		return nil, errors.Join(err, nsutil.Remove(path))
+	}
+	var ips []string
+	for _, p := range prefixes {
+		ips = append(ips, p.Addr().String())
+	}
+	return ips, nil
+}
+
+func (a *Agent) attachment(ns, name, uid string, attempt int, netns string, ports []cni.PortMapping) cni.Attachment {
+	return cni.Attachment{ContainerID: cniID(uid, attempt), NetNS: netns, PodNamespace: ns, PodName: name, PodUID: uid, PortMappings: ports}
+}
+
+// detachNetwork runs CNI DEL (also when the namespace is gone) and removes
+// the namespace.
+func (a *Agent) detachNetwork(ctx context.Context, ns, name, uid string, attempt int) error {
+	path := filepath.Join(a.cfg.NetNSDir, netnsName(uid))
+	err := a.net.Del(ctx, a.attachment(ns, name, uid, attempt, path, nil))
+	return errors.Join(err, nsutil.Remove(path))
+}
+
+func hostPorts(pod *corev1.Pod) []cni.PortMapping {
+	var out []cni.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort > 0 {
+				out = append(out, cni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort,
+					Protocol: strings.ToLower(string(p.Protocol)), HostIP: p.HostIP})
+			}
+		}
+	}
+	return out
+}
+
+// stopSandboxes stops the pod's sandboxes and releases their network, but
+// keeps the exited containers (a finished pod keeps its logs and status).
+func (a *Agent) stopSandboxes(ctx context.Context, pod *corev1.Pod, st podState) error {
+	var errs []error
+	for _, sb := range st.sandboxes {
+		if sb.State != cri.SandboxReady {
+			continue
+		}
+		errs = append(errs, a.rt.StopPodSandbox(ctx, sb.ID))
+		if !pod.Spec.HostNetwork {
+			errs = append(errs, a.detachNetwork(ctx, pod.Namespace, pod.Name, string(pod.UID), sandboxAttempt(sb)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// teardown removes everything the pod has on this node: containers,
+// sandboxes, network attachments, the namespace, the pod directory and
+// cgroup. It is what a deleted pod gets, and what leftovers get.
+func (a *Agent) teardown(ctx context.Context, uid string) error {
+	st, err := a.podState(ctx, uid)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range st.containers {
+		errs = append(errs, a.rt.StopContainer(ctx, c.ID, 0), a.rt.RemoveContainer(ctx, c.ID))
+	}
+	for _, sb := range st.sandboxes {
+		errs = append(errs, a.rt.StopPodSandbox(ctx, sb.ID))
+		if sb.NetNSPath != "" || sb.Labels[labelPodIPs] != "" {
+			errs = append(errs, a.detachNetwork(ctx, sb.Labels[cri.LabelPodNamespace], sb.Labels[cri.LabelPodName], uid, sandboxAttempt(sb)))
+		}
+		errs = append(errs, a.rt.RemovePodSandbox(ctx, sb.ID))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.waiting, typesUID(uid))
+	a.mu.Unlock()
+	return errors.Join(os.RemoveAll(a.podDir(uid)), removePodCgroup(uid))
+}
+
+// teardownByName tears down the runtime leftovers of a pod known by name.
+func (a *Agent) teardownByName(ctx context.Context, ns, name string) error {
+	sbs, err := a.rt.ListPodSandboxes(ctx, map[string]string{cri.LabelPodNamespace: ns, cri.LabelPodName: name})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, sb := range sbs {
+		errs = append(errs, a.teardown(ctx, sb.Labels[cri.LabelPodUID]))
+	}
+	return errors.Join(errs...)
+}
+
+func podHostname(pod *corev1.Pod) string {
+	if pod.Spec.Hostname != "" {
+		return pod.Spec.Hostname
+	}
+	if len(pod.Name) > 63 {
+		return pod.Name[:63]
+	}
+	return pod.Name
+}

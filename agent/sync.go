@@ -1,0 +1,207 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/nodeagent/nodeagent/cri"
+)
+
+// syncKey syncs one pod: ns/name from the cache, or orphan/<uid> for
+// runtime leftovers of a pod the API does not have.
+func (a *Agent) syncKey(ctx context.Context, key string) error {
+	if uid, ok := strings.CutPrefix(key, "orphan/"); ok {
+		return a.teardown(ctx, uid)
+	}
+	obj, exists, err := a.pods.GetIndexer().GetByKey(key)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		ns, name, _ := cache.SplitMetaNamespaceKey(key)
+		return a.teardownByName(ctx, ns, name)
+	}
+	return a.syncPod(ctx, obj.(*corev1.Pod))
+}
+
+// syncPod reads the pod (from the cache) and its runtime state, computes
+// the actions, applies them and writes the status.
+func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
+	st, err := a.podState(ctx, string(pod.UID))
+	if err != nil {
+		return err
+	}
+	actions := computePodActions(pod, st, a.now(), defaultBackoff)
+	applyErr := a.apply(ctx, pod, st, actions)
+	if st, err = a.podState(ctx, string(pod.UID)); err != nil {
+		return errors.Join(applyErr, err)
+	}
+	a.noteBackoff(pod, actions)
+	if err := a.updateStatus(ctx, pod, st); err != nil {
+		return errors.Join(applyErr, err)
+	}
+	if pod.DeletionTimestamp != nil && len(st.running()) == 0 {
+		return errors.Join(applyErr, a.finishDeletion(ctx, pod))
+	}
+	if d := minBackoff(actions.backoff); d > 0 {
+		a.queue.AddAfter(podKey(pod), d)
+	}
+	return applyErr
+}
+
+func podKey(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
+
+// podState lists the pod's sandboxes and containers.
+func (a *Agent) podState(ctx context.Context, uid string) (podState, error) {
+	filter := map[string]string{cri.LabelPodUID: uid}
+	sbs, err := a.rt.ListPodSandboxes(ctx, filter)
+	if err != nil {
+		return podState{}, err
+	}
+	cs, err := a.rt.ListContainers(ctx, filter)
+	if err != nil {
+		return podState{}, err
+	}
+	sortSandboxes(sbs)
+	return podState{sandboxes: sbs, containers: cs}, nil
+}
+
+// apply carries out the actions in order, stopping at the first failure.
+func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act podActions) error {
+	if act.killPod {
+		return a.killPod(ctx, pod, st)
+	}
+	for _, k := range act.kill {
+		a.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s: %s", k.name, k.reason)
+		if err := a.rt.StopContainer(ctx, k.id, gracePeriod(pod)); err != nil {
+			return err
+		}
+	}
+	sb, ok := st.readySandbox()
+	if act.createSandbox {
+		var err error
+		if sb, err = a.createSandbox(ctx, pod, act.sandboxAttempt); err != nil {
+			return err
+		}
+		ok = true
+	}
+	if !ok {
+		return nil
+	}
+	if act.startInit >= 0 {
+		return a.startContainer(ctx, pod, sb, st, pod.Spec.InitContainers[act.startInit])
+	}
+	var errs []error
+	for _, i := range act.start {
+		errs = append(errs, a.startContainer(ctx, pod, sb, st, pod.Spec.Containers[i]))
+	}
+	return errors.Join(errs...)
+}
+
+// killPod stops the pod's containers (in parallel, with the grace period)
+// and its sandbox; for a deleted pod it also removes them.
+func (a *Agent) killPod(ctx context.Context, pod *corev1.Pod, st podState) error {
+	running := st.running()
+	errc := make(chan error, len(running))
+	for _, c := range running {
+		a.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Labels[cri.LabelContainerName])
+		go func(id string) { errc <- a.rt.StopContainer(ctx, id, gracePeriod(pod)) }(c.ID)
+	}
+	var errs []error
+	for range running {
+		errs = append(errs, <-errc)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if pod.DeletionTimestamp != nil {
+		return a.teardown(ctx, string(pod.UID))
+	}
+	return a.stopSandboxes(ctx, pod, st)
+}
+
+// gracePeriod is the time a container gets between its stop signal and
+// SIGKILL: the deletion's grace period, else the pod's.
+func gracePeriod(pod *corev1.Pod) time.Duration {
+	g := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		g = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if pod.DeletionGracePeriodSeconds != nil {
+		g = *pod.DeletionGracePeriodSeconds
+	}
+	return time.Duration(max(g, 0)) * time.Second
+}
+
+// finishDeletion removes the pod from the API once nothing of it runs: the
+// delete with grace period 0 that confirms the termination.
+func (a *Agent) finishDeletion(ctx context.Context, pod *corev1.Pod) error {
+	if st, err := a.podState(ctx, string(pod.UID)); err != nil || len(st.sandboxes) > 0 {
+		return err
+	}
+	zero := int64(0)
+	uid := pod.UID
+	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {
+	for name, left := range act.backoff {
+		msg := "back-off " + left.Round(time.Second).String() + " restarting failed container=" + name + " pod=" + pod.Name + "_" + pod.Namespace + "(" + string(pod.UID) + ")"
+		a.setWaiting(pod.UID, name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
+		a.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", name, pod.Name)
+	}
+}
+
+func minBackoff(m map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for _, v := range m {
+		if d == 0 || v < d {
+			d = v
+		}
+	}
+	return d
+}
+
+func (a *Agent) setWaiting(uid types.UID, name string, w waitingInfo) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.waiting[uid] == nil {
+		a.waiting[uid] = map[string]waitingInfo{}
+	}
+	a.waiting[uid][name] = w
+}
+
+func (a *Agent) clearWaiting(uid types.UID, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.waiting[uid], name)
+}
+
+func (a *Agent) waitingFor(uid types.UID) map[string]waitingInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]waitingInfo{}
+	for k, v := range a.waiting[uid] {
+		out[k] = v
+	}
+	return out
+}
+
+func (a *Agent) event(pod *corev1.Pod, typ, reason, format string, args ...any) {
+	if a.recorder != nil {
+		a.recorder.Eventf(pod, typ, reason, format, args...)
+	}
+}

@@ -1,0 +1,27 @@
+package agent
+
+import (
+	"net"
+	"net/netip"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func mustPrefix(s string) netip.Prefix {
+	p, _ := netip.ParsePrefix(s)
+	return p
+}
+
+// firstIPv4 is the first non-loopback IPv4 address of this network
+// namespace, or 127.0.0.1.
+func firstIPv4() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+func typesUID(s string) types.UID { return types.UID(s) }

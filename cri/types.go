@@ -1,0 +1,154 @@
+package cri
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) for a sandbox, container or image that
+// does not exist; test with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// SandboxConfig describes a pod sandbox.
+type SandboxConfig struct {
+	Name      string // a unique, readable name, e.g. <ns>_<pod>_<uid>_<attempt>
+	Hostname  string
+	NetNSPath string // the pod's network namespace; "" for host network
+	// HostNetwork, HostIPC, HostPID share the node's namespaces.
+	HostNetwork, HostIPC, HostPID bool
+	// ResolvConf and Hosts are files bind-mounted into every container.
+	ResolvConf, Hosts string
+	// CgroupParent is the pod's cgroup (e.g. /nodeagent/pod<uid>).
+	CgroupParent string
+	Labels       map[string]string
+	Annotations  map[string]string
+}
+
+// SandboxState says whether a sandbox's process runs.
+type SandboxState string
+
+const (
+	SandboxReady    SandboxState = "Ready"
+	SandboxNotReady SandboxState = "NotReady"
+)
+
+// Sandbox is a sandbox as the runtime reports it.
+type Sandbox struct {
+	ID        string
+	Name      string
+	State     SandboxState
+	CreatedAt time.Time
+	NetNSPath string
+	Labels    map[string]string
+	Pid       int // the sandbox process, 0 when stopped
+}
+
+// Mount is a bind mount into a container.
+type Mount struct {
+	HostPath      string
+	ContainerPath string
+	ReadOnly      bool
+}
+
+// Resources are a container's cgroup limits.
+type Resources struct {
+	CPUShares   uint64 // cpu.shares (from requests)
+	CPUQuota    int64  // microseconds per CPUPeriod (from limits); 0: none
+	CPUPeriod   uint64
+	MemoryLimit int64 // bytes; 0: none
+}
+
+// SecurityContext is what a container may do.
+type SecurityContext struct {
+	RunAsUser, RunAsGroup *int64
+	Privileged            bool
+	CapAdd, CapDrop       []string
+	ReadOnlyRootFS        bool
+	NoNewPrivileges       bool
+	SupplementalGroups    []int64
+}
+
+// ContainerConfig describes a container.
+type ContainerConfig struct {
+	Name       string // the pod's container name
+	Image      string // an image ID or reference already pulled
+	Command    []string
+	Args       []string
+	Env        []string // KEY=value
+	WorkingDir string
+	Mounts     []Mount
+	// LogPath is where stdout and stderr go, in CRI log format.
+	LogPath     string
+	Resources   Resources
+	Security    SecurityContext
+	StopSignal  string // from the image when empty
+	Labels      map[string]string
+	Annotations map[string]string
+	TTY, Stdin  bool
+}
+
+// ContainerState is where a container is in its life.
+type ContainerState string
+
+const (
+	ContainerCreated ContainerState = "Created"
+	ContainerRunning ContainerState = "Running"
+	ContainerExited  ContainerState = "Exited"
+	ContainerUnknown ContainerState = "Unknown"
+)
+
+// Container is a container as the runtime reports it.
+type Container struct {
+	ID         string
+	SandboxID  string
+	Name       string
+	Image      string
+	ImageID    string
+	State      ContainerState
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	ExitCode   int32
+	Reason     string // e.g. "OOMKilled", "Completed", "Error"
+	Pid        int
+	Labels     map[string]string
+	LogPath    string
+}
+
+// Image is a stored image.
+type Image struct {
+	ID   string
+	Refs []string
+	Size int64
+}
+
+// AuthConfig is a registry credential.
+type AuthConfig struct {
+	Username, Password string
+}
+
+// ExecResult is the outcome of ExecSync.
+type ExecResult struct {
+	Stdout, Stderr []byte
+	ExitCode       int32
+}
+
+// EventType is what happened.
+type EventType string
+
+const (
+	EventContainerCreated EventType = "ContainerCreated"
+	EventContainerStarted EventType = "ContainerStarted"
+	EventContainerExited  EventType = "ContainerExited"
+	EventContainerOOM     EventType = "ContainerOOM"
+	EventContainerDeleted EventType = "ContainerDeleted"
+	EventSandboxExited    EventType = "SandboxExited"
+)
+
+// Event is one lifecycle event, with the pod it belongs to when known.
+type Event struct {
+	Type        EventType
+	ContainerID string // or sandbox ID
+	PodUID      string
+	Time        time.Time
+}
