@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e demo lab clean-host fmt vet
+.PHONY: build deps images test test-unit test-e2e demo lab clean-host fmt vet bench
 
 build:
 	go build -o bin/nodeagent ./cmd/nodeagent
@@ -24,6 +24,9 @@ demo:
 
 clean-host:
 	bash hack/clean-host.sh
+
+bench:
+	bash hack/bench.sh
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"golang.org/x/sys/unix"
 )
 
 // agentVersion is what the node reports as its kubelet version.
@@ -55,7 +55,7 @@ func (a *Agent) newNode() *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Labels: map[string]string{
 		"kubernetes.io/hostname": a.cfg.NodeName, "kubernetes.io/os": runtime.GOOS, "kubernetes.io/arch": runtime.GOARCH,
 		"nodeagent.io/host": host}},
-		Spec: corev1.NodeSpec{PodCIDR: a.cfg.PodCIDR, PodCIDRs: []string{a.cfg.PodCIDR}},
+		Spec:   corev1.NodeSpec{PodCIDR: a.cfg.PodCIDR, PodCIDRs: []string{a.cfg.PodCIDR}},
 		Status: corev1.NodeStatus{Phase: corev1.NodeRunning}}
 }
 
@@ -67,7 +67,7 @@ func (a *Agent) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1.No
 	capacity := a.capacity()
 	s := corev1.NodeStatus{
 		Capacity: capacity, Allocatable: capacity,
-		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: a.nodeIP}, {Type: corev1.NodeHostName, Address: a.cfg.NodeName}},
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: a.nodeIP}, {Type: corev1.NodeHostName, Address: a.cfg.NodeName}},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.cfg.Port)}},
 		NodeInfo: corev1.NodeSystemInfo{KernelVersion: kernelVersion(), OSImage: osImage(), OperatingSystem: runtime.GOOS,
 			Architecture: runtime.GOARCH, ContainerRuntimeVersion: rtVersion, KubeletVersion: agentVersion,
