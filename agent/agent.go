@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,13 +27,19 @@ import (
 
 const uidIndex = "uid"
 
+// podNetwork attaches pods to the network (cni.Network; a fake in tests).
+type podNetwork interface {
+	Add(ctx context.Context, a cni.Attachment) ([]netip.Prefix, error)
+	Del(ctx context.Context, a cni.Attachment) error
+}
+
 // Agent runs the pods bound to one node.
 type Agent struct {
 	cfg      Config
 	log      *slog.Logger
 	client   kubernetes.Interface
 	rt       cri.Runtime
-	net      *cni.Network
+	net      podNetwork
 	now      func() time.Time
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
@@ -125,7 +132,10 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) setupNetwork() error {
-	if _, err := cni.WriteDefaultIfMissing(a.cfg.CNI.ConfDir, cni.BridgeOptions{PodCIDR: mustPrefix(a.cfg.PodCIDR)}); err != nil {
+	if a.net != nil {
+		return nil
+	}
+	if _, err := cni.WriteDefaultIfMissing(a.cfg.CNI.ConfDir, cni.BridgeOptions{PodCIDR: mustPrefix(a.cfg.PodCIDR), DataDir: a.cfg.IPAMDir}); err != nil {
 		return fmt.Errorf("default CNI network: %w", err)
 	}
 	n, err := cni.Load(a.cfg.CNI)

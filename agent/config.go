@@ -25,6 +25,11 @@ type Config struct {
 	PodLogDir string
 	// NetNSDir holds the pods' network namespaces.
 	NetNSDir string
+	// NetNSPrefix starts the name of every pod network namespace.
+	NetNSPrefix string
+	// IPAMDir is where the default network's host-local IPAM keeps its
+	// reservations.
+	IPAMDir string
 	// CNI says where CNI configuration, plugins and caches are.
 	CNI cni.Config
 	// Port serves the agent's API (logs) over HTTPS.
@@ -53,6 +58,8 @@ func DefaultConfig() Config {
 		RootDir:        "/var/lib/nodeagent/agent",
 		PodLogDir:      "/var/log/pods",
 		NetNSDir:       "/var/run/netns",
+		NetNSPrefix:    "nodeagent-",
+		IPAMDir:        "/var/lib/nodeagent/cni/networks",
 		CNI:            cni.DefaultConfig(),
 		Port:           10250,
 		MaxPods:        110,

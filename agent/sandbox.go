@@ -19,7 +19,7 @@ import (
 func (a *Agent) podDir(uid string) string { return filepath.Join(a.cfg.RootDir, "pods", uid) }
 
 // netnsName names a pod's network namespace.
-func netnsName(uid string) string { return "nodeagent-" + uid }
+func (a *Agent) netnsName(uid string) string { return a.cfg.NetNSPrefix + uid }
 
 // cniID is the container ID CNI knows the pod's attachment by.
 func cniID(uid string, attempt int) string { return fmt.Sprintf("%s-%d", uid, attempt) }
@@ -64,11 +64,11 @@ func (a *Agent) attachNetwork(ctx context.Context, pod *corev1.Pod, cfg *cri.San
 		return nil, nil
 	}
 	uid := string(pod.UID)
-	path := filepath.Join(a.cfg.NetNSDir, netnsName(uid))
+	path := filepath.Join(a.cfg.NetNSDir, a.netnsName(uid))
 	if err := nsutil.Remove(path); err != nil {
 		return nil, err
 	}
-	path, err := nsutil.Create(a.cfg.NetNSDir, netnsName(uid))
+	path, err := nsutil.Create(a.cfg.NetNSDir, a.netnsName(uid))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (a *Agent) attachment(ns, name, uid string, attempt int, netns string, port
 // detachNetwork runs CNI DEL (also when the namespace is gone) and removes
 // the namespace.
 func (a *Agent) detachNetwork(ctx context.Context, ns, name, uid string, attempt int) error {
-	path := filepath.Join(a.cfg.NetNSDir, netnsName(uid))
+	path := filepath.Join(a.cfg.NetNSDir, a.netnsName(uid))
 	err := a.net.Del(ctx, a.attachment(ns, name, uid, attempt, path, nil))
 	return errors.Join(err, nsutil.Remove(path))
 }

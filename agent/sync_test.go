@@ -1,0 +1,249 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/nodeagent/nodeagent/cni"
+	"github.com/nodeagent/nodeagent/cri"
+	crifake "github.com/nodeagent/nodeagent/cri/fake"
+)
+
+// fakeNet records attachments like host-local would.
+type fakeNet struct {
+	mu       sync.Mutex
+	attached map[string]bool
+}
+
+func (n *fakeNet) Add(_ context.Context, a cni.Attachment) ([]netip.Prefix, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.attached[a.ContainerID] = true
+	return []netip.Prefix{netip.MustParsePrefix("10.244.0.9/24")}, nil
+}
+
+func (n *fakeNet) Del(_ context.Context, a cni.Attachment) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.attached, a.ContainerID)
+	return nil
+}
+
+// harness is an agent over a fake runtime and a fake API, synced by hand.
+type harness struct {
+	t      *testing.T
+	a      *Agent
+	rt     *crifake.Fake
+	client *fake.Clientset
+	net    *fakeNet
+	now    time.Time
+	ctx    context.Context
+}
+
+func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
+	t.Helper()
+	var objs []runtime.Object
+	for _, p := range pods {
+		objs = append(objs, p)
+	}
+	client := fake.NewClientset(objs...)
+	cfg := DefaultConfig()
+	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
+	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, now: t0, ctx: context.Background()}
+	a.net = h.net
+	a.now = func() time.Time { return h.now }
+	rt.SetClock(func() time.Time { return h.now })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+		t.Fatal("cache did not sync")
+	}
+	return h
+}
+
+func (h *harness) sync(key string) {
+	h.t.Helper()
+	if err := h.a.syncKey(h.ctx, key); err != nil {
+		h.t.Fatalf("sync %s: %v", key, err)
+	}
+}
+
+// pod returns the pod from the API, waiting until the cache caught up with it.
+func (h *harness) pod(ns, name string) *corev1.Pod {
+	p, err := h.client.CoreV1().Pods(ns).Get(h.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// waitCache waits until the informer has the pod as the API has it (the
+// fake API keeps no resourceVersions, so the objects are compared).
+func (h *harness) waitCache(ns, name string) {
+	h.t.Helper()
+	want := h.pod(ns, name)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		obj, ok, _ := h.a.pods.GetIndexer().GetByKey(ns + "/" + name)
+		if ok && equality.Semantic.DeepEqual(obj, want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("informer did not catch up with %s/%s", ns, name)
+}
+
+func (h *harness) containers() []cri.Container {
+	cs, err := h.rt.ListContainers(h.ctx, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return cs
+}
+
+func appPod() *corev1.Pod {
+	p := podSpec(corev1.RestartPolicyAlways, []string{"init"}, "a", "b")
+	p.Spec.NodeName = "n1"
+	p.Status.Phase = corev1.PodPending
+	return p
+}
+
+func TestSyncRunsInitThenApps(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	h := newHarness(t, rt, appPod())
+	h.sync("ns/p")
+	cs := h.containers()
+	if len(cs) != 1 || cs[0].Labels[cri.LabelContainerName] != "init" || cs[0].State != cri.ContainerRunning {
+		t.Fatalf("after the first sync: %+v", cs)
+	}
+	if len(h.net.attached) != 1 {
+		t.Fatalf("network attachments %v", h.net.attached)
+	}
+	rt.ExitContainer(cs[0].ID, 0, "")
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	running := 0
+	for _, c := range h.containers() {
+		if c.State == cri.ContainerRunning {
+			running++
+		}
+	}
+	if running != 2 {
+		t.Fatalf("want the two app containers running, got %+v", h.containers())
+	}
+	p := h.pod("ns", "p")
+	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP != "10.244.0.9" || len(p.Status.ContainerStatuses) != 2 || !p.Status.ContainerStatuses[0].Ready {
+		t.Fatalf("status %+v", p.Status)
+	}
+}
+
+func TestSyncBacksOffACrashingContainer(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p")
+	first := h.containers()[0]
+	rt.ExitContainer(first.ID, 1, "")
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	if len(h.containers()) != 1 {
+		t.Fatal("restarted at once; want a 10s back-off")
+	}
+	st := h.pod("ns", "p").Status.ContainerStatuses[0]
+	if st.State.Waiting == nil || st.State.Waiting.Reason != "CrashLoopBackOff" || st.LastTerminationState.Terminated.ExitCode != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	h.now = h.now.Add(11 * time.Second)
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	st = h.pod("ns", "p").Status.ContainerStatuses[0]
+	if st.State.Running == nil || st.RestartCount != 1 {
+		t.Fatalf("after the back-off: %+v", st)
+	}
+}
+
+func TestSyncTearsDownADeletedPodAndConfirms(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p")
+	p := h.pod("ns", "p")
+	now := metav1.NewTime(t0)
+	grace := int64(0)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := h.client.CoreV1().Pods("ns").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	if cs := h.containers(); len(cs) != 0 {
+		t.Fatalf("containers left: %+v", cs)
+	}
+	if sbs, _ := rt.ListPodSandboxes(h.ctx, nil); len(sbs) != 0 || len(h.net.attached) != 0 {
+		t.Fatalf("sandboxes %+v attachments %v", sbs, h.net.attached)
+	}
+	if _, err := h.client.CoreV1().Pods("ns").Get(h.ctx, "p", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the agent did not confirm the deletion: %v", err)
+	}
+}
+
+func TestRestartedAgentAdoptsRunningPods(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := appPod()
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p")
+	rt.ExitContainer(h.containers()[0].ID, 0, "")
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	before := h.containers()
+
+	h2 := newHarness(t, rt.Reopen(), h.pod("ns", "p"))
+	h2.sync("ns/p")
+	after := h2.containers()
+	if len(after) != len(before) {
+		t.Fatalf("a restarted agent changed the containers: %d -> %d", len(before), len(after))
+	}
+	for i := range before {
+		if before[i].ID != after[i].ID || before[i].Pid != after[i].Pid {
+			t.Fatalf("container %s restarted (pid %d -> %d)", before[i].ID, before[i].Pid, after[i].Pid)
+		}
+	}
+}
+
+func TestOrphansAreTornDown(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	h := newHarness(t, rt, appPod())
+	h.sync("ns/p")
+	if err := h.client.CoreV1().Pods("ns").Delete(h.ctx, "p", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("orphan/uid1")
+	if cs := h.containers(); len(cs) != 0 {
+		t.Fatalf("orphan containers left: %+v", cs)
+	}
+}

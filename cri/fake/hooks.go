@@ -1,0 +1,149 @@
+package fake
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nodeagent/nodeagent/cri"
+)
+
+// Test hooks: they play what a real runtime's processes and registries do.
+
+// SetClock sets the clock that stamps creation, start, finish and event
+// times.
+func (f *Fake) SetClock(now func() time.Time) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.now = now
+}
+
+// SetExecHandler sets what ExecSync answers.
+func (f *Fake) SetExecHandler(h ExecHandler) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.exec = h
+}
+
+// FailNextPull makes the next PullImage of ref fail with err; calls queue.
+func (f *Fake) FailNextPull(ref string, err error) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.pullErrs[ref] = append(f.st.pullErrs[ref], err)
+}
+
+// FailNext makes the next call of the named cri.Runtime method (e.g.
+// "StartContainer") fail with err.
+func (f *Fake) FailNext(method string, err error) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.failNext[method] = err
+}
+
+// AddImage stores an image with ref, as if it had been pulled, and returns it.
+func (f *Fake) AddImage(ref string) cri.Image {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	return copyImage(f.st.addImage(ref))
+}
+
+// ExitContainer makes running container id exit with code. An empty reason
+// becomes "Completed" for code 0 and "Error" otherwise.
+func (f *Fake) ExitContainer(id string, code int32, reason string) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, err := f.st.running(id)
+	if err != nil {
+		return err
+	}
+	f.st.exit(c, code, reason)
+	return nil
+}
+
+// OOM makes running container id run out of memory: an EventContainerOOM,
+// then it exits with code 137 and reason "OOMKilled".
+func (f *Fake) OOM(id string) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, err := f.st.running(id)
+	if err != nil {
+		return err
+	}
+	f.st.publish(cri.EventContainerOOM, id, c.Labels)
+	f.st.exit(c, ExitCodeSIGKILL, "OOMKilled")
+	return nil
+}
+
+// IgnoreTerm makes container id ignore its stop signal: StopContainer then
+// waits its whole timeout and kills it.
+func (f *Fake) IgnoreTerm(id string) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, ok := f.st.containers[id]
+	if !ok {
+		return notFound("container", id)
+	}
+	c.ignoreTerm = true
+	return nil
+}
+
+// ExitSandbox makes sandbox id's process die: it becomes NotReady.
+func (f *Fake) ExitSandbox(id string) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	sb, ok := f.st.sandboxes[id]
+	if !ok {
+		return notFound("sandbox", id)
+	}
+	f.st.stopSandbox(sb)
+	return nil
+}
+
+// BreakEvents closes every Events channel, as a broken stream would.
+func (f *Fake) BreakEvents() {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	for sub := range f.st.subs {
+		f.st.unsubscribe(sub)
+	}
+}
+
+// WriteLog appends line (without its newline) to container id's log file in
+// CRI format, as if the container had written it to stream ("stdout" or
+// "stderr").
+func (f *Fake) WriteLog(id, stream, line string) error {
+	f.st.mu.Lock()
+	c, ok := f.st.containers[id]
+	now := f.st.now
+	f.st.mu.Unlock()
+	if !ok {
+		return notFound("container", id)
+	}
+	if c.LogPath == "" {
+		return fmt.Errorf("write log of container %s: it has no log path", id)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
+		return fmt.Errorf("write log of container %s: %w", id, err)
+	}
+	out, err := os.OpenFile(c.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("write log of container %s: %w", id, err)
+	}
+	ts := now().UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+	_, err = fmt.Fprintf(out, "%s %s F %s\n", ts, stream, line)
+	return errors.Join(err, out.Close())
+}
+
+// running returns container id if it runs; the caller holds the lock.
+func (s *state) running(id string) (*container, error) {
+	c, ok := s.containers[id]
+	if !ok {
+		return nil, notFound("container", id)
+	}
+	if c.State != cri.ContainerRunning {
+		return nil, fmt.Errorf("container %s is %s, not running", id, c.State)
+	}
+	return c, nil
+}
