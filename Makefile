@@ -2,7 +2,7 @@
 .PHONY: build deps images test test-unit test-e2e demo lab clean-host fmt vet bench
 
 build:
-	go build -o bin/nodeagent ./cmd/nodeagent
+	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
 
 deps:
 	bash hack/install-deps.sh

@@ -18,6 +18,10 @@ import (
 // imagePullBackoff is how long a failed pull is not retried.
 const imagePullBackoff = 10 * time.Second
 
+// errPullBackoff says a pull waits for its back-off: the pod is synced
+// again when it ends, without counting as a failure.
+var errPullBackoff = errors.New("back-off pulling image")
+
 // ensureImage makes sure the container's image is present, pulling it as
 // imagePullPolicy says, and returns the reference to create from.
 func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, spec corev1.Container) (string, error) {
@@ -43,7 +47,7 @@ func (a *Agent) pull(ctx context.Context, pod *corev1.Pod, spec corev1.Container
 	if a.inPullBackoff(spec.Image) {
 		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "ImagePullBackOff", message: fmt.Sprintf("Back-off pulling image %q", spec.Image)})
 		a.event(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", spec.Image)
-		return fmt.Errorf("back-off pulling image %q", spec.Image)
+		return errPullBackoff
 	}
 	a.event(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", spec.Image)
 	start := a.now()

@@ -54,6 +54,10 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if d := minBackoff(actions.backoff); d > 0 {
 		a.queue.AddAfter(podKey(pod), d)
 	}
+	if errors.Is(applyErr, errPullBackoff) {
+		a.queue.AddAfter(podKey(pod), imagePullBackoff)
+		return nil
+	}
 	return applyErr
 }
 

@@ -148,5 +148,5 @@ ctr_na() {
 
 # build_nodeagent: build bin/nodeagent from this checkout.
 build_nodeagent() {
-  (cd "$REPO_ROOT" && go build -o bin/nodeagent ./cmd/nodeagent)
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent)
 }

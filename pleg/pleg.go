@@ -33,6 +33,7 @@ type PLEG struct {
 	last      map[string]string // container id -> state, from the last relist
 	owners    map[string]string // container id -> pod uid, from the last relist
 	connected bool
+	attempted bool // a connection to the event stream was tried
 	lastEvent time.Time
 	lastList  time.Time
 }
@@ -172,16 +173,16 @@ func snapshotOwners(state, owners map[string]string) (map[string]string, int) {
 
 func (p *PLEG) setConnected(v bool) {
 	p.mu.Lock()
-	p.connected = v
+	p.connected, p.attempted = v, true
 	p.mu.Unlock()
 }
 
-// Healthy reports whether the event stream is connected and a relist ran
-// within three periods.
+// Healthy reports whether the event stream is connected (or not tried yet)
+// and a relist ran within three periods.
 func (p *PLEG) Healthy() (bool, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.connected {
+	if !p.connected && p.attempted {
 		return false, "runtime event stream is not connected"
 	}
 	if !p.lastList.IsZero() && p.now().Sub(p.lastList) > 3*p.relist {

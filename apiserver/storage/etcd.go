@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -27,6 +28,9 @@ func (b *Backend) Close() error { return b.close() }
 // listens only on loopback ports picked by the kernel; this process talks to
 // it in-process. etcd's own log goes to dir/etcd.log.
 func StartEmbedded(ctx context.Context, dir string) (*Backend, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	cfg := embed.NewConfig()
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.Name = "nodeagent"

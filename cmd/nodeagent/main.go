@@ -30,8 +30,11 @@ func commands() []command {
 	return []command{
 		{"version", "print the version of nodeagent and of the Go toolchain", runVersion},
 		{"server", "run the API server (embedded etcd, HTTPS, authn/authz)", runServer},
+		{"agent", "run the node agent (kubelet) against an API server", runAgent},
 		{"kubeconfig", "mint credentials: kubeconfig node NAME", runKubeconfig},
 		{"lab", "create, enter and remove lab node network namespaces", runLab},
+		{"pause", "the pod sandbox's process (run by containerd, not by hand)", runPause},
+		{"cri-logger", "writes a container's output as a CRI log (run by containerd)", runCRILogger},
 	}
 }
 

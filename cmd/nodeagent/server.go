@@ -9,9 +9,13 @@ import (
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/apiserver"
 	"github.com/nodeagent/nodeagent/controllers/namespace"
+	"github.com/nodeagent/nodeagent/controllers/nodelifecycle"
+	"github.com/nodeagent/nodeagent/controllers/scheduler"
 )
 
 // serverFlags maps flags onto apiserver.Config.
@@ -36,6 +40,9 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	cfg := apiserver.DefaultConfig()
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	serverFlags(fs, &cfg)
+	ao := defaultAgentOptions()
+	agentFlags(fs, ao)
+	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +57,11 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	}
 	if err := startControllers(ctx, srv, env); err != nil {
 		return err
+	}
+	if !*noAgent {
+		if err := startEmbeddedAgent(ctx, env, srv, ao); err != nil {
+			return err
+		}
 	}
 	env.log.Info("API server ready", "url", srv.URL(), "admin-kubeconfig", srv.AdminKubeconfig())
 	fmt.Fprintf(env.stderr, "\nnodeagent API server at %s\n  export KUBECONFIG=%s\n  kubectl get nodes\n\n", srv.URL(), srv.AdminKubeconfig())
@@ -92,7 +104,30 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	ns := namespace.New(client, factory, env.log.With("controller", "namespace"))
+	sched := scheduler.New(client, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
+	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
+	go sched.Run(ctx)
+	go nlc.Run(ctx)
+	return nil
+}
+
+// startEmbeddedAgent runs this node's agent in the server process, with a
+// node identity (system:node:<name>), not the admin one.
+func startEmbeddedAgent(ctx context.Context, env *environment, srv *apiserver.Server, o *agentOptions) error {
+	kc, err := srv.NodeKubeconfig(o.cfg.NodeName)
+	if err != nil {
+		return err
+	}
+	restCfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := startAgent(ctx, env, o, restCfg); err != nil && ctx.Err() == nil {
+			env.log.Error("agent stopped", "err", err)
+		}
+	}()
 	return nil
 }

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"maps"
 	"time"
 
@@ -59,4 +60,26 @@ func sameSandboxes(a, b []cri.Sandbox) bool {
 		}
 	}
 	return true
+}
+
+// testEventsEndWithContext: the event channel closes when its context ends.
+func testEventsEndWithContext(s *suite) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	ch, err := s.rt.Events(ctx)
+	if err != nil {
+		s.t.Fatalf("Events: %v", err)
+	}
+	cancel()
+	timer := time.NewTimer(s.env.Timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-timer.C:
+			s.t.Fatalf("event channel still open %v after its context ended", s.env.Timeout)
+		}
+	}
 }

@@ -24,7 +24,13 @@ const (
 	// Print writes Behaviour.Stdout to stdout and Behaviour.Stderr to
 	// stderr, one line each, then exits 0.
 	Print
+	// Hog allocates memory until the kernel kills it; the suite runs it with
+	// a memory limit of HogLimit.
+	Hog
 )
+
+// HogLimit is the memory limit of a Hog container.
+const HogLimit = 32 << 20
 
 // Behaviour describes a container's process; Env.Command turns it into a
 // command line for the runtime under test.
@@ -71,11 +77,13 @@ func Run(t *testing.T, newRuntime func(t *testing.T) (cri.Runtime, Env)) {
 		{"ContainerLifecycle", testContainerLifecycle},
 		{"ContainerExitCode", testContainerExitCode},
 		{"StopTimeoutKills", testStopTimeoutKills},
+		{"OOMKilled", testOOMKilled},
 		{"ExecSync", testExecSync},
 		{"Logs", testLogs},
 		{"RemoveSandboxRemovesContainers", testRemoveSandboxRemovesContainers},
 		{"NotFound", testNotFound},
 		{"Adoption", testAdoption},
+		{"EventsEndWithContext", testEventsEndWithContext},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

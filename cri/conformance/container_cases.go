@@ -16,8 +16,10 @@ import (
 func testContainerLifecycle(s *suite) {
 	imageID := s.pull()
 	p := s.sandbox(nil)
+	events := s.events(s.rt)
 	b := Behaviour{Kind: Pause}
 	id := s.create(p, "app", b, nil)
+	s.waitPodEvent(events, cri.EventContainerCreated, id, p.uid)
 	c, err := s.rt.ContainerStatus(s.ctx, id)
 	if err != nil {
 		s.t.Fatalf("ContainerStatus: %v", err)
@@ -34,6 +36,7 @@ func testContainerLifecycle(s *suite) {
 		s.t.Error(err)
 	}
 	s.start(id, b)
+	s.waitPodEvent(events, cri.EventContainerStarted, id, p.uid)
 	c = s.waitState(id, cri.ContainerRunning)
 	if c.Pid <= 0 || c.StartedAt.IsZero() {
 		s.t.Errorf("running container = %+v, want a pid and a start time", c)
@@ -56,9 +59,11 @@ func testContainerLifecycle(s *suite) {
 	if c.FinishedAt.IsZero() || c.Pid != 0 {
 		s.t.Errorf("stopped container = %+v, want a finish time and no pid", c)
 	}
+	s.waitPodEvent(events, cri.EventContainerExited, id, p.uid)
 	if err := s.rt.RemoveContainer(s.ctx, id); err != nil {
 		s.t.Fatalf("RemoveContainer: %v", err)
 	}
+	s.waitPodEvent(events, cri.EventContainerDeleted, id, p.uid)
 	if _, err := s.rt.ContainerStatus(s.ctx, id); !errors.Is(err, cri.ErrNotFound) {
 		s.t.Errorf("ContainerStatus after RemoveContainer: %v, want ErrNotFound", err)
 	}
@@ -112,6 +117,23 @@ func testStopTimeoutKills(s *suite) {
 	c := s.waitState(id, cri.ContainerExited)
 	if c.ExitCode != 137 {
 		s.t.Errorf("exit code %d, want 137 (SIGKILL)", c.ExitCode)
+	}
+}
+
+func testOOMKilled(s *suite) {
+	s.pull()
+	p := s.sandbox(nil)
+	events := s.events(s.rt)
+	b := Behaviour{Kind: Hog}
+	id := s.create(p, "hog", b, func(c *cri.ContainerConfig) { c.Resources.MemoryLimit = HogLimit })
+	s.start(id, b)
+	if ev := s.waitEvent(events, cri.EventContainerOOM, id); ev.PodUID != p.uid {
+		s.t.Errorf("OOM event %+v, want pod UID %s", ev, p.uid)
+	}
+	s.waitEvent(events, cri.EventContainerExited, id)
+	c := s.waitState(id, cri.ContainerExited)
+	if c.ExitCode != 137 || c.Reason != "OOMKilled" {
+		s.t.Errorf("OOM-killed container = %+v, want exit code 137, reason OOMKilled", c)
 	}
 }
 

@@ -189,6 +189,14 @@ func (s *suite) waitEvent(ch <-chan cri.Event, typ cri.EventType, id string) cri
 	}
 }
 
+// waitPodEvent waits for an event of type typ for id and checks its pod.
+func (s *suite) waitPodEvent(ch <-chan cri.Event, typ cri.EventType, id, uid string) {
+	s.t.Helper()
+	if ev := s.waitEvent(ch, typ, id); ev.PodUID != uid {
+		s.t.Errorf("%s event %+v, want pod UID %s", typ, ev, uid)
+	}
+}
+
 // hasLabels reports the labels of want that got lacks or differs on.
 func hasLabels(got, want map[string]string) error {
 	for k, v := range want {

@@ -32,8 +32,12 @@ func testSandboxLifecycle(s *suite) {
 	s.assertSandboxCount(map[string]string{"example.com/tier": "db"}, 0)
 	s.assertSandboxCount(map[string]string{cri.LabelPodUID: other.uid}, 1)
 
+	events := s.events(s.rt)
 	if err := s.rt.StopPodSandbox(s.ctx, p.id); err != nil {
 		s.t.Fatalf("StopPodSandbox: %v", err)
+	}
+	if ev := s.waitEvent(events, cri.EventSandboxExited, p.id); ev.PodUID != p.uid {
+		s.t.Errorf("sandbox exit event %+v, want pod UID %s", ev, p.uid)
 	}
 	got, err = s.rt.ListPodSandboxes(s.ctx, map[string]string{cri.LabelPodUID: p.uid})
 	if err != nil || len(got) != 1 || got[0].State != cri.SandboxNotReady || got[0].Pid != 0 {

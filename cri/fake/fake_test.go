@@ -37,6 +37,8 @@ func command(b conformance.Behaviour) ([]string, []string) {
 		return []string{"exit", strconv.Itoa(b.Code)}, nil
 	case conformance.Print:
 		return []string{"print", b.Stdout, b.Stderr}, nil
+	case conformance.Hog:
+		return []string{"hog"}, nil
 	}
 	return nil, []string{"pause"}
 }
@@ -49,6 +51,8 @@ func play(t *testing.T, f *fake.Fake, id string, b conformance.Behaviour) {
 		err = f.IgnoreTerm(id)
 	case conformance.Exit:
 		err = f.ExitContainer(id, int32(b.Code), "")
+	case conformance.Hog:
+		err = f.OOM(id)
 	case conformance.Print:
 		err = errors.Join(f.WriteLog(id, "stdout", b.Stdout), f.WriteLog(id, "stderr", b.Stderr),
 			f.ExitContainer(id, 0, ""))

@@ -26,6 +26,7 @@ type APIServer struct {
 	args    []string
 	cmd     *exec.Cmd
 	exited  chan struct{}
+	noReady bool // not a server: do not wait for /readyz
 }
 
 // Kubeconfig is the admin kubeconfig the server wrote.
@@ -65,6 +66,9 @@ func (s *APIServer) Start() {
 	}
 	s.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(s.cmd, s.exited)
+	if s.noReady {
+		return
+	}
 	Eventually(s.t, 60*time.Second, 100*time.Millisecond, "API server ready", s.ready)
 }
 
@@ -140,3 +144,31 @@ func tail(b []byte, n int) []byte {
 
 // StartIn starts cmd inside the server's lab node.
 func (s *APIServer) StartIn(cmd *exec.Cmd) error { return s.node.Start(cmd) }
+
+// Process is a nodeagent process (other than the server) in a lab node.
+type Process struct {
+	s *APIServer
+}
+
+// StartProcess starts `nodeagent <args>` in the lab node, logging to a
+// file, and stops it when the test ends.
+func StartProcess(t testing.TB, node *lab.Node, name string, args ...string) *Process {
+	t.Helper()
+	dir := t.TempDir()
+	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), args: args, noReady: true}
+	s.Start()
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(s.LogPath)
+			t.Logf("%s log:\n%s", name, tail(log, 4000))
+		}
+	})
+	return &Process{s: s}
+}
+
+// Kill9 kills the process with SIGKILL.
+func (p *Process) Kill9() { p.s.Kill9() }
+
+// Start starts it again.
+func (p *Process) Start() { p.s.Start() }

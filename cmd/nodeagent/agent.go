@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nodeagent/nodeagent/agent"
+	crictr "github.com/nodeagent/nodeagent/cri/containerd"
+)
+
+// agentOptions are the agent's flags: its config and the runtime's.
+type agentOptions struct {
+	cfg        agent.Config
+	runtime    crictr.Config
+	kubeconfig string
+}
+
+func defaultAgentOptions() *agentOptions {
+	cfg := agent.DefaultConfig()
+	cfg.NodeName, _ = os.Hostname()
+	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig()}
+}
+
+// agentFlags maps flags onto the agent's and the runtime's config.
+func agentFlags(fs *flag.FlagSet, o *agentOptions) {
+	c := &o.cfg
+	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "this node's name")
+	fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "this node's InternalIP (default: first non-loopback IPv4)")
+	fs.StringVar(&c.PodCIDR, "pod-cidr", c.PodCIDR, "pod range for the default CNI network")
+	fs.StringVar(&c.ClusterDNS, "cluster-dns", c.ClusterDNS, "nameserver for ClusterFirst pods")
+	fs.StringVar(&c.ClusterDomain, "cluster-domain", c.ClusterDomain, "cluster DNS domain")
+	fs.StringVar(&c.RootDir, "root-dir", c.RootDir, "agent state: pod directories, volumes")
+	fs.StringVar(&c.PodLogDir, "pod-log-dir", c.PodLogDir, "container logs")
+	fs.StringVar(&c.NetNSDir, "netns-dir", c.NetNSDir, "where pod network namespaces are pinned")
+	fs.StringVar(&c.NetNSPrefix, "netns-prefix", c.NetNSPrefix, "name prefix of pod network namespaces")
+	fs.StringVar(&c.IPAMDir, "cni-ipam-dir", c.IPAMDir, "host-local reservations of the default network")
+	fs.StringVar(&c.CNI.ConfDir, "cni-conf-dir", c.CNI.ConfDir, "CNI configuration")
+	fs.Func("cni-bin-dir", "CNI plugin directories, comma-separated (default /opt/cni/bin,/usr/lib/cni)", func(v string) error {
+		c.CNI.PluginDirs = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&c.CNI.CacheDir, "cni-cache-dir", c.CNI.CacheDir, "CNI result cache")
+	fs.IntVar(&c.Port, "port", c.Port, "HTTPS port of the agent's API (logs)")
+	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity")
+	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
+	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
+	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
+}
+
+func runAgent(ctx context.Context, env *environment, args []string) error {
+	o := defaultAgentOptions()
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	agentFlags(fs, o)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.kubeconfig == "" {
+		return fmt.Errorf("--kubeconfig is required")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	return startAgent(ctx, env, o, cfg)
+}
+
+// startAgent connects to containerd and runs the agent until ctx ends.
+func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg *rest.Config) error {
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	o.cfg.ClientCA = restCfg.TLSClientConfig.CAData
+	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	a, err := agent.New(o.cfg, client, rt, env.log.With("component", "agent", "node", o.cfg.NodeName))
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// runCRILogger is containerd's logging binary for a container: it writes
+// the container's stdout and stderr to a CRI-format log file.
+func runCRILogger(_ context.Context, _ *environment, args []string) error {
+	return crictr.RunLogger(args)
+}

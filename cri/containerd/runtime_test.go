@@ -1,0 +1,131 @@
+package containerd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/internal/nsutil"
+)
+
+// TestContainerJoinsSandbox checks what the conformance suite cannot see
+// through the interface: a container shares its sandbox's network, IPC and
+// UTS namespaces, has its own PID namespace, and runs in a cgroup under the
+// pod's with the limits asked for.
+func TestContainerJoinsSandbox(t *testing.T) {
+	cfg, _ := isolate(t, requireContainerd(t), "ns")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt := newRuntime(t, cfg)
+	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
+		t.Fatal(err)
+	}
+	netns := newNetNS(t)
+	parent := cfg.DefaultCgroupParent + "/pod-1"
+	sbID, err := rt.RunPodSandbox(ctx, cri.SandboxConfig{Name: "ns", Hostname: "web-0", NetNSPath: netns, CgroupParent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.RemovePodSandbox(context.Background(), sbID) })
+	id, err := rt.CreateContainer(ctx, sbID, cri.ContainerConfig{Name: "app", Image: testImage, Args: []string{"pause"},
+		Env: []string{"GREETING=hello"}, Resources: cri.Resources{CPUShares: 512, MemoryLimit: 64 << 20}})
+	if err == nil {
+		err = rt.StartContainer(ctx, id)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandboxes, err := rt.ListPodSandboxes(ctx, nil)
+	if err != nil || len(sandboxes) != 1 {
+		t.Fatalf("ListPodSandboxes = %v, %v", sandboxes, err)
+	}
+	exec := func(cmd string) string {
+		res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", cmd}, 10*time.Second)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("exec %q: %+v, %v", cmd, res, err)
+		}
+		return strings.TrimSpace(string(res.Stdout))
+	}
+	if got := exec("hostname"); got != "web-0" {
+		t.Errorf("hostname %q, want web-0", got)
+	}
+	if got := exec("echo $GREETING"); got != "hello" {
+		t.Errorf("GREETING=%q, want hello", got)
+	}
+	ino, err := nsutil.InodeOf(netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := exec("readlink /proc/self/ns/net"), fmt.Sprintf("net:[%d]", ino.Ino); got != want {
+		t.Errorf("container netns %s, want the sandbox's %s", got, want)
+	}
+	for _, ns := range []string{"ipc", "uts"} {
+		want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", sandboxes[0].Pid, ns))
+		if got := exec("readlink /proc/self/ns/" + ns); got != want {
+			t.Errorf("container %s namespace %s, want the sandbox's %s", ns, got, want)
+		}
+	}
+	if exec("readlink /proc/self/ns/pid") == mustReadlink(t, fmt.Sprintf("/proc/%d/ns/pid", sandboxes[0].Pid)) {
+		t.Errorf("container shares the sandbox's PID namespace")
+	}
+	cgroup := filepath.Join("/sys/fs/cgroup/cpu", parent, id)
+	if data, err := os.ReadFile(filepath.Join(cgroup, "cpu.shares")); err != nil || strings.TrimSpace(string(data)) != "512" {
+		t.Errorf("%s/cpu.shares = %q, %v; want 512", cgroup, data, err)
+	}
+	mem := filepath.Join("/sys/fs/cgroup/memory", parent, id, "memory.limit_in_bytes")
+	if data, err := os.ReadFile(mem); err != nil || strings.TrimSpace(string(data)) != fmt.Sprint(64<<20) {
+		t.Errorf("%s = %q, %v; want %d", mem, data, err, 64<<20)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", parent, sbID)); err != nil {
+		t.Errorf("sandbox cgroup: %v", err)
+	}
+}
+
+func mustReadlink(t *testing.T, path string) string {
+	s, err := os.Readlink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestExecSyncTimeout: a command that outlives its timeout is killed and
+// the error says the deadline passed.
+func TestExecSyncTimeout(t *testing.T) {
+	cfg, _ := isolate(t, requireContainerd(t), "exec")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt := newRuntime(t, cfg)
+	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
+		t.Fatal(err)
+	}
+	sbID, err := rt.RunPodSandbox(ctx, cri.SandboxConfig{Name: "exec", NetNSPath: newNetNS(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.RemovePodSandbox(context.Background(), sbID) })
+	id, err := rt.CreateContainer(ctx, sbID, cri.ContainerConfig{Name: "app", Image: testImage, Args: []string{"pause"}})
+	if err == nil {
+		err = rt.StartContainer(ctx, id)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo started; sleep 30"}, 500*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ExecSync past its timeout: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("ExecSync took %v with a 500ms timeout", d)
+	}
+	if string(res.Stdout) != "started\n" {
+		t.Errorf("stdout %q, want what was written before the timeout", res.Stdout)
+	}
+}

@@ -1,0 +1,63 @@
+package containerd
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestKubeArgs(t *testing.T) {
+	ep, cmd := []string{"/entry"}, []string{"serve"}
+	for _, tc := range []struct {
+		name          string
+		command, args []string
+		want          []string
+	}{
+		{"image defaults", nil, nil, []string{"/entry", "serve"}},
+		{"args replace CMD", nil, []string{"pause"}, []string{"/entry", "pause"}},
+		{"command replaces both", []string{"sh", "-c", "exit 3"}, nil, []string{"sh", "-c", "exit 3"}},
+		{"command and args", []string{"sh"}, []string{"-c", "true"}, []string{"sh", "-c", "true"}},
+	} {
+		if got := kubeArgs(ep, cmd, tc.command, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: kubeArgs = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := kubeArgs(nil, nil, nil, nil); len(got) != 0 {
+		t.Errorf("kubeArgs of nothing = %q", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	base := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"}
+	known := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"}
+	for _, tc := range []struct {
+		name      string
+		add, drop []string
+		want      []string
+	}{
+		{"unchanged", nil, nil, base},
+		{"add without prefix", []string{"net_admin"}, nil, []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_NET_ADMIN"}},
+		{"drop with prefix", nil, []string{"CAP_NET_RAW"}, []string{"CAP_CHOWN", "CAP_KILL"}},
+		{"drop ALL then add", []string{"NET_BIND_SERVICE"}, []string{"ALL"}, []string{"CAP_NET_BIND_SERVICE"}},
+		{"add ALL minus one", []string{"ALL"}, []string{"SYS_ADMIN"}, []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_NET_ADMIN"}},
+		{"add twice", []string{"KILL", "cap_kill"}, nil, base},
+	} {
+		if got := capabilities(base, known, tc.add, tc.drop); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: capabilities = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStopSignal(t *testing.T) {
+	for _, tc := range []struct{ cfg, image, want string }{
+		{"", "", "SIGTERM"},
+		{"", "SIGQUIT", "SIGQUIT"},
+		{"SIGINT", "SIGQUIT", "SIGINT"},
+	} {
+		if got, err := stopSignal(tc.cfg, tc.image); err != nil || got != tc.want {
+			t.Errorf("stopSignal(%q, %q) = %q, %v; want %q", tc.cfg, tc.image, got, err, tc.want)
+		}
+	}
+	if _, err := stopSignal("SIGNOPE", ""); err == nil {
+		t.Errorf("stopSignal(SIGNOPE) succeeded")
+	}
+}

@@ -1,0 +1,160 @@
+package framework
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+
+	"github.com/nodeagent/nodeagent/lab"
+)
+
+// NodeDirs are the agent's state locations for one test, all in temp dirs
+// or named after the lab so that nothing collides and Down finds leftovers.
+type NodeDirs struct {
+	Root, Logs, CNIConf, CNICache, IPAM string
+	NetNSPrefix                         string
+	Namespace                           string // containerd namespace
+}
+
+// NewNodeDirs makes the agent's directories and registers the removal of
+// the test's containerd namespace (after everything else has stopped).
+func NewNodeDirs(t testing.TB, node *lab.Node) NodeDirs {
+	t.Helper()
+	dir := t.TempDir()
+	d := NodeDirs{Root: filepath.Join(dir, "root"), Logs: filepath.Join(dir, "logs"), CNIConf: filepath.Join(dir, "net.d"),
+		CNICache: filepath.Join(dir, "cni-cache"), IPAM: filepath.Join(dir, "ipam"),
+		NetNSPrefix: node.Config().MemberName(""), Namespace: UniqueName("e2e-")}
+	t.Cleanup(func() { CleanupContainerd(t, d.Namespace) })
+	return d
+}
+
+// AgentArgs are the agent flags that put its state in d.
+func (d NodeDirs) AgentArgs(nodeName string) []string {
+	return []string{"--node-name", nodeName, "--root-dir", d.Root, "--pod-log-dir", d.Logs,
+		"--cni-conf-dir", d.CNIConf, "--cni-cache-dir", d.CNICache, "--cni-ipam-dir", d.IPAM,
+		"--netns-prefix", d.NetNSPrefix, "--containerd-namespace", d.Namespace, "--pleg-relist-period", "10s"}
+}
+
+// CleanupContainerd removes every task, container, image and snapshot of
+// the containerd namespace, then the namespace.
+func CleanupContainerd(t testing.TB, ns string) {
+	c, err := containerd.New(ContainerdAddress())
+	if err != nil {
+		t.Errorf("cleanup containerd namespace %s: %v", ns, err)
+		return
+	}
+	defer c.Close()
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	if cs, err := c.Containers(ctx); err == nil {
+		for _, ct := range cs {
+			if task, err := ct.Task(ctx, nil); err == nil {
+				task.Delete(ctx, containerd.WithProcessKill)
+			}
+			ct.Delete(ctx, containerd.WithSnapshotCleanup)
+		}
+	}
+	if imgs, err := c.ImageService().List(ctx); err == nil {
+		for _, img := range imgs {
+			c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete())
+		}
+	}
+	err = Poll(30*time.Second, 200*time.Millisecond, func() error {
+		err := c.NamespaceService().Delete(ctx, ns)
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("delete containerd namespace %s: %v", ns, err)
+	}
+}
+
+// ContainerdLeftovers lists the containers and snapshots in namespace ns.
+func ContainerdLeftovers(ns string) ([]string, error) {
+	c, err := containerd.New(ContainerdAddress())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	var out []string
+	cs, err := c.Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ct := range cs {
+		out = append(out, "container "+ct.ID())
+	}
+	err = c.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+		if info.Kind == snapshots.KindActive {
+			out = append(out, "snapshot "+info.Name)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PodCgroups lists per-pod cgroup directories left under /nodeagent.
+func PodCgroups() []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/pod*")
+	return dirs
+}
+
+// NetNSWithPrefix lists the pinned network namespaces whose name starts with prefix.
+func NetNSWithPrefix(prefix string) []string {
+	entries, _ := os.ReadDir("/var/run/netns")
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// IPReservations lists the host-local reservations under dir.
+func IPReservations(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.Count(e.Name(), ".") == 3 {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// ContainerPids lists "id=pid" for every task in containerd namespace ns.
+func ContainerPids(t testing.TB, ns string) []string {
+	t.Helper()
+	c, err := containerd.New(ContainerdAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	cs, err := c.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ct := range cs {
+		if task, err := ct.Task(ctx, nil); err == nil {
+			out = append(out, ct.ID()+"="+strconv.Itoa(int(task.Pid())))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
