@@ -183,8 +183,11 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	uids := a.podCgroupUIDs() // a pod torn down but for its cgroup
 	for _, sb := range sbs {
-		uid := sb.Labels[cri.LabelPodUID]
+		uids = append(uids, sb.Labels[cri.LabelPodUID])
+	}
+	for _, uid := range uids {
 		if objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid); len(objs) == 0 && uid != "" {
 			a.queue.Add(orphanKey(uid))
 		}

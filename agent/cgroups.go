@@ -2,6 +2,8 @@ package agent
 
 import (
 	"errors"
+	"strings"
+	"time"
 	"os"
 	"path/filepath"
 )
@@ -9,17 +11,31 @@ import (
 // cgroupRoot is where the cgroup hierarchies are mounted.
 const cgroupRoot = "/sys/fs/cgroup"
 
-// podCgroup is the pod's cgroup parent; its containers go below it.
-func podCgroup(uid string) string { return "/nodeagent/pod" + uid }
+// podCgroup is the pod's cgroup parent, /nodeagent/<node>/pod<uid>; its
+// containers go below it. The node's name keeps agents of several lab
+// nodes on one machine apart.
+func (a *Agent) podCgroup(uid string) string { return "/nodeagent/" + a.cfg.NodeName + "/pod" + uid }
 
 // removePodCgroup removes the pod's (then empty) cgroup directories in
-// every hierarchy; one that is gone or still busy is left to the next try.
-func removePodCgroup(uid string) error {
-	dirs, err := filepath.Glob(filepath.Join(cgroupRoot, "*", podCgroup(uid)))
+// every hierarchy. Right after its last task is deleted the kernel may
+// still hold the cgroup busy for a moment, so it tries for a few seconds.
+func (a *Agent) removePodCgroup(uid string) error {
+	var err error
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		if err = rmCgroup(a.podCgroup(uid)); err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rmCgroup removes the cgroup at path in every hierarchy.
+func rmCgroup(path string) error {
+	dirs, err := filepath.Glob(filepath.Join(cgroupRoot, "*", path))
 	if err != nil {
 		return err
 	}
-	if v2 := filepath.Join(cgroupRoot, podCgroup(uid)); exists(v2) {
+	if v2 := filepath.Join(cgroupRoot, path); exists(v2) {
 		dirs = append(dirs, v2)
 	}
 	var errs []error
@@ -34,4 +50,19 @@ func removePodCgroup(uid string) error {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// podCgroupUIDs lists the UIDs of this node's pods that have a cgroup.
+func (a *Agent) podCgroupUIDs() []string {
+	dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", "nodeagent", a.cfg.NodeName, "pod*"))
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range dirs {
+		uid := strings.TrimPrefix(filepath.Base(d), "pod")
+		if !seen[uid] {
+			seen[uid] = true
+			out = append(out, uid)
+		}
+	}
+	return out
 }

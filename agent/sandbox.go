@@ -37,7 +37,7 @@ func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int)
 		Name:     fmt.Sprintf("%s_%s_%s_%d", pod.Namespace, pod.Name, uid, attempt),
 		Hostname: podHostname(pod), HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC, HostPID: pod.Spec.HostPID,
 		ResolvConf: filepath.Join(dir, "resolv.conf"), Hosts: filepath.Join(dir, "hosts"),
-		CgroupParent: podCgroup(uid),
+		CgroupParent: a.podCgroup(uid),
 		Labels: map[string]string{cri.LabelPodUID: uid, cri.LabelPodNamespace: pod.Namespace, cri.LabelPodName: pod.Name,
 			labelSandboxAttempt: fmt.Sprint(attempt)},
 	}
@@ -151,7 +151,7 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	a.mu.Lock()
 	delete(a.waiting, typesUID(uid))
 	a.mu.Unlock()
-	return errors.Join(os.RemoveAll(a.podDir(uid)), removePodCgroup(uid))
+	return errors.Join(os.RemoveAll(a.podDir(uid)), a.removePodCgroup(uid))
 }
 
 // teardownByName tears down the runtime leftovers of a pod known by name.

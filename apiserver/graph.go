@@ -19,15 +19,15 @@ func (g *podGraph) pods() *storage.Store {
 	return g.s.store(res)
 }
 
-func (g *podGraph) PodNode(ctx context.Context, namespace, name string) (string, error) {
+func (g *podGraph) PodNode(ctx context.Context, namespace, name string) (string, bool, error) {
 	obj, err := g.pods().Get(ctx, namespace, name)
 	if storage.IsNotFound(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return obj.(*corev1.Pod).Spec.NodeName, nil
+	return obj.(*corev1.Pod).Spec.NodeName, true, nil
 }
 
 func (g *podGraph) Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error) {

@@ -12,8 +12,9 @@ type fakeGraph struct {
 	refs map[string]bool
 }
 
-func (g *fakeGraph) PodNode(_ context.Context, ns, name string) (string, error) {
-	return g.pods[ns+"/"+name], nil
+func (g *fakeGraph) PodNode(_ context.Context, ns, name string) (string, bool, error) {
+	node, ok := g.pods[ns+"/"+name]
+	return node, ok, nil
 }
 
 func (g *fakeGraph) Referenced(_ context.Context, node, resource, ns, name string) (bool, error) {
@@ -43,6 +44,8 @@ func TestNodeAuthorizer(t *testing.T) {
 		{Attributes{Verb: "patch", Resource: "pods", Subresource: "status", Namespace: "default", Name: "theirs"}, false},
 		{Attributes{Verb: "update", Resource: "pods", Namespace: "default", Name: "mine"}, false},
 		{Attributes{Verb: "delete", Resource: "pods", Namespace: "default", Name: "mine"}, true},
+		{Attributes{Verb: "delete", Resource: "pods", Namespace: "default", Name: "theirs"}, false},
+		{Attributes{Verb: "delete", Resource: "pods", Namespace: "default", Name: "gone"}, true},
 		{Attributes{Verb: "create", Resource: "pods", Namespace: "default", Name: "static-n1", ObjectNodeName: "n1"}, true},
 		{Attributes{Verb: "create", Resource: "pods", Namespace: "default", Name: "x", ObjectNodeName: "n2"}, false},
 		{Attributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "s1"}, true},

@@ -26,8 +26,9 @@ type Attributes struct {
 
 // Graph answers what the Node authorizer needs to know about pods.
 type Graph interface {
-	// PodNode returns the node the pod is bound to ("" if none).
-	PodNode(ctx context.Context, namespace, name string) (string, error)
+	// PodNode returns the node the pod is bound to ("" if none), and
+	// whether the pod exists.
+	PodNode(ctx context.Context, namespace, name string) (string, bool, error)
 	// Referenced reports whether a pod bound to node refers to the object
 	// (resource is "secrets", "configmaps" or "persistentvolumeclaims").
 	Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error)

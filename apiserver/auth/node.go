@@ -67,9 +67,12 @@ func (a *Authorizer) nodePod(ctx context.Context, node string, at Attributes) (b
 		return true, "", nil
 	case at.Verb == "delete" && at.Subresource == "",
 		(at.Verb == "update" || at.Verb == "patch") && at.Subresource == "status":
-		bound, err := a.graph.PodNode(ctx, at.Namespace, at.Name)
+		bound, exists, err := a.graph.PodNode(ctx, at.Namespace, at.Name)
 		if err != nil {
 			return false, "", err
+		}
+		if !exists {
+			return true, "", nil // the request finds nothing (404), as it should
 		}
 		if bound != node {
 			return false, fmt.Sprintf("node '%s' can only %s pods bound to it", node, at.Verb), nil

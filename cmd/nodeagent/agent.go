@@ -74,6 +74,8 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 
 // startAgent connects to containerd and runs the agent until ctx ends.
 func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg *rest.Config) error {
+	restCfg = rest.CopyConfig(restCfg)
+	restCfg.QPS, restCfg.Burst = 50, 100 // as kubelet: status updates must not queue
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err

@@ -106,9 +106,9 @@ func ContainerdLeftovers(ns string) ([]string, error) {
 	return out, err
 }
 
-// PodCgroups lists per-pod cgroup directories left under /nodeagent.
+// PodCgroups lists per-pod cgroup directories left under /nodeagent/<node>.
 func PodCgroups() []string {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/pod*")
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/*/pod*")
 	return dirs
 }
 
