@@ -2,10 +2,10 @@ package agent
 
 import (
 	"errors"
-	"strings"
-	"time"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // cgroupRoot is where the cgroup hierarchies are mounted.
