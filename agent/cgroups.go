@@ -29,7 +29,8 @@ func (a *Agent) removePodCgroup(uid string) error {
 	}
 }
 
-// rmCgroup removes the cgroup at path in every hierarchy.
+// rmCgroup removes the cgroup at path in every hierarchy, with the
+// (task-free) child cgroups that runc leaves in some hierarchies.
 func rmCgroup(path string) error {
 	dirs, err := filepath.Glob(filepath.Join(cgroupRoot, "*", path))
 	if err != nil {
@@ -40,11 +41,32 @@ func rmCgroup(path string) error {
 	}
 	var errs []error
 	for _, d := range dirs {
-		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, rmTree(d))
 	}
 	return errors.Join(errs...)
+}
+
+// rmTree removes a cgroup directory and its child cgroups, deepest first
+// (cgroup directories are removed with rmdir; their files go with them).
+func rmTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := rmTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func exists(p string) bool {

@@ -151,7 +151,11 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	a.mu.Lock()
 	delete(a.waiting, typesUID(uid))
 	a.mu.Unlock()
-	return errors.Join(os.RemoveAll(a.podDir(uid)), a.removePodCgroup(uid))
+	logs, _ := filepath.Glob(filepath.Join(a.cfg.PodLogDir, "*_"+uid))
+	for _, l := range logs {
+		errs = append(errs, os.RemoveAll(l))
+	}
+	return errors.Join(append(errs, os.RemoveAll(a.podDir(uid)), a.removePodCgroup(uid))...)
 }
 
 // teardownByName tears down the runtime leftovers of a pod known by name.

@@ -36,7 +36,7 @@ func startAgentLab(t *testing.T, extra ...string) *agentLab {
 	framework.RequireRegistry(t)
 	framework.RequireCNIPlugins(t, "bridge", "host-local", "portmap", "loopback")
 	node := framework.NewLab(t)
-	dirs := framework.NewNodeDirs(t, node)
+	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, append(dirs.AgentArgs(nodeName), extra...)...)
 	l := &agentLab{node: node, srv: srv, dirs: dirs}
 	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
@@ -227,7 +227,7 @@ func TestCreateDeleteCyclesLeaveNothing(t *testing.T) {
 		var left []string
 		left = append(left, framework.NetNSWithPrefix(l.dirs.NetNSPrefix)...)
 		left = append(left, framework.IPReservations(l.dirs.IPAM)...)
-		left = append(left, framework.PodCgroups()...)
+		left = append(left, framework.PodCgroups(nodeName)...)
 		c, err := framework.ContainerdLeftovers(l.dirs.Namespace)
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func TestAgentKill9RestartsNothing(t *testing.T) {
 	framework.RequireContainerd(t)
 	framework.RequireRegistry(t)
 	node := framework.NewLab(t)
-	dirs := framework.NewNodeDirs(t, node)
+	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	k := &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	l := &agentLab{node: node, srv: srv, dirs: dirs, k: k}

@@ -91,7 +91,7 @@ func squash(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(
 func TestKubectlAgainstServer(t *testing.T) {
 	requireAPIServerDeps(t)
 	node := framework.NewLab(t)
-	srv := framework.StartAPIServer(t, node)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	for i, bin := range kubectls {
 		t.Run(filepath.Base(bin), func(t *testing.T) {
 			k := &kctl{t: t, srv: srv, bin: bin, kubeconfig: srv.Kubeconfig(), dir: t.TempDir()}
@@ -178,7 +178,7 @@ func watchSeesLabel(t *testing.T, k *kctl, ns string) {
 func TestForbiddenForOtherNode(t *testing.T) {
 	requireAPIServerDeps(t)
 	node := framework.NewLab(t)
-	srv := framework.StartAPIServer(t, node)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	admin := &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	nodeKC := filepath.Join(t.TempDir(), "n1.kubeconfig")
 	mint := exec.Command(framework.Binary(t), "kubeconfig", "node", "n1", "--data-dir", srv.DataDir, "--out", nodeKC)
@@ -202,7 +202,7 @@ func TestForbiddenForOtherNode(t *testing.T) {
 func TestServerSurvivesKill9(t *testing.T) {
 	requireAPIServerDeps(t)
 	node := framework.NewLab(t)
-	srv := framework.StartAPIServer(t, node)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	k := &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	k.ok("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\ndata: {k: v}\n", "apply", "-f", "-")
 	k.ok(podYAML, "apply", "-f", "-")

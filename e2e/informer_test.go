@@ -44,7 +44,7 @@ func (l *eventLog) count(m map[types.UID]int, obj any) {
 func TestInformerAcrossServerRestart(t *testing.T) {
 	requireAPIServerDeps(t)
 	node := framework.NewLab(t)
-	srv := framework.StartAPIServer(t, node)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	kc, err := os.ReadFile(srv.Kubeconfig())
 	if err != nil {
 		t.Fatal(err)

@@ -28,14 +28,18 @@ type NodeDirs struct {
 }
 
 // NewNodeDirs makes the agent's directories and registers the removal of
-// the test's containerd namespace (after everything else has stopped).
-func NewNodeDirs(t testing.TB, node *lab.Node) NodeDirs {
+// the test's containerd namespace and of the node's cgroups (after
+// everything else has stopped).
+func NewNodeDirs(t testing.TB, node *lab.Node, nodeName string) NodeDirs {
 	t.Helper()
 	dir := t.TempDir()
 	d := NodeDirs{Root: filepath.Join(dir, "root"), Logs: filepath.Join(dir, "logs"), CNIConf: filepath.Join(dir, "net.d"),
 		CNICache: filepath.Join(dir, "cni-cache"), IPAM: filepath.Join(dir, "ipam"),
 		NetNSPrefix: node.Config().MemberName(""), Namespace: UniqueName("e2e-")}
-	t.Cleanup(func() { CleanupContainerd(t, d.Namespace) })
+	t.Cleanup(func() {
+		CleanupContainerd(t, d.Namespace)
+		RemoveNodeCgroups(nodeName)
+	})
 	return d
 }
 
@@ -106,10 +110,29 @@ func ContainerdLeftovers(ns string) ([]string, error) {
 	return out, err
 }
 
-// PodCgroups lists per-pod cgroup directories left under /nodeagent/<node>.
-func PodCgroups() []string {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/*/pod*")
+// PodCgroups lists the per-pod cgroup directories of node under
+// /nodeagent/<node>.
+func PodCgroups(node string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node + "/pod*")
 	return dirs
+}
+
+// RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
+// node, which a test that stops its agent without deleting its pods leaves.
+func RemoveNodeCgroups(node string) {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node)
+	for _, d := range dirs {
+		var all []string
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		for i := len(all) - 1; i >= 0; i-- {
+			os.Remove(all[i])
+		}
+	}
 }
 
 // NetNSWithPrefix lists the pinned network namespaces whose name starts with prefix.
