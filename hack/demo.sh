@@ -1,79 +1,91 @@
 #!/usr/bin/env bash
-# make demo: installs what is needed, brings up a lab node, runs the test
-# image in containerd inside it on a CNI network, and prints what the
-# container answers over that network. Everything it makes is removed on exit.
-#
-# The plumbing is spelled out with the plain tools (ip netns, the CNI bridge
-# plugin, ctr, curl) so that you can follow each step by hand.
+# make demo: installs what is needed, brings up a lab node running
+# `nodeagent server` (API server, controllers and the agent), applies
+# examples/web.yaml with kubectl, shows the pods and what each answers on its
+# own IP, and removes everything on exit.
+#   KEEP=1 make demo     leave the lab up and print how to use and remove it
+#   hack/demo.sh down    remove a lab left up with KEEP=1
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap on_error ERR
 need_root
 
 LAB=demo
-NS=nodeagent-demo                       # containerd namespace of the demo
-POD=demo-pod
+NODE=demo
 NA=$REPO_ROOT/bin/nodeagent
 STATE=$NA_RUN/lab/$LAB
-POD_NETNS=/var/run/netns/nalab-${LAB}_pod
+NS=nodeagent-demo                 # containerd namespace of the demo's pods
+KUBECONFIG_PATH=$STATE/server/admin.kubeconfig
+
+# in_lab CMD...: run a command inside the lab node.
+in_lab() { "$NA" lab exec "$LAB" -- "$@"; }
+kc() { in_lab kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+
+down() {
+  set +e
+  echo "==> removing the demo"
+  if [ -f "$KUBECONFIG_PATH" ] && in_lab true 2>/dev/null; then
+    kc delete pods --all --grace-period=1 --timeout=60s >/dev/null 2>&1
+  fi
+  "$NA" lab down "$LAB" >/dev/null 2>&1
+  for task in $(ctr_na -n "$NS" tasks ls -q 2>/dev/null); do ctr_na -n "$NS" tasks kill -s SIGKILL "$task" >/dev/null 2>&1; done
+  for c in $(ctr_na -n "$NS" containers ls -q 2>/dev/null); do
+    ctr_na -n "$NS" tasks delete "$c" >/dev/null 2>&1
+    ctr_na -n "$NS" containers delete "$c" >/dev/null 2>&1
+  done
+  ctr_na -n "$NS" images rm --sync "$TEST_IMAGE" >/dev/null 2>&1
+  ctr_na namespaces remove "$NS" >/dev/null 2>&1
+  find /sys/fs/cgroup/*/nodeagent/"$NODE" -depth -type d -exec rmdir {} + 2>/dev/null
+  echo "    lab $LAB, its pods and their containers are gone"
+}
+
+if [ "${1:-}" = down ]; then
+  "$NA" version >/dev/null 2>&1 || build_nodeagent
+  down
+  exit 0
+fi
 
 bash "$REPO_ROOT/hack/install-deps.sh"
 bash "$REPO_ROOT/hack/images.sh"
 step "build nodeagent"
 build_nodeagent
 
-# cni CMD: run the bridge plugin (with host-local IPAM) inside the lab node.
-cni() {
-  "$NA" lab exec "$LAB" -- env CNI_COMMAND="$1" CNI_CONTAINERID="$POD" CNI_NETNS="$POD_NETNS" \
-    CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni:/opt/cni/bin \
-    /usr/lib/cni/bridge <"$STATE/bridge.conf"
-}
-
-cleanup() {
-  set +e
-  echo "==> cleaning up"
-  ctr_na -n "$NS" tasks kill -s SIGKILL "$POD" >/dev/null 2>&1
-  for _ in $(seq 50); do ctr_na -n "$NS" tasks delete "$POD" >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_na -n "$NS" containers delete "$POD" >/dev/null 2>&1
-  ctr_na -n "$NS" images rm --sync "$TEST_IMAGE" >/dev/null 2>&1
-  ctr_na namespaces remove "$NS" >/dev/null 2>&1
-  [ -f "$STATE/bridge.conf" ] && cni DEL >/dev/null 2>&1
-  "$NA" lab down "$LAB" >/dev/null
-  echo "    lab $LAB, its pod network and the container are gone"
-}
-
 step "lab node '$LAB' (netns nalab-$LAB)"
-"$NA" lab down "$LAB" >/dev/null 2>&1 || true
+down >/dev/null 2>&1 || true
 "$NA" lab up "$LAB"
-trap cleanup EXIT
+[ "${KEEP:-}" = 1 ] || trap down EXIT
 
-step "pod network namespace and CNI ADD (bridge na-cni0 + host-local 10.244.0.0/24)"
-ip netns add "nalab-${LAB}_pod"
-cat >"$STATE/bridge.conf" <<CONF
-{"cniVersion": "1.0.0", "name": "demo", "type": "bridge", "bridge": "na-cni0",
- "isGateway": true, "ipMasq": true,
- "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]],
-          "dataDir": "$STATE/ipam"}}
-CONF
-result=$(cni ADD)
-POD_IP=$(printf '%s' "$result" | tr -d ' \n' | sed -n 's/.*"address":"\([0-9.]*\)\/[0-9]*".*/\1/p')
-[ -n "$POD_IP" ] || die "CNI ADD returned no address: $result"
-echo "    pod IP: $POD_IP"
+step "nodeagent server inside the lab node (log: $STATE/server.log)"
+mkdir -p "$STATE"
+in_lab setsid "$NA" server --data-dir "$STATE/server" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+  --node-name "$NODE" --root-dir "$STATE/agent" --pod-log-dir "$STATE/logs" --cni-conf-dir "$STATE/net.d" \
+  --cni-cache-dir "$STATE/cni-cache" --cni-ipam-dir "$STATE/ipam" --netns-prefix "nalab-${LAB}_" \
+  --containerd-namespace "$NS" >"$STATE/server.log" 2>&1 </dev/null &
+wait_for 60 "the API server" test -f "$KUBECONFIG_PATH"
+wait_for 60 "node $NODE Ready" bash -c "[ \"\$($NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' 2>/dev/null)\" = True ]"
+kc get nodes -o wide
 
-step "pull $TEST_IMAGE from the local registry and run it in the pod's namespace"
-ctr_na -n "$NS" images pull --plain-http "$TEST_IMAGE" >/dev/null
-ctr_na -n "$NS" run -d --with-ns "network:$POD_NETNS" --hostname "$POD" "$TEST_IMAGE" "$POD" >/dev/null
+step "kubectl apply -f examples/web.yaml"
+kc apply -f - <"$REPO_ROOT/examples/web.yaml"
+kc wait --for=condition=Ready pod --all --timeout=120s >/dev/null
+echo
+kc get pods -o wide
+echo
 
-step "ask the container, from inside the lab node: curl http://$POD_IP:8080/"
-for _ in $(seq 100); do
-  "$NA" lab exec "$LAB" -- curl -fsS --max-time 2 "http://$POD_IP:8080/" >/dev/null 2>&1 && break
-  sleep 0.1
+step "each pod answers on its own IP (curl from inside the lab node)"
+for ip in $(kc get pods -o jsonpath='{.items[*].status.podIP}'); do
+  printf '    %s: %s\n' "$ip" "$(in_lab curl -fsS --max-time 5 "http://$ip:8080/")"
 done
 echo
-"$NA" lab exec "$LAB" -- curl -fsS --max-time 5 "http://$POD_IP:8080/"
-"$NA" lab exec "$LAB" -- curl -fsS --max-time 5 "http://$POD_IP:8080/echo?msg=the+container+answers+over+the+CNI+bridge"
+kc logs web-1 -c web | head -2
 echo
-echo
-echo "The lab node's links:"
-"$NA" lab exec "$LAB" -- ip -br addr 2>/dev/null
-echo
+
+if [ "${KEEP:-}" = 1 ]; then
+  cat <<USAGE
+The lab is still up. Keep using it:
+  sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get pods -o wide
+  sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH describe pod web-1
+Remove it:
+  sudo hack/demo.sh down
+USAGE
+fi
