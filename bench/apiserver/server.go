@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// readyTimeout bounds how long the server may take to answer /readyz.
+const readyTimeout = 60 * time.Second
+
+// stopTimeout bounds how long the server may take to exit after SIGTERM
+// before it is killed.
+const stopTimeout = 20 * time.Second
+
+// server is a `nodeagent server` subprocess on a loopback port with its state
+// in a temporary directory.
+type server struct {
+	dir     string // data dir; removed by stop
+	port    int
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the process has exited
+	logFile *os.File      // the server's stderr and stdout
+}
+
+// startServer runs bin as `server` on a free loopback port and waits until it
+// is ready. On error nothing is left behind.
+func startServer(ctx context.Context, bin string) (*server, error) {
+	dir, err := os.MkdirTemp("", "nodeagent-bench-server-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir for the server: %w", err)
+	}
+	s := &server{dir: dir, exited: make(chan struct{})}
+	if err := s.start(bin); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start launches the process on a free port.
+func (s *server) start(bin string) error {
+	port, err := freeLoopbackPort()
+	if err != nil {
+		return err
+	}
+	s.port = port
+	// The server does not create its data dir (etcd's log sink fails
+	// without it), so make it here.
+	if err := os.Mkdir(s.dataDir(), 0o700); err != nil {
+		return fmt.Errorf("server data dir: %w", err)
+	}
+	s.logFile, err = os.Create(filepath.Join(s.dir, "server.log"))
+	if err != nil {
+		return fmt.Errorf("server log: %w", err)
+	}
+	s.cmd = exec.Command(bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
+		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+		"--secure-port", strconv.Itoa(port))
+	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
+	// Should the bench die without stopping it, the server goes too.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := s.cmd.Start(); err != nil {
+		s.logFile.Close()
+		return fmt.Errorf("start %s server: %w", bin, err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+	return nil
+}
+
+// freeLoopbackPort asks the kernel for a free port on 127.0.0.1.
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *server) dataDir() string { return filepath.Join(s.dir, "data") }
+
+func (s *server) url() string { return "https://127.0.0.1:" + strconv.Itoa(s.port) }
+
+// waitReady polls /readyz until it answers 200, the process exits or the
+// deadline passes.
+func (s *server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if last = s.probeReady(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("server exited before it was ready: %s", s.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.logTail())
+		case <-tick.C:
+		}
+	}
+}
+
+// probeReady makes one GET /readyz, trusting only the server's CA.
+func (s *server) probeReady(ctx context.Context) error {
+	client, err := s.caClient()
+	if err != nil {
+		return err
+	}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url()+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
+}
+
+// caClient is an HTTPS client that trusts <data-dir>/pki/ca.crt (which may
+// not exist yet) and uses no proxy.
+func (s *server) caClient() (*http.Client, error) {
+	pem, err := os.ReadFile(filepath.Join(s.dataDir(), "pki", "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("read the server's CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no certificate in the server's ca.crt")
+	}
+	return &http.Client{Transport: &http.Transport{Proxy: nil,
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+}
+
+// restConfig is the admin kubeconfig's client config, checked to point at
+// loopback, with client-side rate limiting raised out of the way and no
+// proxy. Each config built from it opens its own connection (see noProxy).
+func (s *server) restConfig() (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join(s.dataDir(), "admin.kubeconfig"))
+	if err != nil {
+		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	if err := checkLoopback(cfg.Host); err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 5000, 10000
+	cfg.Proxy = noProxy
+	return cfg, nil
+}
+
+// noProxy never uses a proxy. Setting it also makes client-go give every
+// clientset its own transport (a func cannot be a cache key), so N
+// clientsets are N connections, as N real clients would be.
+func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
+
+// checkLoopback refuses a server URL whose host is not a loopback IP.
+func checkLoopback(host string) error {
+	u, err := url.Parse(host)
+	if err != nil {
+		return fmt.Errorf("server URL %q: %w", host, err)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("server URL %q is not on loopback: the bench only talks to 127.0.0.1", host)
+	}
+	return nil
+}
+
+// rss is the server's resident set size (VmRSS) in bytes.
+func (s *server) rss() (uint64, error) {
+	return readRSS(s.cmd.Process.Pid)
+}
+
+// readRSS reads VmRSS from /proc/<pid>/status.
+func readRSS(pid int) (uint64, error) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 3 && fields[0] == "VmRSS:" && fields[2] == "kB" {
+			kb, err := strconv.ParseUint(fields[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: VmRSS %q: %w", path, fields[1], err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no VmRSS line", path)
+}
+
+// stop sends SIGTERM, waits for the exit (killing the process after
+// stopTimeout) and removes the temporary directory.
+func (s *server) stop() error {
+	defer os.RemoveAll(s.dir)
+	defer s.logFile.Close()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("SIGTERM to the server: %w", err)
+	}
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(stopTimeout):
+		s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("server did not exit within %s of SIGTERM; killed", stopTimeout)
+	}
+}
+
+// logTail is the end of the server's log, for error messages.
+func (s *server) logTail() string {
+	data, err := os.ReadFile(s.logFile.Name())
+	if err != nil {
+		return "(no server log)"
+	}
+	const keep = 2000
+	if len(data) > keep {
+		data = data[len(data)-keep:]
+	}
+	return "server log (end):\n" + string(data)
+}
