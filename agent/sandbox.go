@@ -29,6 +29,9 @@ func cniID(uid string, attempt int) string { return fmt.Sprintf("%s-%d", uid, at
 // what it did.
 func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int) (cri.Sandbox, error) {
 	uid := string(pod.UID)
+	if err := a.releaseOldSandboxes(ctx, pod); err != nil {
+		return cri.Sandbox{}, err
+	}
 	dir := a.podDir(uid)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return cri.Sandbox{}, err

@@ -14,6 +14,9 @@ const DefaultNetworkName = "nodeagent"
 // DefaultConflistFile is the file the default configuration list is written to.
 const DefaultConflistFile = "10-nodeagent.conflist"
 
+// DefaultBridge is the bridge of the default network.
+const DefaultBridge = "na-cni0"
+
 // BridgeOptions shape the default bridge network.
 type BridgeOptions struct {
 	// PodCIDR is the range pods take addresses from, e.g. 10.244.0.0/24.
@@ -27,7 +30,7 @@ type BridgeOptions struct {
 
 func (o BridgeOptions) withDefaults() BridgeOptions {
 	if o.Bridge == "" {
-		o.Bridge = "na-cni0"
+		o.Bridge = DefaultBridge
 	}
 	if o.DataDir == "" {
 		o.DataDir = "/var/lib/nodeagent/cni/networks"

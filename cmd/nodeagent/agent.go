@@ -59,8 +59,12 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	agentFlags(fs, o)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")
+	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cleanup {
+		return cleanupAgent(ctx, env, o)
 	}
 	if o.kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
@@ -97,4 +101,14 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 // the container's stdout and stderr to a CRI-format log file.
 func runCRILogger(_ context.Context, _ *environment, args []string) error {
 	return crictr.RunLogger(args)
+}
+
+// cleanupAgent is `nodeagent agent --cleanup`.
+func cleanupAgent(ctx context.Context, env *environment, o *agentOptions) error {
+	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent"))
 }

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/nodeagent/nodeagent/cni"
+	"github.com/nodeagent/nodeagent/cri"
+)
+
+// Cleanup removes everything an agent with this configuration made on the
+// machine, whatever the API says: every sandbox and container in its
+// containerd namespace with their CNI attachments (CNI DEL frees the
+// addresses and the iptables rules), network namespaces, pod directories,
+// logs and cgroups. It is `nodeagent agent --cleanup`.
+func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
+	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, waiting: map[types.UID]map[string]waitingInfo{}}
+	if err := a.setupNetwork(); err != nil {
+		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
+		a.net = noNetwork{}
+	}
+	sbs, err := rt.ListPodSandboxes(ctx, nil)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, sb := range sbs {
+		if uid := sb.Labels[cri.LabelPodUID]; uid != "" && !seen[uid] {
+			seen[uid] = true
+			errs = append(errs, a.teardown(ctx, uid))
+		}
+	}
+	for _, uid := range append(a.podCgroupUIDs(), a.netnsUIDs()...) {
+		if !seen[uid] {
+			seen[uid] = true
+			errs = append(errs, a.teardown(ctx, uid), a.detachAttempts(ctx, uid))
+		}
+	}
+	errs = append(errs, a.removeDefaultNetwork())
+	log.Info("agent cleanup done", "pods", len(seen))
+	return errors.Join(errs...)
+}
+
+// noNetwork stands in when there is no CNI configuration to run DEL with.
+type noNetwork struct{}
+
+func (noNetwork) Add(context.Context, cni.Attachment) ([]netip.Prefix, error) {
+	return nil, errors.New("no CNI network")
+}
+
+func (noNetwork) Del(context.Context, cni.Attachment) error { return nil }
+
+// netnsUIDs lists the pods that still have a network namespace.
+func (a *Agent) netnsUIDs() []string {
+	entries, _ := os.ReadDir(a.cfg.NetNSDir)
+	var out []string
+	for _, e := range entries {
+		if uid, ok := strings.CutPrefix(e.Name(), a.cfg.NetNSPrefix); ok && uid != "" {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
+// detachAttempts runs CNI DEL for the first sandbox attempts of a pod whose
+// sandboxes are gone (so their attempt numbers are unknown).
+func (a *Agent) detachAttempts(ctx context.Context, uid string) error {
+	var errs []error
+	for attempt := 0; attempt < 5; attempt++ {
+		errs = append(errs, a.detachNetwork(ctx, "", "", uid, attempt))
+	}
+	return errors.Join(errs...)
+}
+
+// removeDefaultNetwork removes the default conflist and its bridge, when
+// the agent wrote them.
+func (a *Agent) removeDefaultNetwork() error {
+	path := filepath.Join(a.cfg.CNI.ConfDir, cni.DefaultConflistFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	if link, err := netlink.LinkByName(cni.DefaultBridge); err == nil {
+		if err := netlink.LinkDel(link); err != nil {
+			return fmt.Errorf("remove bridge %s: %w", cni.DefaultBridge, err)
+		}
+	}
+	return os.Remove(path)
+}
+
+// releaseOldSandboxes stops the pod's earlier sandboxes and detaches their
+// network (CNI DEL while their namespace still exists, which is what lets
+// the bridge plugin remove its masquerade rules) before a new sandbox is
+// made. The stopped sandboxes stay, with their exited containers, for the
+// restart counts.
+func (a *Agent) releaseOldSandboxes(ctx context.Context, pod *corev1.Pod) error {
+	uid := string(pod.UID)
+	sbs, err := a.rt.ListPodSandboxes(ctx, map[string]string{cri.LabelPodUID: uid})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, sb := range sbs {
+		errs = append(errs, a.rt.StopPodSandbox(ctx, sb.ID))
+		if !pod.Spec.HostNetwork {
+			errs = append(errs, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, sandboxAttempt(sb)))
+		}
+	}
+	return errors.Join(errs...)
+}
