@@ -223,30 +223,34 @@ func TestCreateDeleteCyclesLeaveNothing(t *testing.T) {
 		wg.Wait()
 		l.k.ok("", "delete", "pods", "--all", "--grace-period=1")
 	}
-	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "everything is gone", func() error {
-		var left []string
-		left = append(left, framework.NetNSWithPrefix(l.dirs.NetNSPrefix)...)
-		left = append(left, framework.IPReservations(l.dirs.IPAM)...)
-		left = append(left, framework.PodCgroups(nodeName)...)
-		c, err := framework.ContainerdLeftovers(l.dirs.Namespace)
-		if err != nil {
-			return err
+	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "everything is gone", l.leftovers)
+}
+
+// leftovers reports what the lab's pods left: network namespaces, address
+// reservations, cgroups, containerd containers and snapshots, veths.
+func (l *agentLab) leftovers() error {
+	var left []string
+	left = append(left, framework.NetNSWithPrefix(l.dirs.NetNSPrefix)...)
+	left = append(left, framework.IPReservations(l.dirs.IPAM)...)
+	left = append(left, framework.PodCgroups(nodeName)...)
+	c, err := framework.ContainerdLeftovers(l.dirs.Namespace)
+	if err != nil {
+		return err
+	}
+	left = append(left, c...)
+	links, err := l.node.Links()
+	if err != nil {
+		return err
+	}
+	for _, ln := range links {
+		if ln.Type() == "veth" {
+			left = append(left, "veth "+ln.Attrs().Name)
 		}
-		left = append(left, c...)
-		links, err := l.node.Links()
-		if err != nil {
-			return err
-		}
-		for _, ln := range links {
-			if ln.Type() == "veth" {
-				left = append(left, "veth "+ln.Attrs().Name)
-			}
-		}
-		if len(left) > 0 {
-			return fmt.Errorf("left behind: %v", left)
-		}
-		return nil
-	})
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("left behind: %v", left)
+	}
+	return nil
 }
 
 var _ = context.Background
@@ -289,6 +293,19 @@ func TestAgentKill9RestartsNothing(t *testing.T) {
 	ip := strings.Fields(after)[0]
 	if _, err := l.get("http://" + ip + ":8080/hostname"); err != nil {
 		t.Fatalf("the pod stopped answering: %v", err)
+	}
+
+	// The cleanup path: with the agent gone, `nodeagent agent --cleanup`
+	// removes what its pods left on the machine.
+	agent.Kill9()
+	cleanup := exec.Command(framework.Binary(t), append([]string{"agent", "--cleanup"}, dirs.AgentArgs(nodeName)...)...)
+	var out strings.Builder
+	cleanup.Stdout, cleanup.Stderr = &out, &out
+	if err := node.Run(cleanup); err != nil {
+		t.Fatalf("agent --cleanup: %v\n%s", err, out.String())
+	}
+	if err := l.leftovers(); err != nil {
+		t.Fatalf("after agent --cleanup: %v", err)
 	}
 }
 
