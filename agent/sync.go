@@ -162,8 +162,10 @@ func (a *Agent) finishDeletion(ctx context.Context, pod *corev1.Pod) error {
 }
 
 func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {
-	for name, left := range act.backoff {
-		msg := "back-off " + left.Round(time.Second).String() + " restarting failed container=" + name + " pod=" + pod.Name + "_" + pod.Namespace + "(" + string(pod.UID) + ")"
+	for name := range act.backoff {
+		// The message names no time left: a status that changed every second
+		// would make every sync write it again.
+		msg := "back-off restarting failed container=" + name + " pod=" + pod.Name + "_" + pod.Namespace + "(" + string(pod.UID) + ")"
 		a.setWaiting(pod.UID, name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
 		a.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", name, pod.Name)
 	}
