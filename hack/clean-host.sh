@@ -13,6 +13,11 @@ if [ -x "$REPO_ROOT/bin/nodeagent" ] || build_nodeagent; then
   "$REPO_ROOT/bin/nodeagent" lab down --all
 fi
 
+step "pods of an agent that ran on this host (nodeagent agent --cleanup)"
+if ctr_na version >/dev/null 2>&1; then
+  "$REPO_ROOT/bin/nodeagent" agent --cleanup || true
+fi
+
 step "containers in nodeagent's containerd"
 if ctr_na version >/dev/null 2>&1; then
   for ns in $(ctr_na namespaces ls -q); do
@@ -34,10 +39,14 @@ for dir in "$NA_RUN" "$NA_STATE"; do
     while read -r m; do umount -l "$m"; done
 done
 
+step "cgroups under /nodeagent"
+find /sys/fs/cgroup/*/nodeagent -depth -type d -exec rmdir {} + 2>/dev/null || true
+
 step "state, configuration, logs and installed binaries"
 if [ -f "$NA_LIBEXEC/installed-files" ]; then
   xargs -r rm -f <"$NA_LIBEXEC/installed-files"
 fi
 rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist
+rmdir /var/log/pods 2>/dev/null || true
 rm -rf "$REPO_ROOT/bin"
 step "clean: Debian packages (${APT_PACKAGES[*]}) stay installed"
