@@ -83,6 +83,7 @@ func CleanupContainerd(t testing.TB, ns string) {
 	if err != nil {
 		t.Errorf("delete containerd namespace %s: %v", ns, err)
 	}
+	RemoveCgroupTree(ns)
 }
 
 // ContainerdLeftovers lists the containers and snapshots in namespace ns.
@@ -119,8 +120,13 @@ func PodCgroups(node string) []string {
 
 // RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
 // node, which a test that stops its agent without deleting its pods leaves.
-func RemoveNodeCgroups(node string) {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node)
+func RemoveNodeCgroups(node string) { RemoveCgroupTree("nodeagent/" + node) }
+
+// RemoveCgroupTree removes the (task-free) cgroup at path, relative to each
+// hierarchy's root, with its children: containerd puts containers made
+// without a cgroup parent under /<namespace>/<id> and leaves /<namespace>.
+func RemoveCgroupTree(path string) {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + path)
 	for _, d := range dirs {
 		var all []string
 		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
