@@ -308,5 +308,5 @@ func (e *podEnv) cleanupContainerd() {
 	if err != nil {
 		e.t.Errorf("delete containerd namespace %s: %v", e.ns, err)
 	}
-	framework.RemoveCgroupTree(e.ns)
+	framework.RemoveNamespaceState(e.ns)
 }

@@ -84,6 +84,18 @@ func CleanupContainerd(t testing.TB, ns string) {
 		t.Errorf("delete containerd namespace %s: %v", ns, err)
 	}
 	RemoveCgroupTree(ns)
+	removeNamespaceState(ns)
+}
+
+// removeNamespaceState removes the empty per-namespace directories that
+// containerd's shim and runc keep under /run/nodeagent.
+func removeNamespaceState(ns string) {
+	for _, d := range []string{
+		filepath.Join("/run/nodeagent/containerd/state/io.containerd.runtime.v2.task", ns),
+		filepath.Join("/run/nodeagent/runc", ns),
+	} {
+		os.Remove(d)
+	}
 }
 
 // ContainerdLeftovers lists the containers and snapshots in namespace ns.
@@ -121,6 +133,13 @@ func PodCgroups(node string) []string {
 // RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
 // node, which a test that stops its agent without deleting its pods leaves.
 func RemoveNodeCgroups(node string) { RemoveCgroupTree("nodeagent/" + node) }
+
+// RemoveNamespaceState removes what containerd keeps of namespace ns
+// outside its database: its cgroup tree and its run-state directories.
+func RemoveNamespaceState(ns string) {
+	RemoveCgroupTree(ns)
+	removeNamespaceState(ns)
+}
 
 // RemoveCgroupTree removes the (task-free) cgroup at path, relative to each
 // hierarchy's root, with its children: containerd puts containers made
