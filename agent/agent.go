@@ -51,6 +51,9 @@ type Agent struct {
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
 	pulls   map[string]time.Time                 // image -> last failed pull
+
+	staticMu sync.Mutex
+	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
 }
 
 // New wires an agent; Run starts it.
@@ -94,18 +97,47 @@ func (a *Agent) enqueueObj(obj any) {
 	}
 }
 
-// enqueueUID wakes the worker of the pod with this uid: the pod in the
-// cache, or, for a pod the API no longer has, its runtime leftovers.
+// enqueueUID wakes the worker of the pod with this uid: a static pod, the
+// pod in the cache, or, for a pod nobody has, its runtime leftovers. Until
+// the cache has synced nothing is an orphan: housekeeping finds them then.
 func (a *Agent) enqueueUID(uid string) {
-	objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid)
-	for _, o := range objs {
-		a.enqueueObj(o)
+	if key, ok := a.staticKeyByUID(uid); ok {
+		a.queue.Add(key)
+		return
+	}
+	if !a.pods.HasSynced() {
+		return
+	}
+	if key, ok := a.apiKeyByUID(uid); ok {
+		a.queue.Add(key)
 		return
 	}
 	a.queue.Add(orphanKey(uid))
 }
 
-// Run registers the node and runs everything until ctx ends.
+// apiKeyByUID finds the API pod (not a mirror pod) with this uid.
+func (a *Agent) apiKeyByUID(uid string) (string, bool) {
+	objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid)
+	for _, o := range objs {
+		if p := o.(*corev1.Pod); !isMirror(p) {
+			return podKey(p), true
+		}
+	}
+	return "", false
+}
+
+// knownUID says whether a static or API pod has this uid.
+func (a *Agent) knownUID(uid string) bool {
+	if _, ok := a.staticKeyByUID(uid); ok {
+		return true
+	}
+	_, ok := a.apiKeyByUID(uid)
+	return ok
+}
+
+// Run registers the node and runs everything until ctx ends. Static pods
+// and the workers start at once, reachable API or not; what needs the API's
+// pods (orphans, mirror pods) waits for the informer's first list.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.setupNetwork(); err != nil {
 		return err
@@ -116,16 +148,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
 	go a.runNodeStatus(ctx)
 	go a.runLease(ctx)
-	a.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
-		return ctx.Err()
-	}
+	a.scanStatic() // before the first orphan decision
+	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
-	go a.housekeeping(ctx)
 	for i := 0; i < a.cfg.Workers; i++ {
 		go a.worker(ctx)
 	}
 	go a.serveAPI(ctx)
+	a.factory.Start(ctx.Done())
+	go a.housekeeping(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
 	return nil
@@ -163,13 +194,18 @@ func (a *Agent) worker(ctx context.Context) {
 	}
 }
 
-// housekeeping requeues every pod now and then, and finds runtime
-// leftovers of pods the API no longer has.
+// housekeeping, once the cache has synced, finds runtime leftovers of pods
+// nobody has and requeues the static pods (for their mirror pods) now and
+// then.
 func (a *Agent) housekeeping(ctx context.Context) {
+	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+		return
+	}
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
 		a.cleanupOrphans(ctx)
+		a.queueStatic()
 		select {
 		case <-ctx.Done():
 			return
@@ -188,7 +224,7 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 		uids = append(uids, sb.Labels[cri.LabelPodUID])
 	}
 	for _, uid := range uids {
-		if objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid); len(objs) == 0 && uid != "" {
+		if uid != "" && !a.knownUID(uid) {
 			a.queue.Add(orphanKey(uid))
 		}
 	}

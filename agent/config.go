@@ -47,6 +47,11 @@ type Config struct {
 	Workers int
 	// ClientCA (PEM) verifies clients of the agent's API: the cluster CA.
 	ClientCA []byte
+	// PodManifestPath is a directory of static pod manifests (*.yaml,
+	// *.yml, *.json; one Pod each); empty: no static pods.
+	PodManifestPath string
+	// ManifestCheckInterval is how often PodManifestPath is rescanned.
+	ManifestCheckInterval time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -68,5 +73,7 @@ func DefaultConfig() Config {
 		StatusInterval: 10 * time.Second,
 		RelistPeriod:   60 * time.Second,
 		Workers:        8,
+
+		ManifestCheckInterval: 5 * time.Second,
 	}
 }

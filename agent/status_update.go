@@ -13,6 +13,9 @@ import (
 // has; a pod that is gone is not an error.
 func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) error {
 	status := computePodStatus(pod, st, a.waitingFor(pod.UID), a.nodeIP, a.now())
+	if isStatic(pod) {
+		return a.updateStaticStatus(ctx, pod, status)
+	}
 	if reflect.DeepEqual(status, pod.Status) {
 		return nil
 	}

@@ -15,11 +15,17 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// syncKey syncs one pod: ns/name from the cache, or orphan/<uid> for
-// runtime leftovers of a pod the API does not have.
+// syncKey syncs one pod: ns/name from the static pods, else from the
+// cache, or orphan/<uid> for runtime leftovers of a pod nobody has.
 func (a *Agent) syncKey(ctx context.Context, key string) error {
 	if uid, ok := strings.CutPrefix(key, "orphan/"); ok {
 		return a.teardown(ctx, uid)
+	}
+	if pod := a.staticPod(key); pod != nil {
+		return a.syncStatic(ctx, pod)
+	}
+	if !a.pods.HasSynced() {
+		return nil // the informer's first list queues every API pod
 	}
 	obj, exists, err := a.pods.GetIndexer().GetByKey(key)
 	if err != nil {
@@ -29,7 +35,11 @@ func (a *Agent) syncKey(ctx context.Context, key string) error {
 		ns, name, _ := cache.SplitMetaNamespaceKey(key)
 		return a.teardownByName(ctx, ns, name)
 	}
-	return a.syncPod(ctx, obj.(*corev1.Pod))
+	pod := obj.(*corev1.Pod)
+	if isMirror(pod) {
+		return a.deleteMirror(ctx, pod) // its static pod is gone
+	}
+	return a.syncPod(ctx, pod)
 }
 
 // syncPod reads the pod (from the cache) and its runtime state, computes
@@ -48,7 +58,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if err := a.updateStatus(ctx, pod, st); err != nil {
 		return errors.Join(applyErr, err)
 	}
-	if pod.DeletionTimestamp != nil && len(st.running()) == 0 {
+	if pod.DeletionTimestamp != nil && !isStatic(pod) && len(st.running()) == 0 {
 		return errors.Join(applyErr, a.finishDeletion(ctx, pod))
 	}
 	if d := minBackoff(actions.backoff); d > 0 {

@@ -55,6 +55,14 @@ type harness struct {
 
 func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 	t.Helper()
+	h := newUnstartedHarness(t, rt, pods...)
+	h.startInformer()
+	return h
+}
+
+// newUnstartedHarness is a harness whose informer is not started.
+func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
+	t.Helper()
 	var objs []runtime.Object
 	for _, p := range pods {
 		objs = append(objs, p)
@@ -70,13 +78,17 @@ func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 	a.net = h.net
 	a.now = func() time.Time { return h.now }
 	rt.SetClock(func() time.Time { return h.now })
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
-		t.Fatal("cache did not sync")
-	}
 	return h
+}
+
+func (h *harness) startInformer() {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	h.a.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), h.a.pods.HasSynced) {
+		h.t.Fatal("cache did not sync")
+	}
 }
 
 func (h *harness) sync(key string) {
