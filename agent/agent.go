@@ -40,6 +40,7 @@ type Agent struct {
 	client   kubernetes.Interface
 	rt       cri.Runtime
 	net      podNetwork
+	netns    netnsOps
 	now      func() time.Time
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
@@ -61,7 +62,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if cfg.NodeName == "" {
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now,
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
 		waiting: map[types.UID]map[string]waitingInfo{}, pulls: map[string]time.Time{}}
 	a.nodeIP = cfg.NodeIP
 	if a.nodeIP == "" {

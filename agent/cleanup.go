@@ -26,7 +26,7 @@ import (
 // addresses and the iptables rules), network namespaces, pod directories,
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
-	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, waiting: map[types.UID]map[string]waitingInfo{}}
+	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{}}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}

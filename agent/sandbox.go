@@ -68,10 +68,10 @@ func (a *Agent) attachNetwork(ctx context.Context, pod *corev1.Pod, cfg *cri.San
 	}
 	uid := string(pod.UID)
 	path := filepath.Join(a.cfg.NetNSDir, a.netnsName(uid))
-	if err := nsutil.Remove(path); err != nil {
+	if err := a.netns.Remove(path); err != nil {
 		return nil, err
 	}
-	path, err := nsutil.Create(a.cfg.NetNSDir, a.netnsName(uid))
+	path, err := a.netns.Create(a.cfg.NetNSDir, a.netnsName(uid))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (a *Agent) attachNetwork(ctx context.Context, pod *corev1.Pod, cfg *cri.San
 	prefixes, err := a.net.Add(ctx, a.attachment(pod.Namespace, pod.Name, uid, attempt, path, hostPorts(pod)))
 	if err != nil {
 		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to set up the pod network: %v", err)
-		return nil, errors.Join(err, nsutil.Remove(path))
+		return nil, errors.Join(err, a.netns.Remove(path))
 	}
 	var ips []string
 	for _, p := range prefixes {
@@ -97,7 +97,7 @@ func (a *Agent) attachment(ns, name, uid string, attempt int, netns string, port
 func (a *Agent) detachNetwork(ctx context.Context, ns, name, uid string, attempt int) error {
 	path := filepath.Join(a.cfg.NetNSDir, a.netnsName(uid))
 	err := a.net.Del(ctx, a.attachment(ns, name, uid, attempt, path, nil))
-	return errors.Join(err, nsutil.Remove(path))
+	return errors.Join(err, a.netns.Remove(path))
 }
 
 func hostPorts(pod *corev1.Pod) []cni.PortMapping {
@@ -183,3 +183,16 @@ func podHostname(pod *corev1.Pod) string {
 	}
 	return pod.Name
 }
+
+// netnsOps creates and removes pinned network namespaces (nsutil; a fake
+// in unit tests, which run without root).
+type netnsOps interface {
+	Create(dir, name string) (string, error)
+	Remove(path string) error
+}
+
+// realNetNS pins namespaces with nsutil.
+type realNetNS struct{}
+
+func (realNetNS) Create(dir, name string) (string, error) { return nsutil.Create(dir, name) }
+func (realNetNS) Remove(path string) error                { return nsutil.Remove(path) }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +78,8 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	}
 	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, now: t0, ctx: context.Background()}
 	a.net = h.net
+	a.netns = fileNetNS{}
+	a.cfg.NetNSDir = t.TempDir()
 	a.now = func() time.Time { return h.now }
 	rt.SetClock(func() time.Time { return h.now })
 	return h
@@ -258,4 +262,20 @@ func TestOrphansAreTornDown(t *testing.T) {
 	if cs := h.containers(); len(cs) != 0 {
 		t.Fatalf("orphan containers left: %+v", cs)
 	}
+}
+
+// fileNetNS stands in for pinned namespaces with plain files, so that the
+// unit tests need no root and leave nothing in /var/run/netns.
+type fileNetNS struct{}
+
+func (fileNetNS) Create(dir, name string) (string, error) {
+	p := filepath.Join(dir, name)
+	return p, os.WriteFile(p, nil, 0o644)
+}
+
+func (fileNetNS) Remove(path string) error {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
 }
