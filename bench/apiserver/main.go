@@ -246,6 +246,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "nodeagent API server bench  %s  %s %s/%s  nproc %d  %s  (took %s)\n",
 		started.Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), cpuModel(), time.Since(started).Round(time.Second))
+	fmt.Fprintf(w, "server: nodeagent server --disable-agent; its controllers run (no node: the scheduler marks each pod Unschedulable and records an event)\n")
 	fmt.Fprintf(w, "client-go %s (protobuf unless said), HTTPS on 127.0.0.1; etcd baseline: embedded etcd called in-process, pod value %d bytes\n",
 		moduleVersion("k8s.io/client-go"), e.valueBytes)
 	fmt.Fprintf(w, "ratios are API/etcd: latency >1x means the API server is slower, throughput <1x means it is slower\n\n")
