@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
 // Config tunes the controller. Zero fields take their defaults.
@@ -100,31 +101,10 @@ func (c *Controller) enqueueLease(obj any) {
 }
 
 // Run watches nodes until ctx ends, and returns once its goroutines have.
+// Every monitor period it queues every node: a node that has gone silent
+// produces no event to react to.
 func (c *Controller) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	wg.Go(func() { c.worker(ctx) })
-	wg.Go(func() { c.monitor(ctx) })
-	<-ctx.Done()
-}
-
-// monitor queues every node each monitor period: a node that has gone
-// silent produces no event to react to.
-func (c *Controller) monitor(ctx context.Context) {
-	t := c.clock.NewTicker(c.cfg.MonitorPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			c.enqueueAll()
-		}
-	}
+	loop.Run(ctx, c.queue, c.synced, c.sync, c.log, c.clock, c.cfg.MonitorPeriod, c.enqueueAll)
 }
 
 func (c *Controller) enqueueAll() {
@@ -136,26 +116,6 @@ func (c *Controller) enqueueAll() {
 	for _, n := range nodes {
 		c.queue.Add(n.Name)
 	}
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	if err := c.sync(ctx, name); err != nil {
-		c.log.Warn("node lifecycle", "node", name, "err", err)
-		c.queue.AddRateLimited(name)
-		return true
-	}
-	c.queue.Forget(name)
-	return true
 }
 
 // sync evaluates one node and applies the decision: conditions through

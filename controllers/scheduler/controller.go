@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
 // DefaultSchedulerName is the scheduler name pods get when they name none.
@@ -164,47 +165,7 @@ func (c *Controller) requeueAll() {
 }
 
 // Run schedules pods until ctx ends, and returns once its goroutines have.
+// Every resync period it retries every pending pod.
 func (c *Controller) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	wg.Go(func() { c.worker(ctx) })
-	wg.Go(func() { c.resync(ctx) })
-	<-ctx.Done()
-}
-
-func (c *Controller) resync(ctx context.Context) {
-	t := c.clock.NewTicker(c.cfg.ResyncPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			c.requeueAll()
-		}
-	}
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		c.log.Warn("schedule pod", "pod", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	loop.Run(ctx, c.queue, c.synced, c.sync, c.log, c.clock, c.cfg.ResyncPeriod, c.requeueAll)
 }

@@ -1,0 +1,63 @@
+// Package loop holds the run loop the bundled controllers share: wait for
+// the informers, drain a workqueue with one worker, and call a function
+// every period on an injected clock.
+package loop
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+)
+
+// Run waits for synced, then runs one worker that syncs the queue's keys
+// (retrying failures with the queue's rate limit) and calls tick every
+// period, until ctx ends. It returns once its goroutines have.
+func Run(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], synced []cache.InformerSynced,
+	syncKey func(context.Context, string) error, log *slog.Logger,
+	clk clock.WithTicker, period time.Duration, tick func()) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer q.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return
+	}
+	wg.Go(func() {
+		for next(ctx, q, syncKey, log) {
+		}
+	})
+	wg.Go(func() { every(ctx, clk, period, tick) })
+	<-ctx.Done()
+}
+
+func next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], syncKey func(context.Context, string) error, log *slog.Logger) bool {
+	key, quit := q.Get()
+	if quit {
+		return false
+	}
+	defer q.Done(key)
+	if err := syncKey(ctx, key); err != nil {
+		log.Warn("sync failed", "key", key, "err", err)
+		q.AddRateLimited(key)
+		return true
+	}
+	q.Forget(key)
+	return true
+}
+
+func every(ctx context.Context, clk clock.WithTicker, period time.Duration, tick func()) {
+	t := clk.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			tick()
+		}
+	}
+}
