@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+)
+
+// Options wire a Proxy.
+type Options struct {
+	NodeName string
+	// NodeIPs, when set, are the addresses node ports answer on;
+	// otherwise the node's non-loopback IPv4 addresses, re-read every
+	// NodeIPInterval.
+	NodeIPs        []netip.Addr
+	NodeIPInterval time.Duration
+	Runner         RunnerConfig
+	Conntrack      Conntrack
+	Clock          clock.WithTicker
+}
+
+// Proxy is the whole service proxy: informers for Services and
+// EndpointSlices → Tracker → Runner → Backend.
+type Proxy struct {
+	opts    Options
+	log     *slog.Logger
+	factory informers.SharedInformerFactory
+	synced  []cache.InformerSynced
+	Tracker *Tracker
+	Runner  *Runner
+}
+
+// New wires a proxy for backend b; Run starts it.
+func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger) (*Proxy, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.NodeIPInterval == 0 {
+		opts.NodeIPInterval = 10 * time.Second
+	}
+	p := &Proxy{opts: opts, log: log, Tracker: NewTracker(opts.NodeName)}
+	p.Runner = NewRunner(opts.Runner, p.Tracker, b, opts.Conntrack, opts.Clock, log)
+	p.factory = informers.NewSharedInformerFactory(client, 0)
+	svcs := p.factory.Core().V1().Services().Informer()
+	eps := p.factory.Discovery().V1().EndpointSlices().Informer()
+	if _, err := svcs.AddEventHandler(p.serviceHandler()); err != nil {
+		return nil, err
+	}
+	if _, err := eps.AddEventHandler(p.sliceHandler()); err != nil {
+		return nil, err
+	}
+	p.synced = []cache.InformerSynced{svcs.HasSynced, eps.HasSynced}
+	return p, nil
+}
+
+func (p *Proxy) serviceHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { p.onService(o, false) },
+		UpdateFunc: func(_, o any) { p.onService(o, false) },
+		DeleteFunc: func(o any) { p.onService(o, true) },
+	}
+}
+
+func (p *Proxy) sliceHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { p.onSlice(o, false) },
+		UpdateFunc: func(_, o any) { p.onSlice(o, false) },
+		DeleteFunc: func(o any) { p.onSlice(o, true) },
+	}
+}
+
+func (p *Proxy) onService(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = d.Obj, true
+	}
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	if deleted {
+		p.Tracker.DeleteService(svc)
+	} else {
+		p.Tracker.UpdateService(svc)
+	}
+	p.Runner.Changed()
+}
+
+func (p *Proxy) onSlice(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = d.Obj, true
+	}
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return
+	}
+	if deleted {
+		p.Tracker.DeleteSlice(s)
+	} else {
+		p.Tracker.UpdateSlice(s)
+	}
+	p.Runner.Changed()
+}
+
+// Run starts the informers, waits for their first list (so that the first
+// sync is complete, not a half-empty rule set) and syncs until ctx ends.
+func (p *Proxy) Run(ctx context.Context) error {
+	p.refreshNodeIPs()
+	p.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
+		return fmt.Errorf("proxy: informers did not sync: %w", context.Cause(ctx))
+	}
+	if len(p.opts.NodeIPs) == 0 {
+		go p.watchNodeIPs(ctx)
+	}
+	p.Runner.Run(ctx)
+	return nil
+}
+
+func (p *Proxy) watchNodeIPs(ctx context.Context) {
+	t := p.opts.Clock.NewTicker(p.opts.NodeIPInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			if p.refreshNodeIPs() {
+				p.Runner.Changed()
+			}
+		}
+	}
+}
+
+// refreshNodeIPs sets the tracker's node addresses; true when they changed.
+func (p *Proxy) refreshNodeIPs() bool {
+	ips := p.opts.NodeIPs
+	if len(ips) == 0 {
+		ips = localIPv4s()
+	}
+	before := p.Tracker.Snapshot().NodeIPs
+	p.Tracker.SetNodeIPs(ips)
+	return !slices.Equal(before, ips)
+}
+
+// localIPv4s lists this network namespace's non-loopback IPv4 addresses.
+func localIPv4s() []netip.Addr {
+	addrs, _ := net.InterfaceAddrs()
+	var out []netip.Addr
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && n.IP.To4() != nil && !ip.IsLoopback() {
+			out = append(out, ip)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return out
+}

@@ -1,0 +1,156 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// RunnerConfig tunes the sync loop; DefaultRunnerConfig documents defaults.
+type RunnerConfig struct {
+	// MinSyncInterval is the least time between two syncs: changes that
+	// arrive faster are batched into the next one.
+	MinSyncInterval time.Duration
+	// FullSyncInterval is how often everything is rewritten even without
+	// a change (the safety net against rules others removed).
+	FullSyncInterval time.Duration
+}
+
+// DefaultRunnerConfig returns the defaults.
+func DefaultRunnerConfig() RunnerConfig {
+	return RunnerConfig{MinSyncInterval: time.Second, FullSyncInterval: 30 * time.Second}
+}
+
+// SyncResult is what one sync did, for logs, metrics and benchmarks.
+type SyncResult struct {
+	Full     bool
+	Services int
+	Took     time.Duration
+	Err      error
+}
+
+// Runner is the sync loop: it takes Snapshots from a Tracker when told
+// something changed, at most once per MinSyncInterval, and hands them to
+// the backend; after an error or every FullSyncInterval the sync is full.
+type Runner struct {
+	cfg       RunnerConfig
+	tracker   *Tracker
+	backend   Backend
+	conntrack Conntrack
+	clock     clock.WithTicker
+	log       *slog.Logger
+
+	changed  chan struct{}
+	fullWant atomic.Bool
+	last     *Snapshot
+	// OnSync, when set, is called after every sync (tests, benchmarks).
+	OnSync func(SyncResult)
+}
+
+// NewRunner wires the loop; conntrack may be nil (no stale-flow removal).
+func NewRunner(cfg RunnerConfig, t *Tracker, b Backend, ct Conntrack, clk clock.WithTicker, log *slog.Logger) *Runner {
+	return &Runner{cfg: cfg, tracker: t, backend: b, conntrack: ct, clock: clk, log: log,
+		changed: make(chan struct{}, 1)}
+}
+
+// Changed tells the loop that the tracker's state changed.
+func (r *Runner) Changed() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// RequestFullSync asks for a full sync as soon as the interval allows.
+func (r *Runner) RequestFullSync() {
+	r.fullWant.Store(true)
+	r.Changed()
+}
+
+// Run syncs until ctx ends; the first sync is full and immediate.
+func (r *Runner) Run(ctx context.Context) {
+	r.fullWant.Store(true)
+	full := r.clock.NewTicker(r.cfg.FullSyncInterval)
+	defer full.Stop()
+	var lastSync time.Time
+	pending := true
+	for {
+		if pending {
+			if !r.waitInterval(ctx, lastSync) {
+				return
+			}
+			lastSync = r.clock.Now()
+			pending = !r.syncOnce(ctx)
+		}
+		var retry <-chan time.Time
+		if pending {
+			retry = r.clock.After(r.cfg.MinSyncInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.changed:
+			pending = true
+		case <-full.C():
+			r.fullWant.Store(true)
+			pending = true
+		case <-retry:
+		}
+	}
+}
+
+// waitInterval waits until MinSyncInterval has passed since last; false
+// when ctx ended first.
+func (r *Runner) waitInterval(ctx context.Context, last time.Time) bool {
+	if last.IsZero() {
+		return true
+	}
+	wait := r.cfg.MinSyncInterval - r.clock.Since(last)
+	if wait <= 0 {
+		return true
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.clock.After(wait):
+		return true
+	}
+}
+
+// syncOnce runs one sync; false when it failed (the next one is full).
+func (r *Runner) syncOnce(ctx context.Context) bool {
+	snap := r.tracker.Snapshot()
+	full := r.fullWant.Swap(false)
+	start := r.clock.Now()
+	err := r.backend.Sync(ctx, snap, full)
+	res := SyncResult{Full: full, Services: len(snap.Services), Took: r.clock.Since(start), Err: err}
+	if err != nil {
+		r.fullWant.Store(true)
+		r.log.Warn("proxy sync failed; the next one is full", "mode", r.backend.Mode(), "err", err)
+	} else {
+		r.log.Debug("proxy synced", "mode", r.backend.Mode(), "full", full, "services", res.Services, "took", res.Took)
+		r.clearStale(ctx, snap)
+	}
+	if r.OnSync != nil {
+		r.OnSync(res)
+	}
+	return err == nil
+}
+
+// clearStale removes conntrack entries of UDP flows the new rules no
+// longer send anywhere they were going.
+func (r *Runner) clearStale(ctx context.Context, snap *Snapshot) {
+	prev := r.last
+	r.last = snap
+	if r.conntrack == nil {
+		return
+	}
+	for _, f := range staleFlows(prev, snap) {
+		if err := r.conntrack.DeleteUDP(ctx, f); err != nil {
+			r.log.Warn("stale UDP conntrack entries not removed", "flow", f.String(), "err", err)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"net/netip"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// defaultAffinityTimeout is ClientIP affinity's timeout when the Service
+// names none (kube's default, 3 hours).
+const defaultAffinityTimeout = 10800
+
+// Tracker keeps the Services and EndpointSlices the informers deliver and
+// builds Snapshots from them. It is safe for concurrent use.
+type Tracker struct {
+	nodeName string
+
+	mu       sync.Mutex
+	services map[types.NamespacedName][]*ServicePort
+	slices   map[types.NamespacedName]map[string]*discoveryv1.EndpointSlice // by service, by slice name
+	nodeIPs  []netip.Addr
+}
+
+// NewTracker makes a tracker for the node called nodeName.
+func NewTracker(nodeName string) *Tracker {
+	return &Tracker{nodeName: nodeName, services: map[types.NamespacedName][]*ServicePort{},
+		slices: map[types.NamespacedName]map[string]*discoveryv1.EndpointSlice{}}
+}
+
+// SetNodeIPs sets the addresses node ports answer on.
+func (t *Tracker) SetNodeIPs(ips []netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.nodeIPs = append([]netip.Addr(nil), ips...)
+}
+
+// UpdateService records svc (an add or an update).
+func (t *Tracker) UpdateService(svc *corev1.Service) {
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	ports := servicePorts(svc)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(ports) == 0 {
+		delete(t.services, key)
+		return
+	}
+	t.services[key] = ports
+}
+
+// DeleteService forgets a Service.
+func (t *Tracker) DeleteService(svc *corev1.Service) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.services, types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name})
+}
+
+// UpdateSlice records an EndpointSlice; slices of no Service or of another
+// address type than IPv4 are ignored.
+func (t *Tracker) UpdateSlice(s *discoveryv1.EndpointSlice) {
+	svc, ok := sliceService(s)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.slices[svc] == nil {
+		t.slices[svc] = map[string]*discoveryv1.EndpointSlice{}
+	}
+	t.slices[svc][s.Name] = s
+}
+
+// DeleteSlice forgets an EndpointSlice.
+func (t *Tracker) DeleteSlice(s *discoveryv1.EndpointSlice) {
+	svc, ok := sliceService(s)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.slices[svc], s.Name)
+	if len(t.slices[svc]) == 0 {
+		delete(t.slices, svc)
+	}
+}
+
+func sliceService(s *discoveryv1.EndpointSlice) (types.NamespacedName, bool) {
+	name := s.Labels[discoveryv1.LabelServiceName]
+	if name == "" || s.AddressType != discoveryv1.AddressTypeIPv4 {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: s.Namespace, Name: name}, true
+}
+
+// Snapshot builds the desired state from what the tracker holds now.
+func (t *Tracker) Snapshot() *Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := &Snapshot{Services: map[ServicePortName]*ServicePort{}, Endpoints: map[ServicePortName][]Endpoint{},
+		NodeIPs: append([]netip.Addr(nil), t.nodeIPs...)}
+	for key, ports := range t.services {
+		for _, sp := range ports {
+			s.Services[sp.Name] = sp
+		}
+		for name, eps := range sliceEndpoints(key, t.slices[key], t.nodeName) {
+			if _, ok := s.Services[name]; ok {
+				s.Endpoints[name] = eps
+			}
+		}
+	}
+	return s
+}
+
+// sliceEndpoints merges a Service's slices into endpoints per port, sorted
+// and without duplicates (an address in two slices while it moves counts
+// once, ready if either says so).
+func sliceEndpoints(svc types.NamespacedName, slices map[string]*discoveryv1.EndpointSlice, node string) map[ServicePortName][]Endpoint {
+	byPort := map[ServicePortName]map[netip.AddrPort]Endpoint{}
+	for _, sl := range slices {
+		for _, p := range sl.Ports {
+			if p.Port == nil {
+				continue
+			}
+			name := ServicePortName{NamespacedName: svc, Port: deref(p.Name), Protocol: protocolOf(p.Protocol)}
+			if byPort[name] == nil {
+				byPort[name] = map[netip.AddrPort]Endpoint{}
+			}
+			for _, e := range sl.Endpoints {
+				addEndpoint(byPort[name], e, *p.Port, node)
+			}
+		}
+	}
+	out := make(map[ServicePortName][]Endpoint, len(byPort))
+	for name, m := range byPort {
+		eps := make([]Endpoint, 0, len(m))
+		for _, e := range m {
+			eps = append(eps, e)
+		}
+		sort.Slice(eps, func(i, j int) bool { return eps[i].AddrPort().Compare(eps[j].AddrPort()) < 0 })
+		out[name] = eps
+	}
+	return out
+}
+
+func addEndpoint(m map[netip.AddrPort]Endpoint, e discoveryv1.Endpoint, port int32, node string) {
+	if len(e.Addresses) == 0 {
+		return
+	}
+	ip, err := netip.ParseAddr(e.Addresses[0])
+	if err != nil || !ip.Is4() {
+		return
+	}
+	ep := endpointOf(e, ip, port, node)
+	if old, ok := m[ep.AddrPort()]; ok && old.Ready {
+		return
+	}
+	m[ep.AddrPort()] = ep
+}
+
+// endpointOf reads the conditions as kube-proxy does: ready unset means
+// ready, serving unset means ready's value, terminating unset means false.
+func endpointOf(e discoveryv1.Endpoint, ip netip.Addr, port int32, node string) Endpoint {
+	ready := e.Conditions.Ready == nil || *e.Conditions.Ready
+	serving := ready
+	if e.Conditions.Serving != nil {
+		serving = *e.Conditions.Serving
+	}
+	terminating := e.Conditions.Terminating != nil && *e.Conditions.Terminating
+	ep := Endpoint{IP: ip, Port: port, Ready: ready && !terminating, Serving: serving, Terminating: terminating}
+	if e.NodeName != nil {
+		ep.NodeName = *e.NodeName
+		ep.Local = node != "" && *e.NodeName == node
+	}
+	return ep
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func protocolOf(p *corev1.Protocol) corev1.Protocol {
+	if p == nil || *p == "" {
+		return corev1.ProtocolTCP
+	}
+	return *p
+}
