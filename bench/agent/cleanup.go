@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+	"k8s.io/client-go/rest"
+)
+
+const containerdAddress = "/run/nodeagent/containerd/containerd.sock"
+
+// removeContainerdNamespace deletes every container, image and task left
+// in containerd namespace ns, then the namespace, its cgroup tree and its
+// run-state directories.
+func removeContainerdNamespace(ns string) error {
+	c, err := containerd.New(containerdAddress)
+	if err != nil {
+		return fmt.Errorf("containerd: %w", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), ns), time.Minute)
+	defer cancel()
+	if cs, err := c.Containers(ctx); err == nil {
+		for _, ct := range cs {
+			if task, err := ct.Task(ctx, nil); err == nil {
+				task.Delete(ctx, containerd.WithProcessKill)
+			}
+			ct.Delete(ctx, containerd.WithSnapshotCleanup)
+		}
+	}
+	if imgs, err := c.ImageService().List(ctx); err == nil {
+		for _, img := range imgs {
+			c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete())
+		}
+	}
+	for {
+		err = c.NamespaceService().Delete(ctx, ns)
+		if err == nil || errdefs.IsNotFound(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("delete containerd namespace %s: %w", ns, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	removeCgroupTree(ns)
+	os.Remove(filepath.Join("/run/nodeagent/containerd/state/io.containerd.runtime.v2.task", ns))
+	os.Remove(filepath.Join("/run/nodeagent/runc", ns))
+	return nil
+}
+
+// removeCgroupTree removes the (task-free) cgroup at path in every
+// hierarchy, children first.
+func removeCgroupTree(path string) {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + path)
+	for _, d := range dirs {
+		var all []string
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		for i := len(all) - 1; i >= 0; i-- {
+			os.Remove(all[i])
+		}
+	}
+}
+
+// readyz asks the API server's /readyz through cfg's transport.
+func readyz(ctx context.Context, cfg *rest.Config) error {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer hc.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
+}

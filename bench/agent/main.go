@@ -1,0 +1,262 @@
+// Command agent benchmarks nodeagent's agent on real containerd, runc and
+// CNI: it makes a lab node (a network namespace), runs `nodeagent server
+// --disable-agent` and a separate `nodeagent agent` inside it, and measures
+// pod start latency, how fast a container's exit reaches the pod's status,
+// and the agent's memory with pods running. It removes everything it made,
+// also on failure or Ctrl-C. Only addresses inside the lab node are
+// contacted. Run it (as root) through `make bench`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// config is what to run; defaultConfig documents the defaults, --quick
+// takes quickConfig's for the flags not given.
+type config struct {
+	Bin     string        // the nodeagent binary
+	Image   string        // the test image (served by the local registry)
+	Seq     int           // pods started one at a time
+	Batch   int           // pods created at once (they stay for RSS and exits)
+	Exits   int           // container exits measured
+	Settle  time.Duration // quiet time before the idle RSS is read
+	Timeout time.Duration // bound on the whole run
+}
+
+func defaultConfig() config {
+	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
+		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute}
+}
+
+func quickConfig() config {
+	c := defaultConfig()
+	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
+	return c
+}
+
+// results are one run's figures.
+type results struct {
+	labName                       string
+	seq, batch, exits             summary
+	agentRSS, serverRSS, agentMax uint64
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := mainErr(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "agent bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr(ctx context.Context, args []string) error {
+	cfg, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("needs root (network namespaces, containerd, cgroups)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	started := time.Now()
+	r, err := run(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	report(os.Stdout, cfg, r, started)
+	return nil
+}
+
+func parseFlags(args []string) (config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("agent-bench", flag.ContinueOnError)
+	fs.StringVar(&cfg.Bin, "bin", cfg.Bin, "nodeagent binary")
+	fs.StringVar(&cfg.Image, "image", cfg.Image, "test image")
+	fs.IntVar(&cfg.Seq, "seq", cfg.Seq, "pods started one at a time")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "pods created at once")
+	fs.IntVar(&cfg.Exits, "exits", cfg.Exits, "container exits measured")
+	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "quiet time before the idle RSS is read")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run")
+	quick := fs.Bool("quick", false, "small numbers for a smoke run (explicit flags still win)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		q := quickConfig()
+		pick(set["seq"], &cfg.Seq, q.Seq)
+		pick(set["batch"], &cfg.Batch, q.Batch)
+		pick(set["exits"], &cfg.Exits, q.Exits)
+		pick(set["settle"], &cfg.Settle, q.Settle)
+	}
+	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 {
+		return cfg, errors.New("--seq, --batch and --exits must be at least 1")
+	}
+	return cfg, nil
+}
+
+func pick[T any](set bool, dst *T, v T) {
+	if !set {
+		*dst = v
+	}
+}
+
+// run sets the lab up, measures, and tears everything down, also when a
+// phase fails or ctx is cancelled.
+func run(ctx context.Context, cfg config, progress io.Writer) (r *results, err error) {
+	fmt.Fprintln(progress, "==> lab node, nodeagent server --disable-agent, nodeagent agent")
+	b, err := upNode(cfg.Bin)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		fmt.Fprintln(progress, "==> teardown: agent --cleanup, server, containerd namespace, cgroups, lab node")
+		if derr := b.down(progress); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	cs, err := b.setup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r = &results{labName: b.node.Config().NetNSName()}
+	return r, measure(ctx, cfg, b, cs, r, progress)
+}
+
+// setup starts the server and the agent and waits for the node to be Ready.
+func (b *benchNode) setup(ctx context.Context) (kubernetes.Interface, error) {
+	restCfg, err := b.startServer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	if err := b.startAgent(); err != nil {
+		return nil, err
+	}
+	return cs, b.poll(ctx, 60*time.Second, b.agent, func() error { return nodeReady(ctx, cs) })
+}
+
+func nodeReady(ctx context.Context, cs kubernetes.Interface) error {
+	n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return nil
+		}
+	}
+	return errors.New("node not Ready")
+}
+
+// measure runs the phases: a warm-up pod (the image gets pulled once),
+// pods one at a time, pods at once, the idle RSS, then container exits.
+func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interface, r *results, progress io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // the watch ends before teardown
+	defer cancel()
+	tr, err := startTracker(ctx, cs, benchNamespace)
+	if err != nil {
+		return err
+	}
+	p := &pods{cs: cs, tr: tr, image: cfg.Image}
+	fmt.Fprintln(progress, "==> warm-up pod (pulls the image into the agent's containerd namespace)")
+	if _, err := p.startOne(ctx, "warm-up"); err != nil {
+		return err
+	}
+	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "==> %d pods one at a time\n", cfg.Seq)
+	if r.seq, err = p.startSequential(ctx, "seq", cfg.Seq); err != nil {
+		return err
+	}
+	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "==> %d pods at once\n", cfg.Batch)
+	if r.batch, err = p.startTogether(ctx, "batch", cfg.Batch); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "==> idle RSS after %s\n", cfg.Settle)
+	if err := b.sampleRSS(ctx, cfg.Settle, r); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "==> %d container exits\n", cfg.Exits)
+	var names []string
+	for i := 0; i < cfg.Batch; i++ {
+		names = append(names, fmt.Sprintf("batch-%d", i))
+	}
+	r.exits, err = p.exits(ctx, b.node, names, cfg.Exits)
+	return err
+}
+
+// sampleRSS reads the agent's RSS every second for settle and keeps the
+// last reading (and the highest), and the server's last.
+func (b *benchNode) sampleRSS(ctx context.Context, settle time.Duration, r *results) error {
+	end := time.Now().Add(settle)
+	for {
+		var err error
+		if r.agentRSS, err = readRSS(b.agent.cmd.Process.Pid); err != nil {
+			return err
+		}
+		r.agentMax = max(r.agentMax, r.agentRSS)
+		if r.serverRSS, err = readRSS(b.server.cmd.Process.Pid); err != nil {
+			return err
+		}
+		if time.Now().After(end) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func report(w io.Writer, cfg config, r *results, started time.Time) {
+	fmt.Fprintf(w, "nodeagent agent bench  %s  nproc %d  kernel %s  %s  %s  (took %s)\n",
+		started.Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernelRelease(), cpuModel(), runtime.Version(),
+		time.Since(started).Round(time.Second))
+	fmt.Fprintf(w, "setup: lab node %s; nodeagent server --disable-agent and a separate nodeagent agent in it; real containerd, runc, CNI bridge\n", r.labName)
+	fmt.Fprintf(w, "pods: %s (serve --http :8080), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
+	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
+	line(w, fmt.Sprintf("pod start, %d at once", cfg.Batch), r.batch, fmt.Sprintf("all Running %.1fs after the first create", r.batch.Wall.Seconds()))
+	line(w, "container exit -> status", r.exits, "GET /exit written -> containerStatuses not running or restartCount+1")
+	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
+	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
+		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), mib(r.agentRSS), cfg.Settle, mib(r.agentMax), mib(r.serverRSS))
+}
+
+func line(w io.Writer, label string, s summary, what string) {
+	fmt.Fprintf(w, "%-26s n=%-3d p50 %7s  p99 %7s  max %7s   (%s)\n", label, s.N, ms(s.P50), ms(s.P99), ms(s.Max), what)
+}
+
+func kernelRelease() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return strings.TrimSpace(string(b))
+}

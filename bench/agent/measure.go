@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/nodeagent/nodeagent/lab"
+)
+
+// benchNamespace holds the bench's pods.
+const benchNamespace = "bench"
+
+// podTimeout bounds each wait for one pod's status.
+const podTimeout = 2 * time.Minute
+
+// pods creates, deletes and follows the bench's pods.
+type pods struct {
+	cs    kubernetes.Interface
+	tr    *tracker
+	image string
+}
+
+func (p *pods) spec(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Containers: []corev1.Container{{Name: "c", Image: p.image, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args: []string{"serve", "--http", ":8080"}}},
+		},
+	}
+}
+
+// startOne creates a pod and returns the time from the create call to the
+// watch event that shows it Running.
+func (p *pods) startOne(ctx context.Context, name string) (time.Duration, error) {
+	w := p.tr.await(name, isRunning)
+	start := time.Now()
+	if _, err := p.cs.CoreV1().Pods(benchNamespace).Create(ctx, p.spec(name), metav1.CreateOptions{}); err != nil {
+		return 0, fmt.Errorf("create pod %s: %w", name, err)
+	}
+	at, err := w.wait(ctx, podTimeout)
+	return at.Sub(start), err
+}
+
+// startSequential starts n pods one after the other.
+func (p *pods) startSequential(ctx context.Context, prefix string, n int) (summary, error) {
+	var samples []time.Duration
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		d, err := p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i))
+		if err != nil {
+			return summary{}, err
+		}
+		samples = append(samples, d)
+	}
+	return summarize(samples, time.Since(began)), nil
+}
+
+// startTogether creates n pods at once, each from its own goroutine.
+func (p *pods) startTogether(ctx context.Context, prefix string, n int) (summary, error) {
+	samples := make([]time.Duration, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			samples[i], errs[i] = p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return summary{}, err
+		}
+	}
+	return summarize(samples, time.Since(began)), nil
+}
+
+// deleteAll deletes the namespace's pods and waits until they are gone.
+func (p *pods) deleteAll(ctx context.Context) error {
+	list, err := p.cs.CoreV1().Pods(benchNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var waits []*waiter
+	for _, pod := range list.Items {
+		waits = append(waits, p.tr.await(pod.Name, isGone))
+		err := p.cs.CoreV1().Pods(benchNamespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)})
+		if err != nil {
+			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
+		}
+	}
+	for _, w := range waits {
+		if _, err := w.wait(ctx, podTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exits makes the pods' containers exit n times, round robin, one at a
+// time, and returns the time from the moment each exit was triggered (the
+// /exit request written on a connected socket) to the watch event whose
+// status shows it. A pod's container is waited for to run again (after its
+// CrashLoopBackOff) before it is made to exit again.
+func (p *pods) exits(ctx context.Context, node *lab.Node, names []string, n int) (summary, error) {
+	var samples []time.Duration
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		name := names[i%len(names)]
+		d, err := p.exitOnce(ctx, node, name, int32(i/len(names)), i%200+1)
+		if err != nil {
+			return summary{}, err
+		}
+		samples = append(samples, d)
+	}
+	return summarize(samples, time.Since(began)), nil
+}
+
+func (p *pods) exitOnce(ctx context.Context, node *lab.Node, name string, restarts int32, code int) (time.Duration, error) {
+	if _, err := p.tr.await(name, containerRunning(restarts)).wait(ctx, 10*time.Minute); err != nil {
+		return 0, err
+	}
+	ip := p.tr.get(name).Status.PodIP
+	w := p.tr.await(name, exitSeen(restarts))
+	start, err := triggerExit(ctx, node, net.JoinHostPort(ip, "8080"), code)
+	if err != nil {
+		return 0, fmt.Errorf("pod %s: %w", name, err)
+	}
+	at, err := w.wait(ctx, podTimeout)
+	return at.Sub(start), err
+}
+
+// triggerExit connects to the test server from inside the lab node (a
+// freshly restarted container may not listen yet: retry the connect for
+// 30 s) and asks it to exit. It returns when the request was written.
+func triggerExit(ctx context.Context, node *lab.Node, addr string, code int) (time.Time, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := node.DialContext(dctx, "tcp", addr)
+		cancel()
+		if err == nil {
+			defer conn.Close()
+			start := time.Now()
+			if _, err := fmt.Fprintf(conn, "GET /exit?code=%d HTTP/1.0\r\n\r\n", code); err != nil {
+				return start, err
+			}
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			io.Copy(io.Discard, conn)
+			return start, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return time.Time{}, fmt.Errorf("connect %s: %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
