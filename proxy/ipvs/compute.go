@@ -1,0 +1,96 @@
+package ipvs
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+
+	"github.com/nodeagent/nodeagent/proxy"
+)
+
+// Desired is what one Sync leaves in the kernel: a plain value, computed
+// from a Snapshot by Compute and diffed against what was applied.
+type Desired struct {
+	Services map[ServiceKey]VirtualServer
+	// Dests are each virtual server's real servers (all weight 1), sorted;
+	// a service with none has no entry.
+	Dests map[ServiceKey][]netip.AddrPort
+	// Addrs are the addresses bound to LinkName, sorted.
+	Addrs []netip.Addr
+}
+
+// Compute turns a snapshot into virtual servers: one per cluster IP:port,
+// one per node IP for a node port, one per external and load-balancer IP.
+// Cluster IPs take ClusterEndpoints, the others ExternalEndpoints. Only
+// IPv4 is programmed. Where two services claim the same address:port
+// (two Services with one external IP), the first by name wins.
+func Compute(s *proxy.Snapshot, scheduler string) Desired {
+	d := Desired{Services: map[ServiceKey]VirtualServer{}, Dests: map[ServiceKey][]netip.AddrPort{}}
+	addrs := map[netip.Addr]bool{}
+	for _, name := range sortedNames(s) {
+		sp := s.Services[name]
+		eps := s.Endpoints[name]
+		d.add(vsFor(sp, sp.ClusterIP, sp.Port, scheduler), proxy.ClusterEndpoints(sp, eps), addrs, true)
+		if !sp.HasExternal() {
+			continue
+		}
+		ext := proxy.ExternalEndpoints(sp, eps)
+		if sp.NodePort != 0 {
+			for _, ip := range s.NodeIPs {
+				d.add(vsFor(sp, ip, sp.NodePort, scheduler), ext, addrs, false)
+			}
+		}
+		for _, ip := range slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs) {
+			d.add(vsFor(sp, ip, sp.Port, scheduler), ext, addrs, true)
+		}
+	}
+	for a := range addrs {
+		d.Addrs = append(d.Addrs, a)
+	}
+	slices.SortFunc(d.Addrs, netip.Addr.Compare)
+	return d
+}
+
+func vsFor(sp *proxy.ServicePort, ip netip.Addr, port int32, scheduler string) VirtualServer {
+	vs := VirtualServer{ServiceKey: ServiceKey{Addr: ip.Unmap(), Port: uint16(port), Protocol: sp.Protocol},
+		Scheduler: scheduler}
+	if sp.AffinityTimeout > 0 {
+		vs.Persistent, vs.Timeout = true, uint32(sp.AffinityTimeout)
+	}
+	return vs
+}
+
+// add records vs with eps as its real servers; bind says its address goes
+// on the dummy link (not for node IPs, which the node already has).
+func (d *Desired) add(vs VirtualServer, eps []proxy.Endpoint, addrs map[netip.Addr]bool, bind bool) {
+	if !vs.Addr.Is4() || vs.Port == 0 {
+		return
+	}
+	if _, taken := d.Services[vs.ServiceKey]; taken {
+		return
+	}
+	d.Services[vs.ServiceKey] = vs
+	if bind {
+		addrs[vs.Addr] = true
+	}
+	var dests []netip.AddrPort
+	for _, e := range eps {
+		if e.IP.Unmap().Is4() {
+			dests = append(dests, netip.AddrPortFrom(e.IP.Unmap(), uint16(e.Port)))
+		}
+	}
+	if len(dests) == 0 {
+		return
+	}
+	slices.SortFunc(dests, netip.AddrPort.Compare)
+	d.Dests[vs.ServiceKey] = slices.Compact(dests)
+}
+
+func sortedNames(s *proxy.Snapshot) []proxy.ServicePortName {
+	names := make([]proxy.ServicePortName, 0, len(s.Services))
+	for n := range s.Services {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].String() < names[j].String() })
+	return names
+}
