@@ -5,7 +5,9 @@ package ipvs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,20 +21,8 @@ import (
 // creates. On a kernel with IPVS it must pass; on this project's machines
 // (no CONFIG_IP_VS) it must report not-supported with the fix, quickly.
 func TestRealCheckKernelInNetns(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	dir := t.TempDir()
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) }) // Create makes it a mount point
-	path, err := nsutil.Create(dir, fmt.Sprintf("ipvs-check-%d", os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := nsutil.Remove(path); err != nil {
-			t.Errorf("remove netns: %v", err)
-		}
-	})
+	path := testNetns(t, "ipvs-check")
+	var err error
 	done := make(chan error, 1)
 	go func() { done <- CheckKernel(context.Background(), path, KernelProbe{}) }()
 	select {
@@ -56,4 +46,67 @@ func TestRealCheckKernelInNetns(t *testing.T) {
 		}
 	}
 	t.Log(err)
+}
+
+// testNetns makes a network namespace removed when the test ends.
+func testNetns(t *testing.T, name string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) }) // Create makes it a mount point
+	path, err := nsutil.Create(dir, fmt.Sprintf("%s-%d", name, os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := nsutil.Remove(path); err != nil {
+			t.Errorf("remove netns: %v", err)
+		}
+	})
+	return path
+}
+
+// TestRealCleanupLeftoversInNetns is `nodeagent proxy --cleanup` on a
+// kernel without IPVS: it must succeed, and remove companion chains left
+// in the namespace (made here without the ipvs match, which needs IPVS).
+func TestRealCleanupLeftoversInNetns(t *testing.T) {
+	path := testNetns(t, "ipvs-cleanup")
+	rules, err := NewRules(path)
+	if err != nil {
+		t.Skipf("no iptables: %v", err)
+	}
+	leftover := FixedChains()
+	leftover[0].Rules = [][]string{{"-j", "MASQUERADE"}}
+	if err := rules.Ensure(leftover); err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	if err := rules.Ensure(leftover); err != nil { // idempotent: one jump, same rules
+		t.Fatalf("second Ensure: %v", err)
+	}
+	if got := iptablesSave(t, path); strings.Count(got, "-j "+ChainPostrouting) != 1 || !strings.Contains(got, "-A "+ChainPostrouting+" -j MASQUERADE") {
+		t.Fatalf("after Ensure:\n%s", got)
+	}
+	for range 2 {
+		if err := CleanupLeftovers(context.Background(), path, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatalf("CleanupLeftovers: %v", err)
+		}
+		if got := iptablesSave(t, path); strings.Contains(got, ChainPrefix) {
+			t.Fatalf("chains left after cleanup:\n%s", got)
+		}
+	}
+}
+
+func iptablesSave(t *testing.T, netnsPath string) string {
+	t.Helper()
+	var out []byte
+	err := nsutil.Do(netnsPath, func() (err error) {
+		out, err = exec.Command("iptables-save").CombinedOutput()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("iptables-save: %v: %s", err, out)
+	}
+	return string(out)
 }

@@ -1,0 +1,83 @@
+// Package ipvs is the IPVS proxy backend (proxy.Backend, Mode "ipvs"):
+// Services are load-balanced by the kernel's IPVS table instead of long
+// netfilter rule chains.
+//
+// # What it programs
+//
+//   - Virtual servers (IPVS services, NAT forwarding, IPv4): one per
+//     cluster IP:port/protocol, one per node IP for a node port, one per
+//     external IP and load-balancer IP. Scheduler Config.Scheduler ("rr" by
+//     default; "lc", "sh", ...). ClientIP affinity sets the persistent flag
+//     with the affinity timeout. Real servers (weight 1) are
+//     proxy.ClusterEndpoints for cluster IPs and proxy.ExternalEndpoints for
+//     the rest; ExternalLocal with no local endpoint leaves none.
+//   - The dummy link nodeagent-ipvs0 (LinkName), left down, holding the
+//     cluster, external and load-balancer IPs as /32s: a local address makes
+//     the kernel deliver the packet to INPUT, where IPVS takes it. Node IPs
+//     are not bound; the node already has them.
+//   - A FIXED set of companion iptables rules (CompanionRules), the same for
+//     one Service or 10,000: in nat, NODEAGENT-IPVS-POSTROUTING (jumped to
+//     first from POSTROUTING) masquerades packets marked with the masquerade
+//     bit, IPVS-forwarded connections from outside ClusterCIDR (node and
+//     node-port clients, so replies come back through us) and IPVS
+//     connections from a pod to a pod (hairpin); in filter,
+//     NODEAGENT-IPVS-FORWARD (first in FORWARD) accepts marked traffic and
+//     known connections, since IPVS replies cross FORWARD. Every chain we
+//     make is named NODEAGENT-IPVS-*.
+//
+// Known cost of a fixed rule set: iptables cannot match "source equals
+// destination", so hairpin masquerade covers every pod-to-pod connection
+// made through a service (the endpoint sees the node's address, not the
+// client pod's), and node-port traffic is masqueraded even with
+// externalTrafficPolicy Local. A per-endpoint ipset would fix both.
+//
+// # Sync: compute, diff, apply
+//
+// Compute turns a Snapshot into Desired (virtual servers, real servers,
+// link addresses), a pure value that is table-tested. The backend keeps
+// what it last applied in memory and sends only the difference: a changed
+// endpoint touches only that real server. A full sync (first, periodic,
+// after a failure) ensures the link and the rules and re-reads the handle's
+// services and the link's addresses once before diffing, so drift is
+// repaired; reading IPVS state is cheap, unlike listing netfilter.
+//
+// Graceful removal: a real server that goes away is set to weight 0 (no
+// new connections) and deleted on a later sync once it has no active
+// connection, or when Config.GracePeriod (15 s) has passed. A removed
+// virtual server is deleted at once, with its real servers.
+//
+// # Ownership and cleanup
+//
+// IPVS state is per network namespace, and the backend is bound to one
+// (Config.NetNSPath: the handle, the netlink handle and iptables all work
+// there; no long-lived goroutine switches namespace). The backend owns the
+// whole IPVS table of that namespace: a full sync deletes virtual servers
+// it does not want and Cleanup deletes all of them. Scoping by address
+// cannot work after a restart: node-port virtual servers sit on node IPs,
+// which a --cleanup run without a snapshot does not know, so they would
+// leak. A namespace shared with another IPVS user (keepalived) is not
+// supported. Cleanup also deletes the dummy link (and so its addresses)
+// and the NODEAGENT-IPVS-* chains with the jumps to them; it is idempotent.
+// CleanupLeftovers does the same without a running backend and skips the
+// IPVS table, without error, on a kernel without IPVS.
+//
+// # Kernel support
+//
+// moby/ipvs returns a handle even when the kernel has no IPVS (it only
+// logs), and then every call fails obscurely. So NewReal first runs
+// CheckKernel: /proc/net/ip_vs must exist (after trying `modprobe ip_vs`)
+// and the generic-netlink family "IPVS" must resolve in the target netns.
+// Otherwise it returns a *NotSupportedError (test with IsNotSupported)
+// whose message names CONFIG_IP_VS and the other proxy modes, so that
+// --proxy-mode=auto can fall back.
+//
+// # Why the fakes
+//
+// The project's machines have no IPVS and no dummy link type, so every
+// edge has a small interface (Handle, Links, Rules, and the clock) and a
+// stateful in-memory fake in fake.go (FakeHandle with settable connection
+// counts and an ipvsadm-like Dump, FakeLinks, FakeRules with an
+// iptables-save-like Save). Tests assert on the fakes' state and count
+// their writes. The root tests run the real CheckKernel and the real
+// cleanup inside a namespace they create and remove.
+package ipvs
