@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
+	"github.com/nodeagent/nodeagent/internal/nsutil"
+	"github.com/nodeagent/nodeagent/proxy"
+	"github.com/nodeagent/nodeagent/proxy/iptables"
+	"github.com/nodeagent/nodeagent/proxy/nftables"
+)
+
+// result is one mode at one size.
+type result struct {
+	mode              string
+	services          int
+	full, addOne      time.Duration
+	endpoint, cleanup time.Duration
+	rules             int
+	connect, direct   stats.Summary
+}
+
+// measure runs one mode at one size in a lab of its own.
+func measure(ctx context.Context, log *slog.Logger, mode string, n, changes, connects int) (result, error) {
+	r := result{mode: mode, services: n}
+	l, err := newBenchLab()
+	if err != nil {
+		return r, err
+	}
+	defer l.down()
+	b, err := backend(mode, l, log)
+	if err != nil {
+		return r, err
+	}
+	s := buildSnapshot(n)
+	if r.full, err = timed(func() error { return b.Sync(ctx, s, true) }); err != nil {
+		return r, fmt.Errorf("full sync: %w", err)
+	}
+	r.rules = l.countRules(mode)
+	if r.addOne, err = partials(ctx, b, changes, func(i int) *proxy.Snapshot { return withExtraService(s, n+i) }); err != nil {
+		return r, fmt.Errorf("add one service: %w", err)
+	}
+	if r.endpoint, err = partials(ctx, b, changes, func(i int) *proxy.Snapshot { return withMovedEndpoint(s, 1, i) }); err != nil {
+		return r, fmt.Errorf("endpoint change: %w", err)
+	}
+	if connects > 0 {
+		if r.connect, r.direct, err = connectLatency(ctx, l, connects); err != nil {
+			return r, err
+		}
+	}
+	if r.cleanup, err = timed(func() error { return b.Cleanup(ctx) }); err != nil {
+		return r, fmt.Errorf("cleanup: %w", err)
+	}
+	return r, nil
+}
+
+func backend(mode string, l *benchLab, log *slog.Logger) (proxy.Backend, error) {
+	cfg := proxy.DefaultConfig()
+	switch mode {
+	case "iptables":
+		return iptables.New(cfg, iptables.NewRunner("ip", "netns", "exec", l.node.Config().NetNSName()), log), nil
+	case "nftables":
+		nft, err := nftables.NewInterfaceInNetNS(l.node.NetNSPath())
+		if err != nil {
+			return nil, err
+		}
+		return nftables.New(cfg, nft, log), nil
+	}
+	return nil, fmt.Errorf("unknown mode %q (iptables, nftables; ipvs needs a kernel with IPVS)", mode)
+}
+
+func timed(fn func() error) (time.Duration, error) {
+	start := time.Now()
+	err := fn()
+	return time.Since(start), err
+}
+
+// partials applies k snapshots in turn (each followed by the base again is
+// not needed: each differs from the last by one change) and returns the
+// median sync time.
+func partials(ctx context.Context, b proxy.Backend, k int, next func(i int) *proxy.Snapshot) (time.Duration, error) {
+	var took []time.Duration
+	for i := 0; i < k; i++ {
+		s := next(i)
+		d, err := timed(func() error { return b.Sync(ctx, s, false) })
+		if err != nil {
+			return 0, err
+		}
+		took = append(took, d)
+	}
+	return stats.Percentile(took, 50), nil
+}
+
+// connectLatency times new TCP connections from the node to the first
+// Service and, for comparison, straight to one of its endpoints, all on one
+// thread inside the node's namespace.
+func connectLatency(ctx context.Context, l *benchLab, k int) (svc, direct stats.Summary, err error) {
+	err = nsutil.Do(l.node.NetNSPath(), func() error {
+		if svc, err = dialMany(ctx, firstServiceAddr, k); err != nil {
+			return fmt.Errorf("connect through the service: %w", err)
+		}
+		direct, err = dialMany(ctx, l.endpointAddr(), k)
+		return err
+	})
+	return svc, direct, err
+}
+
+func dialMany(ctx context.Context, addr string, k int) (stats.Summary, error) {
+	var d net.Dialer
+	d.Timeout = 2 * time.Second
+	samples := make([]time.Duration, 0, k)
+	start := time.Now()
+	for i := 0; i < k; i++ {
+		t0 := time.Now()
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return stats.Summary{}, err
+		}
+		samples = append(samples, time.Since(t0))
+		c.Close()
+	}
+	slices.Sort(samples)
+	return stats.Summarize(samples, time.Since(start)), nil
+}
