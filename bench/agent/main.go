@@ -242,6 +242,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "nodeagent agent bench  %s  nproc %d  kernel %s  %s  %s  (took %s)\n",
 		started.Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernelRelease(), cpuModel(), runtime.Version(),
 		time.Since(started).Round(time.Second))
+	fmt.Fprintf(w, "load average at the end: %s (the machine is shared: other work skews these figures)\n", loadAvg())
 	fmt.Fprintf(w, "setup: lab node %s; nodeagent server --disable-agent and a separate nodeagent agent in it; real containerd, runc, CNI bridge\n", r.labName)
 	fmt.Fprintf(w, "pods: %s (serve --http :8080), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
 	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
@@ -254,6 +255,15 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 
 func line(w io.Writer, label string, s summary, what string) {
 	fmt.Fprintf(w, "%-26s n=%-3d p50 %7s  p99 %7s  max %7s   (%s)\n", label, s.N, ms(s.P50), ms(s.P99), ms(s.Max), what)
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func kernelRelease() string {
