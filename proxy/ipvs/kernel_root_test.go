@@ -88,6 +88,13 @@ func TestRealCleanupLeftoversInNetns(t *testing.T) {
 	if got := iptablesSave(t, path); strings.Count(got, "-j "+ChainPostrouting) != 1 || !strings.Contains(got, "-A "+ChainPostrouting+" -j MASQUERADE") {
 		t.Fatalf("after Ensure:\n%s", got)
 	}
+	leftover[0].Rules = [][]string{{"-p", "tcp", "-j", "MASQUERADE"}}
+	if err := rules.Ensure(leftover); err != nil {
+		t.Fatalf("Ensure of changed rules: %v", err)
+	}
+	if got := iptablesSave(t, path); strings.Count(got, "-A "+ChainPostrouting) != 1 || !strings.Contains(got, "-A "+ChainPostrouting+" -p tcp -j MASQUERADE") {
+		t.Fatalf("changed rules not rewritten:\n%s", got)
+	}
 	for range 2 {
 		if err := CleanupLeftovers(context.Background(), path, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatalf("CleanupLeftovers: %v", err)

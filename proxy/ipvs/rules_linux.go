@@ -51,6 +51,9 @@ func (r *iptablesRules) Ensure(chains []Chain) error {
 }
 
 func (r *iptablesRules) ensureChain(c Chain) error {
+	if r.upToDate(c) {
+		return nil
+	}
 	// ClearChain creates the chain or flushes it: then refill it whole.
 	if err := r.ipt.ClearChain(c.Table, c.Name); err != nil {
 		return fmt.Errorf("flush %s/%s: %w", c.Table, c.Name, err)
@@ -65,6 +68,23 @@ func (r *iptablesRules) ensureChain(c Chain) error {
 		err = r.ipt.Insert(c.Table, c.From, 1, c.JumpSpec()...)
 	}
 	return wrap(err, "jump from %s/%s to %s", c.Table, c.From, c.Name)
+}
+
+// upToDate says whether c exists with exactly its rules (by count and by
+// `iptables -C` of each) and the jump to it, so that a periodic full sync
+// does not flush masquerade rules that are already right.
+func (r *iptablesRules) upToDate(c Chain) bool {
+	listed, err := r.ipt.List(c.Table, c.Name) // "-N chain" then one line per rule
+	if err != nil || len(listed) != len(c.Rules)+1 {
+		return false
+	}
+	for _, spec := range c.Rules {
+		if ok, err := r.ipt.Exists(c.Table, c.Name, spec...); err != nil || !ok {
+			return false
+		}
+	}
+	ok, err := r.ipt.Exists(c.Table, c.From, c.JumpSpec()...)
+	return err == nil && ok
 }
 
 func (r *iptablesRules) Cleanup() error {
