@@ -97,6 +97,8 @@ func (b *Backend) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 		b.cur = nil
 		return fmt.Errorf("ipvs sync: %w", err)
 	}
+	b.d.Logger.Debug("ipvs synced", "full", full, "virtualServers", len(b.cur.services),
+		"addresses", len(b.cur.addrs), "draining", len(b.draining))
 	return nil
 }
 

@@ -167,6 +167,9 @@ func TestGracefulRemovalWaitsForConnections(t *testing.T) {
 	if !slices.Equal(r.h.Ops[:3], want) {
 		t.Errorf("first ops = %q\nwant %q", r.h.Ops, want)
 	}
+	if got := r.h.Targets(k); !slices.Equal(got, aps("10.244.1.3:80")) {
+		t.Errorf("new connections to %s may reach %v, want only 10.244.1.3:80", k, got)
+	}
 	if !strings.Contains(r.h.Dump(), "-> 10.244.2.4:80 w=0 active=3") || r.b.Draining() != 1 {
 		t.Fatalf("draining server missing or not at weight 0 (draining=%d):\n%s", r.b.Draining(), r.h.Dump())
 	}
@@ -306,5 +309,17 @@ func TestCleanupLeavesFakesEmpty(t *testing.T) {
 	r.sync(t, b.Snapshot(), false) // the next sync starts over
 	if !strings.Contains(r.h.Dump(), "203.0.113.7:80/TCP") || !r.l.Exist {
 		t.Errorf("sync after Cleanup did not reprogram:\n%s", r.h.Dump())
+	}
+}
+
+func TestFullSyncOfUnchangedStateWritesNothing(t *testing.T) {
+	r := newRig(t)
+	s := web(pt.Ready("10.244.1.3", 80), pt.Ready("10.244.2.4", 80))
+	r.sync(t, s, true)
+	r.h.ResetOps()
+	r.l.Ops = nil
+	r.sync(t, s, true)
+	if len(r.h.Ops) != 0 || len(r.l.Ops) != 0 {
+		t.Errorf("full sync of an unchanged snapshot wrote %q and %q", r.h.Ops, r.l.Ops)
 	}
 }

@@ -157,6 +157,21 @@ func (f *FakeHandle) SetConns(k ServiceKey, a netip.AddrPort, active, inactive i
 	f.dests[k][a] = rs
 }
 
+// Targets are the real servers a new connection to k may reach (weight
+// above 0), sorted; nil when k is not a virtual server.
+func (f *FakeHandle) Targets(k ServiceKey) []netip.AddrPort {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []netip.AddrPort
+	for a, rs := range f.dests[k] {
+		if rs.Weight > 0 {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, netip.AddrPort.Compare)
+	return out
+}
+
 // ResetOps forgets the logged writes and reads.
 func (f *FakeHandle) ResetOps() {
 	f.mu.Lock()
