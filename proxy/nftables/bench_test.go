@@ -1,0 +1,45 @@
+package nftables
+
+import (
+	"testing"
+
+	"sigs.k8s.io/knftables"
+
+	"github.com/nodeagent/nodeagent/proxy"
+)
+
+// BenchmarkComputeAndDiff10k is one endpoint change at 10,000 services x
+// 3 endpoints: compute the whole desired state and build the partial
+// transaction (on the fake's Interface) against the applied one.
+func BenchmarkComputeAndDiff10k(b *testing.B) {
+	bld, names := bigSnapshot(10000)
+	cfg := proxy.DefaultConfig()
+	fake := knftables.NewFake(Family, TableName)
+	applied := compute(cfg, bld.Snapshot())
+	s := bld.Snapshot()
+	eps := s.Endpoints[names[5000]]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		eps[0].Ready = i%2 == 1
+		want := compute(cfg, s)
+		tx := fake.NewTransaction()
+		if !partialTransaction(tx, applied, want) || tx.NumOperations() == 0 || tx.NumOperations() > 40 {
+			b.Fatalf("partial transaction of %d operations", tx.NumOperations())
+		}
+		applied = want
+	}
+}
+
+// BenchmarkFullTransaction10k builds the full transaction at 10,000
+// services x 3 endpoints (not run: the fake's element lookup is linear).
+func BenchmarkFullTransaction10k(b *testing.B) {
+	bld, _ := bigSnapshot(10000)
+	fake := knftables.NewFake(Family, TableName)
+	want := compute(proxy.DefaultConfig(), bld.Snapshot())
+	b.ResetTimer()
+	for range b.N {
+		tx := fake.NewTransaction()
+		fullTransaction(tx, want)
+	}
+}

@@ -1,0 +1,251 @@
+package nftables
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/knftables"
+
+	"github.com/nodeagent/nodeagent/proxy"
+)
+
+// Key expressions: a cluster, external or load-balancer IP frontend is
+// matched on its address, protocol and port; a node port on protocol and
+// port (at a local destination).
+const (
+	ipKey = "ip daddr . meta l4proto . th dport"
+	npKey = "meta l4proto . th dport"
+)
+
+// kind is one family of DNAT maps: frontends keyed alike whose packets are
+// balanced over one set of endpoints.
+type kind struct {
+	name     string // map names: <name>-<n>, <name>-affinity
+	nodePort bool   // keyed by npKey at a local destination, else by ipKey
+}
+
+// The four kinds: everything (cluster IPs, external IPs, node ports), and
+// external traffic to ExternalLocal frontends, which only local endpoints
+// serve.
+var (
+	kindSvc      = kind{name: "svc"}
+	kindNP       = kind{name: "np", nodePort: true}
+	kindLocal    = kind{name: "local"}
+	kindLocalNP  = kind{name: "local-np", nodePort: true}
+	allKinds     = [...]kind{kindSvc, kindNP, kindLocal, kindLocalNP}
+)
+
+// Set and map types.
+const (
+	mapTypeOfIP  = "ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport"
+	mapTypeOfNP  = "meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport"
+	vmapTypeIP   = "ipv4_addr . inet_proto . inet_service : verdict"
+	vmapTypeNP   = "inet_proto . inet_service : verdict"
+	setTypeIP    = "ipv4_addr . inet_proto . inet_service"
+	setTypeNP    = "inet_proto . inet_service"
+	affinitySize = uint64(65535)
+)
+
+// frontendSets names the sets of one key shape (IPs or node ports).
+type frontendSets struct {
+	masq, local, reject, drop string
+	general, localOnly        kind
+}
+
+var (
+	ipSets = frontendSets{masq: "masq-ips", local: "local-ips", reject: "reject-ips", drop: "drop-ips",
+		general: kindSvc, localOnly: kindLocal}
+	npSets = frontendSets{masq: "masq-nodeports", local: "local-nodeports", reject: "reject-nodeports",
+		drop: "drop-nodeports", general: kindNP, localOnly: kindLocalNP}
+)
+
+// builder computes a state from a Snapshot.
+type builder struct {
+	cfg proxy.Config
+	s   *state
+	// ns are the endpoint counts in use, per kind.
+	ns map[string]map[int]bool
+}
+
+// compute is the pure function at the heart of the backend: the table's
+// whole desired content for snap.
+func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
+	b := &builder{cfg: cfg, s: newState(), ns: map[string]map[int]bool{}}
+	b.skeleton(len(snap.NodeIPs) > 0)
+	for _, ip := range snap.NodeIPs {
+		if ip.Is4() {
+			b.s.put("node-ips", []string{ip.String()})
+		}
+	}
+	// In name order, so that two service ports claiming one frontend (a
+	// shared external IP, say) always resolve the same way.
+	for _, name := range sortedNames(snap.Services) {
+		if sp := snap.Services[name]; sp.ClusterIP.Is4() {
+			b.service(sp, snap.Endpoints[name])
+		}
+	}
+	b.natRules(len(snap.NodeIPs) > 0)
+	return b.s
+}
+
+// service adds one service port's elements (and affinity chains).
+func (b *builder) service(sp *proxy.ServicePort, eps []proxy.Endpoint) {
+	proto := strings.ToLower(string(sp.Protocol))
+	port := strconv.Itoa(int(sp.Port))
+	cluster := proxy.ClusterEndpoints(sp, eps)
+	external := proxy.ExternalEndpoints(sp, eps)
+	b.hairpin(cluster)
+	b.hairpin(external)
+	key := []string{sp.ClusterIP.String(), proto, port}
+	b.s.put("cluster-ips", key)
+	if len(cluster) == 0 {
+		b.s.put(ipSets.reject, key)
+	} else {
+		b.target(kindSvc, key, sp, "c", cluster)
+	}
+	for _, ip := range slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs) {
+		if ip.Is4() {
+			b.external(sp, ipSets, []string{ip.String(), proto, port}, cluster, external)
+		}
+	}
+	if sp.NodePort != 0 {
+		b.external(sp, npSets, []string{proto, strconv.Itoa(int(sp.NodePort))}, cluster, external)
+	}
+}
+
+// external adds an external frontend (external IP, load-balancer IP or
+// node port): masqueraded unless ExternalLocal; with ExternalLocal,
+// traffic from outside reaches local endpoints only (none: dropped) while
+// pods and the node itself are served as cluster traffic.
+func (b *builder) external(sp *proxy.ServicePort, fs frontendSets, key []string, cluster, external []proxy.Endpoint) {
+	switch {
+	case len(cluster) == 0 && len(external) == 0:
+		b.s.put(fs.reject, key)
+	case sp.ExternalLocal:
+		b.s.put(fs.local, key)
+		if len(external) == 0 {
+			b.s.put(fs.drop, key)
+		} else {
+			b.target(fs.localOnly, key, sp, "e", external)
+		}
+		if len(cluster) > 0 {
+			b.target(fs.general, key, sp, "c", cluster)
+		}
+	case len(external) == 0:
+		b.s.put(fs.reject, key)
+	default:
+		b.s.put(fs.masq, key)
+		scope := "e"
+		if slices.Equal(cluster, external) {
+			scope = "c"
+		}
+		b.target(fs.general, key, sp, scope, external)
+	}
+}
+
+// target sends key's packets to eps: through the kind's data map for n =
+// len(eps) or, with affinity, through the service's affinity chain.
+func (b *builder) target(k kind, key []string, sp *proxy.ServicePort, scope string, eps []proxy.Endpoint) {
+	if sp.AffinityTimeout > 0 {
+		b.s.put(k.name+"-affinity", key, "goto "+b.affinity(sp, scope, eps))
+		return
+	}
+	name := b.dataMap(k, len(eps))
+	for i, e := range eps {
+		b.s.put(name, append(slices.Clip(key), strconv.Itoa(i)), e.IP.String(), strconv.Itoa(int(e.Port)))
+	}
+}
+
+// dataMap returns the name of kind k's map for n endpoints, adding it.
+func (b *builder) dataMap(k kind, n int) string {
+	name := k.name + "-" + strconv.Itoa(n)
+	if b.ns[k.name] == nil {
+		b.ns[k.name] = map[int]bool{}
+	}
+	if !b.ns[k.name][n] {
+		b.ns[k.name][n] = true
+		typeOf := mapTypeOfIP
+		if k.nodePort {
+			typeOf = mapTypeOfNP
+		}
+		b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
+	}
+	return name
+}
+
+func (b *builder) hairpin(eps []proxy.Endpoint) {
+	for _, e := range eps {
+		b.s.put("hairpin", []string{e.IP.String(), e.IP.String()})
+	}
+}
+
+// affinity adds the chains and sets of a ClientIP-affinity service port:
+// one chain that sends a known client to its endpoint and picks one at
+// random for a new client, and per endpoint a chain that records the
+// client (with the timeout) and DNATs. Chain names carry a hash of the
+// port's name and the endpoint's address.
+func (b *builder) affinity(sp *proxy.ServicePort, scope string, eps []proxy.Endpoint) string {
+	base := "aff-" + shortHash(sp.Name.String()) + "-" + scope
+	if _, ok := b.s.chains[base]; ok {
+		return base
+	}
+	c := b.s.addChain(base)
+	timeout := time.Duration(sp.AffinityTimeout) * time.Second
+	proto := strings.ToLower(string(sp.Protocol))
+	picks := make([]string, len(eps))
+	for i, e := range eps {
+		name := base + "-" + e.IP.String() + "-" + strconv.Itoa(int(e.Port))
+		b.s.addSet(&knftables.Set{Name: name, Type: "ipv4_addr", Timeout: &timeout, Size: ptr(affinitySize)})
+		b.s.addChain(name).add("meta l4proto", proto, "update @"+name, "{ ip saddr }", "dnat ip to", e.String())
+		c.add("ip saddr @"+name, "goto", name)
+		picks[i] = fmt.Sprintf("%d : goto %s", i, name)
+	}
+	// " , " (not ", "): a chain name followed by a comma would confuse the
+	// fake's reference check.
+	c.add(fmt.Sprintf("numgen random mod %d vmap { %s }", len(eps), strings.Join(picks, " , ")))
+	return base
+}
+
+func sortedNames(m map[proxy.ServicePortName]*proxy.ServicePort) []proxy.ServicePortName {
+	names := make([]proxy.ServicePortName, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := names[i], names[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		return a.Protocol < b.Protocol
+	})
+	return names
+}
+
+func shortHash(s string) string {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// sortedNs are the endpoint counts of kind k in use, ascending.
+func (b *builder) sortedNs(k kind) []int {
+	var ns []int
+	for n := range b.ns[k.name] {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	return ns
+}

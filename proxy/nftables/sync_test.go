@@ -1,0 +1,246 @@
+package nftables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/knftables"
+
+	"github.com/nodeagent/nodeagent/proxy"
+	pt "github.com/nodeagent/nodeagent/proxy/proxytest"
+)
+
+func TestDump(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80, pt.NodePort(30080))
+	b.Endpoints(web, pt.Ready("10.244.1.5", 8080), pt.Ready("10.244.2.6", 8080))
+	b.Service("ns", "empty", "10.96.0.11", 53, pt.UDP)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	var elems []string
+	for _, line := range strings.Split(fake.Dump(), "\n") {
+		if strings.HasPrefix(line, "add element ") {
+			elems = append(elems, strings.TrimPrefix(line, "add element ip nodeagent "))
+		}
+	}
+	want := []string{
+		"cluster-ips { 10.96.0.10 . tcp . 80 }",
+		"cluster-ips { 10.96.0.11 . udp . 53 }",
+		"hairpin { 10.244.1.5 . 10.244.1.5 }",
+		"hairpin { 10.244.2.6 . 10.244.2.6 }",
+		"masq-nodeports { tcp . 30080 }",
+		"node-ips { 192.168.1.2 }",
+		"reject-ips { 10.96.0.11 . udp . 53 }",
+		"np-2 { tcp . 30080 . 0 : 10.244.1.5 . 8080 }",
+		"np-2 { tcp . 30080 . 1 : 10.244.2.6 . 8080 }",
+		"svc-2 { 10.96.0.10 . tcp . 80 . 0 : 10.244.1.5 . 8080 }",
+		"svc-2 { 10.96.0.10 . tcp . 80 . 1 : 10.244.2.6 . 8080 }",
+	}
+	if got := strings.Join(elems, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("elements:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	for _, rule := range []string{
+		"add rule ip nodeagent services dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @svc-2",
+		"add rule ip nodeagent services ip daddr @node-ips dnat ip to meta l4proto . th dport . numgen random mod 2 map @np-2",
+		"add rule ip nodeagent services ip saddr != 10.244.0.0/16 ip daddr . meta l4proto . th dport @cluster-ips meta mark set meta mark | 0x4000",
+		"add chain ip nodeagent nat-prerouting { type nat hook prerouting priority -100 ; }",
+	} {
+		if !strings.Contains(fake.Dump(), rule+"\n") {
+			t.Errorf("dump lacks %q", rule)
+		}
+	}
+	if strings.Contains(fake.Dump(), "svc-1") || strings.Contains(fake.Dump(), "goto aff") {
+		t.Errorf("unused maps or affinity chains in the dump:\n%s", fake.Dump())
+	}
+}
+
+// bigSnapshot has n services with three endpoints each.
+func bigSnapshot(n int) (*pt.Builder, []proxy.ServicePortName) {
+	b := pt.New(nodeIP)
+	names := make([]proxy.ServicePortName, n)
+	for i := range n {
+		ip := fmt.Sprintf("10.96.%d.%d", i/250, i%250+1)
+		names[i] = b.Service("ns", fmt.Sprintf("svc-%d", i), ip, 80, pt.NodePort(int32(30000+i%2000)))
+		b.Endpoints(names[i], pt.Ready(fmt.Sprintf("10.244.%d.%d", i/250, i%250+1), 8080),
+			pt.Ready(fmt.Sprintf("10.245.%d.%d", i/250, i%250+1), 8080), pt.Ready(fmt.Sprintf("10.246.%d.%d", i/250, i%250+1), 8080))
+	}
+	return b, names
+}
+
+func TestPartialSyncTouchesOnlyTheChangedService(t *testing.T) {
+	b, names := bigSnapshot(300)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	s := b.Snapshot()
+	s.Endpoints[names[7]][1].IP = mustAddr("10.250.0.1")
+	mustSync(t, p, s, false)
+	tx := fake.LastTransaction.String()
+	// One svc-3 and one np-3 element replaced (delete + add each), the
+	// old hairpin pair deleted and the new one added.
+	if n := fake.LastTransaction.NumOperations(); n != 6 {
+		t.Errorf("%d operations, want 6:\n%s", n, tx)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(tx), "\n") {
+		if !strings.Contains(line, "10.245.0.8") && !strings.Contains(line, "10.250.0.1") &&
+			!strings.Contains(line, "10.96.0.8 . tcp . 80 . 1 }") && !strings.Contains(line, "tcp . 30007 . 1 }") {
+			t.Errorf("operation not about the changed endpoint: %s", line)
+		}
+	}
+	assertBalanced(t, newTracer(t, fake, nodeIP).trace(tcp(podIP, "10.96.0.8", 80)), false,
+		"10.244.0.8:8080", "10.250.0.1:8080", "10.246.0.8:8080")
+}
+
+func TestRemovedServiceLeavesNothing(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80)
+	b.Endpoints(web, pt.Ready("10.244.1.5", 8080))
+	aff := b.Service("ns", "aff", "10.96.0.99", 443, pt.NodePort(30443), pt.Affinity(60), pt.ExternalIPs("203.0.113.7"))
+	b.Endpoints(aff, pt.Ready("10.244.9.9", 8443), pt.Ready("10.244.9.8", 8443))
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	s := b.Snapshot()
+	delete(s.Services, aff)
+	delete(s.Endpoints, aff)
+	mustSync(t, p, s, false)
+	for _, gone := range []string{"10.96.0.99", "10.244.9.", "30443", "203.0.113.7", "aff-"} {
+		if strings.Contains(fake.Dump(), gone) {
+			t.Errorf("%q still in the table:\n%s", gone, fake.Dump())
+		}
+	}
+	assertVerdict(t, newTracer(t, fake, nodeIP).trace(tcp(podIP, "10.96.0.99", 443)), "accept")
+	full, q := newFakeProxier()
+	mustSync(t, q, s, true)
+	if sortedDump(fake) != sortedDump(full) {
+		t.Errorf("partial result differs from a full sync:\n%s\n---\n%s", sortedDump(fake), sortedDump(full))
+	}
+}
+
+// TestPartialEqualsFull applies random changes with partial syncs and
+// checks that the table always equals what a full sync would write.
+func TestPartialEqualsFull(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	b, names := bigSnapshot(40)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	for step := range 200 {
+		s := b.Snapshot()
+		n := names[rng.Intn(len(names))]
+		switch rng.Intn(6) {
+		case 0:
+			s.Endpoints[n] = s.Endpoints[n][:rng.Intn(len(s.Endpoints[n])+1)]
+		case 1:
+			b.Endpoints(n, pt.Local(fmt.Sprintf("10.247.0.%d", step%250+1), 8080))
+		case 2:
+			s.Services[n].AffinityTimeout = int32(rng.Intn(2) * 300)
+		case 3:
+			s.Services[n].ExternalLocal = !s.Services[n].ExternalLocal
+			s.Services[n].ExternalIPs = []netip.Addr{mustAddr("203.0.113.7")}
+		case 4:
+			s.Services[n].InternalLocal = !s.Services[n].InternalLocal
+		case 5:
+			if len(s.Endpoints[n]) > 0 {
+				s.Endpoints[n][0].Ready = !s.Endpoints[n][0].Ready
+				s.Endpoints[n][0].Terminating = !s.Endpoints[n][0].Ready
+			}
+		}
+		mustSync(t, p, s, false)
+		full, q := newFakeProxier()
+		mustSync(t, q, s, true)
+		if sortedDump(fake) != sortedDump(full) {
+			t.Fatalf("step %d: partial result differs from a full sync:\n%s", step, lineDiff(sortedDump(fake), sortedDump(full)))
+		}
+	}
+}
+
+// failingNFT fails the next Run when fail is set.
+type failingNFT struct {
+	*knftables.Fake
+	fail bool
+}
+
+func (f *failingNFT) Run(ctx context.Context, tx *knftables.Transaction) error {
+	if f.fail {
+		f.fail = false
+		return errors.New("injected failure")
+	}
+	return f.Fake.Run(ctx, tx)
+}
+
+func TestFailedTransactionMakesTheNextSyncFull(t *testing.T) {
+	b, names := bigSnapshot(10)
+	nft := &failingNFT{Fake: knftables.NewFake(Family, TableName)}
+	p := New(proxy.DefaultConfig(), nft, nil)
+	mustSync(t, p, b.Snapshot(), true)
+	s := b.Snapshot()
+	s.Endpoints[names[3]] = nil
+	nft.fail = true
+	if err := p.Sync(context.Background(), s, false); err == nil {
+		t.Fatal("sync succeeded despite the failure")
+	}
+	mustSync(t, p, s, false)
+	if tx := nft.LastTransaction.String(); !strings.Contains(tx, "delete table ip nodeagent") {
+		t.Fatalf("the sync after a failure was not full:\n%s", tx)
+	}
+	mustSync(t, p, s, false)
+	if tx := nft.LastTransaction.String(); strings.Contains(tx, "table") {
+		t.Fatalf("the sync after that was not partial:\n%s", tx)
+	}
+	assertVerdict(t, newTracer(t, nft.Fake, nodeIP).trace(tcp(podIP, "10.96.0.4", 80)), "reject with tcp reset")
+}
+
+func TestDefinitionChangeMakesTheSyncFull(t *testing.T) {
+	b := pt.New(nodeIP)
+	aff := b.Service("ns", "aff", "10.96.0.99", 443, pt.Affinity(60))
+	b.Endpoints(aff, pt.Ready("10.244.9.9", 8443))
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	b.Snapshot().Services[aff].AffinityTimeout = 120
+	mustSync(t, p, b.Snapshot(), false)
+	if !strings.Contains(fake.LastTransaction.String(), "delete table") {
+		t.Fatalf("a changed affinity timeout did not make a full sync:\n%s", fake.LastTransaction)
+	}
+	set := fake.Table.Sets["aff-"+shortHash(aff.String())+"-c-10.244.9.9-8443"]
+	if set.Timeout.Seconds() != 120 {
+		t.Fatalf("timeout %s", set.Timeout)
+	}
+}
+
+func TestNothingChangedSendsNothing(t *testing.T) {
+	b, _ := bigSnapshot(10)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	mustSync(t, p, b.Snapshot(), false)
+	if n := fake.LastTransaction.NumOperations(); n != 0 {
+		t.Fatalf("%d operations for no change:\n%s", n, fake.LastTransaction)
+	}
+}
+
+func TestCleanup(t *testing.T) {
+	b, _ := bigSnapshot(3)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	for range 2 { // idempotent
+		if err := p.Cleanup(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if fake.Table != nil || fake.Dump() != "" {
+			t.Fatalf("table left:\n%s", fake.Dump())
+		}
+	}
+	// The next sync after a cleanup rebuilds everything.
+	mustSync(t, p, b.Snapshot(), false)
+	if fake.Table == nil || !strings.Contains(fake.LastTransaction.String(), "delete table") {
+		t.Fatal("sync after cleanup was not full")
+	}
+}
+
+func TestMode(t *testing.T) {
+	if _, p := newFakeProxier(); p.Mode() != "nftables" {
+		t.Fatal(p.Mode())
+	}
+}
