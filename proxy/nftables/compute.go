@@ -33,11 +33,11 @@ type kind struct {
 // external traffic to ExternalLocal frontends, which only local endpoints
 // serve.
 var (
-	kindSvc      = kind{name: "svc"}
-	kindNP       = kind{name: "np", nodePort: true}
-	kindLocal    = kind{name: "local"}
-	kindLocalNP  = kind{name: "local-np", nodePort: true}
-	allKinds     = [...]kind{kindSvc, kindNP, kindLocal, kindLocalNP}
+	kindSvc     = kind{name: "svc"}
+	kindNP      = kind{name: "np", nodePort: true}
+	kindLocal   = kind{name: "local"}
+	kindLocalNP = kind{name: "local-np", nodePort: true}
+	allKinds    = [...]kind{kindSvc, kindNP, kindLocal, kindLocalNP}
 )
 
 // Set and map types.
