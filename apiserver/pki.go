@@ -91,7 +91,7 @@ func (s *Server) servingNames() ([]string, []net.IP) {
 	if h, err := os.Hostname(); err == nil {
 		hosts = append(hosts, h)
 	}
-	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP("10.96.0.1")}
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.IP(s.services.ips.First().AsSlice())}
 	add := func(v string) {
 		if ip := net.ParseIP(v); ip != nil {
 			ips = append(ips, ip)

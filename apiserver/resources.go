@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"context"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -49,6 +51,13 @@ type strategy struct {
 	keepStatus func(obj, old runtime.Object)
 	// specChanged reports whether an update changes the spec (generation).
 	specChanged func(obj, old runtime.Object) bool
+	// prepareUpdate adjusts an update of the object before defaulting (the
+	// services keep allocated values the client left out).
+	prepareUpdate func(obj, old runtime.Object)
+	// assign runs after validation, on create (old nil) and update of the
+	// object itself: the services get their cluster IP and node ports. The
+	// store's Linked plan writes what it decided with the object.
+	assign func(ctx context.Context, obj, old runtime.Object) error
 }
 
 func (r *resource) groupVersion() schema.GroupVersion { return r.gvk.GroupVersion() }

@@ -48,15 +48,23 @@ type Config struct {
 	CompactionInterval time.Duration
 	// Watch bounds what a slow watcher may hold.
 	Watch storage.WatchLimits
+	// ServiceClusterIPRange is the CIDR Services' cluster IPs come from; its
+	// first address is the kubernetes Service's. Default 10.96.0.0/12.
+	ServiceClusterIPRange string
+	// ServiceNodePortRange is the node port range, "FROM-TO" inclusive.
+	// Default 30000-32767.
+	ServiceNodePortRange string
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:            "/var/lib/nodeagent/server",
-		BindAddress:        "0.0.0.0",
-		Port:               6443,
-		CompactionInterval: 5 * time.Minute,
+		DataDir:               "/var/lib/nodeagent/server",
+		BindAddress:           "0.0.0.0",
+		Port:                  6443,
+		CompactionInterval:    5 * time.Minute,
+		ServiceClusterIPRange: "10.96.0.0/12",
+		ServiceNodePortRange:  "30000-32767",
 	}
 }
 
@@ -77,6 +85,7 @@ type Server struct {
 	advertise        string
 	now              func() time.Time
 	watchLimits      storage.WatchLimits
+	services         *serviceAllocation
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -93,15 +102,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	for _, r := range s.reg.list {
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
 	}
-	if err := s.setupPKI(); err != nil {
-		backend.Close()
-		return nil, err
-	}
-	if err := s.ensureNamespaces(ctx); err != nil {
+	if err := s.setup(ctx); err != nil {
 		backend.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// setup readies what New promises once storage is open.
+func (s *Server) setup(ctx context.Context) error {
+	if err := s.setupServiceAllocation(ctx); err != nil {
+		return err
+	}
+	if err := s.setupPKI(); err != nil {
+		return err
+	}
+	if err := s.ensureNamespaces(ctx); err != nil {
+		return err
+	}
+	return s.ensureKubernetesService(ctx)
 }
 
 func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
@@ -134,6 +153,7 @@ func (s *Server) ready(ctx context.Context) error {
 // Serve answers HTTPS on l until ctx ends; it also compacts etcd history.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go storage.NewCompactor(s.backend.Client, s.cfg.CompactionInterval, s.log).Run(ctx)
+	go s.keepKubernetesService(ctx, kubernetesServiceSyncPeriod)
 	tlsCfg := &tls.Config{
 		Certificates: []tls.Certificate{mustPair(s.serving)},
 		ClientCAs:    s.caPool,

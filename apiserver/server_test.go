@@ -33,6 +33,12 @@ type testServer struct {
 
 func startServer(t *testing.T, dir string, port int) *testServer {
 	t.Helper()
+	return startServerWith(t, dir, port, nil)
+}
+
+// startServerWith is startServer with a change to the config (nil: none).
+func startServerWith(t *testing.T, dir string, port int, change func(*Config)) *testServer {
+	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(port)))
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +46,9 @@ func startServer(t *testing.T, dir string, port int) *testServer {
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.BindAddress, cfg.AdvertiseAddress = dir, "127.0.0.1", "127.0.0.1"
 	cfg.Port = l.Addr().(*net.TCPAddr).Port
+	if change != nil {
+		change(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -44,14 +45,35 @@ func (s *Server) create(q *request) error {
 		return err
 	}
 	name, _ := nameAndNode(obj)
-	if dryRun(q.r) {
-		return s.respond(q, http.StatusCreated, obj)
-	}
-	created, err := s.store(q.res).Create(q.ctx, q.info.namespace, name, obj)
+	created, err := s.storeCreate(q.ctx, q.res, q.info.namespace, name, obj, dryRun(q.r))
 	if err != nil {
 		return statusError(err, q.gr(), name)
 	}
 	return s.respond(q, http.StatusCreated, created)
+}
+
+// storeCreate runs the resource's assign step and stores the result (not
+// when dry). A conflict on a linked key (another create took the IP or port
+// just assigned) assigns again from the object as admitted.
+func (s *Server) storeCreate(ctx context.Context, res *resource, namespace, name string, obj runtime.Object, dry bool) (runtime.Object, error) {
+	const attempts = 8
+	for i := 1; ; i++ {
+		o := obj
+		if assign := res.strategy.assign; assign != nil {
+			o = obj.DeepCopyObject()
+			if err := assign(ctx, o, nil); err != nil {
+				return nil, err
+			}
+		}
+		if dry {
+			return o, nil
+		}
+		created, err := s.store(res).Create(ctx, namespace, name, o)
+		if storage.IsConflict(err) && i < attempts {
+			continue
+		}
+		return created, err
+	}
 }
 
 // admitCreate applies the resource's strategy to a new object: the
@@ -159,13 +181,21 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "update "+q.info.subresource)
 	}
+	if q.info.subresource == "" && st.prepareUpdate != nil {
+		st.prepareUpdate(obj, cur)
+	}
 	if st.defaults != nil {
 		st.defaults(obj)
 	}
-	if st.validateUpdate == nil {
-		return nil
+	if st.validateUpdate != nil {
+		if err := invalid(q, obj, st.validateUpdate(obj, cur)); err != nil {
+			return err
+		}
 	}
-	return invalid(q, obj, st.validateUpdate(obj, cur))
+	if q.info.subresource == "" && st.assign != nil {
+		return st.assign(q.ctx, obj, cur)
+	}
+	return nil
 }
 
 func checkRV(q *request, cur runtime.Object, want int64) error {

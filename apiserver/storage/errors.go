@@ -58,3 +58,7 @@ func IsExpired(err error) bool { return hasCode(err, Expired) }
 
 // IsInvalidToken reports whether err says a continue token is malformed.
 func IsInvalidToken(err error) bool { return hasCode(err, InvalidToken) }
+
+// NewConflict is the error a Linked plan returns when a key it depends on
+// is taken meanwhile: the write starts again from a fresh read.
+func NewConflict(key, msg string) error { return newError(Conflict, key, "%s", msg) }

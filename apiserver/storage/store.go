@@ -16,6 +16,31 @@ type Store struct {
 	kv     *clientv3.Client
 	prefix string // "/registry/pods/", always ending in "/"
 	newObj func() runtime.Object
+	linked Linked // nil: the objects stand alone
+}
+
+// Linked keeps other keys in step with a store's objects: what Plan returns
+// joins the transaction that writes the object, so the object and those
+// keys change together or not at all (the Services' IP and port
+// allocations use it).
+type Linked interface {
+	// Plan returns the comparisons that must hold and the operations to run
+	// when cur (nil on create) becomes next (nil on delete). An error that
+	// IsConflict makes an update or delete start again from a fresh read.
+	Plan(ctx context.Context, cur, next runtime.Object) ([]clientv3.Cmp, []clientv3.Op, error)
+}
+
+// Link makes every write of the store carry l's comparisons and operations.
+func (s *Store) Link(l Linked) { s.linked = l }
+
+// Client is the etcd client the store writes through.
+func (s *Store) Client() *clientv3.Client { return s.kv }
+
+func (s *Store) plan(ctx context.Context, cur, next runtime.Object) ([]clientv3.Cmp, []clientv3.Op, error) {
+	if s.linked == nil {
+		return nil, nil, nil
+	}
+	return s.linked.Plan(ctx, cur, next)
 }
 
 // NewStore returns the store of the objects under prefix (for example
@@ -103,14 +128,22 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 	if err != nil {
 		return nil, err
 	}
+	cmps, ops, err := s.plan(ctx, nil, obj)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := s.kv.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, data)).
+		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, cmps...)...).
+		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
+		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).
 		Commit()
 	if err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", key, err)
 	}
 	if !resp.Succeeded {
+		if len(cmps) > 0 && resp.Responses[0].GetResponseRange().Count == 0 {
+			return nil, newError(Conflict, key, "a key linked to %s changed meanwhile", key)
+		}
 		return nil, newError(Exists, key, "%s already exists", key)
 	}
 	out := obj.DeepCopyObject()
@@ -151,22 +184,30 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn UpdateFun
 		if err != nil {
 			return nil, err
 		}
-		out, ok, err := s.swap(ctx, key, curRV, next)
+		out, ok, err := s.swap(ctx, key, cur, curRV, next)
 		if err != nil || ok {
 			return out, err
 		}
 	}
 }
 
-// swap writes next at key if the key's mod revision is still rev.
-func (s *Store) swap(ctx context.Context, key string, rev int64, next runtime.Object) (runtime.Object, bool, error) {
+// swap writes next at key if the key's mod revision is still rev (and the
+// linked keys are as planned); a linked conflict is reported as not written.
+func (s *Store) swap(ctx context.Context, key string, cur runtime.Object, rev int64, next runtime.Object) (runtime.Object, bool, error) {
 	data, err := s.encode(next)
 	if err != nil {
 		return nil, false, err
 	}
+	cmps, ops, err := s.plan(ctx, cur, next)
+	if IsConflict(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
 	resp, err := s.kv.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-		Then(clientv3.OpPut(key, data)).
+		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}, cmps...)...).
+		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
 		Commit()
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: update %s: %w", key, err)
@@ -197,9 +238,16 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, check Precon
 			}
 		}
 		rev, _ := RV(cur)
+		cmps, ops, err := s.plan(ctx, cur, nil)
+		if IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
 		resp, err := s.kv.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpDelete(key)).
+			If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}, cmps...)...).
+			Then(append([]clientv3.Op{clientv3.OpDelete(key)}, ops...)...).
 			Commit()
 		if err != nil {
 			return nil, fmt.Errorf("storage: delete %s: %w", key, err)
