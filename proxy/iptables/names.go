@@ -5,7 +5,7 @@ import (
 	"encoding/base32"
 	"strings"
 
-	"github.com/nodeagent/nodeagent/proxy"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // The tables this mode writes, in the order a restore input holds them.
@@ -55,9 +55,8 @@ func owned(chain string) bool {
 	return false
 }
 
-// hashChain is prefix + the first 16 characters of base32(sha256(parts)):
-// 25 characters, under iptables' 28-character limit.
-func hashChain(prefix string, parts ...string) string {
+// hash is the first 16 characters of base32(sha256(parts...)).
+func hash(parts ...string) [16]byte {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))
@@ -65,10 +64,12 @@ func hashChain(prefix string, parts ...string) string {
 	var sum [sha256.Size]byte
 	var enc [56]byte
 	base32.StdEncoding.Encode(enc[:], h.Sum(sum[:0]))
-	var name [32]byte
-	n := copy(name[:], prefix)
-	n += copy(name[n:], enc[:16])
-	return string(name[:n])
+	return [16]byte(enc[:16])
+}
+
+// hashed is prefix + hash: 25 characters, under iptables' limit of 28.
+func hashed(prefix string, h [16]byte) string {
+	return prefix + string(h[:])
 }
 
 // portChains are the names of one service port's chains.
@@ -76,17 +77,14 @@ type portChains struct {
 	svc, ext, svl string
 }
 
-func chainsFor(n proxy.ServicePortName) portChains {
-	key := n.String()
-	proto := string(n.Protocol)
-	return portChains{
-		svc: hashChain(prefixSvc, key, proto),
-		ext: hashChain(prefixExt, key, proto),
-		svl: hashChain(prefixSvl, key, proto),
-	}
+// chainsFor names the chains of the service port whose
+// ServicePortName.String() is key: prefix + hash(key + protocol).
+func chainsFor(key string, proto corev1.Protocol) portChains {
+	h := hash(key, string(proto))
+	return portChains{svc: hashed(prefixSvc, h), ext: hashed(prefixExt, h), svl: hashed(prefixSvl, h)}
 }
 
 // sepChain names the chain of endpoint ep ("ip:port") of service port key.
 func sepChain(key, proto, ep string) string {
-	return hashChain(prefixSep, key, proto, ep)
+	return hashed(prefixSep, hash(key, proto, ep))
 }

@@ -27,6 +27,8 @@ type Proxier struct {
 	maybe map[string]map[string]bool
 	// adopted says the chains left by an earlier process were looked up.
 	adopted bool
+	// lastSize is the size of the last rule set's text, a buffer hint.
+	lastSize int
 	// jumpsOK says the built-in chains' jumps were ensured since the last
 	// full sync or cleanup.
 	jumpsOK bool
@@ -45,7 +47,7 @@ func (p *Proxier) Mode() string { return "iptables" }
 // set (every chain when full, or when the last restore failed).
 func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error {
 	start := time.Now()
-	want := buildRules(p.cfg, s)
+	want := buildRules(p.cfg, s, p.lastSize)
 	if p.applied == nil {
 		full = true
 	}
@@ -59,7 +61,7 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 			return fmt.Errorf("iptables sync: %w", err)
 		}
 	}
-	p.applied, p.maybe = want, map[string]map[string]bool{}
+	p.applied, p.maybe, p.lastSize = want, map[string]map[string]bool{}, want.size()
 	if full || !p.jumpsOK {
 		if err := p.ensureJumps(ctx); err != nil {
 			return fmt.Errorf("iptables sync: %w", err)
@@ -100,9 +102,11 @@ func (p *Proxier) adoptLeftovers(ctx context.Context) {
 			p.log.Warn("cannot list leftover iptables chains", "table", table, "err", err)
 			continue
 		}
-		for _, c := range parseSave(out)[table].order {
-			if owned(c) {
-				p.mark(table, c)
+		if t := parseSave(out)[table]; t != nil {
+			for _, c := range t.order {
+				if owned(c) {
+					p.mark(table, c)
+				}
 			}
 		}
 	}

@@ -14,13 +14,30 @@ import (
 // lines; "" for an empty chain). Two rule sets diff chain by chain.
 type ruleSet map[string]map[string]string
 
-// buildRules computes the rule set that programs s. It is pure.
-func buildRules(cfg proxy.Config, s *proxy.Snapshot) ruleSet {
+// buildRules computes the rule set that programs s. It is pure; sizeHint
+// (the last result's size, 0 if unknown) only saves buffer growth.
+func buildRules(cfg proxy.Config, s *proxy.Snapshot, sizeHint int) ruleSet {
 	b := newBuilder(cfg)
+	if sizeHint == 0 {
+		sizeHint = 700*len(s.Services) + 500*len(s.Services)*3
+	}
+	b.out.b.Grow(sizeHint + sizeHint/8)
+	b.spans = make([]span, 0, 5*len(s.Services))
 	for _, sp := range sortedPorts(s) {
 		b.servicePort(sp, s.Endpoints[sp.Name])
 	}
 	return b.finish()
+}
+
+// size is the length of all the rule text.
+func (rs ruleSet) size() int {
+	n := 0
+	for _, chains := range rs {
+		for _, txt := range chains {
+			n += len(txt)
+		}
+	}
+	return n
 }
 
 // sortedPorts orders the service ports by name, so that the shared chains'
@@ -73,7 +90,7 @@ func newBuilder(cfg proxy.Config) *builder {
 
 // chain starts a per-service chain in the shared buffer and returns it.
 func (b *builder) chain(table, name string) *text {
-	b.spans = append(b.spans, span{table, name, len(b.out.b)})
+	b.spans = append(b.spans, span{table, name, b.out.b.Len()})
 	return &b.out
 }
 
@@ -84,10 +101,10 @@ func (b *builder) finish() ruleSet {
 	for table, chains := range b.shared {
 		rs[table] = make(map[string]string, len(b.spans)+len(chains))
 		for name, t := range chains {
-			rs[table][name] = string(t.b)
+			rs[table][name] = t.b.String()
 		}
 	}
-	all := string(b.out.b)
+	all := b.out.b.String()
 	for i, sp := range b.spans {
 		end := len(all)
 		if i+1 < len(b.spans) {

@@ -27,7 +27,8 @@ func newPort(sp *proxy.ServicePort) port {
 	if sp.Name.Port != "" {
 		c += ":" + sp.Name.Port
 	}
-	return port{sp: sp, chains: chainsFor(sp.Name), key: sp.Name.String(), comment: c,
+	key := sp.Name.String()
+	return port{sp: sp, chains: chainsFor(key, sp.Name.Protocol), key: key, comment: c,
 		proto: strings.ToLower(string(sp.Protocol))}
 }
 
