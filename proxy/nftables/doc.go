@@ -1,0 +1,75 @@
+// Package nftables is the nftables proxy backend: it programs Services into
+// one table, ip nodeagent, with a few fixed chains and rules and everything
+// per Service held in sets and data maps.
+//
+// # Chains
+//
+//	nat-prerouting  (nat, prerouting, dstnat)  jump services
+//	nat-output      (nat, output, -100)        jump services
+//	services        masquerade marks, then the DNAT lookups
+//	external-local  DNAT lookups for outside traffic to ExternalLocal IPs
+//	nodeport-local  the same for ExternalLocal node ports
+//	nat-postrouting (nat, postrouting, srcnat) masquerade marked packets and
+//	                hairpin (ct status dnat, saddr . daddr in @hairpin)
+//	filter-input, filter-forward, filter-output (filter) jump endpoint-check;
+//	                forward also accepts masquerade-marked packets
+//	endpoint-check  reject (tcp reset, else icmp port-unreachable) what goes
+//	                to a frontend without endpoints; drop outside traffic to
+//	                an ExternalLocal frontend without local endpoints
+//
+// # Maps
+//
+// A frontend is a cluster, external or load-balancer IP keyed by
+// "ip daddr . meta l4proto . th dport", or a node port keyed by
+// "meta l4proto . th dport" at a node address (@node-ips, or fib daddr type
+// local but not loopback). Service ports are grouped by their number n of
+// usable endpoints (proxy.ClusterEndpoints / proxy.ExternalEndpoints): the
+// data map svc-n holds, for each frontend with n endpoints, the elements
+// "frontend . i : endpoint-ip . endpoint-port" for i < n, and one rule per n
+//
+//	dnat ip to ip daddr . meta l4proto . th dport . numgen random mod n map @svc-n
+//
+// picks one. A frontend that is not in svc-n fails the lookup, which ends
+// the rule, so a packet tries each n in turn: the per-packet cost grows
+// with the number of distinct endpoint counts, not with Services. np-n are
+// the node-port maps; local-n and local-np-n serve outside traffic to
+// ExternalLocal frontends (local endpoints only, source kept; pods and the
+// node itself are served from svc-n/np-n as cluster traffic). Sets decide
+// the rest: cluster-ips (masquerade from outside the cluster CIDR),
+// masq-ips / masq-nodeports (external traffic, Cluster policy), local-ips /
+// local-nodeports (ExternalLocal frontends), reject-* and drop-*, hairpin.
+//
+// # Why no verdict-map jumps
+//
+// On this kernel a verdict map whose 10,000 elements goto per-service
+// chains costs 37 s to load (jump validation is quadratic), while data maps
+// with 120k elements load in 2 s. So the common path has no per-service or
+// per-endpoint chain. Only ClientIP affinity, which is rare, gets chains:
+// aff-<hash>-<c|e> per service port and scope, reached through the small
+// verdict maps *-affinity, and one chain and one timeout set per endpoint
+// (update @set { ip saddr } on the packet path, then DNAT). Measured in a
+// lab node: 10,000 services x 3 endpoints load in about 0.9 s, one endpoint
+// change in about 0.15 s.
+//
+// # Syncs
+//
+// compute turns a Snapshot into a state value (chains with their rules,
+// sets, maps, elements); the Proxier keeps the last applied state and never
+// reads the kernel back. A full sync is one transaction "add table, delete
+// table, add table" and then everything, so nothing of an earlier run
+// survives it (nor do affinity entries: a full resync forgets them). A
+// partial sync sends only the difference: new objects, rewritten chains
+// (flush and add), element deletes and adds, then deletion of what nothing
+// refers to any more; at 10,000 services one endpoint change is a handful
+// of element operations. A changed set or map definition (say an affinity
+// timeout) turns the sync into a full one, and so does a failed
+// transaction: the applied state is then unknown.
+//
+// # Cleanup
+//
+// Cleanup deletes the table; a table that is not there is fine.
+//
+// NewInterface gives the real knftables Interface for the caller's network
+// namespace; NewInterfaceInNetNS one whose every nft runs inside a given
+// namespace (forked from a throwaway thread that entered it).
+package nftables
