@@ -1,8 +1,13 @@
 package nftables
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 
+	"sigs.k8s.io/knftables"
+
+	"github.com/nodeagent/nodeagent/proxy"
 	pt "github.com/nodeagent/nodeagent/proxy/proxytest"
 )
 
@@ -201,4 +206,54 @@ func TestMasqueradeAcceptedInForward(t *testing.T) {
 	if got := rules[len(rules)-1].Rule; got != "meta mark & 0x4000 == 0x4000 accept" {
 		t.Fatalf("last forward rule %q", got)
 	}
+}
+
+func TestExternalLocalWithAffinity(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80, pt.NodePort(30080), pt.ExternalLocal, pt.Affinity(60))
+	b.Endpoints(web, pt.Ready("10.244.1.5", 80), pt.Local("10.244.0.6", 80), pt.Local("10.244.0.7", 80))
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	local := []string{"10.244.0.6:80", "10.244.0.7:80"}
+	first := newTracer(t, fake, nodeIP).trace(tcp(outsider, nodeIP, 30080))
+	assertBalanced(t, first, false, local...)
+	for _, o := range first {
+		tr := newTracer(t, fake, nodeIP)
+		tr.remember(o)
+		assertBalanced(t, tr.trace(tcp(outsider, nodeIP, 30080)), false, o.dst.String())
+	}
+	assertBalanced(t, newTracer(t, fake, nodeIP).trace(tcp(podIP, nodeIP, 30080)), false,
+		append([]string{"10.244.1.5:80"}, local...)...)
+}
+
+func TestNoClusterCIDR(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80)
+	b.Endpoints(web, pt.Ready("10.244.1.5", 80), pt.Ready("10.244.2.6", 80))
+	fake := knftables.NewFake(Family, TableName)
+	cfg := proxy.DefaultConfig()
+	cfg.ClusterCIDR = netip.Prefix{}
+	mustSync(t, New(cfg, fake, nil), b.Snapshot(), true)
+	tr := newTracer(t, fake, nodeIP)
+	eps := []string{"10.244.1.5:80", "10.244.2.6:80"}
+	assertBalanced(t, tr.trace(fromNode(tcp(nodeIP, "10.96.0.10", 80))), false, eps...)
+	for _, o := range tr.trace(tcp("10.244.1.5", "10.96.0.10", 80)) {
+		if want := o.dst.String() == "10.244.1.5:80"; o.masq != want {
+			t.Errorf("hairpin: to %s masqueraded=%t, want %t", o.dst, o.masq, want)
+		}
+	}
+}
+
+func TestOtherMasqueradeBit(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80)
+	b.Endpoints(web, pt.Ready("10.244.1.5", 80))
+	fake := knftables.NewFake(Family, TableName)
+	cfg := proxy.DefaultConfig()
+	cfg.MasqueradeBit = 3
+	mustSync(t, New(cfg, fake, nil), b.Snapshot(), true)
+	if !strings.Contains(fake.Dump(), "meta mark set meta mark | 0x8") {
+		t.Fatalf("mark 0x8 not used:\n%s", fake.Dump())
+	}
+	assertBalanced(t, newTracer(t, fake, nodeIP).trace(fromNode(tcp(nodeIP, "10.96.0.10", 80))), true, "10.244.1.5:80")
 }
