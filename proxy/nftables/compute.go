@@ -76,11 +76,16 @@ type builder struct {
 // whole desired content for snap.
 func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
 	b := &builder{cfg: cfg, s: newState(), ns: map[string]map[int]bool{}}
-	b.skeleton(len(snap.NodeIPs) > 0)
+	var nodeIPs []string
 	for _, ip := range snap.NodeIPs {
 		if ip.Is4() {
-			b.s.put("node-ips", []string{ip.String()})
+			nodeIPs = append(nodeIPs, ip.String())
 		}
+	}
+	withNodeIPs := len(nodeIPs) > 0
+	b.skeleton(withNodeIPs)
+	for _, ip := range nodeIPs {
+		b.s.put("node-ips", []string{ip})
 	}
 	// In name order, so that two service ports claiming one frontend (a
 	// shared external IP, say) always resolve the same way.
@@ -89,7 +94,7 @@ func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
 			b.service(sp, snap.Endpoints[name])
 		}
 	}
-	b.natRules(len(snap.NodeIPs) > 0)
+	b.natRules(withNodeIPs)
 	return b.s
 }
 

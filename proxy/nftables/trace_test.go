@@ -257,3 +257,12 @@ func TestOtherMasqueradeBit(t *testing.T) {
 	}
 	assertBalanced(t, newTracer(t, fake, nodeIP).trace(fromNode(tcp(nodeIP, "10.96.0.10", 80))), true, "10.244.1.5:80")
 }
+
+func TestIPv6NodeIPsOnlyMeanFib(t *testing.T) {
+	b := pt.New("fd00::2")
+	web := b.Service("ns", "web", "10.96.0.10", 80, pt.NodePort(30080))
+	b.Endpoints(web, pt.Ready("10.244.1.5", 80))
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	assertBalanced(t, newTracer(t, fake, nodeIP).trace(tcp(outsider, nodeIP, 30080)), true, "10.244.1.5:80")
+}
