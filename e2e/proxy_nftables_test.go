@@ -115,6 +115,16 @@ func TestProxyNftablesTable(t *testing.T) {
 		}
 	}
 
+	// Without node IPs, node ports answer on any local address (fib).
+	s.NodeIPs = nil
+	if err := p.Sync(ctx, s, true); err != nil {
+		t.Fatalf("full sync without node IPs: %v", err)
+	}
+	list, _ = nftList(t, node)
+	if want := "fib daddr type local ip daddr != 127.0.0.0/8 dnat ip to meta l4proto . th dport . numgen random mod 3 map @np-3"; !strings.Contains(list, want) {
+		t.Errorf("the table lacks %q:\n%s", want, list)
+	}
+
 	if err := p.Cleanup(ctx); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
