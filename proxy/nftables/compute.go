@@ -84,6 +84,10 @@ func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
 	}
 	withNodeIPs := len(nodeIPs) > 0
 	b.skeleton(withNodeIPs)
+	// Room for the big ones up front: at 10k services, growing these maps
+	// is a good part of compute's time.
+	b.s.elems["cluster-ips"] = make(map[string]elem, len(snap.Services))
+	b.s.elems["hairpin"] = make(map[string]elem, 3*len(snap.Services))
 	for _, ip := range nodeIPs {
 		b.s.put("node-ips", []string{ip})
 	}
