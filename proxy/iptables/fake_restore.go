@@ -60,7 +60,8 @@ func (f *Fake) apply(input string) error {
 }
 
 // declare is `:CHAIN POLICY [p:b]`: with --noflush it creates a user chain
-// or flushes an existing one; for a built-in chain it sets the policy.
+// or flushes an existing one (ignoring a policy, as iptables-nft does);
+// for a built-in chain it sets the policy.
 func (t *fakeTable) declare(decl string) error {
 	words := strings.Fields(decl)
 	if len(words) < 2 {
@@ -72,9 +73,6 @@ func (t *fakeTable) declare(decl string) error {
 			c.policy = policy
 		}
 		return nil
-	}
-	if policy != "-" {
-		return errors.New("a user-defined chain has no policy")
 	}
 	if len(name) > 28 {
 		return fmt.Errorf("chain name %q longer than 28", name)

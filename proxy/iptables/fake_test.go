@@ -26,7 +26,6 @@ func TestFakeRejectsWhatIptablesRejects(t *testing.T) {
 		"unterminated quote":       "*nat\n-A PREROUTING -m comment --comment \"x -j RETURN\nCOMMIT\n",
 		"chain name too long":      "*nat\n:KUBE-THIS-NAME-IS-FAR-TOO-LONG-X - [0:0]\nCOMMIT\n",
 		"rule outside a table":     "-A PREROUTING -j RETURN\n",
-		"policy on a user chain":   "*nat\n:KUBE-A ACCEPT [0:0]\nCOMMIT\n",
 		"create an existing chain": "*nat\n-N PREROUTING\nCOMMIT\n",
 	} {
 		f := NewFake()

@@ -41,14 +41,15 @@ func splitLine(line string) ([]string, error) {
 	return words, nil
 }
 
-// joinWords is the canonical text of words: quoted where needed.
+// joinWords is the canonical text of words: quoted where needed, and a
+// comment always (as iptables-save prints it).
 func joinWords(words []string) string {
 	var b strings.Builder
 	for i, w := range words {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if w == "" || strings.ContainsAny(w, " \t\"") {
+		if w == "" || strings.ContainsAny(w, " \t\"") || i > 0 && words[i-1] == "--comment" {
 			b.WriteByte('"')
 			b.WriteString(strings.ReplaceAll(w, `"`, `\"`))
 			b.WriteByte('"')
