@@ -40,12 +40,12 @@ func (rs ruleSet) size() int {
 	return n
 }
 
-// sortedPorts orders the service ports by name, so that the shared chains'
+// sortedPorts orders the IPv4 service ports (iptables, not ip6tables) by name, so that the shared chains'
 // text (and so the diff) does not depend on map order.
 func sortedPorts(s *proxy.Snapshot) []*proxy.ServicePort {
 	ports := make([]*proxy.ServicePort, 0, len(s.Services))
 	for _, sp := range s.Services {
-		if sp.ClusterIP.IsValid() {
+		if sp.ClusterIP.Is4() {
 			ports = append(ports, sp)
 		}
 	}

@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/nodeagent/nodeagent/proxy"
@@ -36,6 +37,7 @@ func newPort(sp *proxy.ServicePort) port {
 // entries in the shared chains and its filter rules.
 func (b *builder) servicePort(sp *proxy.ServicePort, eps []proxy.Endpoint) {
 	p := newPort(sp)
+	eps = ipv4Only(eps)
 	cluster := b.sepChains(p, proxy.ClusterEndpoints(sp, eps))
 	external, ownSet := cluster, false
 	if ext := proxy.ExternalEndpoints(sp, eps); sp.HasExternal() && !sameEndpoints(ext, cluster) {
@@ -64,6 +66,14 @@ func (b *builder) servicePort(sp *proxy.ServicePort, eps []proxy.Endpoint) {
 	}
 	b.entries(p, hasCluster, hasExtChain)
 	b.filterRules(p, hasCluster, !sp.HasExternal() || hasExternal)
+}
+
+// ipv4Only drops IPv6 endpoints (ip6tables' business), copying only then.
+func ipv4Only(eps []proxy.Endpoint) []proxy.Endpoint {
+	if !slices.ContainsFunc(eps, func(e proxy.Endpoint) bool { return !e.IP.Is4() }) {
+		return eps
+	}
+	return slices.DeleteFunc(slices.Clone(eps), func(e proxy.Endpoint) bool { return !e.IP.Is4() })
 }
 
 func (b *builder) sepChains(p port, eps []proxy.Endpoint) []epChain {
@@ -196,9 +206,15 @@ func (b *builder) dest(t *text, chain string, p port, ip netip.Addr, port int32,
 
 func (b *builder) externalDests(t *text, chain string, p port, target string, extra ...string) {
 	for _, ip := range p.sp.ExternalIPs {
+		if !ip.Is4() {
+			continue
+		}
 		b.dest(t, chain, p, ip, p.sp.Port, " external IP", target, extra...)
 	}
 	for _, ip := range p.sp.LoadBalancerIPs {
+		if !ip.Is4() {
+			continue
+		}
 		b.dest(t, chain, p, ip, p.sp.Port, " loadbalancer IP", target, extra...)
 	}
 }

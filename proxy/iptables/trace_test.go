@@ -186,3 +186,17 @@ func TestStatisticGivesEqualShares(t *testing.T) {
 		}
 	}
 }
+
+func TestIPv6IsLeftToIp6tables(t *testing.T) {
+	p, f := newTest(t)
+	b := proxytest.New(nodeIP)
+	b.Service("default", "v6", "fd00::10", 80)
+	n := b.Service("default", "mixed", "10.96.0.20", 80, proxytest.ExternalIPs("2001:db8::5"))
+	b.Endpoints(n, proxytest.Ready("10.244.1.1", 8080), proxytest.Ready("fd00:244::1", 8080))
+	mustSync(t, p, b.Snapshot(), true)
+	out := dump(t, f)
+	if strings.Contains(out, "fd00") || strings.Contains(out, "2001:db8") {
+		t.Errorf("IPv6 addresses in iptables rules:\n%s", out)
+	}
+	expectReach(t, trace(t, f, podClient, "10.96.0.20:80", false, testEnv), false, "10.244.1.1:8080")
+}

@@ -7,7 +7,9 @@ import (
 )
 
 // match returns the probability that a rule's matches hold for st: 0 or 1,
-// or a statistic match's probability.
+// or a statistic match's probability. It is one flat switch with a case
+// per option our rules use (hence its length); anything else fails the
+// trace rather than being ignored.
 func (tr *tracer) match(words []string, st tstate) float64 {
 	p, neg := 1.0, false
 	recent := recentName(words)
