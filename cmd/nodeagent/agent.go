@@ -20,12 +20,13 @@ type agentOptions struct {
 	cfg        agent.Config
 	runtime    crictr.Config
 	kubeconfig string
+	proxy      *proxyOptions
 }
 
 func defaultAgentOptions() *agentOptions {
 	cfg := agent.DefaultConfig()
 	cfg.NodeName, _ = os.Hostname()
-	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig()}
+	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions()}
 }
 
 // agentFlags maps flags onto the agent's and the runtime's config.
@@ -53,6 +54,8 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
+	proxyFlags(fs, o.proxy)
+	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
 }
 
 func runAgent(ctx context.Context, env *environment, args []string) error {
@@ -95,6 +98,9 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
+	if !o.proxy.disabled {
+		go runEmbeddedProxy(ctx, env, o, client)
+	}
 	return a.Run(ctx)
 }
 
@@ -112,4 +118,13 @@ func cleanupAgent(ctx context.Context, env *environment, o *agentOptions) error 
 	}
 	defer rt.Close()
 	return agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent"))
+}
+
+// runEmbeddedProxy runs the service proxy beside the agent; a proxy that
+// cannot start is logged and leaves the agent running.
+func runEmbeddedProxy(ctx context.Context, env *environment, o *agentOptions, client kubernetes.Interface) {
+	log := env.log.With("component", "proxy", "node", o.cfg.NodeName)
+	if err := startProxy(ctx, log, o.proxy, client, o.cfg.NodeName); err != nil && ctx.Err() == nil {
+		log.Error("service proxy stopped", "err", err)
+	}
 }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/proxy"
+	"github.com/nodeagent/nodeagent/proxy/iptables"
+	"github.com/nodeagent/nodeagent/proxy/ipvs"
+	"github.com/nodeagent/nodeagent/proxy/nftables"
+)
+
+// Proxy modes; auto tries ipvs, then nftables, then iptables.
+const (
+	modeIPTables = "iptables"
+	modeNFTables = "nftables"
+	modeIPVS     = "ipvs"
+	modeAuto     = "auto"
+)
+
+// proxyOptions are the proxy's flags.
+type proxyOptions struct {
+	mode          string
+	cfg           proxy.Config
+	runner        proxy.RunnerConfig
+	ipvsScheduler string
+	nodeIPs       []netip.Addr
+	disabled      bool
+}
+
+func defaultProxyOptions() *proxyOptions {
+	return &proxyOptions{mode: modeIPTables, cfg: proxy.DefaultConfig(), runner: proxy.DefaultRunnerConfig(), ipvsScheduler: "rr"}
+}
+
+// proxyFlags maps flags onto the proxy's options.
+func proxyFlags(fs *flag.FlagSet, o *proxyOptions) {
+	fs.StringVar(&o.mode, "proxy-mode", o.mode, "service proxy mode: iptables, nftables, ipvs, or auto (ipvs, else nftables, else iptables)")
+	fs.Func("cluster-cidr", "pod range; traffic to a cluster IP from outside it is masqueraded (default 10.244.0.0/16)", func(v string) error {
+		p, err := netip.ParsePrefix(v)
+		o.cfg.ClusterCIDR = p
+		return err
+	})
+	fs.IntVar(&o.cfg.MasqueradeBit, "masquerade-bit", o.cfg.MasqueradeBit, "packet-mark bit that asks for masquerade")
+	fs.DurationVar(&o.runner.MinSyncInterval, "proxy-min-sync-interval", o.runner.MinSyncInterval, "least time between two proxy syncs")
+	fs.DurationVar(&o.runner.FullSyncInterval, "proxy-full-sync-interval", o.runner.FullSyncInterval, "how often the proxy rewrites everything")
+	fs.StringVar(&o.ipvsScheduler, "ipvs-scheduler", o.ipvsScheduler, "IPVS scheduler: rr, lc, sh (also wrr, wlc, dh)")
+	fs.Func("nodeport-addresses", "comma-separated addresses node ports answer on (default: the node's IPv4 addresses)", func(v string) error {
+		for _, s := range strings.Split(v, ",") {
+			ip, err := netip.ParseAddr(strings.TrimSpace(s))
+			if err != nil {
+				return err
+			}
+			o.nodeIPs = append(o.nodeIPs, ip)
+		}
+		return nil
+	})
+}
+
+// runProxy is `nodeagent proxy`: the service proxy alone.
+func runProxy(ctx context.Context, env *environment, args []string) error {
+	o := defaultProxyOptions()
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	proxyFlags(fs, o)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig with the node's (or any reader's) credentials")
+	nodeName, _ := os.Hostname()
+	fs.StringVar(&nodeName, "node-name", nodeName, "this node's name (its endpoints are the local ones)")
+	cleanup := fs.Bool("cleanup", false, "remove every rule, chain, table and virtual server any proxy mode made, then exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cleanup {
+		return cleanupProxy(ctx, env.log, "")
+	}
+	if *kubeconfig == "" {
+		return fmt.Errorf("--kubeconfig is required")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	return startProxy(ctx, env.log.With("component", "proxy"), o, client, nodeName)
+}
+
+// startProxy picks the backend, removes what other modes left, and runs the
+// proxy until ctx ends. SIGHUP asks for a full sync.
+func startProxy(ctx context.Context, log *slog.Logger, o *proxyOptions, client kubernetes.Interface, nodeName string) error {
+	b, err := newBackend(ctx, log, o)
+	if err != nil {
+		return err
+	}
+	if err := cleanupOtherModes(ctx, log, b.Mode()); err != nil {
+		log.Warn("leftovers of another proxy mode not removed", "err", err)
+	}
+	if err := proxy.EnsureSysctls(); err != nil {
+		log.Warn("proxy sysctls", "err", err)
+	}
+	p, err := proxy.New(client, b, proxy.Options{NodeName: nodeName, NodeIPs: o.nodeIPs, Runner: o.runner,
+		Conntrack: proxy.ConntrackTool{}, Clock: clock.RealClock{}}, log)
+	if err != nil {
+		return err
+	}
+	go fullSyncOnHangup(ctx, p.Runner)
+	log.Info("service proxy starting", "mode", b.Mode(), "node", nodeName, "cluster-cidr", o.cfg.ClusterCIDR.String())
+	return p.Run(ctx)
+}
+
+func fullSyncOnHangup(ctx context.Context, r *proxy.Runner) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.RequestFullSync()
+		}
+	}
+}
+
+// newBackend builds the backend of o.mode; auto falls back from ipvs to
+// nftables to iptables, saying why.
+func newBackend(ctx context.Context, log *slog.Logger, o *proxyOptions) (proxy.Backend, error) {
+	switch o.mode {
+	case modeIPTables:
+		return iptables.New(o.cfg, iptables.NewRunner(), log), nil
+	case modeNFTables:
+		return newNFTables(o, log)
+	case modeIPVS:
+		return newIPVS(ctx, o, log)
+	case modeAuto:
+		return autoBackend(ctx, log, o)
+	}
+	return nil, fmt.Errorf("unknown --proxy-mode %q: use iptables, nftables, ipvs or auto", o.mode)
+}
+
+func newNFTables(o *proxyOptions, log *slog.Logger) (proxy.Backend, error) {
+	nft, err := nftables.NewInterface()
+	if err != nil {
+		return nil, err
+	}
+	return nftables.New(o.cfg, nft, log), nil
+}
+
+func newIPVS(ctx context.Context, o *proxyOptions, log *slog.Logger) (proxy.Backend, error) {
+	cfg := ipvs.DefaultConfig()
+	cfg.Config, cfg.Scheduler = o.cfg, o.ipvsScheduler
+	return ipvs.NewReal(ctx, cfg, log)
+}
+
+func autoBackend(ctx context.Context, log *slog.Logger, o *proxyOptions) (proxy.Backend, error) {
+	b, err := newIPVS(ctx, o, log)
+	if err == nil {
+		return b, nil
+	}
+	if !ipvs.IsNotSupported(err) {
+		return nil, err
+	}
+	log.Warn("proxy-mode auto: IPVS is not available, trying nftables", "reason", err)
+	if b, err = newNFTables(o, log); err == nil {
+		return b, nil
+	}
+	log.Warn("proxy-mode auto: nftables is not available, using iptables", "reason", err)
+	return iptables.New(o.cfg, iptables.NewRunner(), log), nil
+}
+
+// cleanupOtherModes removes what every mode but keep made ("" keeps none).
+func cleanupOtherModes(ctx context.Context, log *slog.Logger, keep string) error {
+	var errs []error
+	cfg := proxy.DefaultConfig()
+	if keep != modeIPTables {
+		errs = append(errs, iptables.New(cfg, iptables.NewRunner(), log).Cleanup(ctx))
+	}
+	if keep != modeNFTables {
+		if nft, err := nftables.NewInterface(); err != nil {
+			log.Debug("no nft: nothing of nftables mode to remove", "reason", err)
+		} else {
+			errs = append(errs, nftables.New(cfg, nft, log).Cleanup(ctx))
+		}
+	}
+	if keep != modeIPVS {
+		errs = append(errs, ipvs.CleanupLeftovers(ctx, "", log))
+	}
+	return errors.Join(errs...)
+}
+
+// cleanupProxy is `nodeagent proxy --cleanup`.
+func cleanupProxy(ctx context.Context, log *slog.Logger, _ string) error {
+	if err := cleanupOtherModes(ctx, log, ""); err != nil {
+		return fmt.Errorf("proxy cleanup: %w", err)
+	}
+	log.Info("removed every rule, chain, table and virtual server of every proxy mode")
+	return nil
+}
