@@ -34,8 +34,12 @@ type Proxier struct {
 	jumpsOK bool
 }
 
-// New returns the iptables backend, which programs through run.
+// New returns the iptables backend, which programs through run (a nil log
+// discards).
 func New(cfg proxy.Config, run Runner, log *slog.Logger) *Proxier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Proxier{cfg: cfg, run: run, log: log, maybe: map[string]map[string]bool{}}
 }
 
