@@ -31,7 +31,11 @@ const uidIndex = "uid"
 type podNetwork interface {
 	Add(ctx context.Context, a cni.Attachment) ([]netip.Prefix, error)
 	Del(ctx context.Context, a cni.Attachment) error
+	// Check asks the plugins whether an attachment is still as they made it.
+	Check(ctx context.Context, a cni.Attachment) error
 }
+
+var _ podNetwork = &cni.Network{}
 
 // Agent runs the pods bound to one node.
 type Agent struct {
@@ -52,6 +56,9 @@ type Agent struct {
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
 	pulls   map[string]time.Time                 // image -> last failed pull
+	// knownSandboxes are the sandboxes this process made or has CNI-checked
+	// (adopt.go).
+	knownSandboxes map[string]bool
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -63,7 +70,8 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
-		waiting: map[types.UID]map[string]waitingInfo{}, pulls: map[string]time.Time{}}
+		waiting: map[types.UID]map[string]waitingInfo{}, pulls: map[string]time.Time{},
+		knownSandboxes: map[string]bool{}}
 	a.nodeIP = cfg.NodeIP
 	if a.nodeIP == "" {
 		a.nodeIP = firstIPv4()

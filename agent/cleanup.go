@@ -63,6 +63,8 @@ func (noNetwork) Add(context.Context, cni.Attachment) ([]netip.Prefix, error) {
 
 func (noNetwork) Del(context.Context, cni.Attachment) error { return nil }
 
+func (noNetwork) Check(context.Context, cni.Attachment) error { return errors.New("no CNI network") }
+
 // netnsUIDs lists the pods that still have a network namespace.
 func (a *Agent) netnsUIDs() []string {
 	entries, _ := os.ReadDir(a.cfg.NetNSDir)

@@ -57,6 +57,7 @@ func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int)
 		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))
 	}
+	a.noteSandbox(id)
 	return cri.Sandbox{ID: id, State: cri.SandboxReady, Labels: cfg.Labels, NetNSPath: cfg.NetNSPath}, nil
 }
 
@@ -151,6 +152,7 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	a.forgetSandboxes(st)
 	a.mu.Lock()
 	delete(a.waiting, typesUID(uid))
 	a.mu.Unlock()

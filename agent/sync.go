@@ -49,6 +49,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if err != nil {
 		return err
 	}
+	a.checkAdopted(ctx, pod, st)
 	actions := computePodActions(pod, st, a.now(), defaultBackoff)
 	applyErr := a.apply(ctx, pod, st, actions)
 	if st, err = a.podState(ctx, string(pod.UID)); err != nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -28,7 +29,11 @@ import (
 type fakeNet struct {
 	mu       sync.Mutex
 	attached map[string]bool
+	checks   []string // container IDs CHECKed, in order
+	checkErr error    // when set, every CHECK fails with it
 }
+
+var _ podNetwork = &fakeNet{}
 
 func (n *fakeNet) Add(_ context.Context, a cni.Attachment) ([]netip.Prefix, error) {
 	n.mu.Lock()
@@ -41,6 +46,21 @@ func (n *fakeNet) Del(_ context.Context, a cni.Attachment) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.attached, a.ContainerID)
+	return nil
+}
+
+// Check fails for an attachment it does not hold, as a plugin whose
+// state is gone would, or with checkErr.
+func (n *fakeNet) Check(_ context.Context, a cni.Attachment) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.checks = append(n.checks, a.ContainerID)
+	if n.checkErr != nil {
+		return n.checkErr
+	}
+	if !n.attached[a.ContainerID] {
+		return fmt.Errorf("no attachment %s", a.ContainerID)
+	}
 	return nil
 }
 
