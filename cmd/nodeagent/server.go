@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/apiserver"
+	"github.com/nodeagent/nodeagent/controllers/endpointslice"
 	"github.com/nodeagent/nodeagent/controllers/namespace"
 	"github.com/nodeagent/nodeagent/controllers/nodelifecycle"
 	"github.com/nodeagent/nodeagent/controllers/scheduler"
@@ -108,10 +109,12 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	ns := namespace.New(client, factory, env.log.With("controller", "namespace"))
 	sched := scheduler.New(client, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
+	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)
 	go nlc.Run(ctx)
+	go eps.Run(ctx)
 	return nil
 }
 
