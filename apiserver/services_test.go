@@ -253,3 +253,19 @@ func TestAllocationsSurviveRestartAndAreRepaired(t *testing.T) {
 		t.Fatalf("kubernetes service after restart: %v %d", err, len(list.Items))
 	}
 }
+
+func TestNodeListsAndWatchesServicesAndSlices(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	n := ts.node(t, "n1")
+	if l, err := n.CoreV1().Services("").List(bg, metav1.ListOptions{}); err != nil || len(l.Items) == 0 {
+		t.Fatalf("node lists services: %v", err)
+	}
+	w, err := n.DiscoveryV1().EndpointSlices("").Watch(bg, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("node watches endpointslices: %v", err)
+	}
+	w.Stop()
+	if _, err := n.CoreV1().Services("default").Create(bg, svc("x", ""), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node creates a service: %v", err)
+	}
+}

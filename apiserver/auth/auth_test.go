@@ -114,3 +114,25 @@ func TestParseTokens(t *testing.T) {
 		t.Fatal("malformed line accepted")
 	}
 }
+
+// The service proxy runs with its node's credentials: it lists and watches
+// Services and EndpointSlices everywhere, and writes neither.
+func TestNodesReadServicesAndEndpointSlices(t *testing.T) {
+	a := NewAuthorizer(&fakeGraph{})
+	n1 := withAuthenticated(User{Name: "system:node:n1", Groups: []string{GroupNodes}})
+	for _, res := range []struct{ group, resource string }{{"", "services"}, {"discovery.k8s.io", "endpointslices"}} {
+		for verb, want := range map[string]bool{"list": true, "watch": true, "get": true,
+			"create": false, "update": false, "patch": false, "delete": false, "deletecollection": false} {
+			for _, ns := range []string{"", "kube-system"} {
+				at := Attributes{User: n1, ResourceRequest: true, Verb: verb, APIGroup: res.group, Resource: res.resource, Namespace: ns}
+				if got, reason, err := a.Authorize(context.Background(), at); err != nil || got != want {
+					t.Errorf("%s %s in %q: allowed=%v (%s), want %v", verb, res.resource, ns, got, reason, want)
+				}
+			}
+		}
+	}
+	at := Attributes{User: n1, ResourceRequest: true, Verb: "update", Resource: "services", Subresource: "status", Namespace: "default", Name: "x"}
+	if got, _, _ := a.Authorize(context.Background(), at); got {
+		t.Error("a node may update services/status")
+	}
+}
