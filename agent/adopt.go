@@ -53,5 +53,7 @@ func (a *Agent) checkAdopted(ctx context.Context, pod *corev1.Pod, st podState) 
 	if err := a.net.Check(ctx, att); err != nil {
 		a.log.Warn("CNI check of an adopted pod sandbox failed; the pod keeps running", "pod", podKey(pod), "sandbox", sb.ID, "err", err)
 		a.event(pod, corev1.EventTypeWarning, reasonFailedCNICheck, "The pod's network failed CNI CHECK after the agent restarted: %v", err)
+		return
 	}
+	a.log.Info("CNI check of an adopted pod sandbox passed", "pod", podKey(pod), "sandbox", sb.ID)
 }

@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,55 @@ func TestContainerdRestartAgentCarriesOn(t *testing.T) {
 	after := framework.AppContainerPids(t, l.dirs.Namespace)
 	if after["web/web"] == 0 || after["web/web"] == before["web/web"] {
 		t.Fatalf("web's container should run again with a new pid: before %v after %v", before, after)
+	}
+}
+
+// TestAgentRestartChecksAdoptedNetwork kills the agent twice: once with
+// the pod's network intact (CNI CHECK passes), once after the pod's host
+// veth was deleted meanwhile (CHECK fails: a Warning event; the pod's
+// containers keep running, nothing is torn down).
+func TestAgentRestartChecksAdoptedNetwork(t *testing.T) {
+	l, agent := splitAgentLab(t)
+	l.k.ok(sleeperPod("first"), "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/first", "{.status.phase}", "Running")
+	before := framework.AppContainerPids(t, l.dirs.Namespace)
+
+	agent.Kill9()
+	agent.Start()
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "CHECK of the adopted sandbox passes", func() error {
+		if !strings.Contains(agent.Log(), "CNI check of an adopted pod sandbox passed") {
+			return fmt.Errorf("not in the agent log yet")
+		}
+		return nil
+	})
+
+	agent.Kill9()
+	links, err := l.node.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var veths []string
+	for _, ln := range links {
+		if ln.Type() == "veth" {
+			veths = append(veths, ln.Attrs().Name)
+		}
+	}
+	if len(veths) != 1 {
+		t.Fatalf("want the pod's one host veth, have %v", veths)
+	}
+	if out, err := exec.Command("ip", "-n", l.node.Config().NetNSName(), "link", "del", veths[0]).CombinedOutput(); err != nil {
+		t.Fatalf("delete %s: %v %s", veths[0], err, out)
+	}
+	agent.Start()
+	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "a FailedCNICheck event", func() error {
+		out, _, _ := l.k.run("", "get", "events", "-o", `jsonpath={range .items[*]}{.type} {.reason} {.involvedObject.name}{"\n"}{end}`)
+		if !strings.Contains(out, "Warning FailedCNICheck first\n") {
+			return fmt.Errorf("events:\n%s", out)
+		}
+		return nil
+	})
+	requireSamePids(t, "after a failed CNI CHECK", before, framework.AppContainerPids(t, l.dirs.Namespace))
+	if phase := l.jsonpath("pod/first", "{.status.phase}"); phase != "Running" {
+		t.Fatalf("pod phase %q after a failed CNI CHECK", phase)
 	}
 }
