@@ -55,7 +55,7 @@ type Agent struct {
 
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
-	pulls   map[string]time.Time                 // image -> last failed pull
+	pulls   *pullBackoff                         // failed pulls, per image
 	// knownSandboxes are the sandboxes this process made or has CNI-checked
 	// (adopt.go).
 	knownSandboxes map[string]bool
@@ -70,7 +70,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
-		waiting: map[types.UID]map[string]waitingInfo{}, pulls: map[string]time.Time{},
+		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
 		knownSandboxes: map[string]bool{}}
 	a.nodeIP = cfg.NodeIP
 	if a.nodeIP == "" {

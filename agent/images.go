@@ -15,13 +15,6 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// imagePullBackoff is how long a failed pull is not retried.
-const imagePullBackoff = 10 * time.Second
-
-// errPullBackoff says a pull waits for its back-off: the pod is synced
-// again when it ends, without counting as a failure.
-var errPullBackoff = errors.New("back-off pulling image")
-
 // ensureImage makes sure the container's image is present, pulling it as
 // imagePullPolicy says, and returns the reference to create from.
 func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, spec corev1.Container) (string, error) {
@@ -44,10 +37,10 @@ func (a *Agent) ensureImage(ctx context.Context, pod *corev1.Pod, spec corev1.Co
 }
 
 func (a *Agent) pull(ctx context.Context, pod *corev1.Pod, spec corev1.Container) error {
-	if a.inPullBackoff(spec.Image) {
+	if left := a.pullBackoffLeft(spec.Image); left > 0 {
 		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "ImagePullBackOff", message: fmt.Sprintf("Back-off pulling image %q", spec.Image)})
 		a.event(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", spec.Image)
-		return errPullBackoff
+		return &pullBackoffError{image: spec.Image, left: left}
 	}
 	a.event(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", spec.Image)
 	start := a.now()
@@ -55,10 +48,14 @@ func (a *Agent) pull(ctx context.Context, pod *corev1.Pod, spec corev1.Container
 	if err == nil {
 		_, err = a.rt.PullImage(ctx, spec.Image, auth)
 	}
+	a.mu.Lock()
 	if err != nil {
-		a.mu.Lock()
-		a.pulls[spec.Image] = a.now()
-		a.mu.Unlock()
+		a.pulls.failed(spec.Image, a.now())
+	} else {
+		a.pulls.succeeded(spec.Image)
+	}
+	a.mu.Unlock()
+	if err != nil {
 		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "ErrImagePull", message: err.Error()})
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", spec.Image, err)
 		return err
@@ -67,11 +64,10 @@ func (a *Agent) pull(ctx context.Context, pod *corev1.Pod, spec corev1.Container
 	return nil
 }
 
-func (a *Agent) inPullBackoff(image string) bool {
+func (a *Agent) pullBackoffLeft(image string) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	t, ok := a.pulls[image]
-	return ok && a.now().Sub(t) < imagePullBackoff
+	return a.pulls.remaining(image, a.now())
 }
 
 // pullAuth finds credentials for the image's registry in the pod's

@@ -65,8 +65,9 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if d := minBackoff(actions.backoff); d > 0 {
 		a.queue.AddAfter(podKey(pod), d)
 	}
-	if errors.Is(applyErr, errPullBackoff) {
-		a.queue.AddAfter(podKey(pod), imagePullBackoff)
+	var pb *pullBackoffError
+	if errors.As(applyErr, &pb) {
+		a.queue.AddAfter(podKey(pod), pb.left)
 		return nil
 	}
 	return applyErr
