@@ -1,10 +1,13 @@
 package apiserver
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -267,5 +270,39 @@ func TestNodeListsAndWatchesServicesAndSlices(t *testing.T) {
 	w.Stop()
 	if _, err := n.CoreV1().Services("default").Create(bg, svc("x", ""), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("node creates a service: %v", err)
+	}
+}
+
+// Two stored services claiming one IP (data from before the allocation
+// table): the restart's repair reports it, and both can still be updated.
+func TestDuplicateFromOldDataDoesNotBlockUpdates(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, 0)
+	a := mustCreateSvc(t, ts.admin(t), svc("a", ""))
+	dup := svc("dup", "", withIP(a.Spec.ClusterIP))
+	dup.Namespace, dup.UID = "default", "dup-uid"
+	dup.Spec.ClusterIPs = []string{a.Spec.ClusterIP}
+	data, err := json.Marshal(dup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.srv.backend.Client.Put(bg, "/registry/services/default/dup", string(data)); err != nil {
+		t.Fatal(err)
+	}
+	port := ts.port
+	ts.stop()
+	ts2 := startServer(t, dir, port)
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	svcs := ts2.admin(t).CoreV1().Services("default")
+	for _, name := range []string{"a", "dup"} {
+		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Labels = map[string]string{"touched": "yes"}
+		if _, err := svcs.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update %s: %v", name, err)
+		}
 	}
 }

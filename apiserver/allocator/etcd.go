@@ -98,7 +98,10 @@ func (e *Etcd) Plan(ctx context.Context, cur, next runtime.Object) ([]clientv3.C
 	}
 	var cmps []clientv3.Cmp
 	var ops []clientv3.Op
-	wanted := map[Key]bool{}
+	wanted, held := map[Key]bool{}, map[Key]bool{}
+	for _, k := range had {
+		held[k] = true
+	}
 	for _, k := range want {
 		wanted[k] = true
 		h, ok := state[k]
@@ -108,6 +111,9 @@ func (e *Etcd) Plan(ctx context.Context, cur, next runtime.Object) ([]clientv3.C
 			ops = append(ops, clientv3.OpPut(e.key(k), owner))
 		case h.owner == owner:
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(e.key(k)), "=", h.rev))
+		case held[k]:
+			// A duplicate from before the table (Repair reports it): the
+			// stored version already claims it; leave it be.
 		default:
 			return nil, nil, storage.NewConflict(e.key(k), fmt.Sprintf("%s is held by %s", k, h.owner))
 		}
