@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
@@ -47,6 +48,15 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; factory.Shutdown() })
 	return &harness{client: client, c: c, ctx: ctx}
+}
+
+func (h *harness) synced() bool {
+	for _, s := range h.c.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
 }
 
 // slices lists the managed slices of service name through the fake.
@@ -133,9 +143,17 @@ func TestControllerFollowsPodsAndServices(t *testing.T) {
 // Many pods at once: slices of at most 100, never a duplicate.
 func TestControllerNeverDuplicatesSlices(t *testing.T) {
 	h := start(t, testService())
-	for _, p := range pods(230) {
+	waitFor(t, "caches", h.synced)
+	// In bursts the fake's watch channels (100 events) can hold.
+	for i, p := range pods(230) {
 		if _, err := h.client.CoreV1().Pods("default").Create(h.ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
+		}
+		if i%40 == 39 {
+			waitFor(t, "pods in the cache", func() bool {
+				l, _ := h.c.pods.List(labels.Everything())
+				return len(l) == i+1
+			})
 		}
 	}
 	waitFor(t, "230 endpoints", func() bool {
@@ -171,7 +189,7 @@ func TestControllerLeavesUserSlicesAlone(t *testing.T) {
 		Labels: map[string]string{discoveryv1.LabelServiceName: "manual"}}, AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 	h := start(t, manual, user, testPod("a", "10.244.0.2", func(p *corev1.Pod) { p.Labels = nil }))
-	waitFor(t, "caches", func() bool { return h.c.synced[0]() && h.c.synced[1]() && h.c.synced[2]() })
+	waitFor(t, "caches", h.synced)
 	if err := h.c.sync(h.ctx, "default/manual"); err != nil {
 		t.Fatal(err)
 	}
