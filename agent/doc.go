@@ -7,5 +7,11 @@
 //
 // Everything the agent needs after a restart is in the runtime (labels on
 // sandboxes and containers) or on disk (the pod directory with resolv.conf
-// and hosts, the CNI cache), so a restarted agent adopts what is running.
+// and hosts, the CNI cache), so a restarted agent adopts what is running;
+// it runs CNI CHECK once for each sandbox it adopts and reports a failure
+// as a Warning event without touching the pod (adopt.go).
+//
+// Failed image pulls back off per image, 10 s doubling to 5 min
+// (pullbackoff.go); crashing containers back off per container in the same
+// way (CrashLoopBackOff, actions.go).
 package agent
