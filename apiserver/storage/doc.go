@@ -9,6 +9,10 @@
 // revision still in etcd's history and report Expired (410) once it has been
 // compacted. A Compactor compacts history periodically.
 //
+// A Store may be Linked: then every write of an object also carries the
+// comparisons and operations the Linked plan returns for it (the Services'
+// IP and port allocation keys), in the same transaction.
+//
 // The package knows nothing of HTTP or of kinds: the caller gives each Store
 // a constructor for its objects and turns the errors here into API statuses
 // with the predicates IsNotFound, IsExists, IsConflict and IsExpired.
