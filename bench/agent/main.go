@@ -51,7 +51,7 @@ func quickConfig() config {
 // results are one run's figures.
 type results struct {
 	labName                       string
-	seq, batch, exits             summary
+	seq, batch, exits, exitsAgent summary
 	agentRSS, serverRSS, agentMax uint64
 }
 
@@ -210,7 +210,12 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	for i := 0; i < cfg.Batch; i++ {
 		names = append(names, fmt.Sprintf("batch-%d", i))
 	}
-	r.exits, err = p.exits(ctx, b.node, names, cfg.Exits)
+	ex, err := followExits(ctx, b.ns)
+	if err != nil {
+		return err
+	}
+	defer ex.close()
+	r.exits, r.exitsAgent, err = p.exits(ctx, b.node, ex, names, cfg.Exits)
 	return err
 }
 
@@ -248,6 +253,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
 	line(w, fmt.Sprintf("pod start, %d at once", cfg.Batch), r.batch, fmt.Sprintf("all Running %.1fs after the first create", r.batch.Wall.Seconds()))
 	line(w, "container exit -> status", r.exits, "GET /exit written -> containerStatuses not running or restartCount+1")
+	line(w, "  of which exit -> status", r.exitsAgent, "containerd's /tasks/exit exited_at -> the same watch event: the agent's share")
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), mib(r.agentRSS), cfg.Settle, mib(r.agentMax), mib(r.serverRSS))

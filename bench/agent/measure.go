@@ -115,32 +115,42 @@ func (p *pods) deleteAll(ctx context.Context) error {
 // /exit request written on a connected socket) to the watch event whose
 // status shows it. A pod's container is waited for to run again (after its
 // CrashLoopBackOff) before it is made to exit again.
-func (p *pods) exits(ctx context.Context, node *lab.Node, names []string, n int) (summary, error) {
-	var samples []time.Duration
+//
+// The second summary is the agent's share: from the exited_at of
+// containerd's /tasks/exit event (the shim saw the process gone) to the
+// same watch event.
+func (p *pods) exits(ctx context.Context, node *lab.Node, ex *exitTimes, names []string, n int) (total, agent summary, err error) {
+	var samples, agentSamples []time.Duration
 	began := time.Now()
 	for i := 0; i < n; i++ {
 		name := names[i%len(names)]
-		d, err := p.exitOnce(ctx, node, name, int32(i/len(names)), i%200+1)
+		d, da, err := p.exitOnce(ctx, node, ex, name, int32(i/len(names)), i%200+1)
 		if err != nil {
-			return summary{}, err
+			return summary{}, summary{}, err
 		}
-		samples = append(samples, d)
+		samples, agentSamples = append(samples, d), append(agentSamples, da)
 	}
-	return summarize(samples, time.Since(began)), nil
+	wall := time.Since(began)
+	return summarize(samples, wall), summarize(agentSamples, wall), nil
 }
 
-func (p *pods) exitOnce(ctx context.Context, node *lab.Node, name string, restarts int32, code int) (time.Duration, error) {
+func (p *pods) exitOnce(ctx context.Context, node *lab.Node, ex *exitTimes, name string, restarts int32, code int) (time.Duration, time.Duration, error) {
 	if _, err := p.tr.await(name, containerRunning(restarts)).wait(ctx, 10*time.Minute); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	ip := p.tr.get(name).Status.PodIP
+	pod := p.tr.get(name)
+	ip, id := pod.Status.PodIP, pod.Status.ContainerStatuses[0].ContainerID
 	w := p.tr.await(name, exitSeen(restarts))
 	start, err := triggerExit(ctx, node, net.JoinHostPort(ip, "8080"), code)
 	if err != nil {
-		return 0, fmt.Errorf("pod %s: %w", name, err)
+		return 0, 0, fmt.Errorf("pod %s: %w", name, err)
 	}
 	at, err := w.wait(ctx, podTimeout)
-	return at.Sub(start), err
+	if err != nil {
+		return 0, 0, err
+	}
+	exited, err := ex.exitedAt(ctx, id)
+	return at.Sub(start), at.Sub(exited), err
 }
 
 // triggerExit connects to the test server from inside the lab node (a
