@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,7 +36,7 @@ func newNftProxier(t *testing.T, node *lab.Node) *nftables.Proxier {
 	if err != nil {
 		t.Fatalf("nftables interface: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(warnFails{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p := nftables.New(proxy.DefaultConfig(), nft, log)
 	t.Cleanup(func() {
 		if err := p.Cleanup(context.Background()); err != nil {
@@ -42,6 +44,17 @@ func newNftProxier(t *testing.T, node *lab.Node) *nftables.Proxier {
 		}
 	})
 	return p
+}
+
+// warnFails passes the backend's log on to stderr and fails the test on
+// a warning: the only one is "table rebuilt", a full sync that failed.
+type warnFails struct{ t *testing.T }
+
+func (w warnFails) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte("level=WARN")) {
+		w.t.Errorf("backend warning: %s", b)
+	}
+	return os.Stderr.Write(b)
 }
 
 // nftList is `nft list table ip nodeagent` in the lab node, with runs of
@@ -176,13 +189,106 @@ func TestProxyNftablesTraffic(t *testing.T) {
 	if got := answers(t, ctx, node, "192.168.77.2:30080", 24); len(got) != 2 {
 		t.Errorf("node port reached %v, want both endpoints", got)
 	}
-	if got := answers(t, ctx, node, "10.96.0.12:80", 12); len(got) != 1 {
+	got := answers(t, ctx, node, "10.96.0.12:80", 12)
+	if len(got) != 1 {
 		t.Errorf("affinity service reached %v, want one endpoint only", got)
 	}
 	_, err := dialRead(ctx, node, "10.96.0.11:80")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("to a service without endpoints: %v, want connection refused", err)
 	}
+	for ep := range got {
+		checkAffinityKept(t, ctx, node, p, b, sticky, ep)
+	}
+}
+
+// checkAffinityKept: the client that the affinity service sent to ep (an
+// endpoint's address, as it answers) stays in ep's affinity set through a partial sync, full syncs and a
+// restarted backend's first sync, and each next connection reaches ep.
+// A changed timeout recreates the set; a removed service takes it along.
+func checkAffinityKept(t *testing.T, ctx context.Context, node *lab.Node, p *nftables.Proxier, b *pt.Builder, sticky proxy.ServicePortName, ep string) {
+	set := affinitySet(t, node, ep)
+	client := setElements(t, node, set)
+	if len(client) != 1 {
+		t.Fatalf("affinity set %s holds %v, want the one client", set, client)
+	}
+	b.Service("ns", "more", "10.96.0.14", 80) // for the partial sync
+	s := b.Snapshot()
+	syncs := []struct {
+		name string
+		p    *nftables.Proxier
+		full bool
+	}{{"partial", p, false}, {"full", p, true}, {"full", p, true}, {"restarted backend's first", newNftProxier(t, node), false}}
+	for _, sy := range syncs {
+		if err := sy.p.Sync(ctx, s, sy.full); err != nil {
+			t.Fatalf("%s sync: %v", sy.name, err)
+		}
+		if got := setElements(t, node, set); !slices.Equal(got, client) {
+			t.Fatalf("after a %s sync %s holds %v, want %v", sy.name, set, got, client)
+		}
+		if a, err := dialRead(ctx, node, "10.96.0.12:80"); err != nil || a != ep {
+			t.Fatalf("after a %s sync the affinity service answered %q (%v), want %s", sy.name, a, err, ep)
+		}
+	}
+	p = syncs[len(syncs)-1].p
+	s.Services[sticky].AffinityTimeout = 300
+	if err := p.Sync(ctx, s, false); err != nil {
+		t.Fatalf("sync with a changed timeout: %v", err)
+	}
+	if list := nftListSet(t, node, set); !strings.Contains(list, "timeout 5m") || strings.Contains(list, "elements") {
+		t.Fatalf("after a timeout change, want the set recreated empty with 5m:\n%s", list)
+	}
+	delete(s.Services, sticky)
+	delete(s.Endpoints, sticky)
+	if err := p.Sync(ctx, s, true); err != nil {
+		t.Fatalf("full sync without the affinity service: %v", err)
+	}
+	if list, _ := nftList(t, node); strings.Contains(list, "aff-") {
+		t.Fatalf("the removed affinity service left objects:\n%s", list)
+	}
+}
+
+// affinitySet finds the name of the (only) affinity service's set for
+// its endpoint at ip, port 8080, in the table.
+func affinitySet(t *testing.T, node *lab.Node, ip string) string {
+	t.Helper()
+	list, _ := nftList(t, node)
+	m := regexp.MustCompile(`set (aff-[0-9a-f]{8}-c-` + regexp.QuoteMeta(ip) + `-8080) \{`).FindStringSubmatch(list)
+	if m == nil {
+		t.Fatalf("no affinity set for %s:8080:\n%s", ip, list)
+	}
+	return m[1]
+}
+
+// nftListSet is `nft list set ip nodeagent <name>`, white space folded.
+func nftListSet(t *testing.T, node *lab.Node, name string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command("nft", "list", "set", "ip", "nodeagent", name)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := node.Run(cmd); err != nil {
+		t.Fatalf("nft list set %s: %v: %s", name, err, errOut.String())
+	}
+	return strings.Join(strings.Fields(out.String()), " ")
+}
+
+// setElements lists the addresses in a set ("elements = { a expires ...,
+// b ... }"), sorted.
+func setElements(t *testing.T, node *lab.Node, name string) []string {
+	t.Helper()
+	_, elems, ok := strings.Cut(nftListSet(t, node, name), "elements = { ")
+	if !ok {
+		return nil
+	}
+	elems, _, _ = strings.Cut(elems, "}")
+	var addrs []string
+	for _, e := range strings.Split(elems, ",") {
+		if f := strings.Fields(e); len(f) > 0 {
+			addrs = append(addrs, f[0])
+		}
+	}
+	slices.Sort(addrs)
+	return addrs
 }
 
 // answers connects n times and counts the answers by endpoint.

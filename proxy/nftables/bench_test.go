@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"net/netip"
 	"testing"
 
 	"sigs.k8s.io/knftables"
@@ -21,7 +22,9 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		eps[0].Ready = i%2 == 1
+		// A new endpoint address; a new endpoint count would rewrite the
+		// services chain, which needs the full transaction (keepMap).
+		eps[0].IP = netip.AddrFrom4([4]byte{10, 250, byte(i >> 8), byte(i)})
 		want := compute(cfg, s)
 		tx := fake.NewTransaction()
 		if !partialTransaction(tx, applied, want) || tx.NumOperations() == 0 || tx.NumOperations() > 40 {
@@ -31,15 +34,17 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 	}
 }
 
-// BenchmarkFullTransaction10k builds the full transaction at 10,000
-// services x 3 endpoints (not run: the fake's element lookup is linear).
+// BenchmarkFullTransaction10k builds the full transaction over the
+// applied state at 10,000 services x 3 endpoints (not run: the fake's
+// element lookup is linear).
 func BenchmarkFullTransaction10k(b *testing.B) {
 	bld, _ := bigSnapshot(10000)
 	fake := knftables.NewFake(Family, TableName)
 	want := compute(proxy.DefaultConfig(), bld.Snapshot())
+	have := compute(proxy.DefaultConfig(), bld.Snapshot())
 	b.ResetTimer()
 	for range b.N {
 		tx := fake.NewTransaction()
-		fullTransaction(tx, want)
+		fullTransaction(tx, have, want)
 	}
 }

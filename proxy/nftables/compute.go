@@ -209,7 +209,10 @@ func (b *builder) affinity(sp *proxy.ServicePort, scope string, eps []proxy.Endp
 	picks := make([]string, len(eps))
 	for i, e := range eps {
 		name := base + "-" + e.IP.String() + "-" + strconv.Itoa(int(e.Port))
-		b.s.addSet(&knftables.Set{Name: name, Type: "ipv4_addr", Timeout: &timeout, Size: ptr(affinitySize)})
+		// Dynamic, as nft makes a set that a rule updates: a full sync
+		// adds it again, and the kernel refuses different flags.
+		b.s.addSet(&knftables.Set{Name: name, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag},
+			Timeout: &timeout, Size: ptr(affinitySize)})
 		b.s.addChain(name).add("meta l4proto", proto, "update @"+name, "{ ip saddr }", "dnat ip to", e.String())
 		c.add("ip saddr @"+name, "goto", name)
 		picks[i] = fmt.Sprintf("%d : goto %s", i, name)

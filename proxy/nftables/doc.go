@@ -54,16 +54,45 @@
 // # Syncs
 //
 // compute turns a Snapshot into a state value (chains with their rules,
-// sets, maps, elements); the Proxier keeps the last applied state and never
-// reads the kernel back. A full sync is one transaction "add table, delete
-// table, add table" and then everything, so nothing of an earlier run
-// survives it (nor do affinity entries: a full resync forgets them). A
-// partial sync sends only the difference: new objects, rewritten chains
+// sets, maps, elements); the Proxier keeps the last applied state and
+// reads nothing back on the hot path. Every sync is one transaction.
+//
+// A partial sync sends only the difference: new objects, rewritten chains
 // (flush and add), element deletes and adds, then deletion of what nothing
 // refers to any more; at 10,000 services one endpoint change is a handful
-// of element operations. A changed set or map definition (say an affinity
-// timeout) turns the sync into a full one, and so does a failed
-// transaction: the applied state is then unknown.
+// of element operations. A changed set, map or base-chain definition (say
+// an affinity timeout) makes the sync a full one, and so does a chain
+// rewrite whose rules look up a data map already in the table (a new
+// endpoint count rewrites services): nft 1.0.6 cannot add a rule that
+// looks up a typeof map made by an earlier transaction ("conflicting
+// protocols specified: ip vs. th").
+//
+// A full sync (every 30 s, at start, after an error) rewrites everything
+// the backend owns, so drift is repaired, but keeps the affinity sets,
+// whose elements the packet path adds: add the table; add and flush every
+// chain and every static set and map (what someone deleted comes back,
+// strays go), except the typeof data maps, which are deleted and made
+// anew for nft 1.0.6 (their elements are written again anyway); delete
+// the maps, sets and chains that are no longer wanted or whose definition
+// changed (maps and sets first, as a vmap element may name a chain; after
+// the flushes nothing refers to them, so the kernel does not refuse); add every object (a no-op for those there), the rules
+// and the static elements. An affinity set (flags dynamic: nft gives a set
+// that a rule updates that flag, and the kernel refuses an add with other
+// flags) is only added, never flushed, so its entries survive; a removed
+// service port's sets are deleted, and a changed one's are recreated
+// empty. What to delete comes from the applied state; when that is
+// unknown (at start, after a failed transaction) the table's objects are
+// listed once (ListAll, names only: a changed timeout or size the kernel
+// then updates in place, a changed type or flags it refuses). If the full
+// transaction fails, or the listing does, the same Sync rebuilds the
+// table in one transaction "add table, delete table, add table" and
+// everything, which loses the affinity entries (logged as a warning).
+//
+// The tests run on knftables' Fake behind strictNFT, which adds what the
+// fake lacks and the kernel does: deleting a referenced set, map or chain
+// is refused, and so are re-adding a set or map with another type or
+// flags and (as nft 1.0.6) a lookup of an earlier transaction's typeof
+// map. The e2e tests run the same syncs against the kernel in a lab node.
 //
 // # Cleanup
 //

@@ -19,9 +19,11 @@ const (
 	outsider = "192.168.1.50"
 )
 
+// newFakeProxier is a Proxier on a strict fake (the fake's table is
+// what tests look at).
 func newFakeProxier() (*knftables.Fake, *Proxier) {
 	fake := knftables.NewFake(Family, TableName)
-	return fake, New(proxy.DefaultConfig(), fake, nil)
+	return fake, New(proxy.DefaultConfig(), strictNFT{fake}, nil)
 }
 
 func mustSync(t testing.TB, p *Proxier, s *proxy.Snapshot, full bool) {

@@ -47,28 +47,72 @@ func New(cfg proxy.Config, nft knftables.Interface, log *slog.Logger) *Proxier {
 // Mode is "nftables".
 func (p *Proxier) Mode() string { return "nftables" }
 
-// Sync makes the table match s in one transaction: everything when full
-// (or when the applied state is unknown or a definition changed), else
-// only the difference from what was applied last.
+// Sync makes the table match s in one transaction: only the difference
+// from what was applied last when it can (partial), else everything the
+// backend owns, keeping the affinity sets and their entries (full). The
+// applied state is unknown at start and after a failed transaction: the
+// full sync then lists the table's objects once. When a full transaction
+// fails, the same Sync rebuilds the table from nothing (affinity entries
+// lost), so that a table the full sync cannot fix does not stay broken.
 func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	start := time.Now()
 	want := compute(p.cfg, s)
 	tx := p.nft.NewTransaction()
-	if full || p.applied == nil || !partialTransaction(tx, p.applied, want) {
-		tx = p.nft.NewTransaction()
-		fullTransaction(tx, want)
-		full = true
+	if !full && p.applied != nil && partialTransaction(tx, p.applied, want) {
+		return p.apply(ctx, tx, want, "partial", start)
 	}
-	computed := time.Since(start)
+	have, err := p.have(ctx)
+	if err != nil {
+		return p.rebuild(ctx, want, start, err)
+	}
+	tx = p.nft.NewTransaction()
+	fullTransaction(tx, have, want)
+	if err := p.apply(ctx, tx, want, "full", start); err != nil {
+		return p.rebuild(ctx, want, start, err)
+	}
+	return nil
+}
+
+// have is the table as it is: the applied state, or its objects' names
+// as the kernel lists them (none when there is no table).
+func (p *Proxier) have(ctx context.Context) (*state, error) {
+	if p.applied != nil {
+		return p.applied, nil
+	}
+	all, err := p.nft.ListAll(ctx)
+	if knftables.IsNotFound(err) {
+		return newState(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list table %s %s: %w", Family, TableName, err)
+	}
+	return listedState(all), nil
+}
+
+// rebuild deletes and rewrites the table because of cause, a failed full
+// transaction or listing.
+func (p *Proxier) rebuild(ctx context.Context, want *state, start time.Time, cause error) error {
+	tx := p.nft.NewTransaction()
+	rebuildTransaction(tx, want)
+	if err := p.apply(ctx, tx, want, "rebuild", start); err != nil {
+		return fmt.Errorf("%w (after: %w)", err, cause)
+	}
+	p.log.Warn("nftables: table rebuilt, affinity entries lost", "cause", cause)
+	return nil
+}
+
+// apply runs tx and records want as applied, or the applied state as
+// unknown when tx failed.
+func (p *Proxier) apply(ctx context.Context, tx *knftables.Transaction, want *state, kind string, start time.Time) error {
 	if err := p.nft.Run(ctx, tx); err != nil {
 		p.applied = nil
-		return fmt.Errorf("nftables sync (full=%t, %d operations): %w", full, tx.NumOperations(), err)
+		return fmt.Errorf("nftables %s sync (%d operations): %w", kind, tx.NumOperations(), err)
 	}
 	p.applied = want
-	p.log.Debug("nftables sync", "full", full, "operations", tx.NumOperations(),
-		"elements", want.numElements(), "compute", computed, "total", time.Since(start))
+	p.log.Debug("nftables sync", "kind", kind, "operations", tx.NumOperations(),
+		"elements", want.numElements(), "took", time.Since(start))
 	return nil
 }
 

@@ -18,6 +18,9 @@ type state struct {
 	// elems holds the elements of every set and map, by set or map name
 	// and then by the element's key text.
 	elems map[string]map[string]elem
+	// namesOnly: listed from the kernel, so the definitions are not known
+	// (and elems is empty).
+	namesOnly bool
 }
 
 // chain is a chain's definition with its rules, in order.

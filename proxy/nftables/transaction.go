@@ -2,38 +2,10 @@ package nftables
 
 import (
 	"sort"
+	"strings"
 
 	"sigs.k8s.io/knftables"
 )
-
-// fullTransaction rewrites the table from nothing: add (so that the
-// delete cannot fail), delete, add, then every chain, set and map, the
-// rules and the elements. It reads nothing back, and whatever an earlier
-// run or a failed transaction left in the table goes with the delete.
-func fullTransaction(tx *knftables.Transaction, want *state) {
-	tx.Add(&knftables.Table{})
-	tx.Delete(&knftables.Table{})
-	tx.Add(&knftables.Table{})
-	for _, name := range sortedKeys(want.chains) {
-		def := want.chains[name].def
-		tx.Add(&def)
-	}
-	for _, name := range sortedKeys(want.sets) {
-		tx.Add(want.sets[name])
-	}
-	for _, name := range sortedKeys(want.maps) {
-		tx.Add(want.maps[name])
-	}
-	for _, name := range sortedKeys(want.chains) {
-		addRules(tx, want.chains[name])
-	}
-	for _, name := range sortedKeys(want.elems) {
-		es := want.elems[name]
-		for _, k := range sortedKeys(es) {
-			tx.Add(want.element(name, es[k]))
-		}
-	}
-}
 
 func addRules(tx *knftables.Transaction, c *chain) {
 	for _, r := range c.rules {
@@ -48,7 +20,7 @@ func addRules(tx *knftables.Transaction, c *chain) {
 // elements (deletes before adds, so a changed map value is replaced),
 // then the chains and the sets and maps nothing refers to any more.
 func partialTransaction(tx *knftables.Transaction, have, want *state) bool {
-	if !compatible(have, want) {
+	if !compatible(have, want) || looksUpOldTypeofMap(have, want) {
 		return false
 	}
 	addNewObjects(tx, have, want)
@@ -97,6 +69,26 @@ func compatible(have, want *state) bool {
 		}
 	}
 	return true
+}
+
+// looksUpOldTypeofMap says whether a chain that the partial transaction
+// would (re)write has a rule that looks up a typeof map already in the
+// table, which nft 1.0.6 refuses (see keepMap): the full transaction
+// makes such maps anew.
+func looksUpOldTypeofMap(have, want *state) bool {
+	for name, c := range want.chains {
+		if old, ok := have.chains[name]; ok && sameChain(old, c) {
+			continue
+		}
+		for _, r := range c.rules {
+			for _, w := range strings.Fields(r) {
+				if m, ok := have.maps[strings.TrimPrefix(w, "@")]; ok && strings.HasPrefix(w, "@") && m.TypeOf != "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func addNewObjects(tx *knftables.Transaction, have, want *state) {
