@@ -23,9 +23,9 @@ import (
 // (kube-apiserver's --endpoint-reconciler runs every 10s too).
 const kubernetesServiceSyncPeriod = 10 * time.Second
 
-// errNoEndpoint: the advertise address cannot be an endpoint (loopback,
-// a name); the kubernetes Service then has no EndpointSlice.
-var errNoEndpoint = errors.New("advertise address cannot be a service endpoint")
+// errNoEndpoint: no advertise address can be an endpoint (loopback, a
+// name); the kubernetes Service then has no EndpointSlice.
+var errNoEndpoint = errors.New("no advertise address can be a service endpoint")
 
 func (s *Server) keepKubernetesService(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
@@ -35,7 +35,7 @@ func (s *Server) keepKubernetesService(ctx context.Context, period time.Duration
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.syncKubernetesService(ctx, s.advertise, s.cfg.Port); err != nil && !errors.Is(err, errNoEndpoint) && ctx.Err() == nil {
+			if err := s.syncKubernetesServiceOnce(ctx); err != nil && !errors.Is(err, errNoEndpoint) && ctx.Err() == nil {
 				s.log.Warn("keep the kubernetes service", "err", err)
 			}
 		}
@@ -45,7 +45,7 @@ func (s *Server) keepKubernetesService(ctx context.Context, period time.Duration
 // ensureKubernetesService is the start-up sync; an advertise address that
 // cannot be an endpoint is reported, not fatal.
 func (s *Server) ensureKubernetesService(ctx context.Context) error {
-	err := s.syncKubernetesService(ctx, s.advertise, s.cfg.Port)
+	err := s.syncKubernetesServiceOnce(ctx)
 	switch {
 	case errors.Is(err, errNoEndpoint):
 		s.log.Warn("the kubernetes service gets no EndpointSlice", "advertise", s.advertise, "err", err)
@@ -57,14 +57,22 @@ func (s *Server) ensureKubernetesService(ctx context.Context) error {
 	return nil
 }
 
+func (s *Server) syncKubernetesServiceOnce(ctx context.Context) error {
+	addrs, err := s.apiServerAddresses(ctx)
+	if err != nil {
+		return err
+	}
+	return s.syncKubernetesService(ctx, addrs, s.cfg.Port)
+}
+
 // syncKubernetesService makes default/kubernetes a ClusterIP Service on the
 // range's first IP, port 443 to the secure port, and its EndpointSlice
-// point at addr:port.
-func (s *Server) syncKubernetesService(ctx context.Context, addr string, port int) error {
+// point at the servers' addresses, port port.
+func (s *Server) syncKubernetesService(ctx context.Context, addrs []string, port int) error {
 	if err := s.syncKubernetesServiceObject(ctx, port); err != nil {
 		return fmt.Errorf("kubernetes service: %w", err)
 	}
-	if err := s.syncKubernetesEndpoints(ctx, addr, port); err != nil {
+	if err := s.syncKubernetesEndpoints(ctx, addrs, port); err != nil {
 		return fmt.Errorf("kubernetes endpointslice: %w", err)
 	}
 	return nil
@@ -109,16 +117,13 @@ func (s *Server) serverObjectMeta(name string, labels map[string]string) metav1.
 		CreationTimestamp: metav1.NewTime(s.now()), Labels: labels}
 }
 
-func (s *Server) syncKubernetesEndpoints(ctx context.Context, addr string, port int) error {
+func (s *Server) syncKubernetesEndpoints(ctx context.Context, addrs []string, port int) error {
 	res, _ := s.reg.lookup("discovery.k8s.io", "v1", "endpointslices")
-	es := s.kubernetesEndpointSlice(addr, port)
-	if ip, err := netip.ParseAddr(addr); err != nil || !ip.Is4() {
-		return fmt.Errorf("%w: %q is not an IPv4 address", errNoEndpoint, addr)
+	es := s.kubernetesEndpointSlice(s.endpointAddresses(res, addrs), port)
+	if len(es.Endpoints) == 0 {
+		return fmt.Errorf("%w: %q", errNoEndpoint, addrs)
 	}
 	res.strategy.defaults(es)
-	if errs := res.strategy.validate(es); len(errs) > 0 {
-		return fmt.Errorf("%w: %v", errNoEndpoint, errs.ToAggregate())
-	}
 	_, err := s.store(res).Create(ctx, "default", "kubernetes", es)
 	if !storage.IsExists(err) {
 		return err
@@ -138,12 +143,32 @@ func (s *Server) syncKubernetesEndpoints(ctx context.Context, addr string, port 
 	return err
 }
 
-func (s *Server) kubernetesEndpointSlice(addr string, port int) *discoveryv1.EndpointSlice {
+// endpointAddresses keeps the addresses that may be endpoints: IPv4, and
+// valid in an EndpointSlice (not loopback or link-local).
+func (s *Server) endpointAddresses(res *resource, addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err != nil || !ip.Is4() {
+			continue
+		}
+		if errs := res.strategy.validate(s.kubernetesEndpointSlice([]string{a}, 443)); len(errs) > 0 {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func (s *Server) kubernetesEndpointSlice(addrs []string, port int) *discoveryv1.EndpointSlice {
 	ready, name, proto, p := true, "https", corev1.ProtocolTCP, int32(port)
+	eps := make([]discoveryv1.Endpoint, len(addrs))
+	for i, a := range addrs {
+		eps[i] = discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}
+	}
 	return &discoveryv1.EndpointSlice{TypeMeta: metav1.TypeMeta{Kind: "EndpointSlice", APIVersion: "discovery.k8s.io/v1"},
 		ObjectMeta:  s.serverObjectMeta("kubernetes", map[string]string{discoveryv1.LabelServiceName: "kubernetes"}),
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Endpoints:   eps,
 		Ports:       []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &p}},
 	}
 }

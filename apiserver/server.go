@@ -153,6 +153,7 @@ func (s *Server) ready(ctx context.Context) error {
 // Serve answers HTTPS on l until ctx ends; it also compacts etcd history.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go storage.NewCompactor(s.backend.Client, s.cfg.CompactionInterval, s.log).Run(ctx)
+	go s.holdAPIServerLease(ctx)
 	go s.keepKubernetesService(ctx, kubernetesServiceSyncPeriod)
 	tlsCfg := &tls.Config{
 		Certificates: []tls.Certificate{mustPair(s.serving)},

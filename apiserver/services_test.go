@@ -72,12 +72,20 @@ func TestKubernetesServiceHoldsTheFirstIP(t *testing.T) {
 	if err := c.CoreV1().Services("default").Delete(bg, "kubernetes", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.srv.syncKubernetesService(bg, "192.0.2.10", ts.port); err != nil {
+	// Another server on the same etcd has registered its address.
+	if _, err := ts.srv.backend.Client.Put(bg, apiServerLeasePrefix+"192.0.2.11", "192.0.2.11"); err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := ts.srv.apiServerAddresses(bg)
+	if err != nil || len(addrs) != 2 || addrs[0] != "127.0.0.1" || addrs[1] != "192.0.2.11" {
+		t.Fatalf("server addresses: %v %v", err, addrs)
+	}
+	if err := ts.srv.syncKubernetesService(bg, append(addrs, "192.0.2.10"), ts.port); err != nil {
 		t.Fatal(err)
 	}
 	es, err := c.DiscoveryV1().EndpointSlices("default").Get(bg, "kubernetes", metav1.GetOptions{})
-	if err != nil || es.Endpoints[0].Addresses[0] != "192.0.2.10" || *es.Ports[0].Port != int32(ts.port) ||
-		es.Labels["kubernetes.io/service-name"] != "kubernetes" {
+	if err != nil || len(es.Endpoints) != 2 || es.Endpoints[0].Addresses[0] != "192.0.2.11" || es.Endpoints[1].Addresses[0] != "192.0.2.10" ||
+		*es.Ports[0].Port != int32(ts.port) || es.Labels["kubernetes.io/service-name"] != "kubernetes" {
 		t.Fatalf("kubernetes slice: %v %+v", err, es)
 	}
 	if k, err = c.CoreV1().Services("default").Get(bg, "kubernetes", metav1.GetOptions{}); err != nil || k.Spec.ClusterIP != "10.96.0.1" {
