@@ -184,7 +184,7 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	}
 	p := &pods{cs: cs, tr: tr, image: cfg.Image}
 	fmt.Fprintln(progress, "==> warm-up pod (pulls the image into the agent's containerd namespace)")
-	if _, err := p.startOne(ctx, "warm-up"); err != nil {
+	if _, err := p.startOne(ctx, "warm-up", corev1.RestartPolicyAlways); err != nil {
 		return err
 	}
 	if err := p.deleteAll(ctx); err != nil {
@@ -198,24 +198,20 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 		return err
 	}
 	fmt.Fprintf(progress, "==> %d pods at once\n", cfg.Batch)
-	if r.batch, err = p.startTogether(ctx, "batch", cfg.Batch); err != nil {
+	if r.batch, err = p.startTogether(ctx, "batch", cfg.Batch, corev1.RestartPolicyAlways); err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "==> idle RSS after %s\n", cfg.Settle)
 	if err := b.sampleRSS(ctx, cfg.Settle, r); err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "==> %d container exits\n", cfg.Exits)
-	var names []string
-	for i := 0; i < cfg.Batch; i++ {
-		names = append(names, fmt.Sprintf("batch-%d", i))
-	}
+	fmt.Fprintf(progress, "==> %d container exits (new pods, %d at a time, beside the %d pods)\n", cfg.Exits, exitGroup, cfg.Batch)
 	ex, err := followExits(ctx, b.ns)
 	if err != nil {
 		return err
 	}
 	defer ex.close()
-	r.exits, r.exitsAgent, err = p.exits(ctx, b.node, ex, names, cfg.Exits)
+	r.exits, r.exitsAgent, err = p.exits(ctx, b.node, ex, cfg.Exits)
 	return err
 }
 
@@ -252,7 +248,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "pods: %s (serve --http :8080), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
 	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
 	line(w, fmt.Sprintf("pod start, %d at once", cfg.Batch), r.batch, fmt.Sprintf("all Running %.1fs after the first create", r.batch.Wall.Seconds()))
-	line(w, "container exit -> status", r.exits, "GET /exit written -> containerStatuses not running or restartCount+1")
+	line(w, "container exit -> status", r.exits, fmt.Sprintf("GET /exit written -> container not running in the status; fresh pods, %d at a time, %d pods running beside", exitGroup, cfg.Batch))
 	line(w, "  of which exit -> status", r.exitsAgent, "containerd's /tasks/exit exited_at -> the same watch event: the agent's share")
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,10 +30,11 @@ type pods struct {
 	image string
 }
 
-func (p *pods) spec(name string) *corev1.Pod {
+func (p *pods) spec(name string, policy corev1.RestartPolicy) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace},
 		Spec: corev1.PodSpec{
+			RestartPolicy:                 policy,
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
 			Containers: []corev1.Container{{Name: "c", Image: p.image, ImagePullPolicy: corev1.PullIfNotPresent,
 				Args: []string{"serve", "--http", ":8080"}}},
@@ -42,10 +44,10 @@ func (p *pods) spec(name string) *corev1.Pod {
 
 // startOne creates a pod and returns the time from the create call to the
 // watch event that shows it Running.
-func (p *pods) startOne(ctx context.Context, name string) (time.Duration, error) {
+func (p *pods) startOne(ctx context.Context, name string, policy corev1.RestartPolicy) (time.Duration, error) {
 	w := p.tr.await(name, isRunning)
 	start := time.Now()
-	if _, err := p.cs.CoreV1().Pods(benchNamespace).Create(ctx, p.spec(name), metav1.CreateOptions{}); err != nil {
+	if _, err := p.cs.CoreV1().Pods(benchNamespace).Create(ctx, p.spec(name, policy), metav1.CreateOptions{}); err != nil {
 		return 0, fmt.Errorf("create pod %s: %w", name, err)
 	}
 	at, err := w.wait(ctx, podTimeout)
@@ -57,7 +59,7 @@ func (p *pods) startSequential(ctx context.Context, prefix string, n int) (summa
 	var samples []time.Duration
 	began := time.Now()
 	for i := 0; i < n; i++ {
-		d, err := p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i))
+		d, err := p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i), corev1.RestartPolicyAlways)
 		if err != nil {
 			return summary{}, err
 		}
@@ -67,7 +69,7 @@ func (p *pods) startSequential(ctx context.Context, prefix string, n int) (summa
 }
 
 // startTogether creates n pods at once, each from its own goroutine.
-func (p *pods) startTogether(ctx context.Context, prefix string, n int) (summary, error) {
+func (p *pods) startTogether(ctx context.Context, prefix string, n int, policy corev1.RestartPolicy) (summary, error) {
 	samples := make([]time.Duration, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -76,7 +78,7 @@ func (p *pods) startTogether(ctx context.Context, prefix string, n int) (summary
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			samples[i], errs[i] = p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i))
+			samples[i], errs[i] = p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i), policy)
 		}()
 	}
 	wg.Wait()
@@ -90,12 +92,21 @@ func (p *pods) startTogether(ctx context.Context, prefix string, n int) (summary
 
 // deleteAll deletes the namespace's pods and waits until they are gone.
 func (p *pods) deleteAll(ctx context.Context) error {
+	return p.deleteWhere(ctx, func(string) bool { return true })
+}
+
+// deleteWhere deletes the pods whose name matches and waits until they are
+// gone.
+func (p *pods) deleteWhere(ctx context.Context, match func(name string) bool) error {
 	list, err := p.cs.CoreV1().Pods(benchNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
 	var waits []*waiter
 	for _, pod := range list.Items {
+		if !match(pod.Name) {
+			continue
+		}
 		waits = append(waits, p.tr.await(pod.Name, isGone))
 		err := p.cs.CoreV1().Pods(benchNamespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)})
 		if err != nil {
@@ -110,32 +121,47 @@ func (p *pods) deleteAll(ctx context.Context) error {
 	return nil
 }
 
-// exits makes the pods' containers exit n times, round robin, one at a
-// time, and returns the time from the moment each exit was triggered (the
-// /exit request written on a connected socket) to the watch event whose
-// status shows it. A pod's container is waited for to run again (after its
-// CrashLoopBackOff) before it is made to exit again.
+// exitGroup is how many pods the exit phase runs at once.
+const exitGroup = 10
+
+// exits makes n containers exit, one at a time, and returns the time from
+// the moment each exit was triggered (the /exit request written on a
+// connected socket) to the watch event whose status shows it. The
+// containers are those of pods started exitGroup at a time and deleted
+// once each has exited once, before their CrashLoopBackOff (10 s) ends, so
+// that no restart competes with the measurement. (restartPolicy Always:
+// with Never, the status of a pod that has finished is written after its
+// sandbox is torn down, which measures the teardown, not the exit.)
 //
 // The second summary is the agent's share: from the exited_at of
 // containerd's /tasks/exit event (the shim saw the process gone) to the
 // same watch event.
-func (p *pods) exits(ctx context.Context, node *lab.Node, ex *exitTimes, names []string, n int) (total, agent summary, err error) {
+func (p *pods) exits(ctx context.Context, node *lab.Node, ex *exitTimes, n int) (total, agent summary, err error) {
 	var samples, agentSamples []time.Duration
 	began := time.Now()
-	for i := 0; i < n; i++ {
-		name := names[i%len(names)]
-		d, da, err := p.exitOnce(ctx, node, ex, name, int32(i/len(names)), i%200+1)
-		if err != nil {
+	for g := 0; len(samples) < n; g++ {
+		prefix := fmt.Sprintf("exit%d", g)
+		k := min(exitGroup, n-len(samples))
+		if _, err := p.startTogether(ctx, prefix, k, corev1.RestartPolicyAlways); err != nil {
 			return summary{}, summary{}, err
 		}
-		samples, agentSamples = append(samples, d), append(agentSamples, da)
+		for i := 0; i < k; i++ {
+			d, da, err := p.exitOnce(ctx, node, ex, fmt.Sprintf("%s-%d", prefix, i), 0, len(samples)%200+1)
+			if err != nil {
+				return summary{}, summary{}, err
+			}
+			samples, agentSamples = append(samples, d), append(agentSamples, da)
+		}
+		if err := p.deleteWhere(ctx, func(name string) bool { return strings.HasPrefix(name, prefix+"-") }); err != nil {
+			return summary{}, summary{}, err
+		}
 	}
 	wall := time.Since(began)
 	return summarize(samples, wall), summarize(agentSamples, wall), nil
 }
 
 func (p *pods) exitOnce(ctx context.Context, node *lab.Node, ex *exitTimes, name string, restarts int32, code int) (time.Duration, time.Duration, error) {
-	if _, err := p.tr.await(name, containerRunning(restarts)).wait(ctx, 10*time.Minute); err != nil {
+	if _, err := p.tr.await(name, containerRunning(restarts)).wait(ctx, podTimeout); err != nil {
 		return 0, 0, err
 	}
 	pod := p.tr.get(name)
