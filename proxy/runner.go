@@ -15,13 +15,19 @@ type RunnerConfig struct {
 	// arrive faster are batched into the next one.
 	MinSyncInterval time.Duration
 	// FullSyncInterval is how often everything is rewritten even without
-	// a change (the safety net against rules others removed).
+	// a change (the safety net against rules others removed). A full sync
+	// that takes long pushes the next periodic one out to FullSyncBudget
+	// times its duration: at 10,000 Services an iptables full sync takes a
+	// minute of kernel time, which must not run back to back.
 	FullSyncInterval time.Duration
+	// FullSyncBudget bounds the share of time periodic full syncs take
+	// (10: at most about a tenth).
+	FullSyncBudget int
 }
 
 // DefaultRunnerConfig returns the defaults.
 func DefaultRunnerConfig() RunnerConfig {
-	return RunnerConfig{MinSyncInterval: time.Second, FullSyncInterval: 30 * time.Second}
+	return RunnerConfig{MinSyncInterval: time.Second, FullSyncInterval: 30 * time.Second, FullSyncBudget: 10}
 }
 
 // SyncResult is what one sync did, for logs, metrics and benchmarks.
@@ -46,6 +52,9 @@ type Runner struct {
 	changed  chan struct{}
 	fullWant atomic.Bool
 	last     *Snapshot
+	// lastFull is when the last full sync started and how long it took.
+	lastFull     time.Time
+	lastFullTook time.Duration
 	// OnSync, when set, is called after every sync (tests, benchmarks).
 	OnSync func(SyncResult)
 }
@@ -95,11 +104,20 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-r.changed:
 			pending = true
 		case <-full.C():
-			r.fullWant.Store(true)
-			pending = true
+			if r.periodicFullDue() {
+				r.fullWant.Store(true)
+				pending = true
+			}
 		case <-retry:
 		}
 	}
+}
+
+// periodicFullDue says whether the periodic full sync may run now: not
+// before FullSyncBudget times the last full sync's duration has passed.
+func (r *Runner) periodicFullDue() bool {
+	budget := time.Duration(max(r.cfg.FullSyncBudget, 1)) * r.lastFullTook
+	return r.lastFull.IsZero() || r.clock.Since(r.lastFull) >= budget
 }
 
 // waitInterval waits until MinSyncInterval has passed since last; false
@@ -127,6 +145,9 @@ func (r *Runner) syncOnce(ctx context.Context) bool {
 	start := r.clock.Now()
 	err := r.backend.Sync(ctx, snap, full)
 	res := SyncResult{Full: full, Services: len(snap.Services), Took: r.clock.Since(start), Err: err}
+	if full && err == nil {
+		r.lastFull, r.lastFullTook = start, res.Took
+	}
 	if err != nil {
 		r.fullWant.Store(true)
 		r.log.Warn("proxy sync failed; the next one is full", "mode", r.backend.Mode(), "err", err)

@@ -171,3 +171,41 @@ func TestRunnerClearsStaleUDPFlows(t *testing.T) {
 		t.Fatalf("flows: %v", h.ct.flows)
 	}
 }
+
+// slowBackend's full syncs take 10 s of fake time.
+type slowBackend struct {
+	recordingBackend
+	clock *clocktesting.FakeClock
+}
+
+func (b *slowBackend) Sync(ctx context.Context, s *Snapshot, full bool) error {
+	if full {
+		b.clock.Step(10 * time.Second)
+	}
+	return b.recordingBackend.Sync(ctx, s, full)
+}
+
+func TestRunnerSpacesOutSlowFullSyncs(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	b := &slowBackend{clock: clk}
+	h := &loopHarness{t: t, clock: clk, results: make(chan SyncResult, 100)}
+	r := NewRunner(DefaultRunnerConfig(), NewTracker("n1"), b, nil, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.OnSync = func(res SyncResult) { h.results <- res }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if res := h.next(); !res.Full || res.Took != 10*time.Second {
+		t.Fatalf("first sync: %+v", res)
+	}
+	for i := 0; i < 3; i++ { // 30 s, 60 s, 90 s after the first full sync started
+		h.waitIdle()
+		clk.Step(30 * time.Second)
+		if i < 2 {
+			h.none() // 10 x 10 s = 100 s must pass first
+		}
+	}
+	if res := h.next(); !res.Full {
+		t.Fatalf("after 100 s the periodic full sync runs: %+v", res)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"time"
 
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
@@ -97,33 +96,40 @@ func partials(ctx context.Context, b proxy.Backend, k int, next func(i int) *pro
 }
 
 // connectLatency times new TCP connections from the node to the first
-// Service and, for comparison, straight to one of its endpoints, all on one
-// thread inside the node's namespace.
+// Service and, for comparison, straight to one of its endpoints, taken in
+// turns so that both see the same machine, all on one thread inside the
+// node's namespace.
 func connectLatency(ctx context.Context, l *benchLab, k int) (svc, direct stats.Summary, err error) {
 	err = nsutil.Do(l.node.NetNSPath(), func() error {
-		if svc, err = dialMany(ctx, firstServiceAddr, k); err != nil {
-			return fmt.Errorf("connect through the service: %w", err)
+		var through, straight []time.Duration
+		start := time.Now()
+		for i := 0; i < k; i++ {
+			d, err := dialOnce(ctx, firstServiceAddr)
+			if err != nil {
+				return fmt.Errorf("connect through the service: %w", err)
+			}
+			through = append(through, d)
+			if d, err = dialOnce(ctx, l.endpointAddr()); err != nil {
+				return fmt.Errorf("connect to the endpoint: %w", err)
+			}
+			straight = append(straight, d)
 		}
-		direct, err = dialMany(ctx, l.endpointAddr(), k)
-		return err
+		wall := time.Since(start)
+		svc, direct = stats.Summarize(through, wall), stats.Summarize(straight, wall)
+		return nil
 	})
 	return svc, direct, err
 }
 
-func dialMany(ctx context.Context, addr string, k int) (stats.Summary, error) {
-	var d net.Dialer
-	d.Timeout = 2 * time.Second
-	samples := make([]time.Duration, 0, k)
-	start := time.Now()
-	for i := 0; i < k; i++ {
-		t0 := time.Now()
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return stats.Summary{}, err
-		}
-		samples = append(samples, time.Since(t0))
-		c.Close()
+// dialOnce times one connect (SYN to SYN-ACK) to addr.
+func dialOnce(ctx context.Context, addr string) (time.Duration, error) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	t0 := time.Now()
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
 	}
-	slices.Sort(samples)
-	return stats.Summarize(samples, time.Since(start)), nil
+	took := time.Since(t0)
+	c.Close()
+	return took, nil
 }
