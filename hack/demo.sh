@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make demo: installs what is needed, brings up a lab node running
-# `nodeagent server` (API server, controllers and the agent), applies
-# examples/web.yaml with kubectl, shows the pods and what each answers on its
-# own IP, and removes everything on exit.
+# `nodeagent server` (API server, controllers, the agent and its service
+# proxy), applies examples/web.yaml (three pods behind a Service) with
+# kubectl, shows pods, Services and EndpointSlices, the Service answering
+# from each backend (from the node, on the node port, and from a client
+# pod), and removes everything on exit.
+#   PROXY_MODE=nftables make demo   the proxy mode (default iptables)
 #   KEEP=1 make demo     leave the lab up and print how to use and remove it
 #   hack/demo.sh down    remove a lab left up with KEEP=1
 set -euo pipefail
@@ -60,7 +63,7 @@ mkdir -p "$STATE"
 in_lab setsid "$NA" server --data-dir "$STATE/server" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
   --node-name "$NODE" --root-dir "$STATE/agent" --pod-log-dir "$STATE/logs" --cni-conf-dir "$STATE/net.d" \
   --cni-cache-dir "$STATE/cni-cache" --cni-ipam-dir "$STATE/ipam" --netns-prefix "nalab-${LAB}_" \
-  --containerd-namespace "$NS" >"$STATE/server.log" 2>&1 </dev/null &
+  --containerd-namespace "$NS" --proxy-mode "${PROXY_MODE:-iptables}" >"$STATE/server.log" 2>&1 </dev/null &
 wait_for 60 "the API server" test -f "$KUBECONFIG_PATH"
 wait_for 60 "node $NODE Ready" bash -c "[ \"\$($NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' 2>/dev/null)\" = True ]"
 kc get nodes -o wide
@@ -72,10 +75,27 @@ echo
 kc get pods -o wide
 echo
 
+wait_for 30 "the web Service's EndpointSlice to list 3 ready endpoints" bash -c \
+  "[ \"\$($NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{.items[*].endpoints[*].conditions.ready}')\" = 'true true true' ]"
+kc get pods,svc,endpointslices -o wide
+echo
+VIP=$(kc get svc web -o jsonpath='{.spec.clusterIP}')
+NODE_IP=$(in_lab ip -4 -o addr show dev na-cni0 | awk '{split($4, a, "/"); print a[1]}')
+
 step "each pod answers on its own IP (curl from inside the lab node)"
-for ip in $(kc get pods -o jsonpath='{.items[*].status.podIP}'); do
+for ip in $(kc get pods -l app=web -o jsonpath='{.items[*].status.podIP}'); do
   printf '    %s: %s\n' "$ip" "$(in_lab curl -fsS --max-time 5 "http://$ip:8080/")"
 done
+echo
+
+step "the Service web ($VIP:80) from the node: each request may reach another backend"
+for i in $(seq 12); do printf '    %s\n' "$(in_lab curl -fsS --max-time 5 "http://$VIP/hostname")"; done | sort | uniq -c
+step "node port 30080 on the node's address $NODE_IP"
+for i in $(seq 12); do printf '    %s\n' "$(in_lab curl -fsS --max-time 5 "http://$NODE_IP:30080/hostname")"; done | sort | uniq -c
+step "the Service from a client pod (kubectl logs client)"
+sed "s/WEB_CLUSTER_IP/$VIP/" "$REPO_ROOT/examples/client.yaml" | kc apply -f - >/dev/null
+kc wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=60s >/dev/null
+kc logs client | sed 's/^/    /'
 echo
 kc logs web-1 -c web | head -2
 echo
@@ -85,6 +105,9 @@ if [ "${KEEP:-}" = 1 ]; then
 The lab is still up. Keep using it:
   sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get pods -o wide
   sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH describe pod web-1
+  sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get svc,endpointslices -o wide
+  sudo $NA lab exec $LAB -- curl -s http://$VIP/hostname
+  sudo $NA lab exec $LAB -- iptables-save -t nat | grep KUBE-      # or: nft list table ip nodeagent
 Remove it:
   sudo hack/demo.sh down
 USAGE
