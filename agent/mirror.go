@@ -3,9 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
-	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -95,7 +95,7 @@ func (a *Agent) deleteMirror(ctx context.Context, m *corev1.Pod) error {
 func (a *Agent) updateStaticStatus(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) error {
 	a.saveStaticStatus(pod, status)
 	m, ok := a.cachedPod(podKey(pod))
-	if !ok || !isMirror(m) || m.Annotations[annotationConfigMirror] != string(pod.UID) || reflect.DeepEqual(m.Status, status) {
+	if !ok || !isMirror(m) || m.Annotations[annotationConfigMirror] != string(pod.UID) || equality.Semantic.DeepEqual(m.Status, status) {
 		return nil
 	}
 	next := m.DeepCopy()

@@ -40,6 +40,7 @@ func computePodStatus(pod *corev1.Pod, st podState, waiting map[string]waitingIn
 	s.Phase = podPhase(pod, st, initDone)
 	s.QOSClass = pod.Status.QOSClass
 	setConditions(&s, pod, st, initDone, now)
+	normalizeTimes(&s)
 	return s
 }
 

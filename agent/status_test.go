@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/nodeagent/nodeagent/cri"
 )
@@ -93,5 +95,32 @@ func TestConditionTransitionTimeIsKept(t *testing.T) {
 		if !second.Conditions[i].LastTransitionTime.Equal(&first.Conditions[i].LastTransitionTime) {
 			t.Errorf("%s moved its transition time without a transition", second.Conditions[i].Type)
 		}
+	}
+}
+
+// TestStatusSurvivesTheAPIRoundTrip: the runtime's nanosecond times must
+// not make a status read back from the API differ from the computed one
+// (each sync would write it again, forever).
+func TestStatusSurvivesTheAPIRoundTrip(t *testing.T) {
+	pod := podSpec(corev1.RestartPolicyAlways, []string{"i"}, "a")
+	run, done := ctr("a", "sb", 0, "run"), ctr("i", "sb", 0, "exit:0@9")
+	run.StartedAt = run.StartedAt.Add(123456789 * time.Nanosecond)
+	done.FinishedAt = done.FinishedAt.Add(987654321 * time.Nanosecond)
+	st := podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{done, run}}
+	computed := computePodStatus(pod, st, nil, "192.0.2.1", t0.Add(500*time.Millisecond))
+	raw, err := json.Marshal(computed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back corev1.PodStatus
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !equality.Semantic.DeepEqual(computed, back) {
+		t.Fatalf("the status read back differs from the computed one:\n%+v\n%+v", computed, back)
+	}
+	pod.Status = back
+	if again := computePodStatus(pod, st, nil, "192.0.2.1", t0.Add(time.Minute)); !equality.Semantic.DeepEqual(again, back) {
+		t.Fatalf("a second sync computes another status:\n%+v\n%+v", again, back)
 	}
 }

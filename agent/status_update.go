@@ -2,9 +2,9 @@ package agent
 
 import (
 	"context"
-	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -16,7 +16,7 @@ func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) 
 	if isStatic(pod) {
 		return a.updateStaticStatus(ctx, pod, status)
 	}
-	if reflect.DeepEqual(status, pod.Status) {
+	if equality.Semantic.DeepEqual(status, pod.Status) {
 		return nil
 	}
 	next := pod.DeepCopy()

@@ -129,6 +129,7 @@ func TestPodRunsWithInitAndTwoContainers(t *testing.T) {
 	if logs := l.k.ok("", "logs", "web", "-c", "web"); !strings.Contains(logs, "serving") {
 		t.Errorf("kubectl logs: %q", logs)
 	}
+	l.statusIsQuiet(t, "pod/web")
 	desc := l.k.ok("", "describe", "pod", "web")
 	for _, ev := range []string{"Scheduled", "Created", "Started"} {
 		if !strings.Contains(desc, ev) {
@@ -254,6 +255,22 @@ func (l *agentLab) leftovers() error {
 }
 
 var _ = context.Background
+
+// statusIsQuiet checks that a settled pod is not rewritten: its
+// resourceVersion stays the same over a 3 s window (an agent that rewrote
+// an unchanged status did so many times a second and woke itself each
+// time). The window is an observation, not a synchronisation.
+func (l *agentLab) statusIsQuiet(t *testing.T, obj string) {
+	t.Helper()
+	before := l.jsonpath(obj, "{.metadata.resourceVersion}")
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if now := l.jsonpath(obj, "{.metadata.resourceVersion}"); now != before {
+			t.Fatalf("%s was rewritten while nothing changed: resourceVersion %s -> %s", obj, before, now)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // TestAgentKill9RestartsNothing runs the agent as its own process, kills it
 // with SIGKILL and starts it again: the pod's containers keep running (same

@@ -184,11 +184,24 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn UpdateFun
 		if err != nil {
 			return nil, err
 		}
+		if same, err := s.unchanged(cur, next); err != nil || same {
+			return cur, err // as kube-apiserver: no write, no new resourceVersion, no event
+		}
 		out, ok, err := s.swap(ctx, key, cur, curRV, next)
 		if err != nil || ok {
 			return out, err
 		}
 	}
+}
+
+// unchanged says whether next would store the same bytes as cur.
+func (s *Store) unchanged(cur, next runtime.Object) (bool, error) {
+	a, err := s.encode(cur)
+	if err != nil {
+		return false, err
+	}
+	b, err := s.encode(next)
+	return err == nil && a == b, err
 }
 
 // swap writes next at key if the key's mod revision is still rev (and the

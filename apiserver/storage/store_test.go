@@ -316,3 +316,31 @@ func waitForClose(t *testing.T, w watch.Interface) {
 		t.Fatal("a watch that nobody reads stayed open")
 	}
 }
+
+// TestNoOpUpdateWritesNothing: an update that changes nothing keeps the
+// resourceVersion and sends no watch event, as kube-apiserver does (a
+// client that writes an unchanged status must not wake its own informer).
+func TestNoOpUpdateWritesNothing(t *testing.T) {
+	s, ctx := testStore(t), context.Background()
+	created, _ := s.Create(ctx, "ns", "same", cm("ns", "same", map[string]string{"k": "v"}))
+	rv := mustRV(t, created)
+	w, err := s.Watch(ctx, "ns", WatchOptions{Revision: rv}, WatchLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	out, err := s.Update(ctx, "ns", "same", func(cur runtime.Object) (runtime.Object, error) { return cur, nil })
+	if err != nil || mustRV(t, out) != rv {
+		t.Fatalf("no-op update: rv %d -> %v, %v", rv, out, err)
+	}
+	out, err = s.Update(ctx, "ns", "same", func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*corev1.ConfigMap).Data["k"] = "w"
+		return cur, nil
+	})
+	if err != nil || mustRV(t, out) == rv {
+		t.Fatalf("a real update must write: %v, %v", out, err)
+	}
+	if e := next(t, w); e.Type != watch.Modified || e.Object.(*corev1.ConfigMap).Data["k"] != "w" {
+		t.Fatalf("the first event must be the real update, got %s", eventString(e))
+	}
+}
