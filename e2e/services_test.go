@@ -201,23 +201,30 @@ func (l *agentLab) leavesRotation(t *testing.T, c *http.Client, url, backend str
 	podIP := l.jsonpath("pod/"+backend, "{.status.podIP}")
 	start := time.Now()
 	l.get("http://" + podIP + ":8080/exit?code=0") // the container exits; the answer may not come back
-	streak, streakStart := 0, time.Time{}
+	streak, streakStart, failed, reached, spread := 0, time.Time{}, 0, 0, map[string]int{}
 	framework.Eventually(t, 15*time.Second, 20*time.Millisecond, backend+" leaves the rotation", func() error {
 		sent := time.Now()
 		body, err := get(c, url)
 		if err != nil || body == backend {
-			streak = 0
+			if err != nil {
+				failed++
+			} else {
+				reached++
+			}
+			streak, spread = 0, map[string]int{}
 			return fmt.Errorf("still reached: %q %v", body, err)
 		}
 		if streak == 0 {
 			streakStart = sent
 		}
+		spread[body]++
 		if streak++; streak < 30 {
 			return fmt.Errorf("%d answers in a row without %s", streak, backend)
 		}
 		return nil
 	})
-	t.Logf("%s left the rotation of %s %s after its container was told to exit", backend, url, streakStart.Sub(start).Round(time.Millisecond))
+	t.Logf("%s left the rotation of %s %s after its container was told to exit (before that: %d requests failed, %d reached it; then 30 answered by %v)",
+		backend, url, streakStart.Sub(start).Round(time.Millisecond), failed, reached, spread)
 }
 
 // proxyRules dumps the lab node's rules of the mode: iptables-save, or
