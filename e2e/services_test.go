@@ -76,6 +76,7 @@ func TestServices(t *testing.T) {
 }
 
 func servicesScenario(t *testing.T, mode string) {
+	framework.RequireBinaries(t, "conntrack", "iptables-save", "nft")
 	l := startAgentLab(t, "--proxy-mode", mode)
 	l.k.ok(servicesYAML, "apply", "-f", "-")
 	for _, p := range []string{"web-0", "web-1", "web-2", "client"} {
@@ -93,8 +94,11 @@ func servicesScenario(t *testing.T, mode string) {
 	l.wantAll(t, fromNode, "http://"+nodeAddr+":30080/hostname", backends)
 	l.wantAll(t, fromPod, "http://"+nodeAddr+":30080/hostname", backends)
 	l.udpEcho(t, vip+":9001")
+	if n := l.udpFlows(t, vip); n == 0 {
+		t.Fatal("the UDP echo through the Service left no conntrack entry to check the cleanup with")
+	}
 	l.sticks(t, fromNode, "http://"+l.jsonpath("svc/sticky", "{.spec.clusterIP}")+"/hostname")
-	l.leavesRotation(t, fromNode, "http://"+vip+"/hostname", "web-2")
+	l.leavesRotation(t, l.node.DialContext, "http://"+vip+"/hostname", "web-2")
 
 	l.k.ok("", "delete", "svc", "web")
 	framework.Eventually(t, 10*time.Second, 100*time.Millisecond, "the Service's rules are gone", func() error {
@@ -106,6 +110,23 @@ func servicesScenario(t *testing.T, mode string) {
 	if _, err := get(fromNode, "http://"+vip+"/hostname"); err == nil {
 		t.Fatal("a deleted Service still answers")
 	}
+	framework.Eventually(t, 10*time.Second, 100*time.Millisecond, "the deleted Service's UDP conntrack entries are gone", func() error {
+		if n := l.udpFlows(t, vip); n > 0 {
+			return fmt.Errorf("%d UDP entries to %s", n, vip)
+		}
+		return nil
+	})
+}
+
+// udpFlows counts the lab node's UDP conntrack entries to ip.
+func (l *agentLab) udpFlows(t *testing.T, ip string) int {
+	cmd := exec.Command("conntrack", "-L", "-p", "udp", "--orig-dst", ip)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := l.node.Run(cmd); err != nil {
+		t.Fatalf("conntrack -L: %v: %s", err, errOut.String())
+	}
+	return strings.Count(out.String(), "\n")
 }
 
 func (l *agentLab) httpClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
@@ -195,27 +216,24 @@ func (l *agentLab) sticks(t *testing.T, c *http.Client, url string) {
 }
 
 // leavesRotation stops backend's container and wants requests to stop
-// reaching it (30 answers in a row from the others, none failing).
-func (l *agentLab) leavesRotation(t *testing.T, c *http.Client, url, backend string) {
+// reaching it: 30 answers in a row from the others, none failing. It
+// reports when the last request that still went to it was sent (probes
+// time out after 300 ms, so that one sent to a torn-down pod does not hide
+// the figure).
+func (l *agentLab) leavesRotation(t *testing.T, dial func(ctx context.Context, network, addr string) (net.Conn, error), url, backend string) {
 	t.Helper()
+	c := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	podIP := l.jsonpath("pod/"+backend, "{.status.podIP}")
 	start := time.Now()
 	l.get("http://" + podIP + ":8080/exit?code=0") // the container exits; the answer may not come back
-	streak, streakStart, failed, reached, spread := 0, time.Time{}, 0, 0, map[string]int{}
-	framework.Eventually(t, 15*time.Second, 20*time.Millisecond, backend+" leaves the rotation", func() error {
-		sent := time.Now()
+	streak, lastBad, bad, spread := 0, time.Duration(0), 0, map[string]int{}
+	framework.Eventually(t, 15*time.Second, 10*time.Millisecond, backend+" leaves the rotation", func() error {
+		sent := time.Since(start)
 		body, err := get(c, url)
 		if err != nil || body == backend {
-			if err != nil {
-				failed++
-			} else {
-				reached++
-			}
-			streak, spread = 0, map[string]int{}
+			streak, lastBad, spread = 0, sent, map[string]int{}
+			bad++
 			return fmt.Errorf("still reached: %q %v", body, err)
-		}
-		if streak == 0 {
-			streakStart = sent
 		}
 		spread[body]++
 		if streak++; streak < 30 {
@@ -223,8 +241,8 @@ func (l *agentLab) leavesRotation(t *testing.T, c *http.Client, url, backend str
 		}
 		return nil
 	})
-	t.Logf("%s left the rotation of %s %s after its container was told to exit (before that: %d requests failed, %d reached it; then 30 answered by %v)",
-		backend, url, streakStart.Sub(start).Round(time.Millisecond), failed, reached, spread)
+	t.Logf("%s left the rotation of %s: %d requests after its container was told to exit went to it, the last sent %s after; then 30 answered by %v",
+		backend, url, bad, lastBad.Round(time.Millisecond), spread)
 }
 
 // proxyRules dumps the lab node's rules of the mode: iptables-save, or
