@@ -21,8 +21,9 @@ spec:
 `
 
 // TestProxyModeSwitchAndCleanup runs `nodeagent proxy` in iptables mode,
-// then in nftables mode (which must remove the iptables chains), then
-// `nodeagent proxy --cleanup` (which must remove the nftables table).
+// then with --proxy-mode auto, which on this kernel (no IPVS) must take
+// nftables, say so, and remove the iptables chains, then `nodeagent proxy
+// --cleanup`, which must remove the nftables table.
 func TestProxyModeSwitchAndCleanup(t *testing.T) {
 	requireAPIServerDeps(t)
 	framework.RequireBinaries(t, "iptables-save", "nft")
@@ -40,10 +41,14 @@ func TestProxyModeSwitchAndCleanup(t *testing.T) {
 	l.waitRules(t, "iptables", vip, true)
 	p.Kill9()
 
-	p = framework.StartProcess(t, node, "proxy-nftables", append(args, "--proxy-mode", "nftables")...)
+	// auto: this kernel has no IPVS, so nftables, and it says why.
+	p = framework.StartProcess(t, node, "proxy-auto", append(args, "--proxy-mode", "auto")...)
 	l.waitRules(t, "nftables", vip, true)
 	if rules := l.proxyRules(t, "iptables"); strings.Contains(rules, "KUBE-") {
 		t.Fatalf("nftables mode left iptables mode's chains:\n%s", rules)
+	}
+	if log := p.Log(); !strings.Contains(log, "IPVS is not available") || !strings.Contains(log, "mode=nftables") {
+		t.Fatalf("--proxy-mode auto should say it fell back from IPVS to nftables:\n%s", log)
 	}
 	p.Kill9()
 
