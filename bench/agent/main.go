@@ -14,15 +14,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
-	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/nodeagent/nodeagent/bench/internal/cli"
+	"github.com/nodeagent/nodeagent/bench/internal/proc"
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 // config is what to run; defaultConfig documents the defaults, --quick
@@ -51,18 +52,11 @@ func quickConfig() config {
 // results are one run's figures.
 type results struct {
 	labName                       string
-	seq, batch, exits, exitsAgent summary
+	seq, batch, exits, exitsAgent stats.Summary
 	agentRSS, serverRSS, agentMax uint64
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := mainErr(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "agent bench: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("agent bench", mainErr) }
 
 func mainErr(ctx context.Context, args []string) error {
 	cfg, err := parseFlags(args)
@@ -72,15 +66,8 @@ func mainErr(ctx context.Context, args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces, containerd, cgroups)")
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	started := time.Now()
-	r, err := run(ctx, cfg, os.Stderr)
-	if err != nil {
-		return err
-	}
-	report(os.Stdout, cfg, r, started)
-	return nil
+	return cli.Timed(ctx, cfg.Timeout, func(ctx context.Context) (*results, error) { return run(ctx, cfg, os.Stderr) },
+		func(r *results, started time.Time) { report(os.Stdout, cfg, r, started) })
 }
 
 func parseFlags(args []string) (config, error) {
@@ -98,24 +85,16 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	if *quick {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		q := quickConfig()
-		pick(set["seq"], &cfg.Seq, q.Seq)
-		pick(set["batch"], &cfg.Batch, q.Batch)
-		pick(set["exits"], &cfg.Exits, q.Exits)
-		pick(set["settle"], &cfg.Settle, q.Settle)
+		q, set := quickConfig(), cli.NewQuick(fs)
+		cli.Pick(set, "seq", &cfg.Seq, q.Seq)
+		cli.Pick(set, "batch", &cfg.Batch, q.Batch)
+		cli.Pick(set, "exits", &cfg.Exits, q.Exits)
+		cli.Pick(set, "settle", &cfg.Settle, q.Settle)
 	}
 	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 {
 		return cfg, errors.New("--seq, --batch and --exits must be at least 1")
 	}
 	return cfg, nil
-}
-
-func pick[T any](set bool, dst *T, v T) {
-	if !set {
-		*dst = v
-	}
 }
 
 // run sets the lab up, measures, and tears everything down, also when a
@@ -221,11 +200,11 @@ func (b *benchNode) sampleRSS(ctx context.Context, settle time.Duration, r *resu
 	end := time.Now().Add(settle)
 	for {
 		var err error
-		if r.agentRSS, err = readRSS(b.agent.cmd.Process.Pid); err != nil {
+		if r.agentRSS, err = b.agent.RSS(); err != nil {
 			return err
 		}
 		r.agentMax = max(r.agentMax, r.agentRSS)
-		if r.serverRSS, err = readRSS(b.server.cmd.Process.Pid); err != nil {
+		if r.serverRSS, err = b.server.RSS(); err != nil {
 			return err
 		}
 		if time.Now().After(end) {
@@ -241,9 +220,9 @@ func (b *benchNode) sampleRSS(ctx context.Context, settle time.Duration, r *resu
 
 func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "nodeagent agent bench  %s  nproc %d  kernel %s  %s  %s  (took %s)\n",
-		started.Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernelRelease(), cpuModel(), runtime.Version(),
+		started.Format("2006-01-02 15:04 MST"), runtime.NumCPU(), proc.KernelRelease(), proc.CPUModel(), runtime.Version(),
 		time.Since(started).Round(time.Second))
-	fmt.Fprintf(w, "load average at the end: %s (the machine is shared: other work skews these figures)\n", loadAvg())
+	fmt.Fprintf(w, "load average at the end: %s (the machine is shared: other work skews these figures)\n", proc.LoadAvg())
 	fmt.Fprintf(w, "setup: lab node %s; nodeagent server --disable-agent and a separate nodeagent agent in it; real containerd, runc, CNI bridge\n", r.labName)
 	fmt.Fprintf(w, "pods: %s (serve --http :8080), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
 	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
@@ -252,23 +231,9 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	line(w, "  of which exit -> status", r.exitsAgent, "containerd's /tasks/exit exited_at -> the same watch event: the agent's share")
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
-		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), mib(r.agentRSS), cfg.Settle, mib(r.agentMax), mib(r.serverRSS))
+		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
 }
 
-func line(w io.Writer, label string, s summary, what string) {
-	fmt.Fprintf(w, "%-26s n=%-3d p50 %7s  p99 %7s  max %7s   (%s)\n", label, s.N, ms(s.P50), ms(s.P99), ms(s.Max), what)
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func kernelRelease() string {
-	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	return strings.TrimSpace(string(b))
+func line(w io.Writer, label string, s stats.Summary, what string) {
+	fmt.Fprintf(w, "%-26s n=%-3d p50 %7s  p99 %7s  max %7s   (%s)\n", label, s.N, stats.WholeMs(s.P50), stats.WholeMs(s.P99), stats.WholeMs(s.Max), what)
 }

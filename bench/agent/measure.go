@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 	"github.com/nodeagent/nodeagent/lab"
 )
 
@@ -55,21 +56,21 @@ func (p *pods) startOne(ctx context.Context, name string, policy corev1.RestartP
 }
 
 // startSequential starts n pods one after the other.
-func (p *pods) startSequential(ctx context.Context, prefix string, n int) (summary, error) {
+func (p *pods) startSequential(ctx context.Context, prefix string, n int) (stats.Summary, error) {
 	var samples []time.Duration
 	began := time.Now()
 	for i := 0; i < n; i++ {
 		d, err := p.startOne(ctx, fmt.Sprintf("%s-%d", prefix, i), corev1.RestartPolicyAlways)
 		if err != nil {
-			return summary{}, err
+			return stats.Summary{}, err
 		}
 		samples = append(samples, d)
 	}
-	return summarize(samples, time.Since(began)), nil
+	return stats.Summarize(samples, time.Since(began)), nil
 }
 
 // startTogether creates n pods at once, each from its own goroutine.
-func (p *pods) startTogether(ctx context.Context, prefix string, n int, policy corev1.RestartPolicy) (summary, error) {
+func (p *pods) startTogether(ctx context.Context, prefix string, n int, policy corev1.RestartPolicy) (stats.Summary, error) {
 	samples := make([]time.Duration, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -84,10 +85,10 @@ func (p *pods) startTogether(ctx context.Context, prefix string, n int, policy c
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return summary{}, err
+			return stats.Summary{}, err
 		}
 	}
-	return summarize(samples, time.Since(began)), nil
+	return stats.Summarize(samples, time.Since(began)), nil
 }
 
 // deleteAll deletes the namespace's pods and waits until they are gone.
@@ -133,31 +134,31 @@ const exitGroup = 10
 // with Never, the status of a pod that has finished is written after its
 // sandbox is torn down, which measures the teardown, not the exit.)
 //
-// The second summary is the agent's share: from the exited_at of
+// The second stats.Summary is the agent's share: from the exited_at of
 // containerd's /tasks/exit event (the shim saw the process gone) to the
 // same watch event.
-func (p *pods) exits(ctx context.Context, node *lab.Node, ex *exitTimes, n int) (total, agent summary, err error) {
+func (p *pods) exits(ctx context.Context, node *lab.Node, ex *exitTimes, n int) (total, agent stats.Summary, err error) {
 	var samples, agentSamples []time.Duration
 	began := time.Now()
 	for g := 0; len(samples) < n; g++ {
 		prefix := fmt.Sprintf("exit%d", g)
 		k := min(exitGroup, n-len(samples))
 		if _, err := p.startTogether(ctx, prefix, k, corev1.RestartPolicyAlways); err != nil {
-			return summary{}, summary{}, err
+			return stats.Summary{}, stats.Summary{}, err
 		}
 		for i := 0; i < k; i++ {
 			d, da, err := p.exitOnce(ctx, node, ex, fmt.Sprintf("%s-%d", prefix, i), 0, len(samples)%200+1)
 			if err != nil {
-				return summary{}, summary{}, err
+				return stats.Summary{}, stats.Summary{}, err
 			}
 			samples, agentSamples = append(samples, d), append(agentSamples, da)
 		}
 		if err := p.deleteWhere(ctx, func(name string) bool { return strings.HasPrefix(name, prefix+"-") }); err != nil {
-			return summary{}, summary{}, err
+			return stats.Summary{}, stats.Summary{}, err
 		}
 	}
 	wall := time.Since(began)
-	return summarize(samples, wall), summarize(agentSamples, wall), nil
+	return stats.Summarize(samples, wall), stats.Summarize(agentSamples, wall), nil
 }
 
 func (p *pods) exitOnce(ctx context.Context, node *lab.Node, ex *exitTimes, name string, restarts int32, code int) (time.Duration, time.Duration, error) {

@@ -10,12 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/nodeagent/nodeagent/bench/internal/proc"
 	"github.com/nodeagent/nodeagent/lab"
 )
 
@@ -30,16 +30,15 @@ type benchNode struct {
 	dir    string // temporary directory: server data, agent state, logs
 	ns     string // containerd namespace of the agent's pods
 	node   *lab.Node
-	server *proc
-	agent  *proc
+	server *nodeProc
+	agent  *nodeProc
 }
 
-// proc is a process started inside the lab node.
-type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	log    string
-	exited chan struct{}
+// nodeProc is a nodeagent process started inside the lab node.
+type nodeProc struct {
+	*proc.Process
+	name string
+	log  string
 }
 
 func randomSuffix() string {
@@ -75,19 +74,19 @@ func (b *benchNode) agentArgs() []string {
 }
 
 // start runs `nodeagent ARGS...` in the lab node, logging to dir/name.log.
-func (b *benchNode) start(name string, args ...string) (*proc, error) {
-	p := &proc{name: name, log: filepath.Join(b.dir, name+".log"), exited: make(chan struct{})}
+func (b *benchNode) start(name string, args ...string) (*nodeProc, error) {
+	p := &nodeProc{name: name, log: filepath.Join(b.dir, name+".log")}
 	f, err := os.Create(p.log)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	p.cmd = exec.Command(b.bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	if err := b.node.Start(p.cmd); err != nil {
+	cmd := exec.Command(b.bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := b.node.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start nodeagent %s: %w", name, err)
 	}
-	go func() { p.cmd.Wait(); close(p.exited) }()
+	p.Process = proc.Watch(cmd)
 	return p, nil
 }
 
@@ -130,7 +129,7 @@ func (b *benchNode) startAgent() error {
 
 // poll calls cond every 100 ms until it succeeds, p exits, ctx ends or
 // timeout passes.
-func (b *benchNode) poll(ctx context.Context, timeout time.Duration, p *proc, cond func() error) error {
+func (b *benchNode) poll(ctx context.Context, timeout time.Duration, p *nodeProc, cond func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -139,7 +138,7 @@ func (b *benchNode) poll(ctx context.Context, timeout time.Duration, p *proc, co
 			return nil
 		}
 		select {
-		case <-p.exited:
+		case <-p.Exited():
 			return fmt.Errorf("nodeagent %s exited: %s", p.name, logTail(p.log))
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
@@ -149,16 +148,9 @@ func (b *benchNode) poll(ctx context.Context, timeout time.Duration, p *proc, co
 }
 
 // stop sends SIGTERM and waits up to 20 s, then SIGKILL.
-func (p *proc) stop() {
-	if p == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
+func (p *nodeProc) stop() {
+	if p != nil {
+		p.Stop(20 * time.Second)
 	}
 }
 
@@ -205,9 +197,6 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 
 // logTail is the end of a log file, for error messages.
 func logTail(path string) string {
-	data, _ := os.ReadFile(path)
-	if len(data) > 2000 {
-		data = data[len(data)-2000:]
-	}
-	return "log " + path + " (end):\n" + string(data)
+	tail, _ := proc.LogTail(path)
+	return "log " + path + " (end):\n" + tail
 }

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodeagent/nodeagent/apiserver/storage"
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 const (
@@ -22,10 +23,10 @@ const (
 // etcdResults are the baseline figures: the same writes and lists as the API
 // server's, straight to an etcd in this process.
 type etcdResults struct {
-	put1, put16 summary // Puts with 1 and with 16 concurrent clients
-	bulk        summary // Puts of every pod, 16 concurrent clients
-	get         summary // prefix Gets of every pod
-	valueBytes  int     // size of one stored pod
+	put1, put16 stats.Summary // Puts with 1 and with 16 concurrent clients
+	bulk        stats.Summary // Puts of every pod, 16 concurrent clients
+	get         stats.Summary // prefix Gets of every pod
+	valueBytes  int           // size of one stored pod
 }
 
 // etcdBaseline starts an embedded etcd in a temporary directory, runs the
@@ -93,7 +94,7 @@ func podValues(tmpl *corev1.Pod, prefix string, n int) []keyValue {
 
 // putPods writes every value with the given number of concurrent clients
 // (goroutines sharing the in-process client).
-func putPods(ctx context.Context, kv *clientv3.Client, kvs []keyValue, clients int) (summary, error) {
+func putPods(ctx context.Context, kv *clientv3.Client, kvs []keyValue, clients int) (stats.Summary, error) {
 	return measure(ctx, len(kvs), clients, func(ctx context.Context, _, i int) error {
 		ctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
@@ -106,7 +107,7 @@ func putPods(ctx context.Context, kv *clientv3.Client, kvs []keyValue, clients i
 
 // getPrefix reads every pod under the prefix `lists` times after one
 // unmeasured warm-up, checking the count.
-func getPrefix(ctx context.Context, kv *clientv3.Client, want, lists int) (summary, error) {
+func getPrefix(ctx context.Context, kv *clientv3.Client, want, lists int) (stats.Summary, error) {
 	get := func(ctx context.Context, _, _ int) error {
 		ctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
@@ -120,7 +121,7 @@ func getPrefix(ctx context.Context, kv *clientv3.Client, want, lists int) (summa
 		return nil
 	}
 	if err := get(ctx, 0, 0); err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	return measure(ctx, lists, 1, get)
 }

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 const (
@@ -74,7 +76,7 @@ type op func(ctx context.Context, w, i int) error
 
 // measure runs n operations on the given number of workers, timing each;
 // the first error stops the run and is returned.
-func measure(ctx context.Context, n, workers int, do op) (summary, error) {
+func measure(ctx context.Context, n, workers int, do op) (stats.Summary, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lat := make([]time.Duration, n)
@@ -91,9 +93,9 @@ func measure(ctx context.Context, n, workers int, do op) (summary, error) {
 	wg.Wait()
 	wall := time.Since(start)
 	if err := context.Cause(ctx); err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
-	return summarize(lat, wall), nil
+	return stats.Summarize(lat, wall), nil
 }
 
 // runWorker takes operation numbers from next until n are taken or ctx ends.
@@ -113,7 +115,7 @@ func runWorker(ctx context.Context, w, n int, next *atomic.Int64, lat []time.Dur
 
 // createPods creates n pods named prefix-NNNNN, spread over the clientsets
 // (one worker each).
-func createPods(ctx context.Context, css []kubernetes.Interface, prefix string, n int) (summary, error) {
+func createPods(ctx context.Context, css []kubernetes.Interface, prefix string, n int) (stats.Summary, error) {
 	return measure(ctx, n, len(css), func(ctx context.Context, w, i int) error {
 		return createPod(ctx, css[w], fmt.Sprintf("%s-%05d", prefix, i))
 	})
@@ -181,7 +183,7 @@ func newListClient(cfg *rest.Config, media string) (*listClient, error) {
 
 // listPods lists every pod in the namespace `lists` times after one
 // unmeasured warm-up, checking that each list holds want pods.
-func (c *listClient) listPods(ctx context.Context, want, lists int) (summary, error) {
+func (c *listClient) listPods(ctx context.Context, want, lists int) (stats.Summary, error) {
 	list := func(ctx context.Context, _, _ int) error {
 		ctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
@@ -195,7 +197,7 @@ func (c *listClient) listPods(ctx context.Context, want, lists int) (summary, er
 		return nil
 	}
 	if err := list(ctx, 0, 0); err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	s, err := measure(ctx, lists, 1, list)
 	if err != nil {

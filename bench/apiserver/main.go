@@ -6,22 +6,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/nodeagent/nodeagent/bench/internal/cli"
+	"github.com/nodeagent/nodeagent/bench/internal/proc"
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 // config is what to run. defaultConfig documents the defaults; --quick
@@ -53,35 +53,21 @@ func quickConfig() config {
 // results are the figures of one run.
 type results struct {
 	rssIdle, rssStored, rssListed uint64
-	create1, create16, bulk       summary
-	listJSON, listProto           summary
-	watch                         summary
+	create1, create16, bulk       stats.Summary
+	listJSON, listProto           stats.Summary
+	watch                         stats.Summary
 	etcd                          etcdResults
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := mainErr(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "apiserver bench: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("apiserver bench", mainErr) }
 
 func mainErr(ctx context.Context, args []string) error {
 	cfg, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	started := time.Now()
-	r, err := run(ctx, cfg, os.Stderr)
-	if err != nil {
-		return err
-	}
-	report(os.Stdout, cfg, r, started)
-	return nil
+	return cli.Timed(ctx, cfg.Timeout, func(ctx context.Context) (*results, error) { return run(ctx, cfg, os.Stderr) },
+		func(r *results, started time.Time) { report(os.Stdout, cfg, r, started) })
 }
 
 // parseFlags maps the command line onto a config.
@@ -109,20 +95,13 @@ func parseFlags(args []string) (config, error) {
 
 // applyQuick takes quickConfig's value for every flag not set explicitly.
 func applyQuick(fs *flag.FlagSet, cfg config) config {
-	q := quickConfig()
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	pick := func(name string, dst *int, v int) {
-		if !set[name] {
-			*dst = v
-		}
-	}
-	pick("pods", &cfg.Pods, q.Pods)
-	pick("watchers", &cfg.Watchers, q.Watchers)
-	pick("watch-events", &cfg.WatchEvents, q.WatchEvents)
-	pick("creates-1", &cfg.Creates1, q.Creates1)
-	pick("creates-n", &cfg.Creates16, q.Creates16)
-	pick("lists", &cfg.Lists, q.Lists)
+	q, set := quickConfig(), cli.NewQuick(fs)
+	cli.Pick(set, "pods", &cfg.Pods, q.Pods)
+	cli.Pick(set, "watchers", &cfg.Watchers, q.Watchers)
+	cli.Pick(set, "watch-events", &cfg.WatchEvents, q.WatchEvents)
+	cli.Pick(set, "creates-1", &cfg.Creates1, q.Creates1)
+	cli.Pick(set, "creates-n", &cfg.Creates16, q.Creates16)
+	cli.Pick(set, "lists", &cfg.Lists, q.Lists)
 	return cfg
 }
 
@@ -230,10 +209,10 @@ func measureStored(ctx context.Context, cfg config, srv *server, css []kubernete
 	return err
 }
 
-func listWith(ctx context.Context, restCfg *rest.Config, media string, cfg config) (summary, error) {
+func listWith(ctx context.Context, restCfg *rest.Config, media string, cfg config) (stats.Summary, error) {
 	c, err := newListClient(restCfg, media)
 	if err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	defer c.hc.CloseIdleConnections()
 	return c.listPods(ctx, cfg.Pods, cfg.Lists)
@@ -245,7 +224,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	e := r.etcd
 	fmt.Fprintf(w, "nodeagent API server bench  %s  %s %s/%s  nproc %d  %s  (took %s)\n",
 		started.Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		runtime.NumCPU(), cpuModel(), time.Since(started).Round(time.Second))
+		runtime.NumCPU(), proc.CPUModel(), time.Since(started).Round(time.Second))
 	fmt.Fprintf(w, "server: nodeagent server --disable-agent; its controllers run (no node: the scheduler marks each pod Unschedulable and records an event)\n")
 	fmt.Fprintf(w, "client-go %s (protobuf unless said), HTTPS on 127.0.0.1; etcd baseline: embedded etcd called in-process, pod value %d bytes\n",
 		moduleVersion("k8s.io/client-go"), e.valueBytes)
@@ -253,44 +232,28 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	createLine(w, "create 1 client", r.create1, e.put1)
 	createLine(w, fmt.Sprintf("create %d clients", cfg.Clients), r.create16, e.put16)
 	fmt.Fprintf(w, "%-20s %d clients %s  %.0f pods/s   (etcd put: %s %.0f/s; ratio time %s)\n",
-		fmt.Sprintf("fill %d pods", cfg.Pods), cfg.Clients, secs(r.bulk.Wall), r.bulk.rate(),
-		secs(e.bulk.Wall), e.bulk.rate(), ratio(r.bulk.Wall.Seconds(), e.bulk.Wall.Seconds()))
+		fmt.Sprintf("fill %d pods", cfg.Pods), cfg.Clients, stats.Secs(r.bulk.Wall), r.bulk.Rate(),
+		stats.Secs(e.bulk.Wall), e.bulk.Rate(), stats.Ratio(r.bulk.Wall.Seconds(), e.bulk.Wall.Seconds()))
 	listLine(w, fmt.Sprintf("list %d json", cfg.Pods), r.listJSON, e.get)
 	listLine(w, fmt.Sprintf("list %d protobuf", cfg.Pods), r.listProto, e.get)
 	fmt.Fprintf(w, "%-20s p50 %s  p99 %s  max %s   (%d watchers x %d events = %d deliveries in %s, %.0f/s)\n",
-		"watch delivery", ms(r.watch.P50), ms(r.watch.P99), ms(r.watch.Max), cfg.Watchers, cfg.WatchEvents,
-		r.watch.N, secs(r.watch.Wall), r.watch.rate())
-	fmt.Fprintf(w, "%-20s %s\n", "rss idle", mib(r.rssIdle))
-	fmt.Fprintf(w, "%-20s %s   (after the lists: %s)\n", fmt.Sprintf("rss %d pods", cfg.Pods), mib(r.rssStored), mib(r.rssListed))
+		"watch delivery", stats.Ms(r.watch.P50), stats.Ms(r.watch.P99), stats.Ms(r.watch.Max), cfg.Watchers, cfg.WatchEvents,
+		r.watch.N, stats.Secs(r.watch.Wall), r.watch.Rate())
+	fmt.Fprintf(w, "%-20s %s\n", "rss idle", stats.MiB(r.rssIdle))
+	fmt.Fprintf(w, "%-20s %s   (after the lists: %s)\n", fmt.Sprintf("rss %d pods", cfg.Pods), stats.MiB(r.rssStored), stats.MiB(r.rssListed))
 }
 
-func createLine(w io.Writer, label string, api, etcd summary) {
+func createLine(w io.Writer, label string, api, etcd stats.Summary) {
 	fmt.Fprintf(w, "%-20s p50 %s  p99 %s  %.0f pods/s   (etcd put: p50 %s p99 %s %.0f/s; ratio p50 %s p99 %s throughput %s)\n",
-		label, ms(api.P50), ms(api.P99), api.rate(), ms(etcd.P50), ms(etcd.P99), etcd.rate(),
-		ratio(float64(api.P50), float64(etcd.P50)), ratio(float64(api.P99), float64(etcd.P99)),
-		ratio(api.rate(), etcd.rate()))
+		label, stats.Ms(api.P50), stats.Ms(api.P99), api.Rate(), stats.Ms(etcd.P50), stats.Ms(etcd.P99), etcd.Rate(),
+		stats.Ratio(float64(api.P50), float64(etcd.P50)), stats.Ratio(float64(api.P99), float64(etcd.P99)),
+		stats.Ratio(api.Rate(), etcd.Rate()))
 }
 
-func listLine(w io.Writer, label string, api, etcd summary) {
+func listLine(w io.Writer, label string, api, etcd stats.Summary) {
 	fmt.Fprintf(w, "%-20s p50 %s  p99 %s  (n=%d)   (etcd get prefix: p50 %s p99 %s; ratio p50 %s p99 %s)\n",
-		label, ms(api.P50), ms(api.P99), api.N, ms(etcd.P50), ms(etcd.P99),
-		ratio(float64(api.P50), float64(etcd.P50)), ratio(float64(api.P99), float64(etcd.P99)))
-}
-
-// cpuModel is the first "model name" of /proc/cpuinfo, or "".
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
+		label, stats.Ms(api.P50), stats.Ms(api.P99), api.N, stats.Ms(etcd.P50), stats.Ms(etcd.P99),
+		stats.Ratio(float64(api.P50), float64(etcd.P50)), stats.Ratio(float64(api.P99), float64(etcd.P99)))
 }
 
 // moduleVersion is the version of a dependency built into this binary.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,12 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nodeagent/nodeagent/bench/internal/probe"
+	"github.com/nodeagent/nodeagent/bench/internal/proc"
 )
 
 // readyTimeout bounds how long the server may take to answer /readyz.
@@ -35,9 +35,8 @@ const stopTimeout = 20 * time.Second
 type server struct {
 	dir     string // data dir; removed by stop
 	port    int
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the process has exited
-	logFile *os.File      // the server's stderr and stdout
+	proc    *proc.Process
+	logFile *os.File // the server's stderr and stdout
 }
 
 // startServer runs bin as `server` on a free loopback port and waits until it
@@ -47,7 +46,7 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temp dir for the server: %w", err)
 	}
-	s := &server{dir: dir, exited: make(chan struct{})}
+	s := &server{dir: dir}
 	if err := s.start(bin); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -75,20 +74,17 @@ func (s *server) start(bin string) error {
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)
 	}
-	s.cmd = exec.Command(bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
+	cmd := exec.Command(bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(port))
-	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
+	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
 	// Should the bench die without stopping it, the server goes too.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := s.cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
 		s.logFile.Close()
 		return fmt.Errorf("start %s server: %w", bin, err)
 	}
-	go func() {
-		s.cmd.Wait()
-		close(s.exited)
-	}()
+	s.proc = proc.Watch(cmd)
 	return nil
 }
 
@@ -119,7 +115,7 @@ func (s *server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
+		case <-s.proc.Exited():
 			return fmt.Errorf("server exited before it was ready: %s", s.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.logTail())
@@ -135,21 +131,7 @@ func (s *server) probeReady(ctx context.Context) error {
 		return err
 	}
 	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url()+"/readyz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("readyz: %s", resp.Status)
-	}
-	return nil
+	return probe.Readyz(ctx, client, s.url())
 }
 
 // caClient is an HTTPS client that trusts <data-dir>/pki/ca.crt (which may
@@ -206,58 +188,24 @@ func checkLoopback(host string) error {
 }
 
 // rss is the server's resident set size (VmRSS) in bytes.
-func (s *server) rss() (uint64, error) {
-	return readRSS(s.cmd.Process.Pid)
-}
-
-// readRSS reads VmRSS from /proc/<pid>/status.
-func readRSS(pid int) (uint64, error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 3 && fields[0] == "VmRSS:" && fields[2] == "kB" {
-			kb, err := strconv.ParseUint(fields[1], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%s: VmRSS %q: %w", path, fields[1], err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("%s: no VmRSS line", path)
-}
+func (s *server) rss() (uint64, error) { return s.proc.RSS() }
 
 // stop sends SIGTERM, waits for the exit (killing the process after
 // stopTimeout) and removes the temporary directory.
 func (s *server) stop() error {
 	defer os.RemoveAll(s.dir)
 	defer s.logFile.Close()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("SIGTERM to the server: %w", err)
+	if err := s.proc.Stop(stopTimeout); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(stopTimeout):
-		s.cmd.Process.Kill()
-		<-s.exited
-		return fmt.Errorf("server did not exit within %s of SIGTERM; killed", stopTimeout)
-	}
+	return nil
 }
 
 // logTail is the end of the server's log, for error messages.
 func (s *server) logTail() string {
-	data, err := os.ReadFile(s.logFile.Name())
+	tail, err := proc.LogTail(s.logFile.Name())
 	if err != nil {
 		return "(no server log)"
 	}
-	const keep = 2000
-	if len(data) > keep {
-		data = data[len(data)-keep:]
-	}
-	return "server log (end):\n" + string(data)
+	return "server log (end):\n" + tail
 }

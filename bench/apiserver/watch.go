@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 const (
@@ -37,25 +39,25 @@ type podWatcher struct {
 // measureWatch starts watchers watches, each on its own connection, creates
 // events pods one at a time and reports, over every (watcher, event) pair,
 // the time from just before the create was sent to the event's arrival.
-func measureWatch(ctx context.Context, cfg *rest.Config, creator kubernetes.Interface, watchers, events int) (summary, error) {
+func measureWatch(ctx context.Context, cfg *rest.Config, creator kubernetes.Interface, watchers, events int) (stats.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, watchPhaseTimeout)
 	defer cancel()
 	ws, closeIdle, err := startWatchers(ctx, cfg, creator, watchers, events)
 	if err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	defer closeIdle()
 	defer stopWatchers(ws)
 	if err := warmUp(ctx, creator, ws); err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	start := time.Now()
 	sent, err := createOneByOne(ctx, creator, events)
 	if err != nil {
-		return summary{}, err
+		return stats.Summary{}, err
 	}
 	if err := waitAll(ctx, ws, func(w *podWatcher) chan struct{} { return w.done }); err != nil {
-		return summary{}, fmt.Errorf("waiting for %d events on %d watches: %w", events, watchers, err)
+		return stats.Summary{}, fmt.Errorf("waiting for %d events on %d watches: %w", events, watchers, err)
 	}
 	return watchLatencies(ws, sent, time.Since(start))
 }
@@ -174,18 +176,18 @@ func isClosed(ch chan struct{}) bool {
 }
 
 // watchLatencies turns what the watchers recorded into one summary.
-func watchLatencies(ws []*podWatcher, sent map[string]time.Time, wall time.Duration) (summary, error) {
+func watchLatencies(ws []*podWatcher, sent map[string]time.Time, wall time.Duration) (stats.Summary, error) {
 	lat := make([]time.Duration, 0, len(ws)*len(sent))
 	for i, w := range ws {
 		for name, at := range w.recv {
 			t0, ok := sent[name]
 			if !ok {
-				return summary{}, fmt.Errorf("watcher %d: event for %s, which the bench did not create", i, name)
+				return stats.Summary{}, fmt.Errorf("watcher %d: event for %s, which the bench did not create", i, name)
 			}
 			lat = append(lat, at.Sub(t0))
 		}
 	}
-	return summarize(lat, wall), nil
+	return stats.Summarize(lat, wall), nil
 }
 
 // stopWatchers ends the watches and waits, for a bounded time, for their

@@ -21,6 +21,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nodeagent/nodeagent/bench/internal/proc"
+	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 // config is what to run; defaultConfig documents the defaults.
@@ -115,7 +118,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 
 func report(out io.Writer, cfg config, rs []result) {
 	host, _ := os.Hostname()
-	fmt.Fprintf(out, "\nnodeagent proxy bench, %s, %s, %d cores, kernel %s\n", time.Now().Format("2006-01-02 15:04"), host, runtime.NumCPU(), kernel())
+	fmt.Fprintf(out, "\nnodeagent proxy bench, %s, %s, %d cores, kernel %s\n", time.Now().Format("2006-01-02 15:04"), host, runtime.NumCPU(), proc.KernelRelease())
 	fmt.Fprintf(out, "each Service: 1 TCP port, 3 endpoints; partial syncs: median of %d\n\n", cfg.Changes)
 	fmt.Fprintf(out, "%-9s %8s %12s %14s %16s %12s %8s\n", "mode", "services", "full sync", "+1 service", "1 endpoint chg", "cleanup", "listed")
 	for _, r := range rs {
@@ -133,19 +136,11 @@ func report(out io.Writer, cfg config, rs []result) {
 	fmt.Fprintln(out, "  nftables: full sync 38.6 s, one endpoint change 8.9 s; adding one Service to 10,000: 141 ms (upstream, after its partial-sync fix)")
 }
 
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
-}
-
 func dur(d time.Duration) string {
 	if d >= 10*time.Second {
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	}
-	return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
+	return stats.WholeMs(d)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%dµs", d.Microseconds()) }

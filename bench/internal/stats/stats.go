@@ -77,3 +77,8 @@ func Ratio(a, b float64) string {
 func MiB(b uint64) string {
 	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
+
+// WholeMs formats a duration in whole milliseconds.
+func WholeMs(d time.Duration) string {
+	return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
+}

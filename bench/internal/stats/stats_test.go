@@ -56,3 +56,19 @@ func TestSummaryRate(t *testing.T) {
 		t.Errorf("rate with no wall time = %v, want 0", got)
 	}
 }
+
+func TestFormats(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{Ms(1500 * time.Microsecond), "1.50ms"},
+		{WholeMs(1500 * time.Microsecond), "2ms"},
+		{Secs(2500 * time.Millisecond), "2.50s"},
+		{Ratio(3, 0), "n/a"},
+		{Ratio(1, 8), "0.12x"},
+		{Ratio(59, 10), "5.9x"},
+		{MiB(3 << 19), "1.5 MiB"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
