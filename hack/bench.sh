@@ -47,25 +47,28 @@ go build -o "$tmp/apiserver-bench" ./bench/apiserver
 go build -o "$tmp/agent-bench" ./bench/agent
 go build -o "$tmp/proxy-bench" ./bench/proxy
 
-if [ -z "$only" ] || [ "$only" = apiserver ]; then
+# wants NAME: whether the NAME bench is to run (--only).
+wants() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
+# run_as_root NAME CMD...: runs the NAME bench, or says why it is skipped.
+run_as_root() {
+  local name=$1
+  shift
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "$name bench skipped: it needs root (run 'sudo make bench')"
+    return 0
+  fi
+  step "run the $name bench"
+  TMPDIR=$tmp "$@"
+}
+
+if wants apiserver; then
   step "run the API server bench"
   TMPDIR=$tmp "$tmp/apiserver-bench" --bin "$REPO_ROOT/bin/nodeagent" ${api_args[@]+"${api_args[@]}"}
 fi
-
-if [ -z "$only" ] || [ "$only" = agent ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "agent bench skipped: it needs root (run 'sudo make bench')"
-  else
-    step "run the agent bench"
-    TMPDIR=$tmp "$tmp/agent-bench" --bin "$REPO_ROOT/bin/nodeagent" ${agent_args[@]+"${agent_args[@]}"}
-  fi
+if wants agent; then
+  run_as_root agent "$tmp/agent-bench" --bin "$REPO_ROOT/bin/nodeagent" ${agent_args[@]+"${agent_args[@]}"}
 fi
-
-if [ -z "$only" ] || [ "$only" = proxy ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "proxy bench skipped: it needs root (run 'sudo make bench')"
-  else
-    step "run the proxy bench"
-    TMPDIR=$tmp "$tmp/proxy-bench" ${proxy_args[@]+"${proxy_args[@]}"}
-  fi
+if wants proxy; then
+  run_as_root proxy "$tmp/proxy-bench" ${proxy_args[@]+"${proxy_args[@]}"}
 fi

@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,15 +71,12 @@ func mainErr(ctx context.Context, args []string) error {
 
 func parseFlags(args []string) (config, error) {
 	cfg := defaultConfig()
-	fs := flag.NewFlagSet("agent-bench", flag.ContinueOnError)
-	fs.StringVar(&cfg.Bin, "bin", cfg.Bin, "nodeagent binary")
+	fs, quick := cli.NewFlagSet("agent-bench", &cfg.Bin, "nodeagent binary", &cfg.Timeout)
 	fs.StringVar(&cfg.Image, "image", cfg.Image, "test image")
 	fs.IntVar(&cfg.Seq, "seq", cfg.Seq, "pods started one at a time")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "pods created at once")
 	fs.IntVar(&cfg.Exits, "exits", cfg.Exits, "container exits measured")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "quiet time before the idle RSS is read")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run")
-	quick := fs.Bool("quick", false, "small numbers for a smoke run (explicit flags still win)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

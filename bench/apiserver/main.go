@@ -73,8 +73,7 @@ func mainErr(ctx context.Context, args []string) error {
 // parseFlags maps the command line onto a config.
 func parseFlags(args []string) (config, error) {
 	cfg := defaultConfig()
-	fs := flag.NewFlagSet("apiserver-bench", flag.ContinueOnError)
-	fs.StringVar(&cfg.Bin, "bin", cfg.Bin, "nodeagent binary to run as the server")
+	fs, quick := cli.NewFlagSet("apiserver-bench", &cfg.Bin, "nodeagent binary to run as the server", &cfg.Timeout)
 	fs.IntVar(&cfg.Pods, "pods", cfg.Pods, "pods stored for the LIST and RSS figures")
 	fs.IntVar(&cfg.Watchers, "watchers", cfg.Watchers, "concurrent watches")
 	fs.IntVar(&cfg.WatchEvents, "watch-events", cfg.WatchEvents, "pods created one at a time while watched")
@@ -82,8 +81,6 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Creates16, "creates-n", cfg.Creates16, "creates with --clients concurrent clients")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
 	fs.IntVar(&cfg.Lists, "lists", cfg.Lists, "measured lists per encoding")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run")
-	quick := fs.Bool("quick", false, "small numbers for a smoke run (explicit flags still win)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

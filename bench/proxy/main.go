@@ -10,18 +10,16 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/nodeagent/nodeagent/bench/internal/cli"
 	"github.com/nodeagent/nodeagent/bench/internal/proc"
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
@@ -46,37 +44,33 @@ func quickConfig() config {
 	return c
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
+func main() { cli.Main("proxy-bench", mainErr) }
+
+func mainErr(ctx context.Context, args []string) error {
+	cfg, err := parseFlags(args)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "proxy-bench:", err)
-		os.Exit(2)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy-bench:", err)
-		os.Exit(1)
-	}
+	return cli.Timed(ctx, cfg.Timeout, func(ctx context.Context) ([]result, error) { return run(ctx, cfg) },
+		func(rs []result, _ time.Time) { report(os.Stdout, cfg, rs) })
 }
 
 func parseFlags(args []string) (config, error) {
 	cfg := defaultConfig()
-	fs := flag.NewFlagSet("proxy-bench", flag.ContinueOnError)
-	quick := fs.Bool("quick", false, "a smoke run: small sizes, few samples")
+	fs, quick := cli.NewFlagSet("proxy-bench", nil, "", &cfg.Timeout)
 	modes := fs.String("modes", strings.Join(cfg.Modes, ","), "backends to measure")
 	sizes := fs.String("sizes", "", "comma-separated numbers of Services (default 1000,5000,10000)")
 	fs.IntVar(&cfg.Changes, "changes", cfg.Changes, "partial syncs measured per kind and size")
 	fs.IntVar(&cfg.Connects, "connects", cfg.Connects, "connects measured at the largest size")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if *quick {
-		q := quickConfig()
-		cfg.Sizes, cfg.Changes, cfg.Connects, cfg.Timeout = q.Sizes, q.Changes, q.Connects, q.Timeout
+		q, set := quickConfig(), cli.NewQuick(fs)
+		cfg.Sizes = q.Sizes
+		cli.Pick(set, "changes", &cfg.Changes, q.Changes)
+		cli.Pick(set, "connects", &cfg.Connects, q.Connects)
+		cli.Pick(set, "timeout", &cfg.Timeout, q.Timeout)
 	}
 	cfg.Modes = strings.Split(*modes, ",")
 	if *sizes != "" {
@@ -92,9 +86,10 @@ func parseFlags(args []string) (config, error) {
 	return cfg, nil
 }
 
-func run(ctx context.Context, cfg config, out io.Writer) error {
+// run measures every mode at every size.
+func run(ctx context.Context, cfg config) ([]result, error) {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("needs root: it creates network namespaces and programs netfilter in them")
+		return nil, fmt.Errorf("needs root: it creates network namespaces and programs netfilter in them")
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var all []result
@@ -107,13 +102,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			}
 			r, err := measure(ctx, log, mode, n, cfg.Changes, connects)
 			if err != nil {
-				return fmt.Errorf("%s at %d services: %w", mode, n, err)
+				return nil, fmt.Errorf("%s at %d services: %w", mode, n, err)
 			}
 			all = append(all, r)
 		}
 	}
-	report(out, cfg, all)
-	return nil
+	return all, nil
 }
 
 func report(out io.Writer, cfg config, rs []result) {

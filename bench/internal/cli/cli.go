@@ -39,6 +39,19 @@ func Timed[R any](ctx context.Context, timeout time.Duration, measure func(conte
 	return nil
 }
 
+// NewFlagSet is a flag set named name with the flags every bench has:
+// --bin (the nodeagent binary, if bin is not nil, described by binUsage),
+// --timeout (the bound on the whole run) and --quick, whose value it
+// returns.
+func NewFlagSet(name string, bin *string, binUsage string, timeout *time.Duration) (*flag.FlagSet, *bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if bin != nil {
+		fs.StringVar(bin, "bin", *bin, binUsage)
+	}
+	fs.DurationVar(timeout, "timeout", *timeout, "bound on the whole run")
+	return fs, fs.Bool("quick", false, "small numbers for a smoke run (explicit flags still win)")
+}
+
 // Quick applies --quick defaults to the flags of fs not set on the command
 // line (fs must have been parsed).
 type Quick struct{ set map[string]bool }

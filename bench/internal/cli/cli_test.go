@@ -25,6 +25,21 @@ func TestPickKeepsExplicitFlags(t *testing.T) {
 	}
 }
 
+func TestNewFlagSet(t *testing.T) {
+	bin, timeout := "bin/nodeagent", time.Minute
+	fs, quick := NewFlagSet("t", &bin, "binary", &timeout)
+	if err := fs.Parse([]string{"--bin", "/x", "--timeout", "2s", "--quick"}); err != nil {
+		t.Fatal(err)
+	}
+	if bin != "/x" || timeout != 2*time.Second || !*quick {
+		t.Errorf("bin %q timeout %s quick %v, want /x 2s true", bin, timeout, *quick)
+	}
+	fs, _ = NewFlagSet("t", nil, "", &timeout)
+	if fs.Lookup("bin") != nil {
+		t.Error("--bin declared with a nil bin")
+	}
+}
+
 func TestTimed(t *testing.T) {
 	var reported int
 	err := Timed(context.Background(), time.Minute, func(ctx context.Context) (int, error) {
