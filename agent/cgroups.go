@@ -16,6 +16,21 @@ const cgroupRoot = "/sys/fs/cgroup"
 // nodes on one machine apart.
 func (a *Agent) podCgroup(uid string) string { return "/nodeagent/" + a.cfg.NodeName + "/pod" + uid }
 
+// removeNodeCgroups removes the node's cgroup /nodeagent/<node> and
+// /nodeagent itself once they are empty (rmdir refuses a cgroup that still
+// has children or tasks, such as another lab node's pods).
+func removeNodeCgroups(node string) {
+	for _, p := range []string{"/nodeagent/" + node, "/nodeagent"} {
+		dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", p))
+		if v2 := filepath.Join(cgroupRoot, p); exists(v2) {
+			dirs = append(dirs, v2)
+		}
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	}
+}
+
 // removePodCgroup removes the pod's (then empty) cgroup directories in
 // every hierarchy. Right after its last task is deleted the kernel may
 // still hold the cgroup busy for a moment, so it tries for a few seconds.

@@ -50,6 +50,7 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 		}
 	}
 	errs = append(errs, a.removeDefaultNetwork())
+	removeNodeCgroups(cfg.NodeName)
 	log.Info("agent cleanup done", "pods", len(seen))
 	return errors.Join(errs...)
 }

@@ -132,7 +132,13 @@ func PodCgroups(node string) []string {
 
 // RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
 // node, which a test that stops its agent without deleting its pods leaves.
-func RemoveNodeCgroups(node string) { RemoveCgroupTree("nodeagent/" + node) }
+func RemoveNodeCgroups(node string) {
+	RemoveCgroupTree("nodeagent/" + node)
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent")
+	for _, d := range dirs {
+		os.Remove(d) // only when empty: another node's pods keep it
+	}
+}
 
 // RemoveNamespaceState removes what containerd keeps of namespace ns
 // outside its database: its cgroup tree and its run-state directories.
