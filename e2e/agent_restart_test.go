@@ -35,10 +35,7 @@ spec:
 // splitAgentLab is `nodeagent server --disable-agent` and a separate
 // `nodeagent agent` with a node kubeconfig, in one lab node.
 func splitAgentLab(t *testing.T, agentExtra ...string) (*agentLab, *framework.Process) {
-	requireAPIServerDeps(t)
-	framework.RequireContainerd(t)
-	framework.RequireRegistry(t)
-	framework.RequireCNIPlugins(t, "bridge", "host-local", "portmap", "loopback")
+	requireAgentDeps(t)
 	node := framework.NewLab(t)
 	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, "--disable-agent")

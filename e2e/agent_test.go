@@ -30,11 +30,18 @@ type agentLab struct {
 	k    *kctl
 }
 
-func startAgentLab(t *testing.T, extra ...string) *agentLab {
+// requireAgentDeps needs what a lab node with an agent runs on: the API
+// server's dependencies, containerd, the registry and the CNI plugins.
+func requireAgentDeps(t *testing.T) {
+	t.Helper()
 	requireAPIServerDeps(t)
 	framework.RequireContainerd(t)
 	framework.RequireRegistry(t)
 	framework.RequireCNIPlugins(t, "bridge", "host-local", "portmap", "loopback")
+}
+
+func startAgentLab(t *testing.T, extra ...string) *agentLab {
+	requireAgentDeps(t)
 	node := framework.NewLab(t)
 	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, append(dirs.AgentArgs(nodeName), extra...)...)

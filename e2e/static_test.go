@@ -31,10 +31,7 @@ spec:
 // this node, Running; removing the manifest stops the pod and the mirror
 // pod goes.
 func TestStaticPodWithoutAPIServer(t *testing.T) {
-	requireAPIServerDeps(t)
-	framework.RequireContainerd(t)
-	framework.RequireRegistry(t)
-	framework.RequireCNIPlugins(t, "bridge", "host-local", "portmap", "loopback")
+	requireAgentDeps(t)
 	node := framework.NewLab(t)
 	dirs := framework.NewNodeDirs(t, node, nodeName)
 	// The server runs once to make its CA, for the node's credentials, and
