@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make clean-host: removes everything nodeagent's hack/ scripts, tests and
-# demo put on this machine: lab nodes, containers, the containerd and registry
+# demo put on this machine: lab nodes, containers, service rules, the containerd and registry
 # services, their state, configuration, logs, and the containerd binaries that
 # install-deps built. Debian packages are left installed.
 set -euo pipefail
@@ -16,6 +16,15 @@ fi
 step "pods of an agent that ran on this host (nodeagent agent --cleanup)"
 if ctr_na version >/dev/null 2>&1; then
   "$REPO_ROOT/bin/nodeagent" agent --cleanup || true
+fi
+
+step "service rules of a proxy that ran on this host (nodeagent proxy --cleanup)"
+# The iptables mode uses kube-proxy's chain names (KUBE-*): where a real
+# kube-proxy runs too, its chains would go as well, so this is skipped there.
+if pgrep -x kube-proxy >/dev/null; then
+  echo "    a kube-proxy runs here: leaving KUBE-* chains alone (run 'nodeagent proxy --cleanup' by hand if they are nodeagent's)"
+else
+  "$REPO_ROOT/bin/nodeagent" proxy --cleanup || true
 fi
 
 step "containers in nodeagent's containerd"
