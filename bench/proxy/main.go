@@ -118,7 +118,9 @@ func report(out io.Writer, cfg config, rs []result) {
 	for _, r := range rs {
 		fmt.Fprintf(out, "%-9s %8d %12s %14s %16s %12s %8d\n", r.mode, r.services, dur(r.full), dur(r.addOne), dur(r.endpoint), dur(r.cleanup), r.rules)
 	}
-	fmt.Fprintln(out, "\nfirst-packet connect latency (new TCP connection, SYN to SYN-ACK, from the node):")
+	fmt.Fprintln(out, "\nfirst-packet connect latency (new TCP connection, SYN to SYN-ACK, from the node), through the Service whose")
+	fmt.Fprintln(out, "rule comes last (iptables walks KUBE-SERVICES in order), and direct to its endpoint (in iptables mode that")
+	fmt.Fprintln(out, "packet too walks every KUBE-SERVICES rule without a match):")
 	for _, r := range rs {
 		if r.connect.N > 0 {
 			fmt.Fprintf(out, "  %-9s %5d services: through the Service p50 %s p99 %s; direct to the endpoint p50 %s p99 %s (n=%d)\n",

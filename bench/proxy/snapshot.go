@@ -9,8 +9,10 @@ import (
 	"github.com/nodeagent/nodeagent/proxy/proxytest"
 )
 
-// firstServiceAddr is the first Service's address: its endpoints are the
-// lab's real listeners, so connects through it complete.
+// firstServiceAddr is the measured Service's address: its endpoints are
+// the lab's real listeners, so connects through it complete. It is named
+// svc-target so that its rules sort after every svc-N: in iptables mode a
+// packet to it walks the whole KUBE-SERVICES chain, the worst case.
 const firstServiceAddr = "10.96.0.10:80"
 
 // serviceIP is the cluster IP of Service i.
@@ -31,7 +33,7 @@ func endpointIP(i, j int) string {
 func buildSnapshot(n int) *proxy.Snapshot {
 	b := proxytest.New()
 	for i := 0; i < n; i++ {
-		name := b.Service("bench", fmt.Sprintf("svc-%d", i), serviceIP(i), 80)
+		name := b.Service("bench", serviceName(i), serviceIP(i), 80)
 		for j := 0; j < 3; j++ {
 			if i == 0 {
 				b.Endpoints(name, proxytest.Ready(podIP, int32(listenPort+j)))
@@ -71,4 +73,12 @@ func withMovedEndpoint(s *proxy.Snapshot, svc, v int) *proxy.Snapshot {
 	eps[len(eps)-1] = proxytest.Ready(endpointIP(1_000_000+v, 0), 8080)
 	out.Endpoints[name] = eps
 	return out
+}
+
+// serviceName names Service i; Service 0 is the measured one.
+func serviceName(i int) string {
+	if i == 0 {
+		return "svc-target"
+	}
+	return fmt.Sprintf("svc-%d", i)
 }
