@@ -202,3 +202,46 @@ func TestControllerLeavesUserSlicesAlone(t *testing.T) {
 		t.Fatalf("%d slices, want only the user's", len(l.Items))
 	}
 }
+
+// A sync with nothing changed writes nothing: not the placeholder of a
+// service without pods, not the slices of one with pods.
+func TestControllerResyncWritesNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		objs []runtime.Object
+		eps  int
+	}{
+		{"placeholder", []runtime.Object{testService()}, 0},
+		{"pods", []runtime.Object{testService(), testPod("a", "10.244.0.2"), testPod("b", "10.244.0.3")}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, tt.objs...)
+			waitFor(t, "the slice in the cache", func() bool {
+				l, _ := h.c.slices.List(managedSelector())
+				return len(l) == 1 && len(l[0].Endpoints) == tt.eps && h.c.written.caughtUp("default/web", l)
+			})
+			h.client.ClearActions()
+			for range 3 {
+				if err := h.c.sync(h.ctx, "default/web"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if w := writes(h.client.Actions()); len(w) != 0 {
+				t.Fatalf("%d writes with nothing changed: %v", len(w), w)
+			}
+		})
+	}
+}
+
+// writes lists the create, update and delete actions among as.
+func writes(as []k8stesting.Action) []string {
+	var out []string
+	for _, a := range as {
+		switch a.GetVerb() {
+		case "create", "update", "delete", "patch":
+			out = append(out, a.GetVerb()+" "+a.GetResource().Resource)
+		}
+	}
+	return out
+}

@@ -28,10 +28,7 @@ func Desired(svc *corev1.Service, pods []*corev1.Pod) []Group {
 		if pod.Namespace != svc.Namespace || !sel.Matches(labels.Set(pod.Labels)) || !eligible(pod) {
 			continue
 		}
-		ports, ok := resolvePorts(svc, pod)
-		if !ok {
-			continue // a named targetPort the pod does not have
-		}
+		ports := resolvePorts(svc, pod)
 		sig := portSignature(ports)
 		g := groups[sig]
 		if g == nil {
@@ -112,13 +109,17 @@ func endpointFor(svc *corev1.Service, pod *corev1.Pod) discoveryv1.Endpoint {
 
 // resolvePorts gives each service port its number on this pod: a numeric
 // targetPort as is, a named one from the pod's containers' ports (same
-// name and protocol). false when a named port is missing.
-func resolvePorts(svc *corev1.Service, pod *corev1.Pod) ([]discoveryv1.EndpointPort, bool) {
+// name and protocol). A port the pod does not have is left out for this
+// pod only; the pod keeps the ports it does resolve. As kube's controller
+// does, a pod that resolves none of them still gets an endpoint, in a
+// slice with no ports (no traffic reaches it, but it stays visible, e.g.
+// to DNS of headless services).
+func resolvePorts(svc *corev1.Service, pod *corev1.Pod) []discoveryv1.EndpointPort {
 	out := make([]discoveryv1.EndpointPort, 0, len(svc.Spec.Ports))
 	for _, sp := range svc.Spec.Ports {
 		num, ok := targetPort(sp, pod)
 		if !ok {
-			return nil, false
+			continue
 		}
 		name, proto := sp.Name, sp.Protocol
 		if proto == "" {
@@ -126,7 +127,7 @@ func resolvePorts(svc *corev1.Service, pod *corev1.Pod) ([]discoveryv1.EndpointP
 		}
 		out = append(out, discoveryv1.EndpointPort{Name: &name, Protocol: &proto, Port: &num, AppProtocol: sp.AppProtocol})
 	}
-	return out, true
+	return out
 }
 
 func targetPort(sp corev1.ServicePort, pod *corev1.Pod) (int32, bool) {

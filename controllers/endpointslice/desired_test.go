@@ -12,11 +12,11 @@ func TestDesired(t *testing.T) {
 		name string
 		svc  *corev1.Service
 		pods []*corev1.Pod
-		// want: per group, port numbers then addresses.
+		// want: per group, its ports as name=number, then addresses.
 		want [][]string
 	}{
 		{"numeric targetPort", testService(), []*corev1.Pod{testPod("a", "10.244.0.2"), testPod("b", "10.244.0.3")},
-			[][]string{{"8080", "10.244.0.2", "10.244.0.3"}}},
+			[][]string{{"http=8080", "10.244.0.2", "10.244.0.3"}}},
 		{"not matching, finished, no IP and IPv6-only pods are left out", testService(), []*corev1.Pod{
 			testPod("a", "10.244.0.2"),
 			testPod("other", "10.244.0.3", func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} }),
@@ -25,11 +25,26 @@ func TestDesired(t *testing.T) {
 			testPod("noip", ""),
 			testPod("v6", "fd00::1"),
 			testPod("elsewhere", "10.244.0.6", func(p *corev1.Pod) { p.Namespace = "other" }),
-		}, [][]string{{"8080", "10.244.0.2"}}},
+		}, [][]string{{"http=8080", "10.244.0.2"}}},
 		{"named port resolved per pod", testService(namedTarget("http")), []*corev1.Pod{
 			testPod("a", "10.244.0.2"), testPod("b", "10.244.0.3", containerPort(9090)), testPod("c", "10.244.0.4"),
+		}, [][]string{{"http=8080", "10.244.0.2", "10.244.0.4"}, {"http=9090", "10.244.0.3"}}},
+		// A pod that lacks one named port keeps the others (a rollout that
+		// drops the metrics port still serves http).
+		{"pod without one named port keeps the rest", twoPorts(), []*corev1.Pod{
+			testPod("a", "10.244.0.2", withMetrics), testPod("b", "10.244.0.3"),
+		}, [][]string{{"http=8080", "10.244.0.3"}, {"http=8080", "metrics=9100", "10.244.0.2"}}},
+		{"pod with only the second named port", twoPorts(), []*corev1.Pod{
+			testPod("a", "10.244.0.2", withMetrics, func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "other" }),
+		}, [][]string{{"metrics=9100", "10.244.0.2"}}},
+		// As kube: resolving no port at all still gives an endpoint, in a
+		// group with no ports.
+		{"pod resolving no port", testService(namedTarget("http")), []*corev1.Pod{
+			testPod("a", "10.244.0.2"),
 			testPod("lacks", "10.244.0.5", func(p *corev1.Pod) { p.Spec.Containers[0].Ports = nil }),
-		}, [][]string{{"8080", "10.244.0.2", "10.244.0.4"}, {"9090", "10.244.0.3"}}},
+		}, [][]string{{"10.244.0.5"}, {"http=8080", "10.244.0.2"}}},
+		{"headless without ports", testService(func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.Ports = corev1.ClusterIPNone, nil }),
+			[]*corev1.Pod{testPod("a", "10.244.0.2")}, [][]string{{"10.244.0.2"}}},
 		{"no pods", testService(), nil, nil},
 	}
 	for _, tt := range tests {
@@ -39,7 +54,10 @@ func TestDesired(t *testing.T) {
 				t.Fatalf("%d groups, want %d: %+v", len(got), len(tt.want), got)
 			}
 			for i, g := range got {
-				have := []string{itoa(*g.Ports[0].Port)}
+				var have []string
+				for _, p := range g.Ports {
+					have = append(have, *p.Name+"="+itoa(*p.Port))
+				}
 				for _, ep := range g.Endpoints {
 					have = append(have, ep.Addresses[0])
 				}

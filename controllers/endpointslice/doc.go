@@ -16,7 +16,8 @@
 // set), its node name and a Pod targetRef. A numeric targetPort is used as
 // is; a named one is looked up in the pod's container ports, so pods that
 // resolve it differently land in different slices, and a pod without that
-// port is left out (kube instead leaves only that port out for it).
+// port has only that port left out (as in kube; a pod that resolves no
+// port at all still has its endpoint, in a slice with no ports).
 //
 // Plan (pure) compares the groups with the existing managed slices and
 // returns creates, updates and deletes: endpoints stay in the slice that

@@ -24,6 +24,20 @@ func namedTarget(name string) func(*corev1.Service) {
 	return func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromString(name) }
 }
 
+// twoPorts: http to targetPort "http", metrics to targetPort "metrics".
+func twoPorts() *corev1.Service {
+	return testService(namedTarget("http"), func(s *corev1.Service) {
+		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "metrics", Port: 9100,
+			Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("metrics")})
+	})
+}
+
+// withMetrics gives the pod a "metrics" container port 9100.
+func withMetrics(p *corev1.Pod) {
+	c := &p.Spec.Containers[0]
+	c.Ports = append(c.Ports, corev1.ContainerPort{Name: "metrics", ContainerPort: 9100, Protocol: corev1.ProtocolTCP})
+}
+
 func testPod(name, ip string, change ...func(*corev1.Pod)) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name),
 		Labels: map[string]string{"app": "web"}},

@@ -121,14 +121,17 @@ func (p *planner) write(s *discoveryv1.EndpointSlice, ports []discoveryv1.Endpoi
 	}
 }
 
-// place puts eps into a spare slice, or a new one.
+// place puts eps into a spare slice (written only if that changes it), or
+// a new one.
 func (p *planner) place(ports []discoveryv1.EndpointPort, eps []discoveryv1.Endpoint) {
 	if len(p.spare) > 0 {
 		s := p.spare[0]
 		p.spare = p.spare[1:]
 		next := s.DeepCopy()
 		p.fill(next, ports, eps)
-		p.out.Update = append(p.out.Update, next)
+		if !sameSlice(next, s) {
+			p.out.Update = append(p.out.Update, next)
+		}
 		return
 	}
 	s := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{GenerateName: p.svc.Name + "-", Namespace: p.svc.Namespace}}

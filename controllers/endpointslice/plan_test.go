@@ -106,3 +106,45 @@ func TestPlanSeparatesPortSets(t *testing.T) {
 		t.Fatalf("%s", summary(a))
 	}
 }
+
+// Planning again against what a plan wrote changes nothing, whatever the
+// service looks like.
+func TestPlanIsStable(t *testing.T) {
+	lacksMetrics := testPod("b", "10.244.0.3")
+	noPorts := testPod("c", "10.244.0.4", func(p *corev1.Pod) { p.Spec.Containers[0].Ports = nil })
+	tests := []struct {
+		name string
+		svc  *corev1.Service
+		pods []*corev1.Pod
+	}{
+		{"no pods: the placeholder", testService(), nil},
+		{"pods", testService(), pods(3)},
+		{"more than a slice", testService(), pods(150)},
+		{"port sets", twoPorts(), []*corev1.Pod{testPod("a", "10.244.0.2", withMetrics), lacksMetrics, noPorts}},
+		{"headless without ports", testService(func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.Ports = corev1.ClusterIPNone, nil }), pods(2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			existing := named(plan(tt.svc, tt.pods, nil))
+			if again := plan(tt.svc, tt.pods, existing); !again.Empty() {
+				t.Fatalf("second plan writes: %s", summary(again))
+			}
+		})
+	}
+}
+
+// A rollout that drops the metrics port: the new pods serve http from a
+// slice of their own.
+func TestPlanPodsMissingOnePort(t *testing.T) {
+	svc := twoPorts()
+	a := plan(svc, []*corev1.Pod{testPod("old", "10.244.0.2", withMetrics), testPod("new", "10.244.0.3")}, nil)
+	if len(a.Create) != 2 || len(a.Update)+len(a.Delete) != 0 {
+		t.Fatalf("%s", summary(a))
+	}
+	for _, s := range a.Create {
+		want := map[string]int{"10.244.0.2": 2, "10.244.0.3": 1}[addrs(s)[0]]
+		if len(s.Endpoints) != 1 || len(s.Ports) != want || *s.Ports[0].Name != "http" || *s.Ports[0].Port != 8080 {
+			t.Fatalf("slice %v ports %d, want %d with http first", addrs(s), len(s.Ports), want)
+		}
+	}
+}
