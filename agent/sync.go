@@ -51,14 +51,14 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	}
 	a.checkAdopted(ctx, pod, st)
 	actions := computePodActions(pod, st, a.now(), defaultBackoff)
+	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
 		// A pod that finished: say so (Ready false, Succeeded or Failed)
-		// before the sandbox teardown (CNI DEL, netns) takes its time.
-		if err := a.updateStatus(ctx, pod, st); err != nil {
-			return err
-		}
+		// before the sandbox teardown (CNI DEL, netns) takes its time. The
+		// teardown goes on when the API cannot be reached.
+		early = a.updateStatus(ctx, pod, st)
 	}
-	applyErr := a.apply(ctx, pod, st, actions)
+	applyErr := errors.Join(early, a.apply(ctx, pod, st, actions))
 	if st, err = a.podState(ctx, string(pod.UID)); err != nil {
 		return errors.Join(applyErr, err)
 	}

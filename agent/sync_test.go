@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/nodeagent/nodeagent/cni"
@@ -298,4 +300,27 @@ func (fileNetNS) Remove(path string) error {
 		return err
 	}
 	return nil
+}
+
+// TestFinishedPodIsTornDownWithoutTheAPI: a pod whose containers all
+// finished reports so first, and is torn down (sandbox, CNI attachment)
+// even when that status write fails.
+func TestFinishedPodIsTornDownWithoutTheAPI(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyNever, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p")
+	rt.ExitContainer(h.containers()[0].ID, 0, "")
+	h.waitCache("ns", "p")
+	h.client.PrependReactor("update", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("the API server is unreachable")
+	})
+	if err := h.a.syncKey(h.ctx, "ns/p"); err == nil {
+		t.Fatal("the failed status write must be reported (the pod is synced again)")
+	}
+	if sbs, _ := rt.ListPodSandboxes(h.ctx, nil); len(h.net.attached) != 0 || len(sbs) != 1 || sbs[0].State != cri.SandboxNotReady {
+		t.Fatalf("a finished pod's sandbox must be stopped and detached without the API: sandboxes %+v attachments %v", sbs, h.net.attached)
+	}
 }

@@ -68,7 +68,9 @@ func (c ConntrackTool) DeleteUDP(ctx context.Context, f Flow) error {
 
 // staleFlows lists the UDP flows to delete after moving from prev to next:
 // flows to endpoints a UDP service port no longer uses, and flows to a
-// service port that had no endpoint before (they went nowhere).
+// service port that had no endpoint before or did not exist (a client that
+// sent before the rules were there made an entry without DNAT, and each
+// retry from the same port keeps it alive: a DNS client, say).
 func staleFlows(prev, next *Snapshot) []Flow {
 	if prev == nil {
 		return nil
@@ -79,16 +81,20 @@ func staleFlows(prev, next *Snapshot) []Flow {
 			continue
 		}
 		before := ClusterEndpoints(sp, prev.Endpoints[name])
-		nsp := next.Services[name]
 		var after []Endpoint
-		if nsp != nil {
+		if nsp := next.Services[name]; nsp != nil {
 			after = ClusterEndpoints(nsp, next.Endpoints[name])
 		}
 		for _, e := range gone(before, after) {
 			out = append(out, flowsTo(sp, e.IP)...)
 		}
-		if len(before) == 0 && len(after) > 0 {
-			out = append(out, flowsTo(nsp, netip.Addr{})...)
+	}
+	for name, sp := range next.Services {
+		if sp.Protocol != "UDP" || len(ClusterEndpoints(sp, next.Endpoints[name])) == 0 {
+			continue
+		}
+		if psp := prev.Services[name]; psp == nil || len(ClusterEndpoints(psp, prev.Endpoints[name])) == 0 {
+			out = append(out, flowsTo(sp, netip.Addr{})...)
 		}
 	}
 	return out

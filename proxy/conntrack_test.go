@@ -33,6 +33,8 @@ func TestStaleFlows(t *testing.T) {
 		{"service gone", udpSnapshot("10.244.0.2"), &Snapshot{},
 			[]Flow{{Dst: vip, DstPort: 53, ReplySrc: ep2}, {DstPort: 30053, ReplySrc: ep2}}},
 		{"first endpoint", udpSnapshot(), udpSnapshot("10.244.0.2"), []Flow{{Dst: vip, DstPort: 53}, {DstPort: 30053}}},
+		{"new service with endpoints", &Snapshot{}, udpSnapshot("10.244.0.2"), []Flow{{Dst: vip, DstPort: 53}, {DstPort: 30053}}},
+		{"new service without endpoints", &Snapshot{}, udpSnapshot(), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

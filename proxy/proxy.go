@@ -25,9 +25,12 @@ type Options struct {
 	// NodeIPInterval.
 	NodeIPs        []netip.Addr
 	NodeIPInterval time.Duration
-	Runner         RunnerConfig
-	Conntrack      Conntrack
-	Clock          clock.WithTicker
+	// IgnoreInterfaces hold addresses that are not the node's (IPVS mode's
+	// dummy link holds every cluster IP).
+	IgnoreInterfaces []string
+	Runner           RunnerConfig
+	Conntrack        Conntrack
+	Clock            clock.WithTicker
 }
 
 // Proxy is the whole service proxy: informers for Services and
@@ -146,24 +149,27 @@ func (p *Proxy) watchNodeIPs(ctx context.Context) {
 func (p *Proxy) refreshNodeIPs() bool {
 	ips := p.opts.NodeIPs
 	if len(ips) == 0 {
-		ips = localIPv4s()
+		ips = localIPv4s(p.opts.IgnoreInterfaces)
 	}
-	before := p.Tracker.Snapshot().NodeIPs
+	before := p.Tracker.NodeIPs()
 	p.Tracker.SetNodeIPs(ips)
 	return !slices.Equal(before, ips)
 }
 
-// localIPv4s lists this network namespace's non-loopback IPv4 addresses.
-func localIPv4s() []netip.Addr {
-	addrs, _ := net.InterfaceAddrs()
+// localIPv4s lists this network namespace's non-loopback IPv4 addresses,
+// but for those on the ignored interfaces.
+func localIPv4s(ignore []string) []netip.Addr {
+	ifaces, _ := net.Interfaces()
 	var out []netip.Addr
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok {
+	for _, ifc := range ifaces {
+		if slices.Contains(ignore, ifc.Name) {
 			continue
 		}
-		if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && n.IP.To4() != nil && !ip.IsLoopback() {
-			out = append(out, ip)
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+				out = append(out, netip.AddrFrom4([4]byte(n.IP.To4())))
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })

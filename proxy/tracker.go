@@ -38,10 +38,17 @@ func (t *Tracker) SetNodeIPs(ips []netip.Addr) {
 	t.nodeIPs = append([]netip.Addr(nil), ips...)
 }
 
+// LabelServiceProxyName hands a Service to another proxy: kube-proxy, and
+// so this one, leave a Service with this label alone.
+const LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
+
 // UpdateService records svc (an add or an update).
 func (t *Tracker) UpdateService(svc *corev1.Service) {
 	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
-	ports := servicePorts(svc)
+	var ports []*ServicePort
+	if _, other := svc.Labels[LabelServiceProxyName]; !other {
+		ports = servicePorts(svc)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(ports) == 0 {
@@ -56,6 +63,13 @@ func (t *Tracker) DeleteService(svc *corev1.Service) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.services, types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name})
+}
+
+// NodeIPs returns the addresses node ports answer on.
+func (t *Tracker) NodeIPs() []netip.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]netip.Addr(nil), t.nodeIPs...)
 }
 
 // UpdateSlice records an EndpointSlice; slices of no Service or of another
@@ -169,7 +183,9 @@ func endpointOf(e discoveryv1.Endpoint, ip netip.Addr, port int32, node string) 
 		serving = *e.Conditions.Serving
 	}
 	terminating := e.Conditions.Terminating != nil && *e.Conditions.Terminating
-	ep := Endpoint{IP: ip, Port: port, Ready: ready && !terminating, Serving: serving, Terminating: terminating}
+	// Ready is taken as given: a terminating endpoint the controller calls
+	// ready (publishNotReadyAddresses) still gets traffic, as in kube-proxy.
+	ep := Endpoint{IP: ip, Port: port, Ready: ready, Serving: serving, Terminating: terminating}
 	if e.NodeName != nil {
 		ep.NodeName = *e.NodeName
 		ep.Local = node != "" && *e.NodeName == node

@@ -60,6 +60,17 @@ func TestServicePortsSkipHeadlessAndExternalName(t *testing.T) {
 	}
 }
 
+func TestServiceOfAnotherProxyIsLeftAlone(t *testing.T) {
+	tr := NewTracker("n1")
+	svc := service("web", "10.96.0.10", port("", 80, ""))
+	tr.UpdateService(svc)
+	svc.Labels = map[string]string{LabelServiceProxyName: "other-proxy"}
+	tr.UpdateService(svc)
+	if s := tr.Snapshot(); len(s.Services) != 0 {
+		t.Fatalf("a Service labelled %s must not be programmed: %v", LabelServiceProxyName, s.Services)
+	}
+}
+
 func TestServicePortPolicies(t *testing.T) {
 	svc := service("np", "10.96.0.11", corev1.ServicePort{Port: 80, NodePort: 30080})
 	svc.Spec.Type = corev1.ServiceTypeNodePort
@@ -89,9 +100,11 @@ func TestSlicesMergeByPortWithConditions(t *testing.T) {
 		endpoint("10.244.0.3", "n1", nil, nil, nil), endpoint("10.244.1.2", "n2", fal, tru, tru)))
 	tr.UpdateSlice(slice("web", "web-b", []discoveryv1.EndpointPort{sport("http", 8080)},
 		endpoint("10.244.0.2", "n1", tru, tru, fal), endpoint("10.244.0.3", "n1", fal, fal, fal)))
+	tr.UpdateSlice(slice("web", "web-c", []discoveryv1.EndpointPort{sport("http", 8080)},
+		endpoint("10.244.2.2", "n3", tru, tru, tru))) // publishNotReadyAddresses: ready while terminating
 	tr.UpdateSlice(slice("other", "other-a", []discoveryv1.EndpointPort{sport("http", 8080)}, endpoint("10.244.9.9", "n1", nil, nil, nil)))
 	got := tr.Snapshot().Endpoints[spn("web", "http")]
-	want := []string{"10.244.0.2:8080 ready local", "10.244.0.3:8080 ready local", "10.244.1.2:8080 serving terminating"}
+	want := []string{"10.244.0.2:8080 ready local", "10.244.0.3:8080 ready local", "10.244.1.2:8080 serving terminating", "10.244.2.2:8080 ready"}
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)
 	}
@@ -101,6 +114,7 @@ func TestSlicesMergeByPortWithConditions(t *testing.T) {
 		}
 	}
 	tr.DeleteSlice(slice("web", "web-a", nil))
+	tr.DeleteSlice(slice("web", "web-c", nil))
 	if got := tr.Snapshot().Endpoints[spn("web", "http")]; len(got) != 2 || got[1].Ready {
 		t.Fatalf("after deleting web-a: %v", got)
 	}

@@ -104,6 +104,9 @@ func startProxy(ctx context.Context, log *slog.Logger, o *proxyOptions, client k
 	if err != nil {
 		return err
 	}
+	if pid, ok := proxy.KubeProxyHere("/proc"); ok && b.Mode() == modeIPTables {
+		return fmt.Errorf("a kube-proxy (pid %d) runs in this network namespace and owns the KUBE-* chains that iptables mode writes: stop it, or use --proxy-mode=nftables (its own table, ip nodeagent), or --disable-proxy", pid)
+	}
 	if err := cleanupOtherModes(ctx, log, b.Mode()); err != nil {
 		log.Warn("leftovers of another proxy mode not removed", "err", err)
 	}
@@ -111,7 +114,7 @@ func startProxy(ctx context.Context, log *slog.Logger, o *proxyOptions, client k
 		log.Warn("proxy sysctls", "err", err)
 	}
 	p, err := proxy.New(client, b, proxy.Options{NodeName: nodeName, NodeIPs: o.nodeIPs, Runner: o.runner,
-		Conntrack: proxy.ConntrackTool{}, Clock: clock.RealClock{}}, log)
+		IgnoreInterfaces: []string{ipvs.LinkName}, Conntrack: proxy.ConntrackTool{}, Clock: clock.RealClock{}}, log)
 	if err != nil {
 		return err
 	}
@@ -184,7 +187,9 @@ func autoBackend(ctx context.Context, log *slog.Logger, o *proxyOptions) (proxy.
 func cleanupOtherModes(ctx context.Context, log *slog.Logger, keep string) error {
 	var errs []error
 	cfg := proxy.DefaultConfig()
-	if keep != modeIPTables {
+	if pid, ok := proxy.KubeProxyHere("/proc"); ok && keep != modeIPTables {
+		log.Warn("a kube-proxy runs in this network namespace: its KUBE-* chains are left alone", "pid", pid)
+	} else if keep != modeIPTables {
 		errs = append(errs, iptables.New(cfg, iptables.NewRunner(), log).Cleanup(ctx))
 	}
 	if keep != modeNFTables {
