@@ -253,7 +253,7 @@ func checkAffinityKept(t *testing.T, ctx context.Context, node *lab.Node, p *nft
 func affinitySet(t *testing.T, node *lab.Node, ip string) string {
 	t.Helper()
 	list, _ := nftList(t, node)
-	m := regexp.MustCompile(`set (aff-[0-9a-f]{8}-c-` + regexp.QuoteMeta(ip) + `-8080) \{`).FindStringSubmatch(list)
+	m := regexp.MustCompile(`set (aff-[a-z2-7]{16}-c-` + regexp.QuoteMeta(ip) + `-8080) \{`).FindStringSubmatch(list)
 	if m == nil {
 		t.Fatalf("no affinity set for %s:8080:\n%s", ip, list)
 	}

@@ -16,7 +16,7 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 	bld, names := bigSnapshot(10000)
 	cfg := proxy.DefaultConfig()
 	fake := knftables.NewFake(Family, TableName)
-	applied := compute(cfg, bld.Snapshot())
+	applied, _ := compute(cfg, bld.Snapshot())
 	s := bld.Snapshot()
 	eps := s.Endpoints[names[5000]]
 	b.ReportAllocs()
@@ -25,7 +25,7 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 		// A new endpoint address; a new endpoint count would rewrite the
 		// services chain, which needs the full transaction (keepMap).
 		eps[0].IP = netip.AddrFrom4([4]byte{10, 250, byte(i >> 8), byte(i)})
-		want := compute(cfg, s)
+		want, _ := compute(cfg, s)
 		tx := fake.NewTransaction()
 		if !partialTransaction(tx, applied, want) || tx.NumOperations() == 0 || tx.NumOperations() > 40 {
 			b.Fatalf("partial transaction of %d operations", tx.NumOperations())
@@ -40,8 +40,8 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 func BenchmarkFullTransaction10k(b *testing.B) {
 	bld, _ := bigSnapshot(10000)
 	fake := knftables.NewFake(Family, TableName)
-	want := compute(proxy.DefaultConfig(), bld.Snapshot())
-	have := compute(proxy.DefaultConfig(), bld.Snapshot())
+	want, _ := compute(proxy.DefaultConfig(), bld.Snapshot())
+	have, _ := compute(proxy.DefaultConfig(), bld.Snapshot())
 	b.ResetTimer()
 	for range b.N {
 		tx := fake.NewTransaction()

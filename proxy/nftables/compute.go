@@ -1,8 +1,9 @@
 package nftables
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
@@ -70,12 +71,24 @@ type builder struct {
 	s   *state
 	// ns are the endpoint counts in use, per kind.
 	ns map[string]map[int]bool
+	// affName names a service port's affinity chains (affinityName but in
+	// collision tests); affOwner is the service port each name went to.
+	affName  func(proxy.ServicePortName) string
+	affOwner map[string]proxy.ServicePortName
+	// err is the first failure (two service ports given one name).
+	err error
 }
 
 // compute is the pure function at the heart of the backend: the table's
-// whole desired content for snap.
-func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
-	b := &builder{cfg: cfg, s: newState(), ns: map[string]map[int]bool{}}
+// whole desired content for snap. It fails only when two service ports
+// would share affinity chains (a hash collision), never silently.
+func compute(cfg proxy.Config, snap *proxy.Snapshot) (*state, error) {
+	return computeWith(cfg, snap, affinityName)
+}
+
+func computeWith(cfg proxy.Config, snap *proxy.Snapshot, affName func(proxy.ServicePortName) string) (*state, error) {
+	b := &builder{cfg: cfg, s: newState(), ns: map[string]map[int]bool{},
+		affName: affName, affOwner: map[string]proxy.ServicePortName{}}
 	var nodeIPs []string
 	for _, ip := range snap.NodeIPs {
 		if ip.Is4() {
@@ -99,7 +112,10 @@ func compute(cfg proxy.Config, snap *proxy.Snapshot) *state {
 		}
 	}
 	b.natRules(withNodeIPs)
-	return b.s
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.s, nil
 }
 
 // service adds one service port's elements (and affinity chains).
@@ -197,12 +213,17 @@ func (b *builder) hairpin(eps []proxy.Endpoint) {
 // one chain that sends a known client to its endpoint and picks one at
 // random for a new client, and per endpoint a chain that records the
 // client (with the timeout) and DNATs. Chain names carry a hash of the
-// port's name and the endpoint's address.
+// port's name and the endpoint's address. The cluster IP and a node port
+// of one port share the chains; two ports never do (b.err).
 func (b *builder) affinity(sp *proxy.ServicePort, scope string, eps []proxy.Endpoint) string {
-	base := "aff-" + shortHash(sp.Name.String()) + "-" + scope
-	if _, ok := b.s.chains[base]; ok {
+	base := "aff-" + b.affName(sp.Name) + "-" + scope
+	if owner, ok := b.affOwner[base]; ok {
+		if owner != sp.Name && b.err == nil {
+			b.err = fmt.Errorf("affinity chain %s: name collision between service ports %s and %s", base, owner, sp.Name)
+		}
 		return base
 	}
+	b.affOwner[base] = sp.Name
 	c := b.s.addChain(base)
 	timeout := time.Duration(sp.AffinityTimeout) * time.Second
 	proto := strings.ToLower(string(sp.Protocol))
@@ -244,10 +265,12 @@ func sortedNames(m map[proxy.ServicePortName]*proxy.ServicePort) []proxy.Service
 	return names
 }
 
-func shortHash(s string) string {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return fmt.Sprintf("%08x", h.Sum32())
+// affinityName is the first 16 characters of base32(sha256(n)), lower
+// case: 80 bits, so that no two service ports meet in practice (a 32-bit
+// hash collides at a few tens of thousands of names).
+func affinityName(n proxy.ServicePortName) string {
+	sum := sha256.Sum256([]byte(n.String()))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:])[:16])
 }
 
 func ptr[T any](v T) *T { return &v }

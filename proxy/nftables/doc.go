@@ -45,7 +45,9 @@
 // chains costs 37 s to load (jump validation is quadratic), while data maps
 // with 120k elements load in 2 s. So the common path has no per-service or
 // per-endpoint chain. Only ClientIP affinity, which is rare, gets chains:
-// aff-<hash>-<c|e> per service port and scope, reached through the small
+// aff-<hash>-<c|e> per service port and scope (hash: 16 characters of
+// base32(sha256(port name)); two ports never share chains: a collision
+// fails the sync with both names), reached through the small
 // verdict maps *-affinity, and one chain and one timeout set per endpoint
 // (update @set { ip saddr } on the packet path, then DNAT). Measured in a
 // lab node: 10,000 services x 3 endpoints load in about 0.9 s, one endpoint

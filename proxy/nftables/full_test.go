@@ -17,7 +17,7 @@ import (
 // ("ip:port") in scope "c" (cluster) or "e" (external).
 func affSet(n proxy.ServicePortName, scope, ep string) string {
 	ip, port, _ := strings.Cut(ep, ":")
-	return "aff-" + shortHash(n.String()) + "-" + scope + "-" + ip + "-" + port
+	return "aff-" + affinityName(n) + "-" + scope + "-" + ip + "-" + port
 }
 
 // rememberClient adds client to the set as the packet path's
@@ -160,7 +160,7 @@ func TestFullSyncDeletesARemovedAffinityService(t *testing.T) {
 	delete(s.Endpoints, sticky)
 	mustSync(t, p, s, true)
 	assertKeptAffinity(t, fake, kept)
-	if dump := fake.Dump(); strings.Contains(dump, "aff-"+shortHash(sticky.String())) || strings.Contains(dump, "10.96.0.12") {
+	if dump := fake.Dump(); strings.Contains(dump, "aff-"+affinityName(sticky)) || strings.Contains(dump, "10.96.0.12") {
 		t.Fatalf("the removed affinity service left objects:\n%s", dump)
 	}
 	if got := clients(fake, kept); !slices.Equal(got, []string{podIP}) {
@@ -346,7 +346,7 @@ func TestStrictFakeRefuses(t *testing.T) {
 		"a set a rule uses": func(tx *knftables.Transaction) { tx.Delete(&knftables.Set{Name: set}) },
 		"a map a rule uses": func(tx *knftables.Transaction) { tx.Delete(&knftables.Map{Name: "svc-2"}) },
 		"a chain a vmap names": func(tx *knftables.Transaction) {
-			tx.Delete(&knftables.Chain{Name: "aff-" + shortHash(sticky.String()) + "-c"})
+			tx.Delete(&knftables.Chain{Name: "aff-" + affinityName(sticky) + "-c"})
 		},
 		"a chain a rule jumps to": func(tx *knftables.Transaction) { tx.Delete(&knftables.Chain{Name: set}) },
 		"a set with other flags":  func(tx *knftables.Transaction) { tx.Add(&knftables.Set{Name: set, Type: "ipv4_addr"}) },
@@ -371,7 +371,7 @@ func TestStrictFakeRefuses(t *testing.T) {
 	tx.Flush(&knftables.Map{Name: "svc-affinity"})
 	tx.Flush(&knftables.Map{Name: "np-affinity"})
 	tx.Delete(&knftables.Map{Name: "svc-2"})
-	tx.Delete(&knftables.Chain{Name: "aff-" + shortHash(sticky.String()) + "-c"})
+	tx.Delete(&knftables.Chain{Name: "aff-" + affinityName(sticky) + "-c"})
 	tx.Add(&knftables.Map{Name: "svc-2", TypeOf: mapTypeOfIP})
 	tx.Add(&knftables.Rule{Chain: chainServices, Rule: "dnat ip to " + ipKey + " . numgen random mod 2 map @svc-2"})
 	if err := (strictNFT{fake}).Run(context.Background(), tx); err != nil {

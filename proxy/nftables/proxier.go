@@ -58,7 +58,10 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	start := time.Now()
-	want := compute(p.cfg, s)
+	want, err := compute(p.cfg, s)
+	if err != nil {
+		return fmt.Errorf("nftables sync: %w", err)
+	}
 	tx := p.nft.NewTransaction()
 	if !full && p.applied != nil && partialTransaction(tx, p.applied, want) {
 		return p.apply(ctx, tx, want, "partial", start)

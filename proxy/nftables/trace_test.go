@@ -190,7 +190,7 @@ func TestAffinity(t *testing.T) {
 		// The node port shares the cluster IP's affinity (same endpoints).
 		assertBalanced(t, tr.trace(tcp(podIP, nodeIP, 30080)), true, o.dst.String())
 	}
-	set := fake.Table.Sets["aff-"+shortHash(web.String())+"-c-10.244.1.5-80"]
+	set := fake.Table.Sets["aff-"+affinityName(web)+"-c-10.244.1.5-80"]
 	if set == nil || set.Timeout == nil || set.Timeout.Seconds() != 600 {
 		t.Fatalf("affinity set with a 600s timeout: %+v", set)
 	}
