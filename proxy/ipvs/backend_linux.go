@@ -10,11 +10,19 @@ import (
 )
 
 // NewReal checks the kernel (CheckKernel: IsNotSupported(err) on a kernel
-// without IPVS) and builds a backend on the real handle, netlink and
-// iptables, all in cfg.NetNSPath.
+// without IPVS), sets RequiredSysctls and builds a backend on the real
+// handle, netlink and iptables, all in cfg.NetNSPath.
 func NewReal(ctx context.Context, cfg Config, logger *slog.Logger) (*Backend, error) {
-	if err := CheckKernel(ctx, cfg.NetNSPath, KernelProbe{}); err != nil {
+	return newReal(ctx, cfg, logger, KernelProbe{}, ProcSysctl{NetNSPath: cfg.NetNSPath})
+}
+
+// newReal is NewReal with the kernel probe and the sysctl writer given.
+func newReal(ctx context.Context, cfg Config, logger *slog.Logger, p KernelProbe, sysctl SysctlWriter) (*Backend, error) {
+	if err := CheckKernel(ctx, cfg.NetNSPath, p); err != nil {
 		return nil, err
+	}
+	if err := SetSysctls(sysctl); err != nil {
+		return nil, fmt.Errorf("ipvs in %q: %w", cfg.NetNSPath, err)
 	}
 	links, err := NewLinks(cfg.NetNSPath)
 	if err != nil {

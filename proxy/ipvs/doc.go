@@ -71,6 +71,18 @@
 // whose message names CONFIG_IP_VS and the other proxy modes, so that
 // --proxy-mode=auto can fall back.
 //
+// Once CheckKernel passes, NewReal sets RequiredSysctls in the backend's
+// netns (SetSysctls through a SysctlWriter: ProcSysctl writes
+// /proc/sys/net/ipv4/vs/* from a thread inside cfg.NetNSPath, since those
+// files belong to the opener's netns): net.ipv4.vs.conntrack=1, without
+// which IPVS connections have no conntrack entry and the companion
+// "-m ipvs ... MASQUERADE" rules never match (no masquerade for node-port
+// traffic to another node's pod, no hairpin); conn_reuse_mode=0,
+// expire_nodest_conn=1 and expire_quiescent_template=1, so that reused
+// client ports, deleted real servers and affinity templates of draining
+// ones do not strand connections. A failed write fails NewReal with an
+// error naming the key. FakeSysctl records key=value for tests.
+//
 // # Why the fakes
 //
 // The project's machines have no IPVS and no dummy link type, so every
