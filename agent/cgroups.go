@@ -1,11 +1,12 @@
 package agent
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nodeagent/nodeagent/internal/cgroupfs"
 )
 
 // cgroupRoot is where the cgroup hierarchies are mounted.
@@ -21,11 +22,7 @@ func (a *Agent) podCgroup(uid string) string { return "/nodeagent/" + a.cfg.Node
 // has children or tasks, such as another lab node's pods).
 func removeNodeCgroups(node string) {
 	for _, p := range []string{"/nodeagent/" + node, "/nodeagent"} {
-		dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", p))
-		if v2 := filepath.Join(cgroupRoot, p); exists(v2) {
-			dirs = append(dirs, v2)
-		}
-		for _, d := range dirs {
+		for _, d := range cgroupfs.Dirs(cgroupRoot, p) {
 			os.Remove(d)
 		}
 	}
@@ -46,48 +43,7 @@ func (a *Agent) removePodCgroup(uid string) error {
 
 // rmCgroup removes the cgroup at path in every hierarchy, with the
 // (task-free) child cgroups that runc leaves in some hierarchies.
-func rmCgroup(path string) error {
-	dirs, err := filepath.Glob(filepath.Join(cgroupRoot, "*", path))
-	if err != nil {
-		return err
-	}
-	if v2 := filepath.Join(cgroupRoot, path); exists(v2) {
-		dirs = append(dirs, v2)
-	}
-	var errs []error
-	for _, d := range dirs {
-		errs = append(errs, rmTree(d))
-	}
-	return errors.Join(errs...)
-}
-
-// rmTree removes a cgroup directory and its child cgroups, deepest first
-// (cgroup directories are removed with rmdir; their files go with them).
-func rmTree(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			if err := rmTree(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
+func rmCgroup(path string) error { return cgroupfs.RemoveTree(cgroupRoot, path) }
 
 // podCgroupUIDs lists the UIDs of this node's pods that have a cgroup.
 func (a *Agent) podCgroupUIDs() []string {

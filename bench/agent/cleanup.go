@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeagent/nodeagent/bench/internal/probe"
+	"github.com/nodeagent/nodeagent/internal/cgroupfs"
 )
 
 const containerdAddress = "/run/nodeagent/containerd/containerd.sock"
@@ -61,21 +62,7 @@ func removeContainerdNamespace(ns string) error {
 
 // removeCgroupTree removes the (task-free) cgroup at path in every
 // hierarchy, children first.
-func removeCgroupTree(path string) {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + path)
-	for _, d := range dirs {
-		var all []string
-		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				all = append(all, p)
-			}
-			return nil
-		})
-		for i := len(all) - 1; i >= 0; i-- {
-			os.Remove(all[i])
-		}
-	}
-}
+func removeCgroupTree(path string) { cgroupfs.RemoveTree(cgroupfs.Root, path) }
 
 // readyz asks the API server's /readyz through cfg's transport.
 func readyz(ctx context.Context, cfg *rest.Config) error {

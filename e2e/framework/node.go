@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 
+	"github.com/nodeagent/nodeagent/internal/cgroupfs"
 	"github.com/nodeagent/nodeagent/lab"
 )
 
@@ -150,21 +151,7 @@ func RemoveNamespaceState(ns string) {
 // RemoveCgroupTree removes the (task-free) cgroup at path, relative to each
 // hierarchy's root, with its children: containerd puts containers made
 // without a cgroup parent under /<namespace>/<id> and leaves /<namespace>.
-func RemoveCgroupTree(path string) {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + path)
-	for _, d := range dirs {
-		var all []string
-		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				all = append(all, p)
-			}
-			return nil
-		})
-		for i := len(all) - 1; i >= 0; i-- {
-			os.Remove(all[i])
-		}
-	}
-}
+func RemoveCgroupTree(path string) { cgroupfs.RemoveTree(cgroupfs.Root, path) }
 
 // NetNSWithPrefix lists the pinned network namespaces whose name starts with prefix.
 func NetNSWithPrefix(prefix string) []string {
