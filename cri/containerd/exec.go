@@ -52,7 +52,10 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 		return cri.ExecResult{}, fmt.Errorf("exec in container %s: %w", id, err)
 	}
 	code, runErr := r.runExec(ctx, p, timeout)
-	// Delete waits for the output to be copied, so the buffers are complete.
+	// Delete cancels the copy (it closes our ends of the FIFOs) before it
+	// waits, so output still in flight would be lost: first let the copy
+	// reach EOF, which comes when the shim closes its ends.
+	drainIO(p.IO(), execDrainTimeout)
 	if _, err := p.Delete(context.WithoutCancel(ctx)); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -61,6 +64,28 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 		return res, fmt.Errorf("exec %q in container %s: %w", cmd, id, runErr)
 	}
 	return res, nil
+}
+
+// execDrainTimeout bounds the wait for an exec's output after it exited:
+// a background child that keeps stdout open would hold it forever.
+const execDrainTimeout = 2 * time.Second
+
+// drainIO waits until the process's output is copied, at most d.
+func drainIO(pio cio.IO, d time.Duration) {
+	if pio == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		pio.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // runExec starts p and waits for its exit code, killing it after timeout.

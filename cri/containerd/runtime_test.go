@@ -129,3 +129,34 @@ func TestExecSyncTimeout(t *testing.T) {
 		t.Errorf("stdout %q, want what was written before the timeout", res.Stdout)
 	}
 }
+
+// TestExecSyncWithBackgroundChild: a command that leaves a child holding
+// its stdout returns (the output drain is bounded) with what it printed.
+func TestExecSyncWithBackgroundChild(t *testing.T) {
+	cfg, _ := isolate(t, requireContainerd(t), "ns")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt := newRuntime(t, cfg)
+	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
+		t.Fatal(err)
+	}
+	sbID, err := rt.RunPodSandbox(ctx, cri.SandboxConfig{Name: "ns", Hostname: "bg", NetNSPath: newNetNS(t), CgroupParent: cfg.DefaultCgroupParent + "/pod-bg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.RemovePodSandbox(context.Background(), sbID) })
+	id, err := rt.CreateContainer(ctx, sbID, cri.ContainerConfig{Name: "app", Image: testImage, Args: []string{"pause"}})
+	if err == nil {
+		err = rt.StartContainer(ctx, id)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo before; sleep 30 & echo after"}, 20*time.Second)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exec: %+v, %v", res, err)
+	}
+	if got := strings.Fields(string(res.Stdout)); len(got) != 2 || got[0] != "before" || got[1] != "after" {
+		t.Fatalf("stdout %q, want before and after", res.Stdout)
+	}
+}
