@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/images"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
-	"github.com/containerd/errdefs"
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeagent/nodeagent/bench/internal/probe"
 	"github.com/nodeagent/nodeagent/internal/cgroupfs"
+	"github.com/nodeagent/nodeagent/internal/ctrdns"
 )
 
 const containerdAddress = "/run/nodeagent/containerd/containerd.sock"
@@ -23,41 +17,9 @@ const containerdAddress = "/run/nodeagent/containerd/containerd.sock"
 // in containerd namespace ns, then the namespace, its cgroup tree and its
 // run-state directories.
 func removeContainerdNamespace(ns string) error {
-	c, err := containerd.New(containerdAddress)
-	if err != nil {
-		return fmt.Errorf("containerd: %w", err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), ns), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if cs, err := c.Containers(ctx); err == nil {
-		for _, ct := range cs {
-			if task, err := ct.Task(ctx, nil); err == nil {
-				task.Delete(ctx, containerd.WithProcessKill)
-			}
-			ct.Delete(ctx, containerd.WithSnapshotCleanup)
-		}
-	}
-	if imgs, err := c.ImageService().List(ctx); err == nil {
-		for _, img := range imgs {
-			c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete())
-		}
-	}
-	for {
-		err = c.NamespaceService().Delete(ctx, ns)
-		if err == nil || errdefs.IsNotFound(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("delete containerd namespace %s: %w", ns, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	removeCgroupTree(ns)
-	os.Remove(filepath.Join("/run/nodeagent/containerd/state/io.containerd.runtime.v2.task", ns))
-	os.Remove(filepath.Join("/run/nodeagent/runc", ns))
-	return nil
+	return ctrdns.Remove(ctx, containerdAddress, ns)
 }
 
 // removeCgroupTree removes the (task-free) cgroup at path in every

@@ -34,6 +34,9 @@ import (
 // (hack/config/containerd.toml).
 const containerdState = "/run/nodeagent/containerd/state"
 
+// containerdRoot is its root directory (hack/lib.sh).
+const containerdRoot = "/var/lib/nodeagent/containerd"
+
 // testImage is built by hack/images.sh and served by the local registry.
 const testImage = "127.0.0.1:5000/nodeagent/testserver:v1"
 
@@ -135,10 +138,13 @@ func isolate(t *testing.T, base crictd.Config, suffix string) (crictd.Config, *c
 	c := connect(t, cfg.Address)
 	t.Cleanup(func() {
 		cleanNamespace(t, c, cfg.Namespace)
-		// The shim's per-namespace state directory outlives the namespace.
-		err := os.Remove(filepath.Join(containerdState, "io.containerd.runtime.v2.task", cfg.Namespace))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("cleanup: %v", err)
+		// The shim's per-namespace state and root directories outlive the
+		// namespace.
+		for _, dir := range []string{containerdState, containerdRoot} {
+			err := os.Remove(filepath.Join(dir, "io.containerd.runtime.v2.task", cfg.Namespace))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("cleanup: %v", err)
+			}
 		}
 		removeCgroups(t, cfg.DefaultCgroupParent)
 	})

@@ -11,12 +11,11 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
-	"github.com/containerd/errdefs"
 
 	"github.com/nodeagent/nodeagent/internal/cgroupfs"
+	"github.com/nodeagent/nodeagent/internal/ctrdns"
 	"github.com/nodeagent/nodeagent/lab"
 )
 
@@ -52,50 +51,13 @@ func (d NodeDirs) AgentArgs(nodeName string) []string {
 }
 
 // CleanupContainerd removes every task, container, image and snapshot of
-// the containerd namespace, then the namespace.
+// the containerd namespace, then the namespace and what containerd keeps
+// of it on disk.
 func CleanupContainerd(t testing.TB, ns string) {
-	c, err := containerd.New(ContainerdAddress())
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ctrdns.Remove(ctx, ContainerdAddress(), ns); err != nil {
 		t.Errorf("cleanup containerd namespace %s: %v", ns, err)
-		return
-	}
-	defer c.Close()
-	ctx := namespaces.WithNamespace(context.Background(), ns)
-	if cs, err := c.Containers(ctx); err == nil {
-		for _, ct := range cs {
-			if task, err := ct.Task(ctx, nil); err == nil {
-				task.Delete(ctx, containerd.WithProcessKill)
-			}
-			ct.Delete(ctx, containerd.WithSnapshotCleanup)
-		}
-	}
-	if imgs, err := c.ImageService().List(ctx); err == nil {
-		for _, img := range imgs {
-			c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete())
-		}
-	}
-	err = Poll(30*time.Second, 200*time.Millisecond, func() error {
-		err := c.NamespaceService().Delete(ctx, ns)
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		t.Errorf("delete containerd namespace %s: %v", ns, err)
-	}
-	RemoveCgroupTree(ns)
-	removeNamespaceState(ns)
-}
-
-// removeNamespaceState removes the empty per-namespace directories that
-// containerd's shim and runc keep under /run/nodeagent.
-func removeNamespaceState(ns string) {
-	for _, d := range []string{
-		filepath.Join("/run/nodeagent/containerd/state/io.containerd.runtime.v2.task", ns),
-		filepath.Join("/run/nodeagent/runc", ns),
-	} {
-		os.Remove(d)
 	}
 }
 
@@ -145,7 +107,7 @@ func RemoveNodeCgroups(node string) {
 // outside its database: its cgroup tree and its run-state directories.
 func RemoveNamespaceState(ns string) {
 	RemoveCgroupTree(ns)
-	removeNamespaceState(ns)
+	ctrdns.RemoveState(ns)
 }
 
 // RemoveCgroupTree removes the (task-free) cgroup at path, relative to each
