@@ -105,18 +105,7 @@ func TestExecSyncTimeout(t *testing.T) {
 	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
 		t.Fatal(err)
 	}
-	sbID, err := rt.RunPodSandbox(ctx, cri.SandboxConfig{Name: "exec", NetNSPath: newNetNS(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.RemovePodSandbox(context.Background(), sbID) })
-	id, err := rt.CreateContainer(ctx, sbID, cri.ContainerConfig{Name: "app", Image: testImage, Args: []string{"pause"}})
-	if err == nil {
-		err = rt.StartContainer(ctx, id)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := startPause(ctx, t, rt, cri.SandboxConfig{Name: "exec", NetNSPath: newNetNS(t)})
 	start := time.Now()
 	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo started; sleep 30"}, 500*time.Millisecond)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -140,7 +129,21 @@ func TestExecSyncWithBackgroundChild(t *testing.T) {
 	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
 		t.Fatal(err)
 	}
-	sbID, err := rt.RunPodSandbox(ctx, cri.SandboxConfig{Name: "ns", Hostname: "bg", NetNSPath: newNetNS(t), CgroupParent: cfg.DefaultCgroupParent + "/pod-bg"})
+	id := startPause(ctx, t, rt, cri.SandboxConfig{Name: "ns", NetNSPath: newNetNS(t), CgroupParent: cfg.DefaultCgroupParent + "/pod-bg"})
+	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo before; sleep 30 & echo after"}, 20*time.Second)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exec: %+v, %v", res, err)
+	}
+	if got := strings.Fields(string(res.Stdout)); len(got) != 2 || got[0] != "before" || got[1] != "after" {
+		t.Fatalf("stdout %q, want before and after", res.Stdout)
+	}
+}
+
+// startPause runs a sandbox and a test-image container in it that pauses,
+// removed when the test ends; it returns the container's ID.
+func startPause(ctx context.Context, t *testing.T, rt cri.Runtime, sb cri.SandboxConfig) string {
+	t.Helper()
+	sbID, err := rt.RunPodSandbox(ctx, sb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +155,5 @@ func TestExecSyncWithBackgroundChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo before; sleep 30 & echo after"}, 20*time.Second)
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("exec: %+v, %v", res, err)
-	}
-	if got := strings.Fields(string(res.Stdout)); len(got) != 2 || got[0] != "before" || got[1] != "after" {
-		t.Fatalf("stdout %q, want before and after", res.Stdout)
-	}
+	return id
 }
