@@ -130,9 +130,13 @@ func TestExecSyncWithBackgroundChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := startPause(ctx, t, rt, cri.SandboxConfig{Name: "ns", NetNSPath: newNetNS(t), CgroupParent: cfg.DefaultCgroupParent + "/pod-bg"})
-	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo before; sleep 30 & echo after"}, 20*time.Second)
+	start := time.Now()
+	res, err := rt.ExecSync(ctx, id, []string{"/bin/sh", "-c", "echo before; sleep 30 & echo after"}, 40*time.Second)
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("exec: %+v, %v", res, err)
+	}
+	if d := time.Since(start); d > 25*time.Second {
+		t.Fatalf("ExecSync waited %v, for the background child: the output drain must be bounded", d)
 	}
 	if got := strings.Fields(string(res.Stdout)); len(got) != 2 || got[0] != "before" || got[1] != "after" {
 		t.Fatalf("stdout %q, want before and after", res.Stdout)
