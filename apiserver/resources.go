@@ -49,6 +49,9 @@ type strategy struct {
 	keepSpec func(obj, old runtime.Object)
 	// keepStatus copies status from old into obj (main resource update).
 	keepStatus func(obj, old runtime.Object)
+	// prepareStatusUpdate keeps, on a status update, the metadata kube's
+	// status strategy of the resource keeps (pods: ownerReferences).
+	prepareStatusUpdate func(obj, old runtime.Object)
 	// specChanged reports whether an update changes the spec (generation).
 	specChanged func(obj, old runtime.Object) bool
 	// prepareUpdate adjusts an update of the object before defaulting (the

@@ -174,6 +174,9 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 		if st.keepSpec != nil {
 			st.keepSpec(obj, cur)
 		}
+		if st.prepareStatusUpdate != nil {
+			st.prepareStatusUpdate(obj, cur)
+		}
 	case "finalize":
 		if st.keepStatus != nil {
 			st.keepStatus(obj, cur)
