@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
@@ -88,14 +87,15 @@ type errorString string
 
 func (e errorString) Error() string { return string(e) }
 
-// authorize checks q against the authorizer; obj is the decoded body of a
-// create (nil otherwise).
-func (s *Server) authorize(q *request, obj runtime.Object) error {
+// authorize checks q against the authorizer, before any body is read, as
+// kube-apiserver does: a create has no name here (admission sees the
+// object); a list or watch is named by a metadata.name field selector.
+func (s *Server) authorize(q *request) error {
 	at := auth.Attributes{User: q.user, Verb: q.info.verb, APIGroup: q.info.group, Resource: q.info.resource,
 		Subresource: q.info.subresource, Namespace: q.info.namespace, Name: q.info.name,
-		ResourceRequest: true, Path: q.info.path, FieldName: fieldSelectorName(q.r)}
-	if obj != nil {
-		at.Name, at.ObjectNodeName = nameAndNode(obj)
+		ResourceRequest: true, Path: q.info.path, FieldName: fieldSelectorName(q.r), FieldSelector: fieldRequirements(q.r)}
+	if at.Name == "" && (at.Verb == "list" || at.Verb == "watch") {
+		at.Name = at.FieldName
 	}
 	ok, reason, err := s.authz.Authorize(q.ctx, at)
 	if err != nil || !ok {
@@ -105,16 +105,14 @@ func (s *Server) authorize(q *request, obj runtime.Object) error {
 }
 
 func (s *Server) serveResource(q *request) {
-	if q.info.verb == "create" {
-		s.serveCreate(q)
-		return
-	}
-	if err := s.authorize(q, nil); err != nil {
+	if err := s.authorize(q); err != nil {
 		s.writeError(q.w, err, q.gr(), q.info.name)
 		return
 	}
 	var err error
 	switch q.info.verb {
+	case "create":
+		err = s.create(q)
 	case "get":
 		err = s.serveGet(q)
 	case "list":
