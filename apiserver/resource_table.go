@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -20,7 +21,9 @@ func resources() []*resource {
 	return []*resource{
 		{gvk: coreV1.WithKind("Namespace"), plural: "namespaces", singular: "namespace", shortNames: []string{"ns"},
 			subresources: []string{"status", "finalize"},
-			newObj:       func() runtime.Object { return &corev1.Namespace{} }, newList: func() runtime.Object { return &corev1.NamespaceList{} },
+			// kube serves no deletecollection of namespaces
+			verbs:  metav1.Verbs{"create", "delete", "get", "list", "patch", "update", "watch"},
+			newObj: func() runtime.Object { return &corev1.Namespace{} }, newList: func() runtime.Object { return &corev1.NamespaceList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Namespace), validate: typedV(validation.Namespace),
 				validateUpdate: updateAsCreate(validation.Namespace), prepareCreate: typed(prepareNamespace)}),
 			fieldLabels: []string{"status.phase"}, fieldSet: typedF(namespaceFields)},

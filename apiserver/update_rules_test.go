@@ -109,3 +109,33 @@ func TestPodStatusUpdateKeepsOwnerReferences(t *testing.T) {
 	expectInvalid(t, "mirror annotation added", err,
 		`Pod "owned" is invalid: metadata.annotations[kubernetes.io/config.mirror]: Forbidden: may not add mirror pod annotation`)
 }
+
+// A verb a subresource does not serve is 405, and touches nothing: DELETE
+// of pods/x/status deleted the pod itself. Namespaces serve no
+// deletecollection (it started deleting every namespace).
+func TestUnservedVerbsAre405(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	c := ts.admin(t)
+	if _, err := c.CoreV1().Pods("default").Create(bg, testPod("keep"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rc := c.CoreV1().RESTClient()
+	for what, err := range map[string]error{
+		"DELETE pods/keep/status":        rc.Delete().Namespace("default").Resource("pods").Name("keep").SubResource("status").Do(bg).Error(),
+		"DELETE pods/keep/binding":       rc.Delete().Namespace("default").Resource("pods").Name("keep").SubResource("binding").Do(bg).Error(),
+		"PUT pods/keep/log":              rc.Put().Namespace("default").Resource("pods").Name("keep").SubResource("log").Body([]byte("{}")).Do(bg).Error(),
+		"DELETE namespaces (collection)": rc.Delete().Resource("namespaces").Do(bg).Error(),
+	} {
+		if !apierrors.IsMethodNotSupported(err) {
+			t.Errorf("%s: %v, want 405", what, err)
+		}
+	}
+	if _, err := c.CoreV1().Pods("default").Get(bg, "keep", metav1.GetOptions{}); err != nil {
+		t.Errorf("the pod: %v", err)
+	}
+	for _, ns := range []string{"default", "kube-system"} {
+		if n, err := c.CoreV1().Namespaces().Get(bg, ns, metav1.GetOptions{}); err != nil || n.DeletionTimestamp != nil {
+			t.Errorf("namespace %s: %v %v", ns, err, n.DeletionTimestamp)
+		}
+	}
+}
