@@ -23,14 +23,16 @@ type request struct {
 
 func (q *request) gr() schema.GroupResource { return q.res.groupResource() }
 
-// ServeHTTP authenticates, authorizes and dispatches one request.
+// ServeHTTP authenticates, authorizes and dispatches one request. The
+// health endpoints answer anonymous callers (kube's anonymous auth limited
+// to them); credentials that do not authenticate are 401 everywhere.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.serveHealth(w, r) {
+	user, err := s.authn.Authenticate(r)
+	if err != nil && (presentsCredentials(r) || !healthPath(r.URL.Path)) {
+		s.writeError(w, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
 		return
 	}
-	user, err := s.authn.Authenticate(r)
-	if err != nil {
-		s.writeError(w, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
+	if s.serveHealth(w, r) {
 		return
 	}
 	info := parseRequestInfo(r)
@@ -52,9 +54,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveResource(q)
 }
 
+func healthPath(p string) bool { return p == "/healthz" || p == "/livez" || p == "/readyz" }
+
+// presentsCredentials: a client certificate or an Authorization header.
+func presentsCredentials(r *http.Request) bool {
+	return r.Header.Get("Authorization") != "" || (r.TLS != nil && len(r.TLS.PeerCertificates) > 0)
+}
+
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
-	switch r.URL.Path {
-	case "/healthz", "/livez", "/readyz":
+	switch {
+	case healthPath(r.URL.Path):
 		if err := s.ready(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return true
