@@ -62,16 +62,15 @@ func presentsCredentials(r *http.Request) bool {
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
-	switch {
-	case healthPath(r.URL.Path):
-		if err := s.ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return true
-		}
-		w.Write([]byte("ok"))
+	if !healthPath(r.URL.Path) {
+		return false
+	}
+	if err := s.ready(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return true
 	}
-	return false
+	w.Write([]byte("ok"))
+	return true
 }
 
 func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request, user *auth.User, info requestInfo) {

@@ -163,7 +163,9 @@ func TestNodeWritesOnlyItsOwnNodeAndLease(t *testing.T) {
 	node := func(name string, labels map[string]string, taints ...corev1.Taint) *corev1.Node {
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
 	}
-	create := func(n *corev1.Node) Attributes { return Attributes{Operation: Create, Resource: nodesResource, Object: n} }
+	create := func(n *corev1.Node) Attributes {
+		return Attributes{Operation: Create, Resource: nodesResource, Object: n}
+	}
 	update := func(sub string, n, old *corev1.Node) Attributes {
 		return Attributes{Operation: Update, Resource: nodesResource, Subresource: sub, Name: old.Name, Object: n, Old: old}
 	}
