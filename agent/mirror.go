@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -54,19 +55,31 @@ func (a *Agent) ensureMirror(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
+// createMirror creates the mirror pod, owned by this node's Node: the API
+// server takes a node's mirror pods only with that owner (its UID read now,
+// as the Node may have been registered anew). Until the node has
+// registered itself, the error sends the pod back for a later try.
 func (a *Agent) createMirror(ctx context.Context, pod *corev1.Pod) error {
-	_, err := a.client.CoreV1().Pods(pod.Namespace).Create(ctx, mirrorPod(pod), metav1.CreateOptions{})
+	node, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("mirror pod %s: reading its owner, node %s: %w", podKey(pod), a.cfg.NodeName, err)
+	}
+	_, err = a.client.CoreV1().Pods(pod.Namespace).Create(ctx, mirrorPod(pod, node), metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // the cache is behind; its event brings the pod back
 	}
 	return err
 }
 
-// mirrorPod is the API object for a static pod.
-func mirrorPod(pod *corev1.Pod) *corev1.Pod {
+// mirrorPod is the API object for a static pod, owned by node as kubelet's
+// mirror client sets it: the Node is its controller, not blocking its
+// deletion.
+func mirrorPod(pod *corev1.Pod, node *corev1.Node) *corev1.Pod {
+	controller := true
 	m := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: pod.Name, Namespace: pod.Namespace,
 		Labels: pod.Labels, Annotations: map[string]string{},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID, Controller: &controller}},
 	}, Spec: *pod.Spec.DeepCopy()}
 	for k, v := range pod.Annotations {
 		m.Annotations[k] = v

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/nodeagent/nodeagent/apiserver/defaults"
+	"github.com/nodeagent/nodeagent/apiserver/podrefs"
 	"github.com/nodeagent/nodeagent/apiserver/validation"
 )
 
@@ -174,7 +175,11 @@ func isManifest(name string) bool {
 	return false
 }
 
-// readManifest decodes, names, defaults and validates one static pod.
+// readManifest decodes, names, defaults and validates one static pod. As
+// kubelet does (PreventStaticPodAPIReferences), it refuses a static pod
+// that needs API objects: a service account, secrets, configmaps, claims...
+// The agent would fetch them with its node's credentials, which the API
+// server does not grant for a pod that exists only as a mirror pod.
 func readManifest(file, node string, now time.Time) (*corev1.Pod, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -185,9 +190,16 @@ func readManifest(file, node string, now time.Time) (*corev1.Pod, error) {
 		return nil, err
 	}
 	makeStatic(pod, staticUID(data, node), node, now)
-	defaults.Pod(pod)
+	defaults.StaticPod(pod)
 	if errs := validation.Pod(pod); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid pod %s: %w", podKey(pod), errs.ToAggregate())
+	}
+	res, err := podrefs.APIObjectReference(pod)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: %w", podKey(pod), err)
+	}
+	if res != "" {
+		return nil, fmt.Errorf("pod %s: static pods may not reference %s", podKey(pod), res)
 	}
 	return pod, nil
 }

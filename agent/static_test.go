@@ -1,11 +1,15 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +17,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/nodeagent/nodeagent/apiserver/admission"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
 )
@@ -80,12 +86,17 @@ func TestReadManifests(t *testing.T) {
 	}
 }
 
-// staticHarness is a harness whose agent reads dir.
+// staticHarness is a harness whose agent reads dir; its Node is
+// registered, as the agent registers it before mirror pods are made.
 func staticHarness(t *testing.T, dir string, start bool) *harness {
 	rt := crifake.New()
 	rt.AddImage("img:1")
 	h := newUnstartedHarness(t, rt)
 	h.a.cfg.PodManifestPath = dir
+	if _, err := h.client.CoreV1().Nodes().Create(h.ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "uid-n1"}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if start {
 		h.startInformer()
 	}
@@ -259,5 +270,85 @@ func TestDeletedMirrorPodIsRecreated(t *testing.T) {
 	}
 	if len(h.runningUIDs()) != 1 {
 		t.Fatalf("the static pod stopped: %+v", h.containers())
+	}
+}
+
+// The mirror pod passes the API server's admission for its node: owned by
+// the Node (by UID), no service account, nothing from the API.
+func TestMirrorPodIsWhatTheNodeMayCreate(t *testing.T) {
+	h, _ := runWeb(t)
+	m, err := h.mirror()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := admission.Attributes{Operation: admission.Create, Resource: schema.GroupResource{Resource: "pods"},
+		Namespace: m.Namespace, Object: m}
+	if err := admission.MirrorPod(a); err != nil {
+		t.Error(err)
+	}
+	if err := admission.NodeRestriction(h.ctx, "n1", a, fakeNodes{h}); err != nil {
+		t.Error(err)
+	}
+	if m.Spec.ServiceAccountName != "" || m.OwnerReferences[0].UID != "uid-n1" {
+		t.Errorf("serviceAccountName %q, owner %+v", m.Spec.ServiceAccountName, m.OwnerReferences)
+	}
+}
+
+type fakeNodes struct{ h *harness }
+
+func (f fakeNodes) Node(ctx context.Context, name string) (*corev1.Node, error) {
+	return f.h.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+}
+
+// Before the node has registered, the static pod runs and its mirror pod
+// waits; it is made on a later sync.
+func TestMirrorPodWaitsForTheNode(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img:1")
+	h := newUnstartedHarness(t, rt)
+	h.a.cfg.PodManifestPath = manifestDir(t)
+	h.startInformer()
+	h.a.scanStatic()
+	if err := h.a.syncKey(h.ctx, webKey); !apierrors.IsNotFound(err) {
+		t.Fatalf("sync before the Node exists: %v", err)
+	}
+	if len(h.runningUIDs()) != 1 {
+		t.Fatalf("the static pod does not run: %v", h.runningUIDs())
+	}
+	if _, err := h.client.CoreV1().Nodes().Create(h.ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync(webKey)
+	if _, err := h.mirror(); err != nil {
+		t.Fatalf("mirror pod after the Node registered: %v", err)
+	}
+}
+
+// Like kubelet, the agent refuses a static pod that would need objects
+// from the API, and gives the others no service account.
+func TestStaticPodsReferenceNoAPIObjects(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "web.yaml", webManifest)
+	writeFile(t, dir, "secret.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: s}\nspec:\n  containers: [{name: c, image: i}]\n"+
+		"  volumes: [{name: v, secret: {secretName: db}}]\n")
+	writeFile(t, dir, "sa.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: sa}\nspec:\n  serviceAccountName: builder\n  containers: [{name: c, image: i}]\n")
+	writeFile(t, dir, "claim.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: claim}\nspec:\n  containers: [{name: c, image: i}]\n"+
+		"  volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]\n")
+	var logs strings.Builder
+	pods, err := readManifests(dir, "n1", t0, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods) != 1 || pods[webKey] == nil {
+		t.Fatalf("pods read: %v, want only %s", slices.Sorted(maps.Keys(pods)), webKey)
+	}
+	if sa := pods[webKey].Spec.ServiceAccountName; sa != "" {
+		t.Errorf("static pod has service account %q", sa)
+	}
+	for _, want := range []string{"static pods may not reference secrets", "static pods may not reference serviceaccounts",
+		"static pods may not reference persistentvolumeclaims"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }

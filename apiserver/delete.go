@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/apiserver/admission"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 
@@ -60,6 +61,9 @@ func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) 
 		return nil, 0, statusError(err, q.gr(), name)
 	}
 	if err := checkPreconditions(q, name, cur, opts.Preconditions); err != nil {
+		return nil, 0, err
+	}
+	if err := s.admit(q, admission.Delete, nil, cur); err != nil {
 		return nil, 0, err
 	}
 	if dryRun(q.r) {

@@ -2,25 +2,31 @@ package apiserver
 
 import (
 	"context"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/apiserver/podrefs"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 
-// podGraph answers the Node authorizer's questions from storage: which node
-// a pod is bound to, and whether a node's pods use a secret, configmap or
-// claim. It lists the node's pods on each question; nodes ask rarely (when
-// a pod starts), so nothing is cached.
+// podGraph answers the Node authorizer's questions from storage, as kube's
+// graph does: which node a pod is bound to, and whether a node's pods use
+// a secret, configmap, claim or service account, or the volume bound to
+// such a claim. Mirror pods count only as bound pods: what they name gives
+// their node nothing (a node creates them itself). It lists the node's
+// pods on each question; nodes ask rarely (when a pod starts), so nothing
+// is cached.
 type podGraph struct{ s *Server }
 
-func (g *podGraph) pods() *storage.Store {
-	res, _ := g.s.reg.lookup("", "v1", "pods")
+func (g *podGraph) store(resource string) *storage.Store {
+	res, _ := g.s.reg.lookup("", "v1", resource)
 	return g.s.store(res)
 }
 
 func (g *podGraph) PodNode(ctx context.Context, namespace, name string) (string, bool, error) {
-	obj, err := g.pods().Get(ctx, namespace, name)
+	obj, err := g.store("pods").Get(ctx, namespace, name)
 	if storage.IsNotFound(err) {
 		return "", false, nil
 	}
@@ -31,89 +37,58 @@ func (g *podGraph) PodNode(ctx context.Context, namespace, name string) (string,
 }
 
 func (g *podGraph) Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error) {
-	page, err := g.pods().List(ctx, namespace, storage.ListOptions{})
+	if resource == "persistentvolumes" {
+		return g.volumeReferenced(ctx, node, name)
+	}
+	pods, err := g.nodePods(ctx, node, namespace)
 	if err != nil {
 		return false, err
 	}
-	for _, obj := range page.Items {
-		pod := obj.(*corev1.Pod)
-		if pod.Spec.NodeName == node && podReferences(pod, resource, name) {
+	for _, pod := range pods {
+		if slices.Contains(podrefs.Of(pod).Names(resource), name) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// podReferences reports whether the pod uses the named secret, configmap or
-// persistent volume claim, in volumes, env, envFrom or image pull secrets.
-func podReferences(pod *corev1.Pod, resource, name string) bool {
-	for _, ref := range podRefs(pod)[resource] {
-		if ref == name {
-			return true
+// volumeReferenced: the volume is bound to a claim a pod on the node uses.
+func (g *podGraph) volumeReferenced(ctx context.Context, node, name string) (bool, error) {
+	pods, err := g.nodePods(ctx, node, "")
+	if err != nil {
+		return false, err
+	}
+	for _, pod := range pods {
+		for _, claim := range podrefs.Of(pod).Claims {
+			obj, err := g.store("persistentvolumeclaims").Get(ctx, pod.Namespace, claim)
+			if storage.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			if obj.(*corev1.PersistentVolumeClaim).Spec.VolumeName == name {
+				return true, nil
+			}
 		}
 	}
-	return false
+	return false, nil
 }
 
-func podRefs(pod *corev1.Pod) map[string][]string {
-	refs := map[string][]string{}
-	add := func(res, name string) {
-		if name != "" {
-			refs[res] = append(refs[res], name)
-		}
+// nodePods lists the pods bound to node in namespace ("" for all) that
+// give the node access to what they name: mirror pods do not.
+func (g *podGraph) nodePods(ctx context.Context, node, namespace string) ([]*corev1.Pod, error) {
+	match := func(obj runtime.Object) bool {
+		p := obj.(*corev1.Pod)
+		return p.Spec.NodeName == node && !podrefs.IsMirror(p)
 	}
-	for _, s := range pod.Spec.ImagePullSecrets {
-		add("secrets", s.Name)
+	page, err := g.store("pods").List(ctx, namespace, storage.ListOptions{Match: match})
+	if err != nil {
+		return nil, err
 	}
-	for _, v := range pod.Spec.Volumes {
-		addVolumeRefs(v, add)
+	pods := make([]*corev1.Pod, len(page.Items))
+	for i, obj := range page.Items {
+		pods[i] = obj.(*corev1.Pod)
 	}
-	forEachContainer(pod, func(c *corev1.Container) {
-		for _, e := range c.EnvFrom {
-			if e.SecretRef != nil {
-				add("secrets", e.SecretRef.Name)
-			}
-			if e.ConfigMapRef != nil {
-				add("configmaps", e.ConfigMapRef.Name)
-			}
-		}
-		for _, e := range c.Env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				add("secrets", e.ValueFrom.SecretKeyRef.Name)
-			}
-			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-				add("configmaps", e.ValueFrom.ConfigMapKeyRef.Name)
-			}
-		}
-	})
-	return refs
-}
-
-func addVolumeRefs(v corev1.Volume, add func(res, name string)) {
-	switch {
-	case v.Secret != nil:
-		add("secrets", v.Secret.SecretName)
-	case v.ConfigMap != nil:
-		add("configmaps", v.ConfigMap.Name)
-	case v.PersistentVolumeClaim != nil:
-		add("persistentvolumeclaims", v.PersistentVolumeClaim.ClaimName)
-	case v.Projected != nil:
-		for _, src := range v.Projected.Sources {
-			if src.Secret != nil {
-				add("secrets", src.Secret.Name)
-			}
-			if src.ConfigMap != nil {
-				add("configmaps", src.ConfigMap.Name)
-			}
-		}
-	}
-}
-
-func forEachContainer(pod *corev1.Pod, fn func(c *corev1.Container)) {
-	for i := range pod.Spec.InitContainers {
-		fn(&pod.Spec.InitContainers[i])
-	}
-	for i := range pod.Spec.Containers {
-		fn(&pod.Spec.Containers[i])
-	}
+	return pods, nil
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
@@ -24,14 +23,16 @@ type request struct {
 
 func (q *request) gr() schema.GroupResource { return q.res.groupResource() }
 
-// ServeHTTP authenticates, authorizes and dispatches one request.
+// ServeHTTP authenticates, authorizes and dispatches one request. The
+// health endpoints answer anonymous callers (kube's anonymous auth limited
+// to them); credentials that do not authenticate are 401 everywhere.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.serveHealth(w, r) {
+	user, err := s.authn.Authenticate(r)
+	if err != nil && (presentsCredentials(r) || !healthPath(r.URL.Path)) {
+		s.writeError(w, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
 		return
 	}
-	user, err := s.authn.Authenticate(r)
-	if err != nil {
-		s.writeError(w, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
+	if s.serveHealth(w, r) {
 		return
 	}
 	info := parseRequestInfo(r)
@@ -53,17 +54,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveResource(q)
 }
 
+func healthPath(p string) bool { return p == "/healthz" || p == "/livez" || p == "/readyz" }
+
+// presentsCredentials: a client certificate or an Authorization header.
+func presentsCredentials(r *http.Request) bool {
+	return r.Header.Get("Authorization") != "" || (r.TLS != nil && len(r.TLS.PeerCertificates) > 0)
+}
+
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
-	switch r.URL.Path {
-	case "/healthz", "/livez", "/readyz":
-		if err := s.ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return true
-		}
-		w.Write([]byte("ok"))
+	if !healthPath(r.URL.Path) {
+		return false
+	}
+	if err := s.ready(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return true
 	}
-	return false
+	w.Write([]byte("ok"))
+	return true
 }
 
 func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request, user *auth.User, info requestInfo) {
@@ -88,14 +95,15 @@ type errorString string
 
 func (e errorString) Error() string { return string(e) }
 
-// authorize checks q against the authorizer; obj is the decoded body of a
-// create (nil otherwise).
-func (s *Server) authorize(q *request, obj runtime.Object) error {
+// authorize checks q against the authorizer, before any body is read, as
+// kube-apiserver does: a create has no name here (admission sees the
+// object); a list or watch is named by a metadata.name field selector.
+func (s *Server) authorize(q *request) error {
 	at := auth.Attributes{User: q.user, Verb: q.info.verb, APIGroup: q.info.group, Resource: q.info.resource,
 		Subresource: q.info.subresource, Namespace: q.info.namespace, Name: q.info.name,
-		ResourceRequest: true, Path: q.info.path, FieldName: fieldSelectorName(q.r)}
-	if obj != nil {
-		at.Name, at.ObjectNodeName = nameAndNode(obj)
+		ResourceRequest: true, Path: q.info.path, FieldName: fieldSelectorName(q.r), FieldSelector: fieldRequirements(q.r)}
+	if at.Name == "" && (at.Verb == "list" || at.Verb == "watch") {
+		at.Name = at.FieldName
 	}
 	ok, reason, err := s.authz.Authorize(q.ctx, at)
 	if err != nil || !ok {
@@ -105,16 +113,18 @@ func (s *Server) authorize(q *request, obj runtime.Object) error {
 }
 
 func (s *Server) serveResource(q *request) {
-	if q.info.verb == "create" {
-		s.serveCreate(q)
+	if err := s.authorize(q); err != nil {
+		s.writeError(q.w, err, q.gr(), q.info.name)
 		return
 	}
-	if err := s.authorize(q, nil); err != nil {
-		s.writeError(q.w, err, q.gr(), q.info.name)
+	if !q.res.allowsVerb(q.info.subresource, q.info.verb) {
+		s.writeError(q.w, apierrors.NewMethodNotSupported(q.gr(), q.info.verb), q.gr(), q.info.name)
 		return
 	}
 	var err error
 	switch q.info.verb {
+	case "create":
+		err = s.create(q)
 	case "get":
 		err = s.serveGet(q)
 	case "list":

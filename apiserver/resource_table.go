@@ -6,6 +6,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -19,7 +21,9 @@ func resources() []*resource {
 	return []*resource{
 		{gvk: coreV1.WithKind("Namespace"), plural: "namespaces", singular: "namespace", shortNames: []string{"ns"},
 			subresources: []string{"status", "finalize"},
-			newObj:       func() runtime.Object { return &corev1.Namespace{} }, newList: func() runtime.Object { return &corev1.NamespaceList{} },
+			// kube serves no deletecollection of namespaces
+			verbs:  metav1.Verbs{"create", "delete", "get", "list", "patch", "update", "watch"},
+			newObj: func() runtime.Object { return &corev1.Namespace{} }, newList: func() runtime.Object { return &corev1.NamespaceList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Namespace), validate: typedV(validation.Namespace),
 				validateUpdate: updateAsCreate(validation.Namespace), prepareCreate: typed(prepareNamespace)}),
 			fieldLabels: []string{"status.phase"}, fieldSet: typedF(namespaceFields)},
@@ -27,7 +31,8 @@ func resources() []*resource {
 			namespaced: true, subresources: []string{"status", "binding", "log"},
 			newObj: func() runtime.Object { return &corev1.Pod{} }, newList: func() runtime.Object { return &corev1.PodList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Pod), validate: typedV(validation.Pod),
-				validateUpdate: typedU(podUpdate), prepareCreate: typed(preparePod)}),
+				validateUpdate: typedU(podUpdate), prepareCreate: typed(preparePod),
+				prepareStatusUpdate: typedPair(preparePodStatusUpdate)}),
 			fieldLabels: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
 				"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
 			fieldSet: typedF(podFields)},
@@ -41,14 +46,14 @@ func resources() []*resource {
 			subresources: []string{"status"},
 			newObj:       func() runtime.Object { return &corev1.Node{} }, newList: func() runtime.Object { return &corev1.NodeList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Node), validate: typedV(validation.Node),
-				validateUpdate: updateAsCreate(validation.Node)}),
+				validateUpdate: typedU(nodeUpdate)}),
 			fieldLabels: []string{"spec.unschedulable"}, fieldSet: typedF(nodeFields)},
 		{gvk: coreV1.WithKind("ConfigMap"), plural: "configmaps", singular: "configmap", shortNames: []string{"cm"}, namespaced: true,
 			newObj: func() runtime.Object { return &corev1.ConfigMap{} }, newList: func() runtime.Object { return &corev1.ConfigMapList{} },
-			strategy: strategy{defaults: typed(defaults.ConfigMap), validate: typedV(validation.ConfigMap), validateUpdate: updateAsCreate(validation.ConfigMap)}},
+			strategy: strategy{defaults: typed(defaults.ConfigMap), validate: typedV(validation.ConfigMap), validateUpdate: typedU(validation.ConfigMapUpdate)}},
 		{gvk: coreV1.WithKind("Secret"), plural: "secrets", singular: "secret", namespaced: true,
 			newObj: func() runtime.Object { return &corev1.Secret{} }, newList: func() runtime.Object { return &corev1.SecretList{} },
-			strategy:    strategy{defaults: typed(defaults.Secret), validate: typedV(validation.Secret), validateUpdate: updateAsCreate(validation.Secret)},
+			strategy:    strategy{defaults: typed(defaults.Secret), validate: typedV(validation.Secret), validateUpdate: typedU(validation.SecretUpdate)},
 			fieldLabels: []string{"type"}, fieldSet: typedF(func(s *corev1.Secret) fields.Set { return fields.Set{"type": string(s.Type)} })},
 		{gvk: coreV1.WithKind("Event"), plural: "events", singular: "event", shortNames: []string{"ev"}, namespaced: true,
 			newObj: func() runtime.Object { return &corev1.Event{} }, newList: func() runtime.Object { return &corev1.EventList{} },
@@ -88,6 +93,24 @@ func resources() []*resource {
 // change.
 func podUpdate(p, old *corev1.Pod) field.ErrorList {
 	return append(validation.Pod(p), validation.PodUpdate(p, old)...)
+}
+
+// nodeUpdate validates an update of a node: the rules for any node, then
+// what may change.
+func nodeUpdate(n, old *corev1.Node) field.ErrorList {
+	return append(validation.Node(n), validation.NodeUpdate(n, old)...)
+}
+
+// preparePodStatusUpdate is kube's pod status strategy beyond keeping the
+// spec: the status subresource may not touch ownerReferences (the garbage
+// collector's), and a status that lost its QoS class keeps the old one.
+// Labels, annotations and finalizers may change, as in kube; a node may not
+// change labels this way (its admission).
+func preparePodStatusUpdate(p, old *corev1.Pod) {
+	p.OwnerReferences = old.OwnerReferences
+	if p.Status.QOSClass == "" {
+		p.Status.QOSClass = old.Status.QOSClass
+	}
 }
 
 func preparePod(p *corev1.Pod) {
@@ -152,13 +175,26 @@ func typedU[T runtime.Object](f func(T, T) field.ErrorList) func(runtime.Object,
 	return func(o, old runtime.Object) field.ErrorList { return f(o.(T), old.(T)) }
 }
 
+func typedPair[T runtime.Object](f func(T, T)) func(runtime.Object, runtime.Object) {
+	return func(o, old runtime.Object) { f(o.(T), old.(T)) }
+}
+
 func typedF[T runtime.Object](f func(T) fields.Set) func(runtime.Object) fields.Set {
 	return func(o runtime.Object) fields.Set { return f(o.(T)) }
 }
 
-// updateAsCreate validates an update with the create rules.
+// updateAsCreate validates an update with the create rules and kube's
+// rules for any metadata update (name, namespace, uid and timestamps stay;
+// no new finalizer once the object is being deleted).
 func updateAsCreate[T runtime.Object](f func(T) field.ErrorList) func(runtime.Object, runtime.Object) field.ErrorList {
-	return func(o, _ runtime.Object) field.ErrorList { return f(o.(T)) }
+	return func(o, old runtime.Object) field.ErrorList {
+		m, err := meta.Accessor(o)
+		om, oldErr := meta.Accessor(old)
+		if err != nil || oldErr != nil {
+			return f(o.(T))
+		}
+		return append(validation.ObjectMetaAccessorUpdate(m, om), f(o.(T))...)
+	}
 }
 
 // withStatus gives a strategy the status rules: the object's own update

@@ -2,10 +2,12 @@ package apiserver
 
 import (
 	"context"
+	"slices"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,9 +25,11 @@ type resource struct {
 	namespaced bool
 	// subresources beyond the object itself: "status", "binding", "log".
 	subresources []string
-	newObj       func() runtime.Object
-	newList      func() runtime.Object
-	strategy     strategy
+	// verbs are the verbs the object itself serves; nil: objectVerbs.
+	verbs    metav1.Verbs
+	newObj   func() runtime.Object
+	newList  func() runtime.Object
+	strategy strategy
 	// fieldLabels are the fields a fieldSelector may name, besides
 	// metadata.name and metadata.namespace; fieldSet extracts them.
 	fieldLabels []string
@@ -49,6 +53,9 @@ type strategy struct {
 	keepSpec func(obj, old runtime.Object)
 	// keepStatus copies status from old into obj (main resource update).
 	keepStatus func(obj, old runtime.Object)
+	// prepareStatusUpdate keeps, on a status update, the metadata kube's
+	// status strategy of the resource keeps (pods: ownerReferences).
+	prepareStatusUpdate func(obj, old runtime.Object)
 	// specChanged reports whether an update changes the spec (generation).
 	specChanged func(obj, old runtime.Object) bool
 	// prepareUpdate adjusts an update of the object before defaulting (the
@@ -64,6 +71,34 @@ func (r *resource) groupVersion() schema.GroupVersion { return r.gvk.GroupVersio
 
 func (r *resource) groupResource() schema.GroupResource {
 	return schema.GroupResource{Group: r.gvk.Group, Resource: r.plural}
+}
+
+// objectVerbs are the verbs a resource serves unless it says otherwise.
+var objectVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// subresourceVerbs are the verbs of each subresource nodeagent serves.
+var subresourceVerbs = map[string]metav1.Verbs{
+	"status":   {"get", "patch", "update"},
+	"binding":  {"create"},
+	"log":      {"get"},
+	"finalize": {"update"},
+}
+
+// objectVerbs are the verbs the object itself serves.
+func (r *resource) objectVerbs() metav1.Verbs {
+	if r.verbs != nil {
+		return r.verbs
+	}
+	return objectVerbs
+}
+
+// allowsVerb reports whether the object, or its subresource sub, serves
+// verb: DELETE of pods/x/status is 405, not a delete of the pod.
+func (r *resource) allowsVerb(sub, verb string) bool {
+	if sub == "" {
+		return slices.Contains(r.objectVerbs(), verb)
+	}
+	return r.hasSubresource(sub) && slices.Contains(subresourceVerbs[sub], verb)
 }
 
 func (r *resource) hasSubresource(s string) bool {

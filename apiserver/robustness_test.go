@@ -102,4 +102,16 @@ func TestUnauthenticatedIs401(t *testing.T) {
 	if resp, err := c.Do(req); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("bad token: %v %v", err, resp)
 	}
+	// Health answers anyone without credentials, but not a bad token: as
+	// kube-apiserver, whose anonymous access is limited to these paths.
+	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+		if code, _, _ := do(t, c, "GET", host+p, "", nil); code != 200 {
+			t.Errorf("anonymous %s: %d", p, code)
+		}
+		req, _ := http.NewRequest("GET", host+p, nil)
+		req.Header.Set("Authorization", "Bearer not-a-token")
+		if resp, err := c.Do(req); err != nil || resp.StatusCode != 401 {
+			t.Errorf("bad token %s: %v %v", p, err, resp)
+		}
+	}
 }

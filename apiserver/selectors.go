@@ -88,6 +88,16 @@ func fieldSelectorName(r *http.Request) string {
 	return name
 }
 
+// fieldRequirements returns the requirements of the request's field
+// selector (none when it does not parse: the list itself refuses it).
+func fieldRequirements(r *http.Request) fields.Requirements {
+	fs, err := fields.ParseSelector(r.URL.Query().Get("fieldSelector"))
+	if err != nil {
+		return nil
+	}
+	return fs.Requirements()
+}
+
 // nameAndNode returns an object's name and, for a pod, its spec.nodeName.
 func nameAndNode(obj runtime.Object) (string, string) {
 	m, err := meta.Accessor(obj)

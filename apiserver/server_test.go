@@ -272,7 +272,7 @@ func TestAuthnAndNodeAuthz(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := n1.Patch(bg, "n2", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
-	want := `nodes "n2" is forbidden: User "system:node:n1" cannot patch resource "nodes" in API group "" at the cluster scope: node 'n1' cannot modify node 'n2'`
+	want := `nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"`
 	if !apierrors.IsForbidden(err) || err.Error() != want {
 		t.Fatalf("node patching another node:\n got %v\nwant %s", err, want)
 	}

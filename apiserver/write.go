@@ -10,14 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/nodeagent/nodeagent/apiserver/admission"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
-
-func (s *Server) serveCreate(q *request) {
-	if err := s.create(q); err != nil {
-		s.writeError(q.w, err, q.gr(), q.info.name)
-	}
-}
 
 func (s *Server) create(q *request) error {
 	switch q.info.subresource {
@@ -36,9 +31,6 @@ func (s *Server) create(q *request) error {
 		return err
 	}
 	if err := s.prepareMetaForCreate(q, obj); err != nil {
-		return err
-	}
-	if err := s.authorize(q, obj); err != nil {
 		return err
 	}
 	if err := s.admitCreate(q, obj); err != nil {
@@ -89,6 +81,9 @@ func (s *Server) admitCreate(q *request, obj runtime.Object) error {
 	}
 	if st.defaults != nil {
 		st.defaults(obj)
+	}
+	if err := s.admit(q, admission.Create, obj, nil); err != nil {
+		return err
 	}
 	return invalid(q, obj, st.validate(obj))
 }
@@ -159,6 +154,9 @@ var errDryRun = fmt.Errorf("dry run")
 
 // admitUpdate prepares and checks obj, an update of cur.
 func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
+	if err := s.admit(q, admission.Update, obj, cur); err != nil {
+		return err
+	}
 	if err := s.keepServerMeta(q, obj, cur); err != nil {
 		return err
 	}
@@ -173,6 +171,9 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 	case "status":
 		if st.keepSpec != nil {
 			st.keepSpec(obj, cur)
+		}
+		if st.prepareStatusUpdate != nil {
+			st.prepareStatusUpdate(obj, cur)
 		}
 	case "finalize":
 		if st.keepStatus != nil {

@@ -189,7 +189,8 @@ func TestForbiddenForOtherNode(t *testing.T) {
 	for _, bin := range kubectls {
 		n1 := &kctl{t: t, srv: srv, bin: bin, kubeconfig: nodeKC}
 		got := n1.fails("", "label", "node", "n2", "x=y")
-		want := `Error from server (Forbidden): nodes "n2" is forbidden: User "system:node:n1" cannot patch resource "nodes" in API group "" at the cluster scope: node 'n1' cannot modify node 'n2'`
+		// kubectl reads the node first; a node reads only its own Node.
+		want := `Error from server (Forbidden): nodes "n2" is forbidden: User "system:node:n1" cannot get resource "nodes" in API group "" at the cluster scope: node: node 'n1' cannot read 'n2', only its own Node object`
 		if got != want {
 			t.Errorf("%s: node n1 labelling n2:\n got %s\nwant %s", bin, got, want)
 		}

@@ -67,6 +67,12 @@ func TestStaticPodWithoutAPIServer(t *testing.T) {
 	if a := l.jsonpath(mirror, "{.metadata.annotations.kubernetes\\.io/config\\.mirror}"); a == "" {
 		t.Errorf("%s has no kubernetes.io/config.mirror annotation", mirror)
 	}
+	// The API server takes it from the node only owned by the node's Node
+	// and naming no service account.
+	owner := l.jsonpath(mirror, "{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.ownerReferences[0].controller} sa={.spec.serviceAccountName}")
+	if want := "Node/" + nodeName + " true sa="; owner != want {
+		t.Errorf("%s owner and service account: %q, want %q", mirror, owner, want)
+	}
 	if got := framework.AppContainerPids(t, dirs.Namespace)[key]; got != pid {
 		t.Fatalf("the static pod's container was restarted when the API server came: pid %d, then %d", pid, got)
 	}

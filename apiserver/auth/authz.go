@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/fields"
 )
 
-// Attributes describe one request for authorization.
+// Attributes describe one request for authorization, as kube-apiserver's
+// request info does.
 type Attributes struct {
 	User        *User
 	Verb        string // get, list, watch, create, update, patch, delete, deletecollection
@@ -14,23 +17,29 @@ type Attributes struct {
 	Resource    string
 	Subresource string
 	Namespace   string
-	Name        string // for create: the name of the object in the body
+	// Name is the name in the URL; for a list or watch, the name a
+	// metadata.name=... field selector pins. A create has none.
+	Name string
 	// ResourceRequest is false for paths such as /version or /api.
 	ResourceRequest bool
 	Path            string
 	// FieldName is the name a list or watch selects with metadata.name=...
 	FieldName string
-	// ObjectNodeName is spec.nodeName of a pod being created.
-	ObjectNodeName string
+	// FieldSelector is the list's or watch's field selector (nodes may
+	// list their own pods by spec.nodeName=<node>).
+	FieldSelector fields.Requirements
 }
 
-// Graph answers what the Node authorizer needs to know about pods.
+// Graph answers what the Node authorizer needs to know: which pods are
+// bound to which node, and what those pods use.
 type Graph interface {
 	// PodNode returns the node the pod is bound to ("" if none), and
 	// whether the pod exists.
 	PodNode(ctx context.Context, namespace, name string) (string, bool, error)
-	// Referenced reports whether a pod bound to node refers to the object
-	// (resource is "secrets", "configmaps" or "persistentvolumeclaims").
+	// Referenced reports whether the object is one a node needs for the
+	// pods bound to it, as kube's graph: a secret, configmap, claim or
+	// service account a pod (not a mirror pod) names, or the
+	// persistentvolume bound to such a claim.
 	Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error)
 }
 
@@ -59,9 +68,18 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		if err != nil || allowed {
 			return allowed, "", err
 		}
-		return false, denial(at, why), nil
+		return false, denial(at, nodeReason(why)), nil
 	}
-	return false, denial(at, "no rule allows it"), nil
+	return false, denial(at, ""), nil
+}
+
+// nodeReason is how kube-apiserver's authorizer chain words the Node
+// authorizer's reason: prefixed with the authorizer's name.
+func nodeReason(why string) string {
+	if why == "" {
+		return ""
+	}
+	return "node: " + why
 }
 
 // discoveryPath is what any authenticated user may read, as with
@@ -75,6 +93,8 @@ func discoveryPath(p string) bool {
 	return false
 }
 
+// denial is kube-apiserver's Forbidden message; why, when given, follows
+// after a colon.
 func denial(at Attributes, why string) string {
 	res := at.Resource
 	if at.Subresource != "" {
@@ -84,5 +104,9 @@ func denial(at Attributes, why string) string {
 	if at.Namespace != "" {
 		scope = fmt.Sprintf("in the namespace %q", at.Namespace)
 	}
-	return fmt.Sprintf("User %q cannot %s resource %q in API group %q %s: %s", at.User.Name, at.Verb, res, at.APIGroup, scope, why)
+	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q %s", at.User.Name, at.Verb, res, at.APIGroup, scope)
+	if why == "" {
+		return msg
+	}
+	return msg + ": " + why
 }

@@ -18,12 +18,27 @@ const (
 	DefaultTolerationSeconds int64 = 300
 )
 
+// MirrorPodAnnotation marks a mirror pod, a static pod's face in the API.
+const MirrorPodAnnotation = "kubernetes.io/config.mirror"
+
 // Pod applies the v1 defaults and the default admission plugins' mutations to
 // p, then fills status.phase (Pending) and status.qosClass when they are empty.
+// A mirror pod gets no service account: kube's ServiceAccount admission
+// leaves mirror pods alone (and refuses one that names an account).
 func Pod(p *corev1.Pod) {
+	_, mirror := p.Annotations[MirrorPodAnnotation]
+	pod(p, !mirror)
+}
+
+// StaticPod is Pod for a static pod read from a manifest: no service account
+// either, as a kubelet runs one without admission and its mirror pod may
+// name none.
+func StaticPod(p *corev1.Pod) { pod(p, false) }
+
+func pod(p *corev1.Pod, defaultServiceAccount bool) {
 	podSpec(&p.Spec)
 	requestsFromLimits(&p.Spec)
-	serviceAccount(&p.Spec)
+	serviceAccount(&p.Spec, defaultServiceAccount)
 	priority(&p.Spec)
 	p.Spec.Tolerations = nodeFailureTolerations(p.Spec.Tolerations)
 	if p.Status.Phase == "" {
@@ -102,13 +117,13 @@ func resourceRequests(r *corev1.ResourceRequirements) {
 	}
 }
 
-// serviceAccount names the "default" service account when the pod names
-// none, and keeps the deprecated serviceAccount field in step.
-func serviceAccount(s *corev1.PodSpec) {
+// serviceAccount keeps the deprecated serviceAccount field in step and,
+// when asked, names the "default" service account when the pod names none.
+func serviceAccount(s *corev1.PodSpec, defaultName bool) {
 	if s.ServiceAccountName == "" {
 		s.ServiceAccountName = s.DeprecatedServiceAccount
 	}
-	if s.ServiceAccountName == "" {
+	if s.ServiceAccountName == "" && defaultName {
 		s.ServiceAccountName = DefaultServiceAccountName
 	}
 	s.DeprecatedServiceAccount = s.ServiceAccountName

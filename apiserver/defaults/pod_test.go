@@ -323,3 +323,26 @@ func toJSON(v any) string {
 	}
 	return string(b)
 }
+
+// kube's ServiceAccount admission leaves mirror pods without a service
+// account (and a kubelet's static pods never meet it); every other pod gets
+// "default".
+func TestNoDefaultServiceAccountForMirrorAndStaticPods(t *testing.T) {
+	mirror := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{MirrorPodAnnotation: "h"}}}
+	Pod(mirror)
+	static := &corev1.Pod{}
+	StaticPod(static)
+	named := &corev1.Pod{Spec: corev1.PodSpec{DeprecatedServiceAccount: "builder"}}
+	StaticPod(named)
+	plain := &corev1.Pod{}
+	Pod(plain)
+	for _, c := range []struct {
+		name string
+		pod  *corev1.Pod
+		want string
+	}{{"mirror", mirror, ""}, {"static", static, ""}, {"static naming one", named, "builder"}, {"plain", plain, "default"}} {
+		if s := c.pod.Spec; s.ServiceAccountName != c.want || s.DeprecatedServiceAccount != c.want {
+			t.Errorf("%s: serviceAccountName %q, serviceAccount %q; want %q", c.name, s.ServiceAccountName, s.DeprecatedServiceAccount, c.want)
+		}
+	}
+}

@@ -39,27 +39,32 @@ func ConfigMap(cm *corev1.ConfigMap) field.ErrorList {
 }
 
 // ConfigMapUpdate validates an update: an immutable config map keeps its
-// data and stays immutable.
+// data and binaryData and stays immutable (kube's ValidateConfigMapUpdate).
 func ConfigMapUpdate(newCM, oldCM *corev1.ConfigMap) field.ErrorList {
 	errs := ObjectMetaUpdate(&newCM.ObjectMeta, &oldCM.ObjectMeta)
 	if isTrue(oldCM.Immutable) {
-		errs = append(errs, frozen(newCM.Immutable, "data", newCM.Data, oldCM.Data)...)
-		errs = append(errs, frozen(nil, "binaryData", newCM.BinaryData, oldCM.BinaryData)...)
+		errs = append(errs, stillImmutable(newCM.Immutable)...)
+		errs = append(errs, unchanged("data", newCM.Data, oldCM.Data)...)
+		errs = append(errs, unchanged("binaryData", newCM.BinaryData, oldCM.BinaryData)...)
 	}
 	return append(errs, ConfigMap(newCM)...)
 }
 
-// frozen reports changes to an immutable object: immutable itself turned
-// off (when newImmutable is given) and the named data field changed.
-func frozen(newImmutable *bool, name string, newData, oldData any) field.ErrorList {
-	var errs field.ErrorList
-	if newImmutable != nil && !*newImmutable {
-		errs = append(errs, field.Forbidden(field.NewPath("immutable"), immutableDataMsg))
+// stillImmutable: once immutable, an object stays so; leaving the field
+// out turns it off and is refused as well.
+func stillImmutable(newImmutable *bool) field.ErrorList {
+	if isTrue(newImmutable) {
+		return nil
 	}
-	if !reflect.DeepEqual(newData, oldData) {
-		errs = append(errs, field.Forbidden(field.NewPath(name), immutableDataMsg))
+	return field.ErrorList{field.Forbidden(field.NewPath("immutable"), immutableDataMsg)}
+}
+
+// unchanged refuses a change of the named data field of an immutable object.
+func unchanged(name string, newData, oldData any) field.ErrorList {
+	if reflect.DeepEqual(newData, oldData) {
+		return nil
 	}
-	return errs
+	return field.ErrorList{field.Forbidden(field.NewPath(name), immutableDataMsg)}
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

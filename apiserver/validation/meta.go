@@ -26,3 +26,8 @@ func ObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta) field.ErrorList {
 }
 
 func metadataPath() *field.Path { return field.NewPath("metadata") }
+
+// ObjectMetaAccessorUpdate is ObjectMetaUpdate for any object's metadata.
+func ObjectMetaAccessorUpdate(newMeta, oldMeta metav1.Object) field.ErrorList {
+	return apimachineryvalidation.ValidateObjectMetaAccessorUpdate(newMeta, oldMeta, metadataPath())
+}

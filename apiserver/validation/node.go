@@ -86,3 +86,66 @@ func nodeResources(list corev1.ResourceList, fld *field.Path) field.ErrorList {
 	}
 	return errs
 }
+
+// podCIDRUpdateMsg and providerIDUpdateMsg are kube's words for a node
+// update that changes a set pod CIDR or provider ID.
+const (
+	podCIDRUpdateMsg    = `node updates may not change podCIDR except from "" to valid`
+	providerIDUpdateMsg = `node updates may not change providerID except from "" to valid`
+)
+
+// NodeUpdate validates an update of a node or its status (kube's
+// ValidateNodeUpdate): metadata, quantities, unique addresses, taints, and
+// spec.podCIDRs and spec.providerID, which may be set once and then never
+// change. The main resource also runs Node's create rules.
+func NodeUpdate(n, old *corev1.Node) field.ErrorList {
+	errs := ObjectMetaUpdate(&n.ObjectMeta, &old.ObjectMeta)
+	errs = append(errs, nodeResources(n.Status.Capacity, field.NewPath("status", "capacity"))...)
+	errs = append(errs, nodeResources(n.Status.Allocatable, field.NewPath("status", "allocatable"))...)
+	errs = append(errs, uniqueAddresses(n.Status.Addresses, field.NewPath("status", "addresses"))...)
+	errs = append(errs, podCIDRsUpdate(effectivePodCIDRs(n.Spec), effectivePodCIDRs(old.Spec))...)
+	if old.Spec.ProviderID != "" && n.Spec.ProviderID != old.Spec.ProviderID {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "providerID"), providerIDUpdateMsg))
+	}
+	return append(errs, taints(n.Spec.Taints, field.NewPath("metadata", "taints"))...)
+}
+
+// effectivePodCIDRs is spec.podCIDRs, or the legacy spec.podCIDR alone, as
+// kube's conversion to its internal type reads them.
+func effectivePodCIDRs(s corev1.NodeSpec) []string {
+	if len(s.PodCIDRs) > 0 || s.PodCIDR == "" {
+		return s.PodCIDRs
+	}
+	return []string{s.PodCIDR}
+}
+
+// podCIDRsUpdate: pod CIDRs, once set, stay as they are; kube reports each
+// changed entry.
+func podCIDRsUpdate(cidrs, old []string) field.ErrorList {
+	fld := field.NewPath("spec", "podCIDRs")
+	if len(old) == 0 {
+		return nil
+	}
+	if len(cidrs) != len(old) {
+		return field.ErrorList{field.Forbidden(fld, podCIDRUpdateMsg)}
+	}
+	var errs field.ErrorList
+	for i := range old {
+		if cidrs[i] != old[i] {
+			errs = append(errs, field.Forbidden(fld, podCIDRUpdateMsg))
+		}
+	}
+	return errs
+}
+
+func uniqueAddresses(addrs []corev1.NodeAddress, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[corev1.NodeAddress]bool{}
+	for i, a := range addrs {
+		if seen[a] {
+			errs = append(errs, field.Duplicate(fld.Index(i), a))
+		}
+		seen[a] = true
+	}
+	return errs
+}

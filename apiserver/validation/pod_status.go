@@ -20,6 +20,7 @@ func podPhases() []corev1.PodPhase {
 func PodStatusUpdate(newP, oldP *corev1.Pod) field.ErrorList {
 	fld := field.NewPath("status")
 	errs := ObjectMetaUpdate(&newP.ObjectMeta, &oldP.ObjectMeta)
+	errs = append(errs, mirrorAnnotationUpdate(newP.Annotations, oldP.Annotations)...)
 	errs = append(errs, phaseUpdate(newP.Status.Phase, oldP.Status.Phase, fld.Child("phase"))...)
 	if oldP.Status.QOSClass != "" {
 		errs = append(errs, apimachineryvalidation.ValidateImmutableField(newP.Status.QOSClass, oldP.Status.QOSClass, fld.Child("qosClass"))...)

@@ -26,6 +26,7 @@ const podSpecUpdateMsg = "pod updates may not change fields other than " +
 func PodUpdate(newP, oldP *corev1.Pod) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := ObjectMetaUpdate(&newP.ObjectMeta, &oldP.ObjectMeta)
+	errs = append(errs, mirrorAnnotationUpdate(newP.Annotations, oldP.Annotations)...)
 	errs = append(errs, podSpec(&newP.Spec, specPath)...)
 	if cerrs := sameContainers(&newP.Spec, &oldP.Spec, specPath); len(cerrs) > 0 {
 		return append(errs, cerrs...)
@@ -130,4 +131,23 @@ func changedFields(a, b *corev1.PodSpec) []string {
 		}
 	}
 	return changed
+}
+
+// MirrorPodAnnotation marks the API face of a node's static pod.
+const MirrorPodAnnotation = "kubernetes.io/config.mirror"
+
+// mirrorAnnotationUpdate: a pod is a mirror pod from its creation on or
+// never; no update may add, change or remove the annotation (the Node
+// authorizer's graph and the node restrictions tell mirror pods by it).
+func mirrorAnnotationUpdate(newA, oldA map[string]string) field.ErrorList {
+	fld := metadataPath().Child("annotations").Key(MirrorPodAnnotation)
+	oldV, had := oldA[MirrorPodAnnotation]
+	newV, has := newA[MirrorPodAnnotation]
+	switch {
+	case had && (!has || newV != oldV):
+		return field.ErrorList{field.Forbidden(fld, "may not remove or update mirror pod annotation")}
+	case has && !had:
+		return field.ErrorList{field.Forbidden(fld, "may not add mirror pod annotation")}
+	}
+	return nil
 }

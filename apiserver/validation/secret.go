@@ -86,12 +86,14 @@ func presentKeys(data map[string][]byte, dataPath *field.Path, keys ...string) f
 }
 
 // SecretUpdate validates an update: the type never changes, and an
-// immutable secret keeps its data and stays immutable.
+// immutable secret keeps its data and stays immutable (kube's
+// ValidateSecretUpdate). stringData has been merged into data by then.
 func SecretUpdate(newS, oldS *corev1.Secret) field.ErrorList {
 	errs := ObjectMetaUpdate(&newS.ObjectMeta, &oldS.ObjectMeta)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(newS.Type, oldS.Type, field.NewPath("type"))...)
 	if isTrue(oldS.Immutable) {
-		errs = append(errs, frozen(newS.Immutable, "data", newS.Data, oldS.Data)...)
+		errs = append(errs, stillImmutable(newS.Immutable)...)
+		errs = append(errs, unchanged("data", newS.Data, oldS.Data)...)
 	}
 	return append(errs, Secret(newS)...)
 }
