@@ -93,7 +93,7 @@ func (s *Server) resourceList(gv schema.GroupVersion) runtime.Object {
 	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
 	for _, r := range rs {
 		list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural, SingularName: r.singular,
-			Namespaced: r.namespaced, Kind: r.gvk.Kind, Verbs: objectVerbs, ShortNames: r.shortNames, Categories: r.categories})
+			Namespaced: r.namespaced, Kind: r.gvk.Kind, Verbs: r.discoveryVerbs(), ShortNames: r.shortNames, Categories: r.categories})
 		for _, sub := range r.subresources {
 			list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural + "/" + sub,
 				Namespaced: r.namespaced, Kind: subresourceKind(r, sub), Verbs: subresourceVerbs[sub]})
@@ -150,7 +150,7 @@ func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.AP
 		}
 		kind := metav1.GroupVersionKind{Group: r.gvk.Group, Version: r.gvk.Version, Kind: r.gvk.Kind}
 		d := apidiscoveryv2.APIResourceDiscovery{Resource: r.plural, ResponseKind: &kind, Scope: scope,
-			SingularResource: r.singular, Verbs: objectVerbs, ShortNames: r.shortNames, Categories: r.categories}
+			SingularResource: r.singular, Verbs: r.discoveryVerbs(), ShortNames: r.shortNames, Categories: r.categories}
 		for _, sub := range r.subresources {
 			sk := kind
 			sk.Kind = subresourceKind(r, sub)

@@ -105,6 +105,10 @@ func (s *Server) authorize(q *request, obj runtime.Object) error {
 }
 
 func (s *Server) serveResource(q *request) {
+	if q.res.virtual {
+		s.serveReview(q)
+		return
+	}
 	if q.info.verb == "create" {
 		s.serveCreate(q)
 		return

@@ -6,6 +6,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,6 +31,11 @@ type resource struct {
 	// metadata.name and metadata.namespace; fieldSet extracts them.
 	fieldLabels []string
 	fieldSet    func(obj runtime.Object) fields.Set
+	// virtual resources are not stored: a create is answered by a review
+	// (TokenReview, SubjectAccessReview), every other verb is 405.
+	virtual bool
+	// verbs are the verbs discovery lists; nil: objectVerbs.
+	verbs metav1.Verbs
 }
 
 // strategy is what differs between resources on create and update.
@@ -58,6 +64,13 @@ type strategy struct {
 	// object itself: the services get their cluster IP and node ports. The
 	// store's Linked plan writes what it decided with the object.
 	assign func(ctx context.Context, obj, old runtime.Object) error
+}
+
+func (r *resource) discoveryVerbs() metav1.Verbs {
+	if r.verbs != nil {
+		return r.verbs
+	}
+	return objectVerbs
 }
 
 func (r *resource) groupVersion() schema.GroupVersion { return r.gvk.GroupVersion() }

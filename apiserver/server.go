@@ -91,7 +91,7 @@ type Server struct {
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
 // creates the namespaces every cluster has.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(resources()),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(resources(), reviewResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -100,6 +100,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.backend = backend
 	s.stores = map[*resource]*storage.Store{}
 	for _, r := range s.reg.list {
+		if r.virtual {
+			continue
+		}
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
 	}
 	if err := s.setup(ctx); err != nil {
