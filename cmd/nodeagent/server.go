@@ -34,6 +34,7 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 		return nil
 	})
 	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
+	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", cfg.KubeletCertificateAuthority, "PEM file of the CAs that sign agents' serving certificates (default: the cluster CA)")
 	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
