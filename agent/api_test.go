@@ -170,3 +170,27 @@ func httptestRecorder(h http.Handler, method, path string) int {
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 	return rec.Code
 }
+
+// Only GET reaches the handlers (HEAD too); other methods are 405 once
+// authorized.
+func TestAgentAPIMethods(t *testing.T) {
+	ah := startAPI(t, true)
+	ah.sars.Allow("kubernetes-admin", "*", "*", "n1")
+	kp, err := ah.ca.ClientCert(t.TempDir(), "admin", "kubernetes-admin", []string{"system:masters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ah.ca.CertPool(), Certificates: []tls.Certificate{cert}}}}
+	for _, m := range []string{"DELETE", "POST", "PUT"} {
+		req, _ := http.NewRequest(m, ah.url+"/containerLogs/default/web/c", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s: %d", m, resp.StatusCode)
+		}
+	}
+}
