@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -52,6 +53,7 @@ func startFakeAgentCA(t *testing.T, ca *certs.CA, ips []net.IP) *fakeAgent {
 		}
 		a.srv.TLS.Certificates = []tls.Certificate{mustPair(kp)}
 	}
+	a.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
 	a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			a.conns.Add(1)
