@@ -54,7 +54,7 @@ func (s *Server) setupAgentClient(ca *certs.CA) error {
 			return err
 		}
 	}
-	s.agents = newAgentClient(roots, mustPair(kp))
+	s.nodeAgentsClient = newAgentClient(roots, mustPair(kp))
 	return nil
 }
 

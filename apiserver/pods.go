@@ -174,7 +174,7 @@ func (s *Server) proxy(q *request, target *url.URL) error {
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}
-	resp, err := s.agents.Do(req)
+	resp, err := s.nodeAgentsClient.Do(req)
 	if errors.Is(err, errRedirectsForbidden) {
 		return apierrors.NewInternalError(err)
 	}

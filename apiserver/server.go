@@ -73,22 +73,22 @@ func DefaultConfig() Config {
 
 // Server is a running API server.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	codecs      *codecs
-	reg         *registry
-	stores      map[*resource]*storage.Store
-	backend     *storage.Backend
-	authn       *auth.Authenticator
-	authz       *auth.Authorizer
-	ca          *certs.CA
-	caPool      *x509.CertPool
-	serving     *certs.KeyPair
-	agents      *http.Client // to node agents (agentclient.go)
-	advertise   string
-	now         func() time.Time
-	watchLimits storage.WatchLimits
-	services    *serviceAllocation
+	cfg              Config
+	log              *slog.Logger
+	codecs           *codecs
+	reg              *registry
+	stores           map[*resource]*storage.Store
+	backend          *storage.Backend
+	authn            *auth.Authenticator
+	authz            *auth.Authorizer
+	ca               *certs.CA
+	caPool           *x509.CertPool
+	serving          *certs.KeyPair
+	nodeAgentsClient *http.Client // to node agents (agentclient.go)
+	advertise        string
+	now              func() time.Time
+	watchLimits      storage.WatchLimits
+	services         *serviceAllocation
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
