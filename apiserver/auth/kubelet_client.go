@@ -38,7 +38,7 @@ func delegationRules(at Attributes) (allowed bool, why string, decided bool) {
 		return true, "", true
 	}
 	if at.APIGroup == "" && at.Resource == "nodes" && at.Subresource != "" && at.Subresource != "status" {
-		return false, fmt.Sprintf("only the API server's kubelet client may use nodes/%s", at.Subresource), true
+		return false, fmt.Sprintf("nodes/%s is for the API server's kubelet client and system:masters only", at.Subresource), true
 	}
 	return false, "", false
 }
