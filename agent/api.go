@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,31 +17,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodeagent/nodeagent/agent/apiauth"
 	"github.com/nodeagent/nodeagent/apiserver/certs"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// serveAPI answers the API server on Port over HTTPS: /healthz and
-// /containerLogs/<ns>/<pod>/<container>. Clients must present a
-// certificate signed by the cluster CA (Config.ClientCA).
+// serveAPI answers on Port over HTTPS: /healthz and
+// /containerLogs/<ns>/<pod>/<container>, every request authenticated and
+// authorized (apiauth) as kubelet's webhook mode does. Unless HealthzPort
+// is 0, /healthz is also served without credentials on loopback.
 func (a *Agent) serveAPI(ctx context.Context) {
+	if a.cfg.HealthzPort != 0 {
+		go a.serveHealthz(ctx)
+	}
 	if err := a.listenAPI(ctx); err != nil && ctx.Err() == nil {
 		a.log.Error("agent API stopped", "err", err)
 	}
 }
 
 func (a *Agent) listenAPI(ctx context.Context) error {
-	cert, err := a.servingCert()
+	srv, err := a.apiServer()
 	if err != nil {
 		return err
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(a.cfg.ClientCA)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-	mux.HandleFunc("/containerLogs/{ns}/{pod}/{container}", a.requireClient(a.serveLogs))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: &tls.Config{
-		Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.VerifyClientCertIfGiven}}
 	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(a.cfg.Port)))
 	if err != nil {
 		return err
@@ -53,19 +52,55 @@ func (a *Agent) listenAPI(ctx context.Context) error {
 	return err
 }
 
-func (a *Agent) requireClient(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
-			return
-		}
-		h(w, r)
+// apiServer is the agent's HTTPS API. Client certificates are asked for,
+// not required: apiauth verifies them, or a bearer token, per request.
+func (a *Agent) apiServer() (*http.Server, error) {
+	cert, err := a.servingCert()
+	if err != nil {
+		return nil, err
 	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", a.serveLogs)
+	return &http.Server{Handler: a.apiFilter().Wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second,
+		ErrorLog:  slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}}, nil
 }
 
-// servingCert is a certificate from the agent's own small CA (the API
-// server does not verify it, as with kubelets' self-signed certificates).
+// apiFilter authenticates client certificates against ClientCA and bearer
+// tokens by TokenReview, and authorizes by SubjectAccessReview, both asked
+// of the API server with the node's credentials.
+func (a *Agent) apiFilter() *apiauth.Filter {
+	var pool *x509.CertPool
+	if p := x509.NewCertPool(); p.AppendCertsFromPEM(a.cfg.ClientCA) {
+		pool = p
+	} else {
+		a.log.Warn("no client CA: the agent API refuses every client certificate")
+	}
+	authn := apiauth.NewAuthenticator(apiauth.AuthenticatorConfig{ClientCA: pool, Tokens: a.client.AuthenticationV1().TokenReviews()})
+	authz := apiauth.NewAuthorizer(apiauth.AuthorizerConfig{Reviews: a.client.AuthorizationV1().SubjectAccessReviews()})
+	return apiauth.NewFilter(authn, authz, a.cfg.NodeName, a.log.With("component", "api"))
+}
+
+// servingCert is TLSCertFile/TLSPrivateKeyFile, or else a certificate from
+// the agent's own small CA, which the API server does not trust.
 func (a *Agent) servingCert() (tls.Certificate, error) {
+	if a.cfg.TLSCertFile != "" || a.cfg.TLSPrivateKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCertFile, a.cfg.TLSPrivateKeyFile)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("agent serving certificate: %w", err)
+		}
+		if err := cert.Leaf.VerifyHostname(a.nodeIP); err != nil {
+			a.log.Warn("the serving certificate does not cover the node's address: the API server will refuse it", "node-ip", a.nodeIP, "err", err)
+		}
+		return cert, nil
+	}
+	a.log.Warn("no --tls-cert-file: the agent API serves a self-signed certificate, which the API server refuses (kubectl logs fails); " +
+		"mint one with `nodeagent kubeconfig node NAME --serving-cert-out DIR --node-ip IP`")
+	return a.selfSignedCert()
+}
+
+func (a *Agent) selfSignedCert() (tls.Certificate, error) {
 	dir := filepath.Join(a.cfg.RootDir, "pki")
 	ca, err := certs.LoadOrCreateCA(dir, "nodeagent-agent-"+a.cfg.NodeName)
 	if err != nil {

@@ -45,8 +45,18 @@ type Config struct {
 	RelistPeriod time.Duration
 	// Workers is how many pods are synced at once.
 	Workers int
-	// ClientCA (PEM) verifies clients of the agent's API: the cluster CA.
+	// ClientCA (PEM) verifies client certificates on the agent's API; empty:
+	// only bearer tokens (reviewed by the API server) are accepted.
 	ClientCA []byte
+	// TLSCertFile and TLSPrivateKeyFile are the API's serving certificate
+	// and key (PEM), issued by the cluster CA for the node's name and
+	// addresses. Empty: a self-signed one, which the API server refuses.
+	TLSCertFile, TLSPrivateKeyFile string
+	// HealthzPort serves /healthz, and nothing else, over plain HTTP on
+	// HealthzBindAddress, for local checks without credentials; 0: off.
+	HealthzPort int
+	// HealthzBindAddress is the healthz listener's address (loopback).
+	HealthzBindAddress string
 	// PodManifestPath is a directory of static pod manifests (*.yaml,
 	// *.yml, *.json; one Pod each); empty: no static pods.
 	PodManifestPath string
@@ -67,6 +77,7 @@ func DefaultConfig() Config {
 		IPAMDir:        "/var/lib/nodeagent/cni/networks",
 		CNI:            cni.DefaultConfig(),
 		Port:           10250,
+		HealthzPort:    10248,
 		MaxPods:        110,
 		LeaseDuration:  40 * time.Second,
 		RenewInterval:  10 * time.Second,
@@ -75,5 +86,6 @@ func DefaultConfig() Config {
 		Workers:        8,
 
 		ManifestCheckInterval: 5 * time.Second,
+		HealthzBindAddress:    "127.0.0.1",
 	}
 }

@@ -117,6 +117,10 @@ func (s *Server) serveResource(q *request) {
 		s.writeError(q.w, err, q.gr(), q.info.name)
 		return
 	}
+	if q.res.virtual {
+		s.serveReview(q)
+		return
+	}
 	if !q.res.allowsVerb(q.info.subresource, q.info.verb) {
 		s.writeError(q.w, apierrors.NewMethodNotSupported(q.gr(), q.info.verb), q.gr(), q.info.name)
 		return

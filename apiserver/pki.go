@@ -23,7 +23,7 @@ const AdminUser = "kubernetes-admin"
 func (s *Server) pkiDir() string { return filepath.Join(s.cfg.DataDir, "pki") }
 
 // setupPKI loads or makes the CA, the serving certificate, the admin and
-// agent-client certificates, writes the admin kubeconfig and sets up
+// kubelet-client certificates, writes the admin kubeconfig and sets up
 // authentication and authorization.
 func (s *Server) setupPKI() error {
 	ca, err := certs.LoadOrCreateCA(s.pkiDir(), "nodeagent-ca")
@@ -39,11 +39,9 @@ func (s *Server) setupPKI() error {
 	if s.serving, err = ca.ServingCert(s.pkiDir(), "apiserver", hosts, ips); err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
-	agentClient, err := ca.ClientCert(s.pkiDir(), "apiserver-agent-client", "kube-apiserver-kubelet-client", []string{auth.GroupMasters})
-	if err != nil {
+	if err := s.setupAgentClient(ca); err != nil {
 		return err
 	}
-	s.agentClientCerts = []tls.Certificate{mustPair(agentClient)}
 	if err := s.writeAdminKubeconfig(); err != nil {
 		return err
 	}

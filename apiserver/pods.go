@@ -1,18 +1,20 @@
 package apiserver
 
 import (
-	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // serveBinding binds a pod to a node (POST pods/<name>/binding), as the
@@ -71,23 +73,77 @@ func (s *Server) servePodLog(q *request) error {
 	if pod.Spec.NodeName == "" {
 		return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
 	}
+	container, err := logContainer(q, pod)
+	if err != nil {
+		return err
+	}
 	target, err := s.nodeEndpoint(q, pod.Spec.NodeName)
 	if err != nil {
 		return err
 	}
-	target.Path = fmt.Sprintf("/containerLogs/%s/%s/%s", pod.Namespace, pod.Name, logContainer(q, pod))
-	target.RawQuery = q.r.URL.RawQuery
+	target.Path, target.RawPath = agentPath("containerLogs", pod.Namespace, pod.Name, container)
+	target.RawQuery = logOptions(q.r.URL.Query()).Encode()
 	return s.proxy(q, target)
 }
 
-func logContainer(q *request, pod *corev1.Pod) string {
-	if c := q.r.URL.Query().Get("container"); c != "" {
-		return c
+// logContainer is the container asked for, which must be one of the pod's
+// (kube: 400 "container X is not valid for pod Y"), or the first one.
+func logContainer(q *request, pod *corev1.Pod) (string, error) {
+	name := q.r.URL.Query().Get("container")
+	if name == "" && len(pod.Spec.Containers) > 0 {
+		name = pod.Spec.Containers[0].Name
 	}
-	if len(pod.Spec.Containers) > 0 {
-		return pod.Spec.Containers[0].Name
+	if name == "" || !podHasContainer(pod, name) {
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.Name))
 	}
-	return ""
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s: %s", name, pod.Name, strings.Join(errs, "; ")))
+	}
+	return name, nil
+}
+
+func podHasContainer(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == name {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// agentPath joins path parts, each escaped on its own: the decoded path and
+// its escaped form (url.URL's Path and RawPath).
+func agentPath(parts ...string) (string, string) {
+	escaped := make([]string, len(parts))
+	for i, p := range parts {
+		escaped[i] = url.PathEscape(p)
+	}
+	return "/" + strings.Join(parts, "/"), "/" + strings.Join(escaped, "/")
+}
+
+// logOptionNames are the PodLogOptions the agent is given; nothing else of
+// the client's query goes to the agent (insecureSkipTLSVerifyBackend is not
+// honoured: the agent's certificate is always verified).
+var logOptionNames = []string{"follow", "previous", "timestamps", "sinceSeconds", "sinceTime", "limitBytes", "tailLines"}
+
+func logOptions(in url.Values) url.Values {
+	out := url.Values{}
+	for _, k := range logOptionNames {
+		if v, ok := in[k]; ok && len(v) > 0 {
+			out.Set(k, v[0])
+		}
+	}
+	return out
 }
 
 func (s *Server) nodeEndpoint(q *request, nodeName string) (*url.URL, error) {
@@ -108,17 +164,24 @@ func (s *Server) nodeEndpoint(q *request, nodeName string) (*url.URL, error) {
 	return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s has no address and agent port", nodeName))
 }
 
-// proxy streams the agent's answer back to the client.
+// proxy streams the agent's answer back to the client; an answer other
+// than 2xx becomes a Status, and a redirect is refused.
 func (s *Server) proxy(q *request, target *url.URL) error {
 	req, err := http.NewRequestWithContext(q.ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
-		return err
+		return apierrors.NewInternalError(err)
 	}
-	resp, err := s.agentClient().Do(req)
+	resp, err := s.nodeAgentsClient.Do(req)
+	if errors.Is(err, errRedirectsForbidden) {
+		return apierrors.NewInternalError(err)
+	}
 	if err != nil {
 		return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot reach the node agent: %v", err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < http.StatusOK || resp.StatusCode > http.StatusPartialContent {
+		return agentError(resp, q.gr(), q.info.name)
+	}
 	q.w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	q.w.WriteHeader(resp.StatusCode)
 	flushCopy(q.w, resp.Body)
@@ -142,12 +205,4 @@ func flushCopy(w http.ResponseWriter, r io.Reader) {
 			return
 		}
 	}
-}
-
-// agentClient talks to node agents with the server's client certificate.
-// Like kube-apiserver without --kubelet-certificate-authority, it does not
-// verify the agents' self-signed serving certificates.
-func (s *Server) agentClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
-		InsecureSkipVerify: true, Certificates: s.agentClientCerts}}}
 }

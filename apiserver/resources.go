@@ -34,6 +34,9 @@ type resource struct {
 	// metadata.name and metadata.namespace; fieldSet extracts them.
 	fieldLabels []string
 	fieldSet    func(obj runtime.Object) fields.Set
+	// virtual resources are not stored: a create is answered by a review
+	// (TokenReview, SubjectAccessReview), every other verb is 405.
+	virtual bool
 }
 
 // strategy is what differs between resources on create and update.

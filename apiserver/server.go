@@ -44,6 +44,9 @@ type Config struct {
 	ExtraSANs []string
 	// TokenFile is a static token file (token,user,uid,"groups"); optional.
 	TokenFile string
+	// KubeletCertificateAuthority is a PEM file of the CAs that sign node
+	// agents' serving certificates; empty: the cluster CA.
+	KubeletCertificateAuthority string
 	// CompactionInterval is how often etcd history is compacted.
 	CompactionInterval time.Duration
 	// Watch bounds what a slow watcher may hold.
@@ -81,7 +84,7 @@ type Server struct {
 	ca               *certs.CA
 	caPool           *x509.CertPool
 	serving          *certs.KeyPair
-	agentClientCerts []tls.Certificate
+	nodeAgentsClient *http.Client // to node agents (agentclient.go)
 	advertise        string
 	now              func() time.Time
 	watchLimits      storage.WatchLimits
@@ -91,7 +94,7 @@ type Server struct {
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
 // creates the namespaces every cluster has.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(resources()),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(resources(), reviewResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -100,6 +103,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.backend = backend
 	s.stores = map[*resource]*storage.Store{}
 	for _, r := range s.reg.list {
+		if r.virtual {
+			continue
+		}
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
 	}
 	if err := s.setup(ctx); err != nil {

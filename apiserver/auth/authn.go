@@ -70,11 +70,21 @@ func (a *Authenticator) Authenticate(r *http.Request) (*User, error) {
 		return a.fromCert(r.TLS.PeerCertificates)
 	}
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		if u, ok := a.tokens[strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))]; ok {
-			return withAuthenticated(u), nil
+		if u, ok := a.AuthenticateToken(strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))); ok {
+			return u, nil
 		}
 	}
 	return nil, ErrUnauthorized
+}
+
+// AuthenticateToken identifies the user of a bearer token (as for a
+// TokenReview); the user is in system:authenticated.
+func (a *Authenticator) AuthenticateToken(token string) (*User, bool) {
+	u, ok := a.tokens[token]
+	if !ok || token == "" {
+		return nil, false
+	}
+	return withAuthenticated(u), true
 }
 
 func (a *Authenticator) fromCert(chain []*x509.Certificate) (*User, error) {

@@ -57,6 +57,9 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 	if at.User.InGroup(GroupMasters) {
 		return true, "", nil
 	}
+	if allowed, why, decided := delegationRules(at); decided {
+		return allowed, denialUnless(allowed, at, why), nil
+	}
 	if !at.ResourceRequest {
 		if discoveryPath(at.Path) {
 			return true, "", nil

@@ -78,11 +78,16 @@ func (ca *CA) CertPool() *x509.CertPool {
 // new one when it is missing, expiring soon, not from this CA, or lacks one
 // of the names.
 func (ca *CA) ServingCert(dir, name string, hosts []string, ips []net.IP) (*KeyPair, error) {
-	if kp, err := loadPair(dir, name); err == nil && ca.stillGood(kp) && covers(kp.Cert, hosts, ips) {
+	return ca.ServingCertFor(dir, name, "nodeagent-apiserver", hosts, ips)
+}
+
+// ServingCertFor is ServingCert with the subject's common name.
+func (ca *CA) ServingCertFor(dir, name, commonName string, hosts []string, ips []net.IP) (*KeyPair, error) {
+	if kp, err := loadPair(dir, name); err == nil && ca.stillGood(kp) && covers(kp.Cert, hosts, ips) && kp.Cert.Subject.CommonName == commonName {
 		return kp, nil
 	}
 	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "nodeagent-apiserver"},
+		Subject:     pkix.Name{CommonName: commonName},
 		DNSNames:    hosts,
 		IPAddresses: ips,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

@@ -17,10 +17,11 @@ import (
 
 // agentOptions are the agent's flags: its config and the runtime's.
 type agentOptions struct {
-	cfg        agent.Config
-	runtime    crictr.Config
-	kubeconfig string
-	proxy      *proxyOptions
+	cfg          agent.Config
+	runtime      crictr.Config
+	kubeconfig   string
+	clientCAFile string
+	proxy        *proxyOptions
 }
 
 func defaultAgentOptions() *agentOptions {
@@ -49,6 +50,11 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	})
 	fs.StringVar(&c.CNI.CacheDir, "cni-cache-dir", c.CNI.CacheDir, "CNI result cache")
 	fs.IntVar(&c.Port, "port", c.Port, "HTTPS port of the agent's API (logs)")
+	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "CA bundle that verifies client certificates on the agent's API (default: the kubeconfig's CA)")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "serving certificate of the agent's API, issued by the cluster CA for the node's name and IPs (default: self-signed, which the API server refuses)")
+	fs.StringVar(&c.TLSPrivateKeyFile, "tls-private-key-file", c.TLSPrivateKeyFile, "key of --tls-cert-file")
+	fs.IntVar(&c.HealthzPort, "healthz-port", c.HealthzPort, "plain-HTTP port of /healthz alone, for local checks (0: off)")
+	fs.StringVar(&c.HealthzBindAddress, "healthz-bind-address", c.HealthzBindAddress, "address of the healthz port")
 	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity")
 	fs.StringVar(&c.PodManifestPath, "pod-manifest-path", c.PodManifestPath, "directory of static pod manifests (empty: none)")
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
@@ -88,7 +94,9 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
-	o.cfg.ClientCA = restCfg.TLSClientConfig.CAData
+	if o.cfg.ClientCA, err = clientCA(o.clientCAFile, restCfg); err != nil {
+		return err
+	}
 	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
 	if err != nil {
 		return err
@@ -102,6 +110,25 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 		go runEmbeddedProxy(ctx, env, o, client)
 	}
 	return a.Run(ctx)
+}
+
+// clientCA is the PEM that verifies client certificates on the agent's
+// API: --client-ca-file, else the CA the kubeconfig trusts the server with.
+func clientCA(file string, restCfg *rest.Config) ([]byte, error) {
+	if file == "" && len(restCfg.TLSClientConfig.CAData) > 0 {
+		return restCfg.TLSClientConfig.CAData, nil
+	}
+	if file == "" {
+		file = restCfg.TLSClientConfig.CAFile
+	}
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	return data, nil
 }
 
 // runCRILogger is containerd's logging binary for a container: it writes

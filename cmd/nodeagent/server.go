@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/agent"
 	"github.com/nodeagent/nodeagent/apiserver"
 	"github.com/nodeagent/nodeagent/controllers/endpointslice"
 	"github.com/nodeagent/nodeagent/controllers/namespace"
@@ -34,6 +36,7 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 		return nil
 	})
 	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
+	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", cfg.KubeletCertificateAuthority, "PEM file of the CAs that sign agents' serving certificates (default: the cluster CA)")
 	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
@@ -77,8 +80,10 @@ func runKubeconfig(_ context.Context, env *environment, args []string) error {
 	dataDir := fs.String("data-dir", apiserver.DefaultConfig().DataDir, "the server's state directory (holds the CA)")
 	server := fs.String("server", "https://127.0.0.1:6443", "API server URL to put in the kubeconfig")
 	out := fs.String("out", "", "write here (mode 0600) instead of stdout")
+	servingOut := fs.String("serving-cert-out", "", "also write the agent's serving certificate and key here (kubelet.crt, kubelet.key) for --tls-cert-file")
+	nodeIPs := fs.String("node-ip", "", "the node's IP addresses, comma-separated, for --serving-cert-out")
 	if len(args) < 2 || args[0] != "node" {
-		return fmt.Errorf("usage: nodeagent kubeconfig node NAME [--data-dir DIR] [--server URL] [--out FILE]")
+		return fmt.Errorf("usage: nodeagent kubeconfig node NAME [--data-dir DIR] [--server URL] [--out FILE] [--serving-cert-out DIR --node-ip IP[,IP]]")
 	}
 	name := args[1]
 	if err := fs.Parse(args[2:]); err != nil {
@@ -88,11 +93,34 @@ func runKubeconfig(_ context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *servingOut != "" {
+		if err := writeServingCert(env, *dataDir, *servingOut, name, *nodeIPs); err != nil {
+			return err
+		}
+	}
 	if *out == "" {
 		_, err = env.stdout.Write(data)
 		return err
 	}
 	return os.WriteFile(*out, data, 0o600)
+}
+
+// writeServingCert is `kubeconfig node NAME --serving-cert-out DIR`.
+func writeServingCert(env *environment, dataDir, dir, name, nodeIPs string) error {
+	var ips []net.IP
+	for _, v := range strings.Split(nodeIPs, ",") {
+		ip := net.ParseIP(strings.TrimSpace(v))
+		if ip == nil {
+			return fmt.Errorf("--serving-cert-out needs --node-ip with the node's addresses, got %q", nodeIPs)
+		}
+		ips = append(ips, ip)
+	}
+	certFile, keyFile, err := apiserver.NodeServingCert(dataDir, dir, name, ips)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "serving certificate for node %s: --tls-cert-file %s --tls-private-key-file %s\n", name, certFile, keyFile)
+	return nil
 }
 
 // startControllers runs the bundled controllers against the server.
@@ -119,11 +147,18 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 }
 
 // startEmbeddedAgent runs this node's agent in the server process, with a
-// node identity (system:node:<name>), not the admin one.
+// node identity (system:node:<name>), not the admin one, and a serving
+// certificate from the cluster CA for its name and address.
 func startEmbeddedAgent(ctx context.Context, env *environment, srv *apiserver.Server, o *agentOptions) error {
 	kc, err := srv.NodeKubeconfig(o.cfg.NodeName)
 	if err != nil {
 		return err
+	}
+	if o.cfg.TLSCertFile == "" {
+		ip := net.ParseIP(agent.NodeIP(o.cfg))
+		if o.cfg.TLSCertFile, o.cfg.TLSPrivateKeyFile, err = srv.NodeServingCert(o.cfg.NodeName, []net.IP{ip}); err != nil {
+			return err
+		}
 	}
 	restCfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
 	if err != nil {
