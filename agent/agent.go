@@ -23,6 +23,7 @@ import (
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 const uidIndex = "uid"
@@ -52,6 +53,7 @@ type Agent struct {
 	recorder record.EventRecorder
 	pleg     *pleg.PLEG
 	nodeIP   string
+	volumes  *volumes.Manager
 
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
@@ -71,7 +73,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
 		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
-		knownSandboxes: map[string]bool{}}
+		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, log)}
 	a.nodeIP = cfg.NodeIP
 	if a.nodeIP == "" {
 		a.nodeIP = firstIPv4()
@@ -228,12 +230,13 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	uids := a.podCgroupUIDs() // a pod torn down but for its cgroup
+	uids := a.podCgroupUIDs()              // a pod torn down but for its cgroup
+	uids = append(uids, a.podDirUIDs()...) // or for its directory (mounts)
 	for _, sb := range sbs {
 		uids = append(uids, sb.Labels[cri.LabelPodUID])
 	}
-	for _, uid := range uids {
-		if uid != "" && !a.knownUID(uid) {
+	for _, uid := range a.onlyValidUIDs(uids, "sandbox label") {
+		if !a.knownUID(uid) {
 			a.queue.Add(orphanKey(uid))
 		}
 	}

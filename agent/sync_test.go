@@ -25,6 +25,7 @@ import (
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // fakeNet records attachments like host-local would.
@@ -73,6 +74,7 @@ type harness struct {
 	rt     *crifake.Fake
 	client *fake.Clientset
 	net    *fakeNet
+	mounts *volumes.Fake
 	now    time.Time
 	ctx    context.Context
 }
@@ -98,8 +100,10 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, now: t0, ctx: context.Background()}
+	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
+		now: t0, ctx: context.Background()}
 	a.net = h.net
+	a.volumes = volumes.NewManager(h.mounts, []string{cfg.RootDir}, a.log)
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
 	a.now = func() time.Time { return h.now }
