@@ -18,7 +18,6 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
@@ -49,7 +48,7 @@ type Agent struct {
 	now      func() time.Time
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
-	queue    workqueue.TypedRateLimitingInterface[string]
+	queue    workQueue
 	recorder record.EventRecorder
 	pleg     *pleg.PLEG
 	nodeIP   string
@@ -85,7 +84,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if err := a.pods.AddIndexers(cache.Indexers{uidIndex: podUID}); err != nil {
 		return nil, err
 	}
-	a.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	a.queue = newWorkQueue()
 	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.enqueueObj,
 		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
@@ -103,8 +102,12 @@ func podUID(obj any) ([]string, error) {
 }
 
 func (a *Agent) enqueueObj(obj any) {
-	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-		a.queue.Add(key)
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		return
+	}
+	if ns, name, err := cache.SplitMetaNamespaceKey(key); err == nil {
+		a.queue.Add(nameKey(ns, name))
 	}
 }
 
@@ -127,14 +130,14 @@ func (a *Agent) enqueueUID(uid string) {
 }
 
 // apiKeyByUID finds the API pod (not a mirror pod) with this uid.
-func (a *Agent) apiKeyByUID(uid string) (string, bool) {
+func (a *Agent) apiKeyByUID(uid string) (workKey, bool) {
 	objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid)
 	for _, o := range objs {
 		if p := o.(*corev1.Pod); !isMirror(p) {
-			return podKey(p), true
+			return podWorkKey(p), true
 		}
 	}
-	return "", false
+	return workKey{}, false
 }
 
 // knownUID says whether a static or API pod has this uid.
@@ -241,5 +244,3 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 		}
 	}
 }
-
-func orphanKey(uid string) string { return "orphan/" + uid }

@@ -77,13 +77,13 @@ func (a *Agent) scanStatic() {
 // replaceStatic swaps in the pods read and returns the keys to sync. A pod
 // whose UID did not change keeps its entry (seen time, status); a removed
 // or changed one has its old UID torn down as an orphan.
-func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []string {
+func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []workKey {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	var keys []string
+	var keys []workKey
 	for key, old := range a.static {
 		if p, ok := found[key]; !ok || p.UID != old.UID {
-			keys = append(keys, orphanKey(string(old.UID)), key)
+			keys = append(keys, orphanKey(string(old.UID)), podWorkKey(old))
 		}
 	}
 	for key, p := range found {
@@ -91,7 +91,7 @@ func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []string {
 			found[key] = old
 			continue
 		}
-		keys = append(keys, key)
+		keys = append(keys, podWorkKey(p))
 	}
 	a.static = found
 	return keys
@@ -107,23 +107,23 @@ func (a *Agent) staticPod(key string) *corev1.Pod {
 	return nil
 }
 
-func (a *Agent) staticKeyByUID(uid string) (string, bool) {
+func (a *Agent) staticKeyByUID(uid string) (workKey, bool) {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	for key, p := range a.static {
+	for _, p := range a.static {
 		if string(p.UID) == uid {
-			return key, true
+			return podWorkKey(p), true
 		}
 	}
-	return "", false
+	return workKey{}, false
 }
 
 // queueStatic queues every static pod.
 func (a *Agent) queueStatic() {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	for key := range a.static {
-		a.queue.Add(key)
+	for _, p := range a.static {
+		a.queue.Add(podWorkKey(p))
 	}
 }
 
