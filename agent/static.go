@@ -174,12 +174,17 @@ func isManifest(name string) bool {
 	return false
 }
 
-// readManifest decodes, names, defaults and validates one static pod.
+// readManifest reads one static pod's manifest.
 func readManifest(file, node string, now time.Time) (*corev1.Pod, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
+	return parseManifest(data, node, now)
+}
+
+// parseManifest decodes, names, defaults and validates one static pod.
+func parseManifest(data []byte, node string, now time.Time) (*corev1.Pod, error) {
 	pod, err := decodePod(data)
 	if err != nil {
 		return nil, err
