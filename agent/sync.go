@@ -42,6 +42,9 @@ func (a *Agent) syncKey(ctx context.Context, key workKey) error {
 // syncPod reads the pod (from the cache) and its runtime state, computes
 // the actions, applies them and writes the status.
 func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
+	if err := validUID(string(pod.UID)); err != nil {
+		return err // its directory would be no pod's
+	}
 	st, err := a.podState(ctx, string(pod.UID))
 	if err != nil {
 		return err

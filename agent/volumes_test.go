@@ -171,6 +171,11 @@ func TestTeardownRefusesBadUIDs(t *testing.T) {
 	if _, err := os.Stat(keep); err != nil {
 		t.Fatalf("the agent's state was removed: %v", err)
 	}
+	bad := podSpec(corev1.RestartPolicyAlways, nil, "c")
+	bad.UID = ".."
+	if err := h.a.syncPod(h.ctx, bad); err == nil || len(h.containers()) != 0 {
+		t.Fatalf("a pod with uid .. was synced: %v %+v", err, h.containers())
+	}
 }
 
 // TestSecretVolume: on a tmpfs, files with defaultMode or the item's
