@@ -18,8 +18,8 @@ import (
 
 // volumeMounts prepares the pod's volumes that the container mounts and
 // returns the bind mounts: emptyDir, hostPath (resolved and checked), and
-// configMap and secret (written by volumes' atomic writer, mounted
-// read-only whatever the volumeMount says, as kubelet does). A subPath is
+// configMap, secret and downwardAPI (written by volumes' atomic writer,
+// mounted read-only whatever the volumeMount says, as kubelet does). A subPath is
 // bind-mounted by volumes onto a pod-owned target that the runtime gets.
 // Block devices, claims and projected volumes belong to volumes/ later.
 func (a *Agent) volumeMounts(ctx context.Context, pod *corev1.Pod, spec corev1.Container) ([]cri.Mount, error) {
@@ -92,6 +92,13 @@ func (a *Agent) prepareVolume(ctx context.Context, pod *corev1.Pod, v corev1.Vol
 			return "", false, err
 		}
 		dir, err := a.volumes.WriteFiles(podDir, volumes.KindSecret, v.Name, files)
+		return dir, true, err
+	case v.DownwardAPI != nil:
+		files, err := a.downwardAPIFiles(pod, v.DownwardAPI)
+		if err != nil {
+			return "", false, err
+		}
+		dir, err := a.volumes.WriteFiles(podDir, volumes.KindDownwardAPI, v.Name, files)
 		return dir, true, err
 	}
 	return "", false, fmt.Errorf("this volume type is not supported yet")

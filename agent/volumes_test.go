@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
@@ -273,5 +274,34 @@ func TestOptionalConfigMapVolumeIsEmpty(t *testing.T) {
 		if !strings.HasPrefix(e.Name(), "..") {
 			t.Errorf("an optional missing ConfigMap's volume holds %s", e.Name())
 		}
+	}
+}
+
+// TestDownwardAPIVolume: fields, label maps in kubelet's format, a
+// container's resource, modes; read-only like the other projected volumes.
+func TestDownwardAPIVolume(t *testing.T) {
+	mode := int32(0o400)
+	pod := volumePod(corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+		{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
+		{Path: "meta/labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}, Mode: &mode},
+		{Path: "cpu", ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "c", Resource: "limits.cpu", Divisor: resource.MustParse("1m")}},
+	}}}, "")
+	pod.Labels = map[string]string{"b": "2", "a": `x"y`}
+	pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+	h := newHarness(t, crifake.New(), pod)
+	dir, ro, err := h.volumeMount(pod)
+	if err != nil || !ro {
+		t.Fatalf("%s read-only=%v: %v", dir, ro, err)
+	}
+	for p, want := range map[string]string{"name": "p", "meta/labels": "a=\"x\\\"y\"\nb=\"2\"", "cpu": "250"} {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
+			t.Errorf("%s: %q %v, want %q", p, b, err, want)
+		}
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "meta/labels")); st.Mode().Perm() != 0o400 {
+		t.Errorf("item mode %v", st.Mode())
+	}
+	if m := h.mounts.Mounts()[dir]; m.Type != "tmpfs" {
+		t.Errorf("mounts %+v", h.mounts.Mounts())
 	}
 }

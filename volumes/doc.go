@@ -8,12 +8,13 @@
 //	volumes/kubernetes.io~empty-dir/<name>     emptyDir: a directory
 //	volumes/kubernetes.io~configmap/<name>     configMap: atomic writer
 //	volumes/kubernetes.io~secret/<name>        secret: atomic writer on a tmpfs
+//	volumes/kubernetes.io~downward-api/<name>  downwardAPI: the same
 //	volume-subpaths/<volume>/<container>/<i>   subPath of the i-th volumeMount
 //
 // The atomic writer (atomic.go) puts one version of the files in a
 // timestamped directory, swaps the ..data symlink to it with rename(2), and
 // makes each user-visible name a symlink into ..data. The agent hands
-// configMap and secret volumes to the runtime read-only, whatever the
+// these volumes to the runtime read-only, whatever the
 // volumeMount says (as kubelet does since 1.10).
 //
 // How it writes: every create, write, rename and remove goes through a
@@ -23,7 +24,8 @@
 // moment. Removal never goes into another mount.
 //
 // What it mounts (Mounter; System for the kernel, Fake for tests):
-//   - a tmpfs (nosuid, nodev, size=16m) on each secret volume's directory;
+//   - a tmpfs (nosuid, nodev, size=16m) on each secret and downwardAPI
+//     volume's directory;
 //   - for a subPath, the path is opened beneath the volume (openat2 with
 //     RESOLVE_BENEATH: symlinks that stay inside the volume are followed,
 //     absolute ones and ".." past its root are refused) and the opened file
