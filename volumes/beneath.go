@@ -29,16 +29,20 @@ var ErrEscapes = errors.New("the path leads outside its volume")
 // openat2 opens name beneath dir with the resolve flags; O_CLOEXEC is added.
 func openat2(dir *os.File, name string, flags uint64, mode uint32, resolve uint64) (*os.File, error) {
 	how := unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Mode: uint64(mode), Resolve: resolve}
-	for {
-		fd, err := unix.Openat2(int(dir.Fd()), name, &how)
-		switch {
-		case err == unix.EINTR || err == unix.EAGAIN:
-			continue // EAGAIN: a rename raced with the lookup; try again
-		case err != nil:
-			return nil, openError(dir, name, err)
+	var err error
+	// EAGAIN: a rename raced with a ".." lookup. A few tries, not forever:
+	// a container that renames without pause must not hold the agent.
+	for try := 0; try < 16; try++ {
+		var fd int
+		fd, err = unix.Openat2(int(dir.Fd()), name, &how)
+		if err == nil {
+			return os.NewFile(uintptr(fd), path.Join(dir.Name(), name)), nil
 		}
-		return os.NewFile(uintptr(fd), path.Join(dir.Name(), name)), nil
+		if err != unix.EINTR && err != unix.EAGAIN {
+			break
+		}
 	}
+	return nil, openError(dir, name, err)
 }
 
 // openError names the path and maps the resolve failures to ErrSymlink
