@@ -18,11 +18,11 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 const uidIndex = "uid"
@@ -48,10 +48,11 @@ type Agent struct {
 	now      func() time.Time
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
-	queue    workqueue.TypedRateLimitingInterface[string]
+	queue    workQueue
 	recorder record.EventRecorder
 	pleg     *pleg.PLEG
 	nodeIP   string
+	volumes  *volumes.Manager
 
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
@@ -71,7 +72,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
 		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
-		knownSandboxes: map[string]bool{}}
+		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, log)}
 	a.nodeIP = NodeIP(cfg)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
@@ -80,7 +81,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if err := a.pods.AddIndexers(cache.Indexers{uidIndex: podUID}); err != nil {
 		return nil, err
 	}
-	a.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	a.queue = newWorkQueue()
 	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.enqueueObj,
 		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
@@ -98,8 +99,12 @@ func podUID(obj any) ([]string, error) {
 }
 
 func (a *Agent) enqueueObj(obj any) {
-	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-		a.queue.Add(key)
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		return
+	}
+	if ns, name, err := cache.SplitMetaNamespaceKey(key); err == nil {
+		a.queue.Add(nameKey(ns, name))
 	}
 }
 
@@ -122,14 +127,14 @@ func (a *Agent) enqueueUID(uid string) {
 }
 
 // apiKeyByUID finds the API pod (not a mirror pod) with this uid.
-func (a *Agent) apiKeyByUID(uid string) (string, bool) {
+func (a *Agent) apiKeyByUID(uid string) (workKey, bool) {
 	objs, _ := a.pods.GetIndexer().ByIndex(uidIndex, uid)
 	for _, o := range objs {
 		if p := o.(*corev1.Pod); !isMirror(p) {
-			return podKey(p), true
+			return podWorkKey(p), true
 		}
 	}
-	return "", false
+	return workKey{}, false
 }
 
 // knownUID says whether a static or API pod has this uid.
@@ -225,15 +230,14 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	uids := a.podCgroupUIDs() // a pod torn down but for its cgroup
+	uids := a.podCgroupUIDs()              // a pod torn down but for its cgroup
+	uids = append(uids, a.podDirUIDs()...) // or for its directory (mounts)
 	for _, sb := range sbs {
 		uids = append(uids, sb.Labels[cri.LabelPodUID])
 	}
-	for _, uid := range uids {
-		if uid != "" && !a.knownUID(uid) {
+	for _, uid := range a.onlyValidUIDs(uids, "sandbox label") {
+		if !a.knownUID(uid) {
 			a.queue.Add(orphanKey(uid))
 		}
 	}
 }
-
-func orphanKey(uid string) string { return "orphan/" + uid }

@@ -57,5 +57,5 @@ func (a *Agent) podCgroupUIDs() []string {
 			out = append(out, uid)
 		}
 	}
-	return out
+	return a.onlyValidUIDs(out, "cgroup")
 }

@@ -26,7 +26,8 @@ import (
 // addresses and the iptables rules), network namespaces, pod directories,
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
-	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{}}
+	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{},
+		volumes: newVolumes(cfg, log)}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}
@@ -47,6 +48,12 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 		if !seen[uid] {
 			seen[uid] = true
 			errs = append(errs, a.teardown(ctx, uid), a.detachAttempts(ctx, uid))
+		}
+	}
+	for _, uid := range a.podDirUIDs() { // volumes left mounted, say
+		if !seen[uid] {
+			seen[uid] = true
+			errs = append(errs, a.teardown(ctx, uid))
 		}
 	}
 	errs = append(errs, a.removeDefaultNetwork())
@@ -71,9 +78,53 @@ func (a *Agent) netnsUIDs() []string {
 	entries, _ := os.ReadDir(a.cfg.NetNSDir)
 	var out []string
 	for _, e := range entries {
-		if uid, ok := strings.CutPrefix(e.Name(), a.cfg.NetNSPrefix); ok && uid != "" {
+		if uid, ok := strings.CutPrefix(e.Name(), a.cfg.NetNSPrefix); ok {
 			out = append(out, uid)
 		}
+	}
+	return a.onlyValidUIDs(out, "network namespace")
+}
+
+// podDirUIDs lists the pods that still have a directory.
+func (a *Agent) podDirUIDs() []string {
+	entries, _ := os.ReadDir(a.podsDir())
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return a.onlyValidUIDs(out, "pod directory")
+}
+
+// validUID accepts what can be a pod's UID and a single path name: the
+// API server's UUIDs, static pods' hashes (UUID-shaped), and the short
+// ones of tests; never "", ".." or anything with a slash. Names read back
+// from the machine (network namespaces, cgroups, pod directories) are
+// checked before any path is built from them.
+func validUID(uid string) error {
+	if len(uid) == 0 || len(uid) > 128 || !isAlnum(uid[0]) {
+		return fmt.Errorf("invalid pod uid %q", uid)
+	}
+	for i := 0; i < len(uid); i++ {
+		if c := uid[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return fmt.Errorf("invalid pod uid %q", uid)
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// onlyValidUIDs drops (and logs) the names that are no pod uid.
+func (a *Agent) onlyValidUIDs(uids []string, from string) []string {
+	var out []string
+	for _, uid := range uids {
+		if err := validUID(uid); err != nil {
+			a.log.Warn("ignoring a "+from+" that names no pod", "err", err)
+			continue
+		}
+		out = append(out, uid)
 	}
 	return out
 }

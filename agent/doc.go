@@ -11,6 +11,14 @@
 // it runs CNI CHECK once for each sandbox it adopts and reports a failure
 // as a Warning event without touching the pod (adopt.go).
 //
+// Volumes are volumes/' (a pod is confined to them: configMap and secret
+// volumes are read-only to containers and written with no symlink
+// followed, subPaths are bound by the agent, hostPath may not reach the
+// agent's own state); teardown unmounts them before the pod directory goes.
+// Work keys are typed (workkey.go): a pod by namespace/name, or the
+// leftovers of a pod nobody has by uid. Uids read back from the machine
+// are validated before any path is built from them (cleanup.go).
+//
 // Failed image pulls back off per image, 10 s doubling to 5 min
 // (pullbackoff.go); crashing containers back off per container in the same
 // way (CrashLoopBackOff, actions.go).

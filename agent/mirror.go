@@ -115,7 +115,7 @@ func (a *Agent) updateStaticStatus(ctx context.Context, pod *corev1.Pod, status 
 	next.Status = status
 	_, err := a.client.CoreV1().Pods(m.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		a.queue.Add(podKey(pod))
+		a.queue.Add(podWorkKey(pod))
 		return nil
 	}
 	return err

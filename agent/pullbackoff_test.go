@@ -76,7 +76,7 @@ func TestPullFailuresGiveErrImagePullThenBackOff(t *testing.T) {
 		{70 * time.Second, "running"},
 	} {
 		h.now = start.Add(step.at)
-		h.a.syncKey(h.ctx, "ns/p") // fails while the pull does
+		h.a.syncKey(h.ctx, nameKey("ns", "p")) // fails while the pull does
 		if got := containerState(h.pod("ns", "p")); got != step.want {
 			t.Fatalf("at +%s: container %s, want %s", step.at, got, step.want)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 // podDir holds the pod's resolv.conf, hosts and volumes.
-func (a *Agent) podDir(uid string) string { return filepath.Join(a.cfg.RootDir, "pods", uid) }
+func (a *Agent) podDir(uid string) string { return filepath.Join(a.podsDir(), uid) }
 
 // netnsName names a pod's network namespace.
 func (a *Agent) netnsName(uid string) string { return a.cfg.NetNSPrefix + uid }
@@ -134,6 +134,9 @@ func (a *Agent) stopSandboxes(ctx context.Context, pod *corev1.Pod, st podState)
 // sandboxes, network attachments, the namespace, the pod directory and
 // cgroup. It is what a deleted pod gets, and what leftovers get.
 func (a *Agent) teardown(ctx context.Context, uid string) error {
+	if err := validUID(uid); err != nil {
+		return err
+	}
 	st, err := a.podState(ctx, uid)
 	if err != nil {
 		return err
@@ -160,7 +163,8 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	for _, l := range logs {
 		errs = append(errs, os.RemoveAll(l))
 	}
-	return errors.Join(append(errs, os.RemoveAll(a.podDir(uid)), a.removePodCgroup(uid))...)
+	// The volumes' mounts go first; the pod directory only when none is left.
+	return errors.Join(append(errs, a.volumes.RemovePodDir(a.podsDir(), uid), a.removePodCgroup(uid))...)
 }
 
 // teardownByName tears down the runtime leftovers of a pod known by name.

@@ -78,13 +78,13 @@ func (a *Agent) scanStatic() {
 // replaceStatic swaps in the pods read and returns the keys to sync. A pod
 // whose UID did not change keeps its entry (seen time, status); a removed
 // or changed one has its old UID torn down as an orphan.
-func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []string {
+func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []workKey {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	var keys []string
+	var keys []workKey
 	for key, old := range a.static {
 		if p, ok := found[key]; !ok || p.UID != old.UID {
-			keys = append(keys, orphanKey(string(old.UID)), key)
+			keys = append(keys, orphanKey(string(old.UID)), podWorkKey(old))
 		}
 	}
 	for key, p := range found {
@@ -92,7 +92,7 @@ func (a *Agent) replaceStatic(found map[string]*corev1.Pod) []string {
 			found[key] = old
 			continue
 		}
-		keys = append(keys, key)
+		keys = append(keys, podWorkKey(p))
 	}
 	a.static = found
 	return keys
@@ -108,23 +108,23 @@ func (a *Agent) staticPod(key string) *corev1.Pod {
 	return nil
 }
 
-func (a *Agent) staticKeyByUID(uid string) (string, bool) {
+func (a *Agent) staticKeyByUID(uid string) (workKey, bool) {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	for key, p := range a.static {
+	for _, p := range a.static {
 		if string(p.UID) == uid {
-			return key, true
+			return podWorkKey(p), true
 		}
 	}
-	return "", false
+	return workKey{}, false
 }
 
 // queueStatic queues every static pod.
 func (a *Agent) queueStatic() {
 	a.staticMu.Lock()
 	defer a.staticMu.Unlock()
-	for key := range a.static {
-		a.queue.Add(key)
+	for _, p := range a.static {
+		a.queue.Add(podWorkKey(p))
 	}
 }
 
@@ -175,16 +175,21 @@ func isManifest(name string) bool {
 	return false
 }
 
-// readManifest decodes, names, defaults and validates one static pod. As
-// kubelet does (PreventStaticPodAPIReferences), it refuses a static pod
-// that needs API objects: a service account, secrets, configmaps, claims...
-// The agent would fetch them with its node's credentials, which the API
-// server does not grant for a pod that exists only as a mirror pod.
+// readManifest reads one static pod's manifest.
 func readManifest(file, node string, now time.Time) (*corev1.Pod, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
+	return parseManifest(data, node, now)
+}
+
+// parseManifest decodes, names, defaults and validates one static pod. As
+// kubelet does (PreventStaticPodAPIReferences), it refuses a static pod
+// that needs API objects: a service account, secrets, configmaps, claims...
+// The agent would fetch them with its node's credentials, which the API
+// server does not grant for a pod that exists only as a mirror pod.
+func parseManifest(data []byte, node string, now time.Time) (*corev1.Pod, error) {
 	pod, err := decodePod(data)
 	if err != nil {
 		return nil, err

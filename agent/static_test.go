@@ -108,7 +108,7 @@ func (h *harness) drain() {
 	h.t.Helper()
 	for h.a.queue.Len() > 0 {
 		key, _ := h.a.queue.Get()
-		h.sync(key)
+		h.syncWork(key)
 		h.a.queue.Forget(key)
 		h.a.queue.Done(key)
 	}
@@ -193,10 +193,11 @@ func TestStaticPodRunsWithoutTheAPI(t *testing.T) {
 	// Runtime events reach the static pod; nothing is an orphan yet.
 	h.a.enqueueUID(uid)
 	h.a.enqueueUID("someone-else")
-	if key, _ := h.a.queue.Get(); key != webKey || h.a.queue.Len() != 0 {
-		t.Fatalf("queued %q and %d more", key, h.a.queue.Len())
+	key, _ := h.a.queue.Get()
+	if key != nameKey("default", "web-n1") || h.a.queue.Len() != 0 {
+		t.Fatalf("queued %s and %d more", key, h.a.queue.Len())
 	}
-	h.a.queue.Done(webKey)
+	h.a.queue.Done(key)
 	if pods, _ := h.client.Tracker().List(corev1.SchemeGroupVersion.WithResource("pods"), corev1.SchemeGroupVersion.WithKind("Pod"), ""); len(pods.(*corev1.PodList).Items) != 0 {
 		t.Fatalf("pods written without a synced cache: %+v", pods)
 	}
@@ -309,7 +310,7 @@ func TestMirrorPodWaitsForTheNode(t *testing.T) {
 	h.a.cfg.PodManifestPath = manifestDir(t)
 	h.startInformer()
 	h.a.scanStatic()
-	if err := h.a.syncKey(h.ctx, webKey); !apierrors.IsNotFound(err) {
+	if err := h.a.syncKey(h.ctx, nameKey("default", "web-n1")); !apierrors.IsNotFound(err) {
 		t.Fatalf("sync before the Node exists: %v", err)
 	}
 	if len(h.runningUIDs()) != 1 {

@@ -26,7 +26,7 @@ func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) 
 		return nil
 	}
 	if apierrors.IsConflict(err) {
-		a.queue.Add(podKey(pod)) // the cache is behind; the next sync retries
+		a.queue.Add(podWorkKey(pod)) // the cache is behind; the next sync retries
 		return nil
 	}
 	return err

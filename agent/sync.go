@@ -3,37 +3,34 @@ package agent
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// syncKey syncs one pod: ns/name from the static pods, else from the
-// cache, or orphan/<uid> for runtime leftovers of a pod nobody has.
-func (a *Agent) syncKey(ctx context.Context, key string) error {
-	if uid, ok := strings.CutPrefix(key, "orphan/"); ok {
-		return a.teardown(ctx, uid)
+// syncKey syncs one pod: by name from the static pods, else from the
+// cache, or by uid the leftovers of a pod nobody has.
+func (a *Agent) syncKey(ctx context.Context, key workKey) error {
+	if key.kind == orphanWork {
+		return a.teardown(ctx, string(key.uid))
 	}
-	if pod := a.staticPod(key); pod != nil {
+	if pod := a.staticPod(key.cacheKey()); pod != nil {
 		return a.syncStatic(ctx, pod)
 	}
 	if !a.pods.HasSynced() {
 		return nil // the informer's first list queues every API pod
 	}
-	obj, exists, err := a.pods.GetIndexer().GetByKey(key)
+	obj, exists, err := a.pods.GetIndexer().GetByKey(key.cacheKey())
 	if err != nil {
 		return err
 	}
 	if !exists {
-		ns, name, _ := cache.SplitMetaNamespaceKey(key)
-		return a.teardownByName(ctx, ns, name)
+		return a.teardownByName(ctx, key.namespace, key.name)
 	}
 	pod := obj.(*corev1.Pod)
 	if isMirror(pod) {
@@ -45,6 +42,9 @@ func (a *Agent) syncKey(ctx context.Context, key string) error {
 // syncPod reads the pod (from the cache) and its runtime state, computes
 // the actions, applies them and writes the status.
 func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
+	if err := validUID(string(pod.UID)); err != nil {
+		return err // its directory would be no pod's
+	}
 	st, err := a.podState(ctx, string(pod.UID))
 	if err != nil {
 		return err
@@ -70,11 +70,11 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return errors.Join(applyErr, a.finishDeletion(ctx, pod))
 	}
 	if d := minBackoff(actions.backoff); d > 0 {
-		a.queue.AddAfter(podKey(pod), d)
+		a.queue.AddAfter(podWorkKey(pod), d)
 	}
 	var pb *pullBackoffError
 	if errors.As(applyErr, &pb) {
-		a.queue.AddAfter(podKey(pod), pb.left)
+		a.queue.AddAfter(podWorkKey(pod), pb.left)
 		return nil
 	}
 	return applyErr

@@ -25,6 +25,7 @@ import (
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // fakeNet records attachments like host-local would.
@@ -73,6 +74,7 @@ type harness struct {
 	rt     *crifake.Fake
 	client *fake.Clientset
 	net    *fakeNet
+	mounts *volumes.Fake
 	now    time.Time
 	ctx    context.Context
 }
@@ -98,8 +100,10 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, now: t0, ctx: context.Background()}
+	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
+		now: t0, ctx: context.Background()}
 	a.net = h.net
+	a.volumes = volumes.NewManager(h.mounts, []string{cfg.RootDir}, a.log)
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
 	a.now = func() time.Time { return h.now }
@@ -117,7 +121,14 @@ func (h *harness) startInformer() {
 	}
 }
 
+// sync syncs the pod namespace/name.
 func (h *harness) sync(key string) {
+	h.t.Helper()
+	ns, name, _ := cache.SplitMetaNamespaceKey(key)
+	h.syncWork(nameKey(ns, name))
+}
+
+func (h *harness) syncWork(key workKey) {
 	h.t.Helper()
 	if err := h.a.syncKey(h.ctx, key); err != nil {
 		h.t.Fatalf("sync %s: %v", key, err)
@@ -280,7 +291,7 @@ func TestOrphansAreTornDown(t *testing.T) {
 	if err := h.client.CoreV1().Pods("ns").Delete(h.ctx, "p", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	h.sync("orphan/uid1")
+	h.syncWork(orphanKey("uid1"))
 	if cs := h.containers(); len(cs) != 0 {
 		t.Fatalf("orphan containers left: %+v", cs)
 	}
@@ -317,10 +328,25 @@ func TestFinishedPodIsTornDownWithoutTheAPI(t *testing.T) {
 	h.client.PrependReactor("update", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("the API server is unreachable")
 	})
-	if err := h.a.syncKey(h.ctx, "ns/p"); err == nil {
+	if err := h.a.syncKey(h.ctx, nameKey("ns", "p")); err == nil {
 		t.Fatal("the failed status write must be reported (the pod is synced again)")
 	}
 	if sbs, _ := rt.ListPodSandboxes(h.ctx, nil); len(h.net.attached) != 0 || len(sbs) != 1 || sbs[0].State != cri.SandboxNotReady {
 		t.Fatalf("a finished pod's sandbox must be stopped and detached without the API: sandboxes %+v attachments %v", sbs, h.net.attached)
+	}
+}
+
+// TestPodInNamespaceOrphanRuns: a pod in a namespace named "orphan" is an
+// ordinary pod, not the runtime leftovers of a pod with its name as uid.
+func TestPodInNamespaceOrphanRuns(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Namespace, pod.Spec.NodeName = "orphan", "n1"
+	h := newHarness(t, rt, pod)
+	h.a.enqueueObj(pod)
+	h.drain()
+	if cs := h.containers(); len(cs) != 1 || cs[0].State != cri.ContainerRunning {
+		t.Fatalf("the pod in namespace orphan did not run: %+v", cs)
 	}
 }

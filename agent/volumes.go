@@ -2,76 +2,182 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // volumeMounts prepares the pod's volumes that the container mounts and
-// returns the bind mounts: emptyDir (a directory in the pod directory),
-// hostPath, and configMap and secret (their keys written as files).
-// Block devices, claims and projected volumes belong to volumes/.
+// returns the bind mounts: emptyDir, hostPath (resolved and checked), and
+// configMap, secret and downwardAPI (written by volumes' atomic writer,
+// mounted read-only whatever the volumeMount says, as kubelet does). A subPath is
+// bind-mounted by volumes onto a pod-owned target that the runtime gets.
+// Block devices, claims and projected volumes belong to volumes/ later.
 func (a *Agent) volumeMounts(ctx context.Context, pod *corev1.Pod, spec corev1.Container) ([]cri.Mount, error) {
 	vols := map[string]corev1.Volume{}
 	for _, v := range pod.Spec.Volumes {
 		vols[v.Name] = v
 	}
 	var out []cri.Mount
-	for _, m := range spec.VolumeMounts {
+	for i, m := range spec.VolumeMounts {
 		v, ok := vols[m.Name]
 		if !ok {
 			return nil, fmt.Errorf("volume %q not found in the pod", m.Name)
 		}
-		host, err := a.prepareVolume(ctx, pod, v)
+		host, readOnly, err := a.prepareVolume(ctx, pod, v)
 		if err != nil {
 			return nil, fmt.Errorf("volume %q: %w", m.Name, err)
 		}
 		if m.SubPath != "" {
-			host = filepath.Join(host, m.SubPath)
+			if host, err = a.mountSubPath(pod, spec, i, m, host); err != nil {
+				return nil, err
+			}
 		}
-		out = append(out, cri.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly})
+		out = append(out, cri.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly || readOnly})
 	}
 	return out, nil
 }
 
-func (a *Agent) prepareVolume(ctx context.Context, pod *corev1.Pod, v corev1.Volume) (string, error) {
-	dir := filepath.Join(a.podDir(string(pod.UID)), "volumes", v.Name)
-	switch {
-	case v.EmptyDir != nil:
-		return dir, os.MkdirAll(dir, 0o777)
-	case v.HostPath != nil:
-		return v.HostPath.Path, prepareHostPath(v.HostPath)
-	case v.ConfigMap != nil:
-		cm, err := a.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", optional(v.ConfigMap.Optional, err)
-		}
-		return dir, writeKeys(dir, stringData(cm.Data, cm.BinaryData), v.ConfigMap.Items, v.ConfigMap.DefaultMode)
-	case v.Secret != nil:
-		s, err := a.client.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
-		if err != nil {
-			return "", optional(v.Secret.Optional, err)
-		}
-		return dir, writeKeys(dir, s.Data, v.Secret.Items, v.Secret.DefaultMode)
+// mountSubPath binds the volumeMount's subPath; an error says which
+// mount of which container, as kubelet's does, and why without host paths.
+func (a *Agent) mountSubPath(pod *corev1.Pod, spec corev1.Container, i int, m corev1.VolumeMount, volPath string) (string, error) {
+	target, err := a.volumes.MountSubPath(volumes.SubPath{PodDir: a.podDir(string(pod.UID)), Volume: m.Name, VolPath: volPath,
+		Container: spec.Name, Index: i, Path: m.SubPath})
+	if err == nil {
+		return target, nil
 	}
-	return "", fmt.Errorf("this volume type is not supported yet")
+	a.log.Warn("refusing a subPath", "pod", podKey(pod), "container", spec.Name, "volumeMount", m.Name, "subPath", m.SubPath, "err", err)
+	why := "it cannot be opened inside the volume"
+	switch {
+	case errors.Is(err, volumes.ErrEscapes):
+		why = "it leads outside the volume"
+	case errors.Is(err, volumes.ErrSymlink):
+		why = "a symlink is in the way of creating it"
+	case errors.Is(err, volumes.ErrInvalidPath):
+		why = err.Error()
+	}
+	return "", fmt.Errorf("failed to prepare subPath %q for volumeMount %q of container %q: %s", m.SubPath, m.Name, spec.Name, why)
 }
 
-func prepareHostPath(h *corev1.HostPathVolumeSource) error {
-	if h.Type != nil && *h.Type == corev1.HostPathDirectoryOrCreate {
-		return os.MkdirAll(h.Path, 0o755)
-	}
-	if h.Type != nil && *h.Type == corev1.HostPathDirectory {
-		if st, err := os.Stat(h.Path); err != nil || !st.IsDir() {
-			return fmt.Errorf("hostPath %s is not a directory", h.Path)
+// prepareVolume makes the volume ready and returns its host path and
+// whether containers must get it read-only.
+func (a *Agent) prepareVolume(ctx context.Context, pod *corev1.Pod, v corev1.Volume) (string, bool, error) {
+	podDir := a.podDir(string(pod.UID))
+	switch {
+	case v.EmptyDir != nil:
+		dir, err := a.volumes.EmptyDir(podDir, v.Name)
+		return dir, false, err
+	case v.HostPath != nil:
+		p, err := a.volumes.HostPath(v.HostPath)
+		return p, false, err
+	case v.ConfigMap != nil:
+		files, err := a.configMapFiles(ctx, pod.Namespace, v.ConfigMap)
+		if err != nil {
+			return "", false, err
 		}
+		dir, err := a.volumes.WriteFiles(podDir, volumes.KindConfigMap, v.Name, files)
+		return dir, true, err
+	case v.Secret != nil:
+		files, err := a.secretFiles(ctx, pod.Namespace, v.Secret)
+		if err != nil {
+			return "", false, err
+		}
+		dir, err := a.volumes.WriteFiles(podDir, volumes.KindSecret, v.Name, files)
+		return dir, true, err
+	case v.DownwardAPI != nil:
+		files, err := a.downwardAPIFiles(pod, v.DownwardAPI)
+		if err != nil {
+			return "", false, err
+		}
+		dir, err := a.volumes.WriteFiles(podDir, volumes.KindDownwardAPI, v.Name, files)
+		return dir, true, err
 	}
-	return nil
+	return "", false, fmt.Errorf("this volume type is not supported yet")
+}
+
+// Modes when a pod's defaultMode is nil. The API defaults defaultMode to
+// 0644 for both (kube's SecretVolumeSourceDefaultMode), so pods through
+// the API get 0644 as in Kubernetes; only an object that skipped
+// defaulting gets these, and a secret then stays private to its owner.
+const (
+	configMapFallbackMode = 0o644
+	secretFallbackMode    = 0o600
+)
+
+func (a *Agent) configMapFiles(ctx context.Context, ns string, src *corev1.ConfigMapVolumeSource) (map[string]volumes.File, error) {
+	cm, err := a.client.CoreV1().ConfigMaps(ns).Get(ctx, src.Name, metav1.GetOptions{})
+	optional := src.Optional != nil && *src.Optional
+	if apierrors.IsNotFound(err) && optional {
+		return map[string]volumes.File{}, nil // an empty volume, as kubelet's
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := projection{data: stringData(cm.Data, cm.BinaryData), items: src.Items, optional: optional,
+		mode: modeOr(src.DefaultMode, configMapFallbackMode), missing: "configmap references non-existent config key"}
+	return p.files()
+}
+
+func (a *Agent) secretFiles(ctx context.Context, ns string, src *corev1.SecretVolumeSource) (map[string]volumes.File, error) {
+	s, err := a.client.CoreV1().Secrets(ns).Get(ctx, src.SecretName, metav1.GetOptions{})
+	optional := src.Optional != nil && *src.Optional
+	if apierrors.IsNotFound(err) && optional {
+		return map[string]volumes.File{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := projection{data: s.Data, items: src.Items, optional: optional,
+		mode: modeOr(src.DefaultMode, secretFallbackMode), missing: "references non-existent secret key"}
+	return p.files()
+}
+
+func modeOr(m *int32, fallback os.FileMode) os.FileMode {
+	if m == nil {
+		return fallback
+	}
+	return os.FileMode(*m) & os.ModePerm
+}
+
+// projection turns a ConfigMap's or Secret's data into the volume's files
+// as kubelet does: every key, or the items (their own mode, else the
+// default); an item's missing key fails unless the volume is optional.
+type projection struct {
+	data     map[string][]byte
+	items    []corev1.KeyToPath
+	optional bool
+	mode     os.FileMode
+	missing  string // kubelet's message for a missing key
+}
+
+func (p projection) files() (map[string]volumes.File, error) {
+	out := map[string]volumes.File{}
+	if len(p.items) == 0 {
+		for k, v := range p.data {
+			out[k] = volumes.File{Data: v, Mode: p.mode}
+		}
+		return out, nil
+	}
+	for _, it := range p.items {
+		v, ok := p.data[it.Key]
+		if !ok {
+			if p.optional {
+				continue
+			}
+			return nil, fmt.Errorf("%s: %s", p.missing, it.Key)
+		}
+		out[it.Path] = volumes.File{Data: v, Mode: modeOr(it.Mode, p.mode)}
+	}
+	return out, nil
 }
 
 func stringData(data map[string]string, bin map[string][]byte) map[string][]byte {
@@ -85,32 +191,11 @@ func stringData(data map[string]string, bin map[string][]byte) map[string][]byte
 	return out
 }
 
-// writeKeys writes each key (or the selected items) as a file in dir.
-func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, mode *int32) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	perm := os.FileMode(0o644)
-	if mode != nil {
-		perm = os.FileMode(*mode)
-	}
-	files := map[string][]byte{}
-	if len(items) == 0 {
-		for k, v := range data {
-			files[k] = v
-		}
-	}
-	for _, it := range items {
-		files[it.Path] = data[it.Key]
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, body, perm); err != nil {
-			return err
-		}
-	}
-	return nil
+// newVolumes is the volume manager on the kernel's mounts; hostPath
+// volumes may not reach into the agent's root directory.
+func newVolumes(cfg Config, log *slog.Logger) *volumes.Manager {
+	return volumes.NewManager(volumes.System{}, []string{cfg.RootDir}, log.With("component", "volumes"))
 }
+
+// podsDir holds the pod directories.
+func (a *Agent) podsDir() string { return filepath.Join(a.cfg.RootDir, "pods") }

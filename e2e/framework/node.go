@@ -13,6 +13,8 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 
 	"github.com/nodeagent/nodeagent/internal/cgroupfs"
 	"github.com/nodeagent/nodeagent/internal/ctrdns"
@@ -39,8 +41,31 @@ func NewNodeDirs(t testing.TB, node *lab.Node, nodeName string) NodeDirs {
 	t.Cleanup(func() {
 		CleanupContainerd(t, d.Namespace)
 		RemoveNodeCgroups(nodeName)
+		// The volume mounts (secret tmpfs, subPath binds) of pods still
+		// running when the test stopped its agent, as their containers
+		// above: unmounted before the temp dir goes, so that its removal
+		// never goes into one. Tests that delete their pods check that the
+		// agent removed them itself.
+		for _, m := range MountsUnder(d.Root) {
+			unix.Unmount(m, unix.MNT_DETACH)
+		}
 	})
 	return d
+}
+
+// MountsUnder lists the mount points at or beneath dir, deepest first.
+func MountsUnder(dir string) []string {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil
+	}
+	infos, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(real))
+	var out []string
+	for _, m := range infos {
+		out = append(out, m.Mountpoint)
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
 }
 
 // AgentArgs are the agent flags that put its state in d.
