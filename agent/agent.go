@@ -72,7 +72,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
 		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
-		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, log)}
+		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, volumes.System{}, log)}
 	a.nodeIP = NodeIP(cfg)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // Cleanup removes everything an agent with this configuration made on the
@@ -27,7 +28,7 @@ import (
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
 	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{},
-		volumes: newVolumes(cfg, log)}
+		volumes: newVolumes(cfg, volumes.System{}, log)}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}

@@ -62,6 +62,10 @@ type Config struct {
 	PodManifestPath string
 	// ManifestCheckInterval is how often PodManifestPath is rescanned.
 	ManifestCheckInterval time.Duration
+	// ProtectedPaths are host directories, besides RootDir, that no
+	// hostPath volume may reach (the embedded API server's data dir: etcd,
+	// the CA key).
+	ProtectedPaths []string
 }
 
 // DefaultConfig returns the defaults.

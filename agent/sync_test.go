@@ -103,7 +103,7 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
 		now: t0, ctx: context.Background()}
 	a.net = h.net
-	a.volumes = volumes.NewManager(h.mounts, []string{cfg.RootDir}, a.log)
+	a.volumes = newVolumes(a.cfg, h.mounts, a.log)
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
 	a.now = func() time.Time { return h.now }

@@ -192,9 +192,11 @@ func stringData(data map[string]string, bin map[string][]byte) map[string][]byte
 }
 
 // newVolumes is the volume manager on the kernel's mounts; hostPath
-// volumes may not reach into the agent's root directory.
-func newVolumes(cfg Config, log *slog.Logger) *volumes.Manager {
-	return volumes.NewManager(volumes.System{}, []string{cfg.RootDir}, log.With("component", "volumes"))
+// volumes may not reach into the agent's root directory or the other
+// protected paths.
+func newVolumes(cfg Config, m volumes.Mounter, log *slog.Logger) *volumes.Manager {
+	protected := append([]string{cfg.RootDir}, cfg.ProtectedPaths...)
+	return volumes.NewManager(m, protected, log.With("component", "volumes"))
 }
 
 // podsDir holds the pod directories.

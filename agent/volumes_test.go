@@ -148,6 +148,21 @@ func TestHostPathIntoTheAgentsStateIsRefused(t *testing.T) {
 	}
 }
 
+// TestHostPathIntoProtectedPathsIsRefused: the embedded server's data dir
+// (etcd, the CA key) is as out of reach as the agent's own state.
+func TestHostPathIntoProtectedPathsIsRefused(t *testing.T) {
+	h := newHarness(t, crifake.New())
+	serverDir := t.TempDir()
+	h.a.cfg.ProtectedPaths = []string{serverDir}
+	h.a.volumes = newVolumes(h.a.cfg, h.mounts, h.a.log)
+	for _, p := range []string{serverDir, filepath.Join(serverDir, "pki")} {
+		pod := volumePod(corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: p}}, "")
+		if got, _, err := h.volumeMount(pod); err == nil || !strings.Contains(err.Error(), "agent's own state") {
+			t.Errorf("hostPath %s: mounted %q (%v)", p, got, err)
+		}
+	}
+}
+
 // TestTeardownRefusesBadUIDs: a network namespace named <prefix>.. (or a
 // cgroup pod..) must not make cleanup remove the agent's root directory.
 func TestTeardownRefusesBadUIDs(t *testing.T) {

@@ -144,6 +144,9 @@ func (s *Server) Close() error { return s.backend.Close() }
 // AdminKubeconfig is the path of the admin kubeconfig.
 func (s *Server) AdminKubeconfig() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }
 
+// DataDir holds the server's state: etcd, the PKI with the CA key.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // URL is the server's address for clients.
 func (s *Server) URL() string {
 	return "https://" + net.JoinHostPort(s.advertise, strconv.Itoa(s.cfg.Port))

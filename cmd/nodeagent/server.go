@@ -164,6 +164,7 @@ func startEmbeddedAgent(ctx context.Context, env *environment, srv *apiserver.Se
 	if err != nil {
 		return err
 	}
+	o.cfg.ProtectedPaths = append(o.cfg.ProtectedPaths, srv.DataDir())
 	go func() {
 		if err := startAgent(ctx, env, o, restCfg); err != nil && ctx.Err() == nil {
 			env.log.Error("agent stopped", "err", err)
