@@ -32,6 +32,9 @@ type Config struct {
 	// EtcdServers, when set, are an external etcd cluster to use instead of
 	// the embedded one.
 	EtcdServers []string
+	// EtcdTLS are the CA, client certificate and key files for EtcdServers
+	// (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile).
+	EtcdTLS storage.ClientTLS
 	// BindAddress is the address to listen on.
 	BindAddress string
 	// Port is the HTTPS port.
@@ -125,7 +128,10 @@ func (s *Server) setup(ctx context.Context) error {
 
 func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
 	if len(cfg.EtcdServers) > 0 {
-		return storage.Connect(ctx, cfg.EtcdServers)
+		return storage.Connect(ctx, cfg.EtcdServers, cfg.EtcdTLS)
+	}
+	if cfg.EtcdTLS != (storage.ClientTLS{}) {
+		return nil, errors.New("the etcd client TLS files are for --etcd-servers; the embedded etcd is reached in-process")
 	}
 	return storage.StartEmbedded(ctx, cfg.DataDir)
 }

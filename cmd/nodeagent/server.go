@@ -26,6 +26,9 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 		cfg.EtcdServers = strings.Split(v, ",")
 		return nil
 	})
+	fs.StringVar(&cfg.EtcdTLS.CAFile, "etcd-cafile", "", "CA file that signs the --etcd-servers serving certificates")
+	fs.StringVar(&cfg.EtcdTLS.CertFile, "etcd-certfile", "", "client certificate for --etcd-servers")
+	fs.StringVar(&cfg.EtcdTLS.KeyFile, "etcd-keyfile", "", "key of --etcd-certfile")
 	fs.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address to serve HTTPS on")
 	fs.IntVar(&cfg.Port, "secure-port", cfg.Port, "HTTPS port")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", cfg.AdvertiseAddress, "address given to clients (default: first non-loopback address)")
