@@ -153,10 +153,20 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 
 // Get returns the object at (namespace, name).
 func (s *Store) Get(ctx context.Context, namespace, name string) (runtime.Object, error) {
+	return s.GetNotOlderThan(ctx, namespace, name, 0)
+}
+
+// GetNotOlderThan returns the object at (namespace, name), read at a
+// revision of at least min (kube's get with resourceVersion=min): a min
+// beyond the current revision is a TooLargeRV error.
+func (s *Store) GetNotOlderThan(ctx context.Context, namespace, name string, min int64) (runtime.Object, error) {
 	key := s.Key(namespace, name)
 	resp, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("storage: get %s: %w", key, err)
+	}
+	if resp.Header.Revision < min {
+		return nil, tooLargeRV(key, min, resp.Header.Revision)
 	}
 	if len(resp.Kvs) == 0 {
 		return nil, newError(NotFound, key, "%s not found", key)
