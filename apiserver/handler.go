@@ -41,7 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, ok := s.reg.lookup(info.group, info.version, info.resource)
 	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) {
-		s.writeError(w, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		s.serveUnserved(w, r, user, info)
 		return
 	}
 	out, err := s.codecs.negotiate(r)
@@ -73,8 +73,23 @@ func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request, user *
 		return
 	}
 	if !s.serveDiscovery(w, r) {
-		s.writeError(w, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		s.writeError(w, notFoundPath(), schema.GroupResource{}, "")
 	}
+}
+
+// serveUnserved answers a resource URL the server does not serve: 403 when
+// the user may not make the request anyway (kube authorizes before routing),
+// else 404.
+func (s *Server) serveUnserved(w http.ResponseWriter, r *http.Request, user *auth.User, info requestInfo) {
+	gr := schema.GroupResource{Group: info.group, Resource: info.resource}
+	ok, reason, err := s.authz.Authorize(r.Context(), auth.Attributes{User: user, Verb: info.verb, APIGroup: info.group,
+		Resource: info.resource, Subresource: info.subresource, Namespace: info.namespace, Name: info.name,
+		ResourceRequest: true, Path: info.path})
+	if err != nil || !ok {
+		s.writeError(w, forbidden(err, reason, gr, info.name), gr, info.name)
+		return
+	}
+	s.writeError(w, notFoundPath(), schema.GroupResource{}, "")
 }
 
 func forbidden(err error, reason string, gr schema.GroupResource, name string) error {
@@ -105,6 +120,14 @@ func (s *Server) authorize(q *request, obj runtime.Object) error {
 }
 
 func (s *Server) serveResource(q *request) {
+	if !methodAllowed(q.info) {
+		err := s.authorize(q, nil)
+		if err == nil {
+			err = methodNotAllowed()
+		}
+		s.writeError(q.w, err, q.gr(), q.info.name)
+		return
+	}
 	if q.info.verb == "create" {
 		s.serveCreate(q)
 		return
@@ -130,7 +153,7 @@ func (s *Server) serveResource(q *request) {
 	case "deletecollection":
 		err = s.serveDeleteCollection(q)
 	default:
-		err = apierrors.NewMethodNotSupported(q.gr(), q.info.verb)
+		err = methodNotAllowed()
 	}
 	if err != nil {
 		s.writeError(q.w, err, q.gr(), q.info.name)
