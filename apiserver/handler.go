@@ -26,6 +26,7 @@ func (q *request) gr() schema.GroupResource { return q.res.groupResource() }
 
 // ServeHTTP authenticates, authorizes and dispatches one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.recoverPanic(w, r)
 	if s.serveHealth(w, r) {
 		return
 	}
