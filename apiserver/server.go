@@ -57,6 +57,9 @@ type Config struct {
 	// ServiceNodePortRange is the node port range, "FROM-TO" inclusive.
 	// Default 30000-32767.
 	ServiceNodePortRange string
+	// IdleTimeout closes a keep-alive connection that has been idle this
+	// long (HTTP/1.1 and HTTP/2). Default 90 s, as kube-apiserver.
+	IdleTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 		CompactionInterval:    5 * time.Minute,
 		ServiceClusterIPRange: "10.96.0.0/12",
 		ServiceNodePortRange:  "30000-32767",
+		IdleTimeout:           90 * time.Second,
 	}
 }
 
@@ -168,8 +172,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
-	srv := &http.Server{Handler: s, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	srv := s.httpServer(tlsCfg)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -181,6 +184,25 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// httpServer has kube-apiserver's connection limits: 1 MiB of headers, 32 s
+// to send them (which also bounds the TLS handshake of a connection that
+// sends nothing), IdleTimeout for idle keep-alive connections; HTTP/2 at
+// most 100 streams per connection with 256 KiB buffers each. There is no
+// ReadTimeout: it would end watches (net/http cancels a request whose
+// connection read times out).
+func (s *Server) httpServer(tlsCfg *tls.Config) *http.Server {
+	const stream = 256 << 10
+	idle := s.cfg.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultConfig().IdleTimeout
+	}
+	return &http.Server{Handler: s, TLSConfig: tlsCfg, MaxHeaderBytes: 1 << 20,
+		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: idle,
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 100, MaxReadFrameSize: stream,
+			MaxReceiveBufferPerStream: stream, MaxReceiveBufferPerConnection: 100 * stream},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 }
 
 // Listen opens the configured address.
