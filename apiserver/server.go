@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -57,6 +58,9 @@ type Config struct {
 	// ServiceNodePortRange is the node port range, "FROM-TO" inclusive.
 	// Default 30000-32767.
 	ServiceNodePortRange string
+	// EventTTL is how long an Event lives after its last write
+	// (kube-apiserver's --event-ttl). Default 1 h.
+	EventTTL time.Duration
 	// IdleTimeout closes a keep-alive connection that has been idle this
 	// long (HTTP/1.1 and HTTP/2). Default 90 s, as kube-apiserver.
 	IdleTimeout time.Duration
@@ -72,6 +76,7 @@ func DefaultConfig() Config {
 		ServiceClusterIPRange: "10.96.0.0/12",
 		ServiceNodePortRange:  "30000-32767",
 		IdleTimeout:           90 * time.Second,
+		EventTTL:              time.Hour,
 	}
 }
 
@@ -106,8 +111,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.backend = backend
 	s.stores = map[*resource]*storage.Store{}
+	leases := storage.NewLeases(backend.Client, s.now)
 	for _, r := range s.reg.list {
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
+		if r.gvk == coreV1.WithKind("Event") {
+			s.stores[r].Expire(cmp.Or(cfg.EventTTL, DefaultConfig().EventTTL), leases)
+		}
 	}
 	if err := s.setup(ctx); err != nil {
 		backend.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,6 +18,24 @@ type Store struct {
 	prefix string // "/registry/pods/", always ending in "/"
 	newObj func() runtime.Object
 	linked Linked // nil: the objects stand alone
+	ttl    time.Duration
+	leases *Leases // nil: the objects do not expire
+}
+
+// Expire makes every object written (created or updated) expire ttl after
+// the write, through leases from l.
+func (s *Store) Expire(ttl time.Duration, l *Leases) { s.ttl, s.leases = ttl, l }
+
+// put is the write of data at key, with a lease when the objects expire.
+func (s *Store) put(ctx context.Context, key, data string) (clientv3.Op, error) {
+	if s.leases == nil {
+		return clientv3.OpPut(key, data), nil
+	}
+	id, err := s.leases.Get(ctx, s.ttl)
+	if err != nil {
+		return clientv3.Op{}, err
+	}
+	return clientv3.OpPut(key, data, clientv3.WithLease(id)), nil
 }
 
 // Linked keeps other keys in step with a store's objects: what Plan returns
@@ -132,9 +151,13 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 	if err != nil {
 		return nil, err
 	}
+	put, err := s.put(ctx, key, data)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, cmps...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
+		Then(append([]clientv3.Op{put}, ops...)...).
 		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).
 		Commit()
 	if err != nil {
@@ -228,9 +251,13 @@ func (s *Store) swap(ctx context.Context, key string, cur runtime.Object, rev in
 	if err != nil {
 		return nil, false, err
 	}
+	put, err := s.put(ctx, key, data)
+	if err != nil {
+		return nil, false, err
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}, cmps...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
+		Then(append([]clientv3.Op{put}, ops...)...).
 		Commit()
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: update %s: %w", key, err)

@@ -38,6 +38,7 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 	})
 	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
 	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
+	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "how long Events are kept after their last write")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
 }
