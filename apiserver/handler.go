@@ -41,7 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, ok := s.reg.lookup(info.group, info.version, info.resource)
-	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) {
+	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) || !scopeServed(info, res.namespaced) {
 		s.serveUnserved(w, r, user, info)
 		return
 	}
@@ -121,7 +121,7 @@ func (s *Server) authorize(q *request, obj runtime.Object) error {
 }
 
 func (s *Server) serveResource(q *request) {
-	if !methodAllowed(q.info) {
+	if !methodAllowed(q.info, q.res.namespaced) {
 		err := s.authorize(q, nil)
 		if err == nil {
 			err = methodNotAllowed()

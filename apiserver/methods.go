@@ -8,11 +8,25 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// scopeServed says whether a URL's scope fits the resource, as
+// kube-apiserver's routes: a cluster-scoped resource has no namespace in its
+// URL, and a namespaced one is named only inside a namespace.
+func scopeServed(info requestInfo, namespaced bool) bool {
+	if namespaced {
+		return info.namespace != "" || info.name == ""
+	}
+	return info.namespace == ""
+}
+
 // methodAllowed says whether the request's verb exists at its URL, as
 // kube-apiserver's routes do: create only on a collection (POST to a named
 // URL is not a create of the body's name), update and patch only on a named
-// object, and on a subresource only the verbs it serves.
-func methodAllowed(info requestInfo) bool {
+// object, on a subresource only the verbs it serves, and across the
+// namespaces of a namespaced resource only list and watch.
+func methodAllowed(info requestInfo, namespaced bool) bool {
+	if namespaced && info.namespace == "" && info.verb != "list" && info.verb != "watch" {
+		return false
+	}
 	if info.subresource != "" {
 		return info.name != "" && slices.Contains(subresourceVerbs[info.subresource], info.verb)
 	}
