@@ -30,6 +30,9 @@ func statusError(err error, gr schema.GroupResource, name string) *apierrors.Sta
 		return apierrors.NewBadRequest(err.Error())
 	case storage.IsTooLargeRV(err):
 		return tooLargeResourceVersion(err.Error())
+	case storage.IsTooLarge(err):
+		// kube-apiserver answers 500 here; it is the client's object.
+		return apierrors.NewRequestEntityTooLargeError(err.Error())
 	}
 	return apierrors.NewInternalError(err)
 }

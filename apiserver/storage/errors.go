@@ -28,6 +28,8 @@ const (
 	InvalidToken
 	// TooLargeRV: the revision asked for is beyond etcd's current one.
 	TooLargeRV
+	// TooLarge: the object is bigger than etcd takes in one request.
+	TooLarge
 )
 
 func (e *Error) Error() string {
@@ -68,6 +70,9 @@ func IsTooLargeRV(err error) bool { return hasCode(err, TooLargeRV) }
 func tooLargeRV(key string, rev, current int64) *Error {
 	return newError(TooLargeRV, key, "Too large resource version: %d, current: %d", rev, current)
 }
+
+// IsTooLarge reports whether err says an object is too big to store.
+func IsTooLarge(err error) bool { return hasCode(err, TooLarge) }
 
 // NewConflict is the error a Linked plan returns when a key it depends on
 // is taken meanwhile: the write starts again from a fresh read.

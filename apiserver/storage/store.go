@@ -3,10 +3,12 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -161,7 +163,7 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).
 		Commit()
 	if err != nil {
-		return nil, fmt.Errorf("storage: create %s: %w", key, err)
+		return nil, writeError("create", key, err)
 	}
 	if !resp.Succeeded {
 		if len(cmps) > 0 && resp.Responses[0].GetResponseRange().Count == 0 {
@@ -260,7 +262,7 @@ func (s *Store) swap(ctx context.Context, key string, cur runtime.Object, rev in
 		Then(append([]clientv3.Op{put}, ops...)...).
 		Commit()
 	if err != nil {
-		return nil, false, fmt.Errorf("storage: update %s: %w", key, err)
+		return nil, false, writeError("update", key, err)
 	}
 	if !resp.Succeeded {
 		return nil, false, nil
@@ -316,4 +318,13 @@ func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("storage: revision: %w", err)
 	}
 	return resp.Header.Revision, nil
+}
+
+// writeError wraps a failed write; a value over etcd's request size limit
+// is TooLarge (the client's object, not a server fault).
+func writeError(op, key string, err error) error {
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) {
+		return newError(TooLarge, key, "%s: %v", key, err)
+	}
+	return fmt.Errorf("storage: %s %s: %w", op, key, err)
 }
