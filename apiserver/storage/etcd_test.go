@@ -10,20 +10,21 @@ import (
 	"testing"
 )
 
-// listeningSockets lists the TCP sockets of this process that listen, and
-// its listening unix sockets, as lines of /proc/self/net/*.
+// listeningSockets lists the sockets of this process that listen: TCP
+// (/proc/self/net/tcp{,6}: state 0A, inode in field 9) and unix
+// (/proc/self/net/unix: flags 00010000, inode in field 6).
 func listeningSockets(t *testing.T) []string {
 	t.Helper()
 	mine := socketInodes(t)
 	var out []string
 	for _, table := range []struct {
-		file, listenState string
-		inodeField        int
-		stateField        int
+		file         string
+		field, inode int
+		value        string
 	}{
-		{"/proc/self/net/tcp", "0A", 9, 3},
-		{"/proc/self/net/tcp6", "0A", 9, 3},
-		{"/proc/self/net/unix", "01", 6, 5}, // unix: state 01 (SS_UNCONNECTED) with flags 00010000 (__SO_ACCEPTCON)
+		{"/proc/self/net/tcp", 3, 9, "0A"},
+		{"/proc/self/net/tcp6", 3, 9, "0A"},
+		{"/proc/self/net/unix", 3, 6, "00010000"},
 	} {
 		f, err := os.Open(table.file)
 		if err != nil {
@@ -33,14 +34,7 @@ func listeningSockets(t *testing.T) []string {
 		sc.Scan() // header
 		for sc.Scan() {
 			fields := strings.Fields(sc.Text())
-			if len(fields) <= table.inodeField || !mine[fields[table.inodeField]] {
-				continue
-			}
-			listening := fields[table.stateField] == table.listenState
-			if strings.HasSuffix(table.file, "unix") {
-				listening = fields[3] == "00010000"
-			}
-			if listening {
+			if len(fields) > table.inode && fields[table.field] == table.value && mine[fields[table.inode]] {
 				out = append(out, table.file+": "+sc.Text())
 			}
 		}
