@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e demo lab clean-host fmt vet bench
+.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench
 
 build:
 	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
@@ -18,6 +18,9 @@ test-unit:
 
 test-e2e:
 	bash hack/test.sh e2e
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
 demo:
 	bash hack/demo.sh

@@ -28,6 +28,11 @@ func statusError(err error, gr schema.GroupResource, name string) *apierrors.Sta
 		return apierrors.NewResourceExpired(err.Error())
 	case storage.IsInvalidToken(err):
 		return apierrors.NewBadRequest(err.Error())
+	case storage.IsTooLargeRV(err):
+		return tooLargeResourceVersion(err.Error())
+	case storage.IsTooLarge(err):
+		// kube-apiserver answers 500 here; it is the client's object.
+		return apierrors.NewRequestEntityTooLargeError(err.Error())
 	}
 	return apierrors.NewInternalError(err)
 }
@@ -47,4 +52,13 @@ func (s *Server) writeError(w http.ResponseWriter, err error, gr schema.GroupRes
 
 func conflictf(gr schema.GroupResource, name, format string, args ...any) error {
 	return apierrors.NewConflict(gr, name, fmt.Errorf(format, args...))
+}
+
+// tooLargeResourceVersion is kube-apiserver's answer to a read at a
+// resourceVersion beyond the current one: 504 with a ResourceVersionTooLarge
+// cause, which client-go's reflector recognises.
+func tooLargeResourceVersion(msg string) *apierrors.StatusError {
+	se := apierrors.NewTimeoutError(msg, 0)
+	se.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
+	return se
 }

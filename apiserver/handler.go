@@ -27,6 +27,7 @@ func (q *request) gr() schema.GroupResource { return q.res.groupResource() }
 // health endpoints answer anonymous callers (kube's anonymous auth limited
 // to them); credentials that do not authenticate are 401 everywhere.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.recoverPanic(w, r)
 	user, err := s.authn.Authenticate(r)
 	if err != nil && (presentsCredentials(r) || !healthPath(r.URL.Path)) {
 		s.writeError(w, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
@@ -41,8 +42,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, ok := s.reg.lookup(info.group, info.version, info.resource)
-	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) {
-		s.writeError(w, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) || !scopeServed(info, res.namespaced) {
+		s.serveUnserved(w, r, user, info)
 		return
 	}
 	out, err := s.codecs.negotiate(r)
@@ -80,8 +81,23 @@ func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request, user *
 		return
 	}
 	if !s.serveDiscovery(w, r) {
-		s.writeError(w, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		s.writeError(w, notFoundPath(), schema.GroupResource{}, "")
 	}
+}
+
+// serveUnserved answers a resource URL the server does not serve: 403 when
+// the user may not make the request anyway (kube authorizes before routing),
+// else 404.
+func (s *Server) serveUnserved(w http.ResponseWriter, r *http.Request, user *auth.User, info requestInfo) {
+	gr := schema.GroupResource{Group: info.group, Resource: info.resource}
+	ok, reason, err := s.authz.Authorize(r.Context(), auth.Attributes{User: user, Verb: info.verb, APIGroup: info.group,
+		Resource: info.resource, Subresource: info.subresource, Namespace: info.namespace, Name: info.name,
+		ResourceRequest: true, Path: info.path})
+	if err != nil || !ok {
+		s.writeError(w, forbidden(err, reason, gr, info.name), gr, info.name)
+		return
+	}
+	s.writeError(w, notFoundPath(), schema.GroupResource{}, "")
 }
 
 func forbidden(err error, reason string, gr schema.GroupResource, name string) error {
@@ -117,12 +133,12 @@ func (s *Server) serveResource(q *request) {
 		s.writeError(q.w, err, q.gr(), q.info.name)
 		return
 	}
-	if q.res.virtual {
-		s.serveReview(q)
+	if !methodAllowed(q.info, q.res.namespaced) || !q.res.allowsVerb(q.info.subresource, q.info.verb) {
+		s.writeError(q.w, methodNotAllowed(), q.gr(), q.info.name)
 		return
 	}
-	if !q.res.allowsVerb(q.info.subresource, q.info.verb) {
-		s.writeError(q.w, apierrors.NewMethodNotSupported(q.gr(), q.info.verb), q.gr(), q.info.name)
+	if q.res.virtual {
+		s.serveReview(q)
 		return
 	}
 	var err error
@@ -144,7 +160,7 @@ func (s *Server) serveResource(q *request) {
 	case "deletecollection":
 		err = s.serveDeleteCollection(q)
 	default:
-		err = apierrors.NewMethodNotSupported(q.gr(), q.info.verb)
+		err = methodNotAllowed()
 	}
 	if err != nil {
 		s.writeError(q.w, err, q.gr(), q.info.name)

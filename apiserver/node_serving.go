@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
-	"github.com/nodeagent/nodeagent/apiserver/certs"
 )
 
 // nodeServingName names a node agent's serving certificate and key in the
@@ -29,7 +28,7 @@ func NodeServingCert(dataDir, outDir, name string, ips []net.IP) (string, string
 	if len(ips) == 0 {
 		return "", "", errors.New("a node serving certificate needs the node's IP addresses")
 	}
-	ca, err := certs.LoadOrCreateCA(filepath.Join(dataDir, "pki"), "nodeagent-ca")
+	ca, err := loadClusterCA(dataDir)
 	if err != nil {
 		return "", "", err
 	}

@@ -7,10 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nodeagent/nodeagent/apiserver/certs"
 )
 
 func TestNodeServingCertCoversTheNodeAndIsPrivate(t *testing.T) {
 	data, out := t.TempDir(), filepath.Join(t.TempDir(), "serving")
+	if _, _, err := NodeServingCert(data, out, "n1", []net.IP{net.ParseIP("10.1.2.3")}); err == nil {
+		t.Fatal("a node serving certificate was issued with no cluster CA (a new CA was made)")
+	}
+	if _, err := certs.LoadOrCreateCA(filepath.Join(data, "pki"), "nodeagent-ca"); err != nil {
+		t.Fatal(err)
+	}
 	certFile, keyFile, err := NodeServingCert(data, out, "n1", []net.IP{net.ParseIP("10.1.2.3")})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -70,9 +71,11 @@ func (s *Server) NodeKubeconfig(name string) ([]byte, error) {
 	return NodeKubeconfig(s.cfg.DataDir, s.URL(), name)
 }
 
-// NodeKubeconfig mints node credentials with the CA kept in dataDir.
+// NodeKubeconfig mints node credentials with the CA kept in dataDir. It
+// never makes a CA (only the server does): a data dir without one is an
+// error, not a new cluster CA that no server trusts.
 func NodeKubeconfig(dataDir, serverURL, name string) ([]byte, error) {
-	ca, err := certs.LoadOrCreateCA(filepath.Join(dataDir, "pki"), "nodeagent-ca")
+	ca, err := loadClusterCA(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -156,4 +159,18 @@ func (s *Server) LoopbackConfig() (*rest.Config, error) {
 		return nil, err
 	}
 	return clientcmd.RESTConfigFromKubeConfig(data)
+}
+
+// loadClusterCA reads the CA the server made in dataDir; only the server
+// makes one, so a wrong directory is an error, never a new CA.
+func loadClusterCA(dataDir string) (*certs.CA, error) {
+	pki := filepath.Join(dataDir, "pki")
+	ca, err := certs.LoadCA(pki)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no cluster CA in %s (is %s the server's --data-dir? only `nodeagent server` makes the CA): %w", pki, dataDir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA in %s: %w", pki, err)
+	}
+	return ca, nil
 }

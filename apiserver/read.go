@@ -21,7 +21,11 @@ func (s *Server) serveGet(q *request) error {
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "get "+q.info.subresource)
 	}
-	obj, err := s.store(q.res).Get(q.ctx, q.info.namespace, q.info.name)
+	rv, err := storage.ParseRV(q.r.URL.Query().Get("resourceVersion"))
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	obj, err := s.store(q.res).GetNotOlderThan(q.ctx, q.info.namespace, q.info.name, rv)
 	if err != nil {
 		return err
 	}
@@ -69,10 +73,25 @@ func parseListParams(r *http.Request, res *resource) (listParams, error) {
 	if err != nil {
 		return p, apierrors.NewBadRequest(err.Error())
 	}
-	if q.Get("resourceVersionMatch") == string(metav1.ResourceVersionMatchExact) {
-		p.opts.Revision = rv
+	if p.opts.Continue != "" && rv != 0 {
+		return p, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 	}
+	p.opts.Revision, p.opts.MinRevision = listRevisions(metav1.ResourceVersionMatch(q.Get("resourceVersionMatch")), rv, p.opts.Limit)
 	return p, nil
+}
+
+// listRevisions reads resourceVersion and resourceVersionMatch as kube's
+// etcd storage does: Exact reads at rv; NotOlderThan reads the current
+// state, which must be at least rv; unset is NotOlderThan, except that a
+// paged list (limit > 0) reads at rv exactly.
+func listRevisions(match metav1.ResourceVersionMatch, rv, limit int64) (exact, min int64) {
+	switch {
+	case match == metav1.ResourceVersionMatchExact:
+		return rv, 0
+	case match == "" && limit > 0:
+		return rv, 0
+	}
+	return 0, rv
 }
 
 func (s *Server) serveList(q *request) error {

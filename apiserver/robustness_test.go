@@ -13,7 +13,7 @@ import (
 )
 
 // rawClient sends HTTP requests with the admin identity.
-func rawClient(t *testing.T, ts *testServer) (*http.Client, string) {
+func rawClient(t testing.TB, ts *testServer) (*http.Client, string) {
 	t.Helper()
 	cfg := ts.restConfig(t, mustRead(t, ts.srv.AdminKubeconfig()))
 	tlsCfg, err := rest.TLSConfigFor(cfg)

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -32,6 +33,9 @@ type Config struct {
 	// EtcdServers, when set, are an external etcd cluster to use instead of
 	// the embedded one.
 	EtcdServers []string
+	// EtcdTLS are the CA, client certificate and key files for EtcdServers
+	// (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile).
+	EtcdTLS storage.ClientTLS
 	// BindAddress is the address to listen on.
 	BindAddress string
 	// Port is the HTTPS port.
@@ -57,6 +61,12 @@ type Config struct {
 	// ServiceNodePortRange is the node port range, "FROM-TO" inclusive.
 	// Default 30000-32767.
 	ServiceNodePortRange string
+	// EventTTL is how long an Event lives after its last write
+	// (kube-apiserver's --event-ttl). Default 1 h.
+	EventTTL time.Duration
+	// IdleTimeout closes a keep-alive connection that has been idle this
+	// long (HTTP/1.1 and HTTP/2). Default 90 s, as kube-apiserver.
+	IdleTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -68,6 +78,8 @@ func DefaultConfig() Config {
 		CompactionInterval:    5 * time.Minute,
 		ServiceClusterIPRange: "10.96.0.0/12",
 		ServiceNodePortRange:  "30000-32767",
+		IdleTimeout:           90 * time.Second,
+		EventTTL:              time.Hour,
 	}
 }
 
@@ -102,11 +114,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.backend = backend
 	s.stores = map[*resource]*storage.Store{}
+	leases := storage.NewLeases(backend.Client, s.now)
 	for _, r := range s.reg.list {
 		if r.virtual {
 			continue
 		}
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
+		if r.gvk == coreV1.WithKind("Event") {
+			s.stores[r].Expire(cmp.Or(cfg.EventTTL, DefaultConfig().EventTTL), leases)
+		}
 	}
 	if err := s.setup(ctx); err != nil {
 		backend.Close()
@@ -131,7 +147,10 @@ func (s *Server) setup(ctx context.Context) error {
 
 func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
 	if len(cfg.EtcdServers) > 0 {
-		return storage.Connect(ctx, cfg.EtcdServers)
+		return storage.Connect(ctx, cfg.EtcdServers, cfg.EtcdTLS)
+	}
+	if cfg.EtcdTLS != (storage.ClientTLS{}) {
+		return nil, errors.New("the etcd client TLS files are for --etcd-servers; the embedded etcd is reached in-process")
 	}
 	return storage.StartEmbedded(ctx, cfg.DataDir)
 }
@@ -171,8 +190,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
-	srv := &http.Server{Handler: s, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	srv := s.httpServer(tlsCfg)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -184,6 +202,25 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// httpServer has kube-apiserver's connection limits: 1 MiB of headers, 32 s
+// to send them (which also bounds the TLS handshake of a connection that
+// sends nothing), IdleTimeout for idle keep-alive connections; HTTP/2 at
+// most 100 streams per connection with 256 KiB buffers each. There is no
+// ReadTimeout: it would end watches (net/http cancels a request whose
+// connection read times out).
+func (s *Server) httpServer(tlsCfg *tls.Config) *http.Server {
+	const stream = 256 << 10
+	idle := s.cfg.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultConfig().IdleTimeout
+	}
+	return &http.Server{Handler: s, TLSConfig: tlsCfg, MaxHeaderBytes: 1 << 20,
+		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: idle,
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 100, MaxReadFrameSize: stream,
+			MaxReceiveBufferPerStream: stream, MaxReceiveBufferPerConnection: 100 * stream},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 }
 
 // Listen opens the configured address.

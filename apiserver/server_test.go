@@ -31,13 +31,13 @@ type testServer struct {
 	port   int
 }
 
-func startServer(t *testing.T, dir string, port int) *testServer {
+func startServer(t testing.TB, dir string, port int) *testServer {
 	t.Helper()
 	return startServerWith(t, dir, port, nil)
 }
 
 // startServerWith is startServer with a change to the config (nil: none).
-func startServerWith(t *testing.T, dir string, port int, change func(*Config)) *testServer {
+func startServerWith(t testing.TB, dir string, port int, change func(*Config)) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(port)))
 	if err != nil {
@@ -74,7 +74,7 @@ func (ts *testServer) stop() {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-func (ts *testServer) restConfig(t *testing.T, kubeconfig []byte) *rest.Config {
+func (ts *testServer) restConfig(t testing.TB, kubeconfig []byte) *rest.Config {
 	t.Helper()
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
 	if err != nil {
@@ -321,7 +321,7 @@ func TestNamespaceLifecycle(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, path string) []byte {
+func mustRead(t testing.TB, path string) []byte {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

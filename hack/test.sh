@@ -26,6 +26,8 @@ unit() {
   # Static test binaries: the containerd runtime tests bind-mount themselves
   # into sandboxes as the pause process.
   CGO_ENABLED=0 go test -count=1 ./...
+  # Each fuzz target briefly (make fuzz runs them longer).
+  FUZZTIME=${TEST_FUZZTIME:-3s} bash hack/fuzz.sh
 }
 
 # setup installs what the root tests need (containerd, the registry, the

@@ -26,6 +26,10 @@ const (
 	Expired
 	// InvalidToken: a continue token that cannot be decoded.
 	InvalidToken
+	// TooLargeRV: the revision asked for is beyond etcd's current one.
+	TooLargeRV
+	// TooLarge: the object is bigger than etcd takes in one request.
+	TooLarge
 )
 
 func (e *Error) Error() string {
@@ -58,6 +62,17 @@ func IsExpired(err error) bool { return hasCode(err, Expired) }
 
 // IsInvalidToken reports whether err says a continue token is malformed.
 func IsInvalidToken(err error) bool { return hasCode(err, InvalidToken) }
+
+// IsTooLargeRV reports whether err says a revision is in the future; its
+// message is kube-apiserver's "Too large resource version: N, current: M".
+func IsTooLargeRV(err error) bool { return hasCode(err, TooLargeRV) }
+
+func tooLargeRV(key string, rev, current int64) *Error {
+	return newError(TooLargeRV, key, "Too large resource version: %d, current: %d", rev, current)
+}
+
+// IsTooLarge reports whether err says an object is too big to store.
+func IsTooLarge(err error) bool { return hasCode(err, TooLarge) }
 
 // NewConflict is the error a Linked plan returns when a key it depends on
 // is taken meanwhile: the write starts again from a fresh read.

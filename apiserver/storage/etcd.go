@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,20 +27,25 @@ type Backend struct {
 func (b *Backend) Close() error { return b.close() }
 
 // StartEmbedded runs etcd inside this process with its data in dir. It
-// listens only on loopback ports picked by the kernel; this process talks to
-// it in-process. etcd's own log goes to dir/etcd.log.
+// listens on nothing: no client, peer or metrics port, no unix socket; this
+// process talks to it in-process (v3client), so no other user, process or
+// hostNetwork pod can reach it. The member still has a peer URL (etcd's
+// membership needs one); nothing listens there. dir and what etcd writes in
+// it are for this user only (0700 directories, 0600 files); etcd's own log
+// goes to dir/etcd.log.
 func StartEmbedded(ctx context.Context, dir string) (*Backend, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	logPath := filepath.Join(dir, "etcd.log")
+	if err := privateDir(dir, logPath); err != nil {
 		return nil, err
 	}
 	cfg := embed.NewConfig()
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.Name = "nodeagent"
-	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{loopback}, []url.URL{loopback}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{loopback}, []url.URL{loopback}
+	unlistened := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = nil, []url.URL{unlistened}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = nil, []url.URL{unlistened}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
+	cfg.LogOutputs = []string{logPath}
 	cfg.LogLevel = "warn"
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
@@ -61,12 +68,70 @@ func StartEmbedded(ctx context.Context, dir string) (*Backend, error) {
 	}}, nil
 }
 
-// Connect uses an external etcd cluster.
-func Connect(ctx context.Context, endpoints []string) (*Backend, error) {
+// privateDir makes dir (0700) and the log file (0600), and tightens them
+// when they exist with looser modes.
+func privateDir(dir, logPath string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Chmod(logPath, 0o600)
+}
+
+// ClientTLS are the files for TLS to an external etcd, as kube-apiserver's
+// --etcd-cafile, --etcd-certfile and --etcd-keyfile. All empty: no client
+// certificate, and the system's roots for https endpoints.
+type ClientTLS struct {
+	CAFile   string // CAs that sign etcd's serving certificates
+	CertFile string // client certificate
+	KeyFile  string // its key
+}
+
+func (c ClientTLS) config() (*tls.Config, error) {
+	if c == (ClientTLS{}) {
+		return nil, nil
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return nil, errors.New("etcd client TLS: a certificate file and a key file go together")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd CA file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcd CA file %s: no PEM certificate in it", c.CAFile)
+		}
+	}
+	if c.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// Connect uses an external etcd cluster, over TLS with the given files.
+func Connect(ctx context.Context, endpoints []string, files ClientTLS) (*Backend, error) {
 	if len(endpoints) == 0 {
 		return nil, errors.New("no etcd endpoints")
 	}
-	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second, Context: ctx})
+	tlsCfg, err := files.config()
+	if err != nil {
+		return nil, err
+	}
+	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second, Context: ctx, TLS: tlsCfg})
 	if err != nil {
 		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
 	}

@@ -19,7 +19,11 @@ type Match func(obj runtime.Object) bool
 // ListOptions shape a list.
 type ListOptions struct {
 	// Revision to read at; 0 reads the current state. Ignored with Continue.
+	// A revision beyond the current one is a TooLargeRV error.
 	Revision int64
+	// MinRevision: with Revision 0, the current revision must be at least
+	// this one (kube's resourceVersionMatch=NotOlderThan), else TooLargeRV.
+	MinRevision int64
 	// Limit is the most objects to return; 0 returns all.
 	Limit int64
 	// Continue is the token from the previous page.
@@ -73,7 +77,11 @@ func (s *Store) List(ctx context.Context, namespace string, opts ListOptions) (L
 		}
 		start, rev = t.Start, t.Rev
 	}
-	return s.listFrom(ctx, scope, start, rev, opts)
+	res, err := s.listFrom(ctx, scope, start, rev, opts)
+	if err == nil && rev == 0 && res.Revision < opts.MinRevision {
+		return ListResult{}, tooLargeRV(scope, opts.MinRevision, res.Revision)
+	}
+	return res, err
 }
 
 // listFrom reads batches from start until the page is full or the range ends.
@@ -129,6 +137,9 @@ func (s *Store) readBatch(ctx context.Context, start, end string, rev, limit int
 	if errors.Is(err, rpctypes.ErrCompacted) {
 		return nil, false, 0, newError(Expired, start, "The resourceVersion for the provided list is too old.")
 	}
+	if errors.Is(err, rpctypes.ErrFutureRev) {
+		return nil, false, 0, s.futureRev(ctx, start, rev)
+	}
 	if err != nil {
 		return nil, false, 0, fmt.Errorf("storage: list %s: %w", start, err)
 	}
@@ -140,4 +151,14 @@ func (s *Store) readBatch(ctx context.Context, start, end string, rev, limit int
 		rev = resp.Header.Revision
 	}
 	return kvs, resp.More, rev, nil
+}
+
+// futureRev is the TooLargeRV error for a read at rev, with the current
+// revision in it.
+func (s *Store) futureRev(ctx context.Context, key string, rev int64) error {
+	current, err := s.CurrentRevision(ctx)
+	if err != nil {
+		return err
+	}
+	return tooLargeRV(key, rev, current)
 }

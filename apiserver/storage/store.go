@@ -3,9 +3,12 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,6 +20,24 @@ type Store struct {
 	prefix string // "/registry/pods/", always ending in "/"
 	newObj func() runtime.Object
 	linked Linked // nil: the objects stand alone
+	ttl    time.Duration
+	leases *Leases // nil: the objects do not expire
+}
+
+// Expire makes every object written (created or updated) expire ttl after
+// the write, through leases from l.
+func (s *Store) Expire(ttl time.Duration, l *Leases) { s.ttl, s.leases = ttl, l }
+
+// put is the write of data at key, with a lease when the objects expire.
+func (s *Store) put(ctx context.Context, key, data string) (clientv3.Op, error) {
+	if s.leases == nil {
+		return clientv3.OpPut(key, data), nil
+	}
+	id, err := s.leases.Get(ctx, s.ttl)
+	if err != nil {
+		return clientv3.Op{}, err
+	}
+	return clientv3.OpPut(key, data, clientv3.WithLease(id)), nil
 }
 
 // Linked keeps other keys in step with a store's objects: what Plan returns
@@ -132,13 +153,17 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 	if err != nil {
 		return nil, err
 	}
+	put, err := s.put(ctx, key, data)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, cmps...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
+		Then(append([]clientv3.Op{put}, ops...)...).
 		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).
 		Commit()
 	if err != nil {
-		return nil, fmt.Errorf("storage: create %s: %w", key, err)
+		return nil, writeError("create", key, err)
 	}
 	if !resp.Succeeded {
 		if len(cmps) > 0 && resp.Responses[0].GetResponseRange().Count == 0 {
@@ -153,10 +178,20 @@ func (s *Store) Create(ctx context.Context, namespace, name string, obj runtime.
 
 // Get returns the object at (namespace, name).
 func (s *Store) Get(ctx context.Context, namespace, name string) (runtime.Object, error) {
+	return s.GetNotOlderThan(ctx, namespace, name, 0)
+}
+
+// GetNotOlderThan returns the object at (namespace, name), read at a
+// revision of at least min (kube's get with resourceVersion=min): a min
+// beyond the current revision is a TooLargeRV error.
+func (s *Store) GetNotOlderThan(ctx context.Context, namespace, name string, min int64) (runtime.Object, error) {
 	key := s.Key(namespace, name)
 	resp, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("storage: get %s: %w", key, err)
+	}
+	if resp.Header.Revision < min {
+		return nil, tooLargeRV(key, min, resp.Header.Revision)
 	}
 	if len(resp.Kvs) == 0 {
 		return nil, newError(NotFound, key, "%s not found", key)
@@ -218,12 +253,16 @@ func (s *Store) swap(ctx context.Context, key string, cur runtime.Object, rev in
 	if err != nil {
 		return nil, false, err
 	}
+	put, err := s.put(ctx, key, data)
+	if err != nil {
+		return nil, false, err
+	}
 	resp, err := s.kv.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}, cmps...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(key, data)}, ops...)...).
+		Then(append([]clientv3.Op{put}, ops...)...).
 		Commit()
 	if err != nil {
-		return nil, false, fmt.Errorf("storage: update %s: %w", key, err)
+		return nil, false, writeError("update", key, err)
 	}
 	if !resp.Succeeded {
 		return nil, false, nil
@@ -279,4 +318,13 @@ func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("storage: revision: %w", err)
 	}
 	return resp.Header.Revision, nil
+}
+
+// writeError wraps a failed write; a value over etcd's request size limit
+// is TooLarge (the client's object, not a server fault).
+func writeError(op, key string, err error) error {
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) {
+		return newError(TooLarge, key, "%s: %v", key, err)
+	}
+	return fmt.Errorf("storage: %s %s: %w", op, key, err)
 }

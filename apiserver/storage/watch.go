@@ -135,7 +135,14 @@ func (w *watcher) follow(ctx context.Context, namespace string, rev int64) {
 	if w.opts.Name != "" {
 		key, opts = w.store.Key(namespace, w.opts.Name), opts[1:]
 	}
-	events := w.store.kv.Watch(clientv3.WithRequireLeader(ctx), key, opts...)
+	// Bookmarks: at each interval the watch sends one at the newest
+	// revision it knows all changes up to (the last event's, or the last
+	// progress report's), then asks etcd for progress. The client
+	// multiplexes watches on gRPC streams chosen by the context, so the
+	// request is made with the very context of the Watch call; etcd answers
+	// only once the store has moved past the watch's start revision.
+	wctx := clientv3.WithRequireLeader(ctx)
+	events := w.store.kv.Watch(wctx, key, opts...)
 	ticker := time.NewTicker(w.limits.BookmarkInterval)
 	defer ticker.Stop()
 	for {
@@ -144,7 +151,10 @@ func (w *watcher) follow(ctx context.Context, namespace string, rev int64) {
 			return
 		case <-ticker.C:
 			if w.opts.Bookmarks {
-				w.store.kv.RequestProgress(ctx)
+				if !w.send(w.bookmark(rev, false)) {
+					return
+				}
+				w.store.kv.RequestProgress(wctx)
 			}
 		case resp, ok := <-events:
 			if !ok || !w.relay(resp, &rev) {
@@ -165,8 +175,8 @@ func (w *watcher) relay(resp clientv3.WatchResponse, rev *int64) bool {
 		return false
 	}
 	if resp.IsProgressNotify() {
-		*rev = resp.Header.Revision
-		return !w.opts.Bookmarks || w.send(w.bookmark(*rev, false))
+		*rev = max(*rev, resp.Header.Revision)
+		return true
 	}
 	for _, ev := range resp.Events {
 		e, ok, err := w.translate(ev)

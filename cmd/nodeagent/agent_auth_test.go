@@ -8,11 +8,16 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/nodeagent/nodeagent/apiserver/certs"
 )
 
 func TestKubeconfigNodeWritesAServingCertificate(t *testing.T) {
 	env, _ := testEnv()
 	data, out := t.TempDir(), filepath.Join(t.TempDir(), "pki")
+	if _, err := certs.LoadOrCreateCA(filepath.Join(data, "pki"), "nodeagent-ca"); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"node", "n1", "--data-dir", data, "--out", filepath.Join(t.TempDir(), "kc"), "--serving-cert-out", out}
 	if err := runKubeconfig(context.Background(), env, args); err == nil || !strings.Contains(err.Error(), "--node-ip") {
 		t.Fatalf("--serving-cert-out without --node-ip: %v", err)

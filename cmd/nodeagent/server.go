@@ -28,6 +28,9 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 		cfg.EtcdServers = strings.Split(v, ",")
 		return nil
 	})
+	fs.StringVar(&cfg.EtcdTLS.CAFile, "etcd-cafile", "", "CA file that signs the --etcd-servers serving certificates")
+	fs.StringVar(&cfg.EtcdTLS.CertFile, "etcd-certfile", "", "client certificate for --etcd-servers")
+	fs.StringVar(&cfg.EtcdTLS.KeyFile, "etcd-keyfile", "", "key of --etcd-certfile")
 	fs.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address to serve HTTPS on")
 	fs.IntVar(&cfg.Port, "secure-port", cfg.Port, "HTTPS port")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", cfg.AdvertiseAddress, "address given to clients (default: first non-loopback address)")
@@ -38,6 +41,7 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
 	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", cfg.KubeletCertificateAuthority, "PEM file of the CAs that sign agents' serving certificates (default: the cluster CA)")
 	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
+	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "how long Events are kept after their last write")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
 }
