@@ -333,6 +333,20 @@ func TestAgentKill9RestartsNothing(t *testing.T) {
 	}
 }
 
+// agentCredentials mints what a standalone agent for node name at
+// 127.0.0.1 needs (a node kubeconfig and a serving certificate from the
+// cluster CA, so that the server reaches its logs) and returns the flags.
+func agentCredentials(t *testing.T, srv *framework.APIServer, name string) []string {
+	kc, serving := t.TempDir()+"/"+name+".kubeconfig", t.TempDir()+"/serving"
+	mint := exec.Command(framework.Binary(t), "kubeconfig", "node", name, "--data-dir", srv.DataDir,
+		"--out", kc, "--serving-cert-out", serving, "--node-ip", "127.0.0.1")
+	if out, err := mint.CombinedOutput(); err != nil {
+		t.Fatalf("mint the agent's credentials: %v %s", err, out)
+	}
+	return []string{"--kubeconfig", kc, "--node-ip", "127.0.0.1",
+		"--tls-cert-file", serving + "/kubelet.crt", "--tls-private-key-file", serving + "/kubelet.key"}
+}
+
 func mintNodeKubeconfig(t *testing.T, srv *framework.APIServer, name string) string {
 	path := t.TempDir() + "/" + name + ".kubeconfig"
 	mint := exec.Command(framework.Binary(t), "kubeconfig", "node", name, "--data-dir", srv.DataDir, "--out", path)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -225,14 +224,7 @@ func TestStandaloneAgentServingCertificate(t *testing.T) {
 	}
 	agent.Kill9()
 
-	kc, serving := t.TempDir()+"/node.kubeconfig", t.TempDir()+"/serving"
-	mint := exec.Command(framework.Binary(t), "kubeconfig", "node", nodeName, "--data-dir", l.srv.DataDir,
-		"--out", kc, "--serving-cert-out", serving, "--node-ip", "127.0.0.1")
-	if out, err := mint.CombinedOutput(); err != nil {
-		t.Fatalf("mint the serving certificate: %v %s", err, out)
-	}
-	args := append([]string{"agent", "--kubeconfig", kc, "--node-ip", "127.0.0.1",
-		"--tls-cert-file", serving + "/kubelet.crt", "--tls-private-key-file", serving + "/kubelet.key"}, l.dirs.AgentArgs(nodeName)...)
+	args := append(append([]string{"agent"}, agentCredentials(t, l.srv, nodeName)...), l.dirs.AgentArgs(nodeName)...)
 	framework.StartProcess(t, l.node, "agent-with-cert", args...)
 	framework.Eventually(t, 60*time.Second, 250*time.Millisecond, "kubectl logs through the restarted agent", func() error {
 		out, errOut, err := l.k.run("", "logs", "talker")

@@ -315,8 +315,8 @@ func TestVolumeMountsAfterAgentRestartAndCleanup(t *testing.T) {
 	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	l := &agentLab{node: node, srv: srv, dirs: dirs, k: &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}}
-	kc := mintNodeKubeconfig(t, srv, nodeName)
-	agent := framework.StartProcess(t, node, "agent", append([]string{"agent", "--kubeconfig", kc}, dirs.AgentArgs(nodeName)...)...)
+	args := append(append([]string{"agent"}, agentCredentials(t, srv, nodeName)...), dirs.AgentArgs(nodeName)...)
+	agent := framework.StartProcess(t, node, "agent", args...)
 	mounted := func(n int) func() error {
 		return func() error {
 			if got := framework.MountsUnder(dirs.Root); len(got) != n {
