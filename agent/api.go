@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/nodeagent/agent/apiauth"
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 	"github.com/nodeagent/nodeagent/cri"
 )
 

@@ -19,7 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/nodeagent/nodeagent/agent/apiauth"
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
 )
 

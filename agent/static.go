@@ -16,9 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/nodeagent/nodeagent/apiserver/defaults"
-	"github.com/nodeagent/nodeagent/apiserver/podrefs"
-	"github.com/nodeagent/nodeagent/apiserver/validation"
+	"github.com/nodeagent/nodeagent/api/defaults"
+	"github.com/nodeagent/nodeagent/api/podrefs"
+	"github.com/nodeagent/nodeagent/api/validation"
 )
 
 // Static pods come from manifest files (kubelet's --pod-manifest-path).

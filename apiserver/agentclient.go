@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 )
 
 // agentClientName is the file name (pki/<name>.crt, .key) of the server's

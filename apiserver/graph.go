@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/nodeagent/nodeagent/apiserver/podrefs"
+	"github.com/nodeagent/nodeagent/api/podrefs"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 )
 
 func TestNodeServingCertCoversTheNodeAndIsPrivate(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/nodeagent/nodeagent/apiserver/defaults"
-	"github.com/nodeagent/nodeagent/apiserver/validation"
+	"github.com/nodeagent/nodeagent/api/defaults"
+	"github.com/nodeagent/nodeagent/api/validation"
 )
 
 // resources is the table of everything nodeagent serves.

@@ -21,8 +21,8 @@ import (
 	runtimeobj "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
-	"github.com/nodeagent/nodeagent/apiserver/certs"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
+	"github.com/nodeagent/nodeagent/certs"
 )
 
 // Config is the API server's configuration. Flags and a config file map

@@ -17,8 +17,20 @@ gofmt_check() {
   [ -z "$bad" ] || die "gofmt would change: $bad"
 }
 
+# import_boundaries: the node side (agent, runtime, PLEG, CNI, proxy,
+# volumes) shares API validation, defaults and PKI through api/ and certs/,
+# never by importing the API server.
+import_boundaries() {
+  step "import boundaries"
+  local bad
+  bad=$(go list -deps ./agent/... ./cri/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
+    | grep -E '^github.com/nodeagent/nodeagent/apiserver(/|$)' || true)
+  [ -z "$bad" ] || die "the node side imports the API server: $bad (move what it needs to api/ or certs/)"
+}
+
 unit() {
   gofmt_check
+  import_boundaries
   step "go vet"
   go vet ./...
   go vet -tags e2e ./e2e/...

@@ -5,7 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/nodeagent/nodeagent/apiserver/podrefs"
+	"github.com/nodeagent/nodeagent/api/podrefs"
 )
 
 // MirrorPod is kube's ServiceAccount admission for a new mirror pod,

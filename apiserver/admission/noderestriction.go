@@ -11,7 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/nodeagent/nodeagent/apiserver/podrefs"
+	"github.com/nodeagent/nodeagent/api/podrefs"
 )
 
 // NodeRestriction is kube's NodeRestriction admission plugin for a request

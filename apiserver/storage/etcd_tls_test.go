@@ -10,7 +10,7 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 )
 
 // tlsEtcd runs an etcd that serves clients on loopback over TLS and asks

@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/nodeagent/nodeagent/apiserver/certs"
+	"github.com/nodeagent/nodeagent/certs"
 )
 
 func TestKubeconfigNodeWritesAServingCertificate(t *testing.T) {

@@ -3,7 +3,7 @@ package validation
 import (
 	"testing"
 
-	"github.com/nodeagent/nodeagent/apiserver/defaults"
+	"github.com/nodeagent/nodeagent/api/defaults"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
