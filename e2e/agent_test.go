@@ -19,8 +19,10 @@ import (
 	"github.com/nodeagent/nodeagent/lab"
 )
 
-// nodeName is the name the lab's agent registers.
-const nodeName = "lab-node"
+// nodeName is the name the lab's agent registers: unique to this test
+// binary, so that the node's cgroups (/nodeagent/<node>) of two e2e runs on
+// one machine never meet.
+var nodeName = framework.UniqueName("lab-node-")
 
 // agentLab is a lab node running `nodeagent server` with its agent.
 type agentLab struct {

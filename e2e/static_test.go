@@ -51,7 +51,7 @@ func TestStaticPodWithoutAPIServer(t *testing.T) {
 	}
 	args := append([]string{"agent", "--kubeconfig", kc, "--pod-manifest-path", manifests}, dirs.AgentArgs(nodeName)...)
 	framework.StartProcess(t, node, "agent", args...)
-	const key = "static-web-" + nodeName + "/web"
+	key := "static-web-" + nodeName + "/web"
 	framework.Eventually(t, 90*time.Second, 200*time.Millisecond, "the static pod's container runs with no API server", func() error {
 		if framework.AppContainerPids(t, dirs.Namespace)[key] == 0 {
 			return fmt.Errorf("no running %s in containerd namespace %s", key, dirs.Namespace)
