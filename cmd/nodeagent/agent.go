@@ -61,6 +61,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	proxyFlags(fs, o.proxy)
+	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
 }
 
