@@ -18,11 +18,12 @@ import (
 // procRoot is where /proc is mounted.
 const procRoot = "/proc"
 
-// newStats is the node's stats collector: cgroup v1 under cgroupRoot, the
-// pods' network namespaces, statfs of the root and log directories.
+// newStats is the node's stats collector: the cgroups under cgroupRoot (v1,
+// or v2 where that is mounted there), the pods' network namespaces, statfs
+// of the root and log directories.
 func (a *Agent) newStats() *stats.Collector {
 	cfg := stats.Config{NodeName: a.cfg.NodeName, RootDir: a.cfg.RootDir, LogDir: a.cfg.PodLogDir, PodCgroup: a.podCgroup}
-	deps := stats.Deps{Cgroups: stats.V1{Root: cgroupRoot}, Network: stats.ProcNetDev{}, Host: stats.Proc{Root: procRoot}}
+	deps := stats.Deps{Cgroups: stats.DetectCgroups(cgroupRoot), Network: stats.ProcNetDev{}, Host: stats.Proc{Root: procRoot}}
 	return stats.New(cfg, a.rt, deps, clock.RealClock{})
 }
 

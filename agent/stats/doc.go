@@ -7,8 +7,8 @@
 //     memory (usage, working set = usage - inactive file, RSS, page faults,
 //     limit) of the root cgroup (the node), of each pod's cgroup and of each
 //     container's, below it by container ID. V1 reads the cpuacct and memory
-//     hierarchies of cgroup v1; a cgroup v2 reader implements the same
-//     interface;
+//     hierarchies of cgroup v1, V2 the unified hierarchy (DetectCgroups
+//     picks one);
 //   - the interfaces' counters of each pod's network namespace
 //     (/proc/thread-self/net/dev on a throwaway thread that entered it;
 //     no long-lived goroutine changes namespace) and of the agent's own;

@@ -123,3 +123,37 @@ func TestResourceMetrics(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestV2(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "nodeagent", "n1", "podu")
+	os.MkdirAll(dir, 0o755)
+	files := map[string]string{
+		"cpu.stat":       "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n",
+		"memory.current": "1000\n",
+		"memory.stat":    "anon 400\nfile 600\ninactive_file 250\npgfault 7\npgmajfault 1\n",
+		"memory.max":     "max\n",
+	}
+	for name, content := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), []byte("cpu memory\n"), 0o644)
+	cg := DetectCgroups(root)
+	if _, ok := cg.(V2); !ok {
+		t.Fatalf("detected %T, want V2", cg)
+	}
+	if u, err := cg.CPU("/nodeagent/n1/podu"); err != nil || u.UsageNanoseconds != 2_500_000 {
+		t.Errorf("cpu %+v %v", u, err)
+	}
+	m, err := cg.Memory("/nodeagent/n1/podu")
+	if err != nil || m != (MemoryUsage{Usage: 1000, WorkingSet: 750, RSS: 400, PageFaults: 7, MajorPageFaults: 1}) {
+		t.Errorf("memory %+v %v", m, err)
+	}
+	os.WriteFile(filepath.Join(dir, "memory.max"), []byte("4096\n"), 0o644)
+	if m, _ := cg.Memory("/nodeagent/n1/podu"); m.Limit != 4096 {
+		t.Errorf("limit %d", m.Limit)
+	}
+	if _, ok := DetectCgroups(t.TempDir()).(V1); !ok {
+		t.Error("a v1 root detected as v2")
+	}
+}
