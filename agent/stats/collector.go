@@ -118,14 +118,15 @@ func (c *Collector) containerCgroup(p podOnNode, ct cri.Container) string {
 // Run samples the CPU use of the node, the pods and their containers every
 // SampleInterval until ctx ends, so that a rate is at hand when asked.
 func (c *Collector) Run(ctx context.Context) {
+	c.sampleCPU(ctx)
 	t := c.clock.NewTicker(c.cfg.SampleInterval)
 	defer t.Stop()
 	for {
-		c.sampleCPU(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C():
+			c.sampleCPU(ctx)
 		}
 	}
 }

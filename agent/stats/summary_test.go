@@ -116,7 +116,7 @@ func TestRunSamplesSoTheFirstRequestHasARate(t *testing.T) {
 	go func() { f.c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(5 * time.Second)
-	for !f.clock.HasWaiters() { // Run sampled and waits on its ticker
+	for !f.clock.HasWaiters() { // Run took its first sample and waits on its ticker
 		if time.Now().After(deadline) {
 			t.Fatal("Run never waited")
 		}
