@@ -67,8 +67,8 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 			return fmt.Errorf("iptables sync: %w", err)
 		}
 	}
+	p.counts.update(p.applied, input, full)
 	p.applied, p.maybe, p.lastSize = want, map[string]map[string]bool{}, want.size()
-	p.counts = ruleCounts{total: countRules(want), last: countWritten(input)}
 	if full || !p.jumpsOK {
 		if err := p.ensureJumps(ctx); err != nil {
 			return fmt.Errorf("iptables sync: %w", err)
