@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
+	"github.com/nodeagent/nodeagent/agent/stats"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
@@ -53,6 +55,8 @@ type Agent struct {
 	pleg     *pleg.PLEG
 	nodeIP   string
 	volumes  *volumes.Manager
+	metrics  *agentmetrics.Metrics
+	stats    *stats.Collector
 
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
@@ -65,15 +69,19 @@ type Agent struct {
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
 }
 
-// New wires an agent; Run starts it.
-func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger) (*Agent, error) {
+// New wires an agent, which reports to m; Run starts it.
+func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, m *agentmetrics.Metrics, log *slog.Logger) (*Agent, error) {
 	if cfg.NodeName == "" {
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
+	if m == nil {
+		return nil, fmt.Errorf("agent: metrics are needed")
+	}
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, metrics: m, now: time.Now, netns: realNetNS{},
 		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
 		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, volumes.System{}, log)}
 	a.nodeIP = NodeIP(cfg)
+	a.stats = a.newStats()
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
@@ -87,7 +95,8 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
 		DeleteFunc: a.enqueueObj,
 	})
-	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, log.With("component", "pleg"))
+	a.pods.AddEventHandler(m.PodStartHandler())
+	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, m, log.With("component", "pleg"))
 	return a, nil
 }
 
@@ -162,6 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
+	go a.stats.Run(ctx)
 	for i := 0; i < a.cfg.Workers; i++ {
 		go a.worker(ctx)
 	}
@@ -194,7 +204,9 @@ func (a *Agent) worker(ctx context.Context) {
 		if quit {
 			return
 		}
+		start := a.now()
 		err := a.syncKey(ctx, key)
+		a.observeWork(key, start)
 		if err != nil {
 			a.log.Warn("pod sync failed", "pod", key, "err", err)
 			a.queue.AddRateLimited(key)

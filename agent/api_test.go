@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -151,8 +152,9 @@ func TestHealthzPortServesOnlyHealthz(t *testing.T) {
 	if c := DefaultConfig(); c.HealthzBindAddress != "127.0.0.1" || c.HealthzPort != 10248 {
 		t.Fatalf("healthz defaults: %s:%d", c.HealthzBindAddress, c.HealthzPort)
 	}
-	h := healthzHandler()
-	for path, want := range map[string]int{"/healthz": 200, "/containerLogs/default/web/c": 404, "/pods": 404, "/": 404} {
+	h := healthzHandler(nil, slog.New(slog.DiscardHandler))
+	for path, want := range map[string]int{"/healthz": 200, "/containerLogs/default/web/c": 404, "/pods": 404, "/": 404,
+		"/metrics": 404, "/stats/summary": 404} {
 		rec := httptestRecorder(h, "GET", path)
 		if rec != want {
 			t.Errorf("GET %s: %d, want %d", path, rec, want)

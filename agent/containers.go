@@ -15,7 +15,8 @@ import (
 // startContainer pulls the image as the policy says, builds the container's
 // configuration, creates and starts it. Failures that the user must fix are
 // recorded as the container's waiting reason.
-func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sandbox, st podState, spec corev1.Container) error {
+func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sandbox, st podState, spec corev1.Container) (err error) {
+	defer func() { a.observeContainerStart(pod, spec.Name, err) }()
 	image, err := a.ensureImage(ctx, pod, spec)
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int)
 		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))
 	}
 	id, err := a.rt.RunPodSandbox(ctx, cfg)
+	a.metrics.ObserveSandboxStart(err)
 	if err != nil {
 		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))

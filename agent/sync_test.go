@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +22,9 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
+	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
@@ -96,7 +99,13 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	client := fake.NewClientset(objs...)
 	cfg := DefaultConfig()
 	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
-	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := agentmetrics.New(agentmetrics.Registries{Metrics: prometheus.NewRegistry(), Probes: prometheus.NewRegistry()},
+		cfg.NodeName, rt, clock.RealClock{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, client, rt, m, log)
 	if err != nil {
 		t.Fatal(err)
 	}

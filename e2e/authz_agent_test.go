@@ -53,7 +53,8 @@ var agentIdentities = []agentIdentity{
 // nodeName): 401 without credentials that hold, 403 unless the API server's
 // SubjectAccessReview allows the request (system:masters; the kubelet client
 // has system:kubelet-api-admin: nodes/proxy, log, stats, metrics, not
-// spec), then what the agent serves (404 for what it does not).
+// spec), then what the agent serves (404 for what it does not; 405 for a
+// method it does not take).
 var agentMatrix = []struct {
 	method, path string
 	codes        [7]int
@@ -62,8 +63,13 @@ var agentMatrix = []struct {
 	{"GET", "/containerLogs/default/talker/nope", [7]int{401, 401, 403, 403, 404, 403, 404}},
 	{"GET", "/healthz", [7]int{401, 401, 403, 403, 200, 403, 200}},
 	{"GET", "/pods", [7]int{401, 401, 403, 403, 404, 403, 404}},
-	{"GET", "/stats/summary", [7]int{401, 401, 403, 403, 404, 403, 404}},
-	{"GET", "/metrics", [7]int{401, 401, 403, 403, 404, 403, 404}},
+	{"GET", "/stats/summary", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"POST", "/stats/summary", [7]int{401, 401, 403, 403, 405, 403, 405}},
+	{"GET", "/stats/", [7]int{401, 401, 403, 403, 404, 403, 404}},
+	{"GET", "/metrics", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/metrics/resource", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/metrics/probes", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/metrics/cadvisor", [7]int{401, 401, 403, 403, 404, 403, 404}},
 	{"GET", "/logs/", [7]int{401, 401, 403, 403, 404, 403, 404}},
 	{"GET", "/spec/", [7]int{401, 401, 403, 403, 404, 403, 403}},
 	{"POST", "/exec/default/talker/talker", [7]int{401, 401, 403, 403, 404, 403, 404}},
@@ -116,7 +122,8 @@ func TestAgentAPIAuthorizationMatrix(t *testing.T) {
 func (l *agentLab) checkHealthzPort(t *testing.T, api *http.Client) {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.node.DialContext}}
-	for path, want := range map[string]int{"/healthz": 200, "/containerLogs/default/talker/talker": 404, "/pods": 404} {
+	for path, want := range map[string]int{"/healthz": 200, "/containerLogs/default/talker/talker": 404, "/pods": 404,
+		"/metrics": 404, "/stats/summary": 404} {
 		if code, body, err := agentRequest(c, "GET", "http://127.0.0.1:10248"+path, ""); err != nil || code != want {
 			t.Errorf("healthz port %s: %d %q %v, want %d", path, code, body, err, want)
 		}

@@ -21,11 +21,22 @@ import (
 // Notify is called with the UID of a pod whose runtime state changed.
 type Notify func(podUID string)
 
+// RelistObserver hears about every relist: when it started and how long it
+// took (the agent's metrics, kubelet's kubelet_pleg_*).
+type RelistObserver interface {
+	ObserveRelist(start time.Time, took time.Duration)
+}
+
+type nopRelistObserver struct{}
+
+func (nopRelistObserver) ObserveRelist(time.Time, time.Duration) {}
+
 // PLEG watches the runtime for one node.
 type PLEG struct {
 	rt     cri.Runtime
 	notify Notify
 	relist time.Duration
+	obs    RelistObserver
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -38,9 +49,13 @@ type PLEG struct {
 	lastList  time.Time
 }
 
-// New returns a PLEG that calls notify; relist is the safety-net period.
-func New(rt cri.Runtime, notify Notify, relist time.Duration, log *slog.Logger) *PLEG {
-	return &PLEG{rt: rt, notify: notify, relist: relist, log: log, now: time.Now,
+// New returns a PLEG that calls notify; relist is the safety-net period,
+// obs (nil: none) hears about each relist.
+func New(rt cri.Runtime, notify Notify, relist time.Duration, obs RelistObserver, log *slog.Logger) *PLEG {
+	if obs == nil {
+		obs = nopRelistObserver{}
+	}
+	return &PLEG{rt: rt, notify: notify, relist: relist, obs: obs, log: log, now: time.Now,
 		last: map[string]string{}, owners: map[string]string{}}
 }
 
@@ -104,6 +119,8 @@ func (p *PLEG) relistLoop(ctx context.Context) {
 // Relist lists the runtime's containers and sandboxes and notifies the pods
 // whose containers appeared, disappeared or changed state since last time.
 func (p *PLEG) Relist(ctx context.Context) {
+	start := p.now()
+	defer func() { p.obs.ObserveRelist(start, p.now().Sub(start)) }()
 	cs, err := p.rt.ListContainers(ctx, nil)
 	if err != nil {
 		p.log.Warn("relist failed", "err", err)

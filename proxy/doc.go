@@ -10,4 +10,9 @@
 // back on the hot path. Endpoint selection (ready, then serving
 // terminating; traffic policies) is shared by every backend
 // (endpoints.go).
+//
+// An Observer (observer.go) hears about every change and sync: the
+// metrics of proxy/metrics (kube-proxy's names, on 127.0.0.1:10249) and
+// the health server of proxy/healthcheck (kube-proxy's /healthz and
+// /livez on 0.0.0.0:10256) are the two cmd/ wires in.
 package proxy

@@ -11,6 +11,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -30,7 +33,10 @@ type Options struct {
 	IgnoreInterfaces []string
 	Runner           RunnerConfig
 	Conntrack        Conntrack
-	Clock            clock.WithTicker
+	// Observer hears about changes and syncs (metrics, health); nil: none.
+	// It also gets this node's Node object, from an informer of its own.
+	Observer Observer
+	Clock    clock.WithTicker
 }
 
 // Proxy is the whole service proxy: informers for Services and
@@ -38,7 +44,10 @@ type Options struct {
 type Proxy struct {
 	opts    Options
 	log     *slog.Logger
+	obs     Observer
 	factory informers.SharedInformerFactory
+	// nodes watches this node's Node alone, for the observer.
+	nodes   informers.SharedInformerFactory
 	synced  []cache.InformerSynced
 	Tracker *Tracker
 	Runner  *Runner
@@ -52,8 +61,11 @@ func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger)
 	if opts.NodeIPInterval == 0 {
 		opts.NodeIPInterval = 10 * time.Second
 	}
-	p := &Proxy{opts: opts, log: log, Tracker: NewTracker(opts.NodeName)}
-	p.Runner = NewRunner(opts.Runner, p.Tracker, b, opts.Conntrack, opts.Clock, log)
+	p := &Proxy{opts: opts, log: log, obs: opts.Observer, Tracker: NewTracker(opts.NodeName)}
+	if p.obs == nil {
+		p.obs = NopObserver{}
+	}
+	p.Runner = NewRunner(opts.Runner, p.Tracker, b, opts.Conntrack, p.obs, opts.Clock, log)
 	p.factory = informers.NewSharedInformerFactory(client, 0)
 	svcs := p.factory.Core().V1().Services().Informer()
 	eps := p.factory.Discovery().V1().EndpointSlices().Informer()
@@ -64,7 +76,35 @@ func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger)
 		return nil, err
 	}
 	p.synced = []cache.InformerSynced{svcs.HasSynced, eps.HasSynced}
+	if opts.Observer != nil {
+		if err := p.watchNode(client); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// watchNode tells the observer about this node's Node object (kube-proxy's
+// healthz says 503 once the node is being deleted).
+func (p *Proxy) watchNode(client kubernetes.Interface) error {
+	p.nodes = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", p.opts.NodeName).String()
+	}))
+	_, err := p.nodes.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { p.onNode(o, false) },
+		UpdateFunc: func(_, o any) { p.onNode(o, false) },
+		DeleteFunc: func(o any) { p.onNode(o, true) },
+	})
+	return err
+}
+
+func (p *Proxy) onNode(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = d.Obj, true
+	}
+	if n, ok := obj.(*corev1.Node); ok {
+		p.obs.NodeChanged(n, deleted)
+	}
 }
 
 func (p *Proxy) serviceHandler() cache.ResourceEventHandler {
@@ -96,6 +136,7 @@ func (p *Proxy) onService(obj any, deleted bool) {
 	} else {
 		p.Tracker.UpdateService(svc)
 	}
+	p.obs.ServiceChanged(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name})
 	p.Runner.Changed()
 }
 
@@ -112,6 +153,9 @@ func (p *Proxy) onSlice(obj any, deleted bool) {
 	} else {
 		p.Tracker.UpdateSlice(s)
 	}
+	if svc, ok := sliceService(s); ok {
+		p.obs.EndpointsChanged(svc, triggerTime(s))
+	}
 	p.Runner.Changed()
 }
 
@@ -120,6 +164,9 @@ func (p *Proxy) onSlice(obj any, deleted bool) {
 func (p *Proxy) Run(ctx context.Context) error {
 	p.refreshNodeIPs()
 	p.factory.Start(ctx.Done())
+	if p.nodes != nil {
+		p.nodes.Start(ctx.Done())
+	}
 	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
 		return fmt.Errorf("proxy: informers did not sync: %w", context.Cause(ctx))
 	}
@@ -174,4 +221,15 @@ func localIPv4s(ignore []string) []netip.Addr {
 	}
 	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
 	return out
+}
+
+// triggerTime is the slice's endpoints.kubernetes.io/last-change-trigger-time
+// (when the change it carries began, set by the EndpointSlice controller);
+// zero when absent or unreadable.
+func triggerTime(s *discoveryv1.EndpointSlice) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }

@@ -46,6 +46,7 @@ type Runner struct {
 	tracker   *Tracker
 	backend   Backend
 	conntrack Conntrack
+	obs       Observer
 	clock     clock.WithTicker
 	log       *slog.Logger
 
@@ -59,14 +60,19 @@ type Runner struct {
 	OnSync func(SyncResult)
 }
 
-// NewRunner wires the loop; conntrack may be nil (no stale-flow removal).
-func NewRunner(cfg RunnerConfig, t *Tracker, b Backend, ct Conntrack, clk clock.WithTicker, log *slog.Logger) *Runner {
-	return &Runner{cfg: cfg, tracker: t, backend: b, conntrack: ct, clock: clk, log: log,
+// NewRunner wires the loop; conntrack may be nil (no stale-flow removal),
+// and so may obs (nobody listens).
+func NewRunner(cfg RunnerConfig, t *Tracker, b Backend, ct Conntrack, obs Observer, clk clock.WithTicker, log *slog.Logger) *Runner {
+	if obs == nil {
+		obs = NopObserver{}
+	}
+	return &Runner{cfg: cfg, tracker: t, backend: b, conntrack: ct, obs: obs, clock: clk, log: log,
 		changed: make(chan struct{}, 1)}
 }
 
 // Changed tells the loop that the tracker's state changed.
 func (r *Runner) Changed() {
+	r.obs.Queued()
 	select {
 	case r.changed <- struct{}{}:
 	default:
@@ -141,6 +147,7 @@ func (r *Runner) waitInterval(ctx context.Context, last time.Time) bool {
 // syncOnce runs one sync; false when it failed (the next one is full).
 func (r *Runner) syncOnce(ctx context.Context) bool {
 	snap := r.tracker.Snapshot()
+	r.obs.SyncStarted()
 	full := r.fullWant.Swap(false)
 	start := r.clock.Now()
 	err := r.backend.Sync(ctx, snap, full)
@@ -155,6 +162,7 @@ func (r *Runner) syncOnce(ctx context.Context) bool {
 		r.log.Debug("proxy synced", "mode", r.backend.Mode(), "full", full, "services", res.Services, "took", res.Took)
 		r.clearStale(ctx, snap)
 	}
+	r.obs.Synced(res, snap)
 	if r.OnSync != nil {
 		r.OnSync(res)
 	}

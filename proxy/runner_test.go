@@ -53,10 +53,13 @@ type loopHarness struct {
 	results chan SyncResult
 }
 
-func startLoop(t *testing.T) *loopHarness {
+func startLoop(t *testing.T) *loopHarness { return startLoopWith(t, nil) }
+
+// startLoopWith runs a loop whose observer is obs (nil: none).
+func startLoopWith(t *testing.T, obs Observer) *loopHarness {
 	h := &loopHarness{t: t, clock: clocktesting.NewFakeClock(time.Unix(1000, 0)), backend: &recordingBackend{},
 		ct: &recordingConntrack{}, tracker: NewTracker("n1"), results: make(chan SyncResult, 100)}
-	h.runner = NewRunner(DefaultRunnerConfig(), h.tracker, h.backend, h.ct, h.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.runner = NewRunner(DefaultRunnerConfig(), h.tracker, h.backend, h.ct, obs, h.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h.runner.OnSync = func(r SyncResult) { h.results <- r }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -189,7 +192,7 @@ func TestRunnerSpacesOutSlowFullSyncs(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
 	b := &slowBackend{clock: clk}
 	h := &loopHarness{t: t, clock: clk, results: make(chan SyncResult, 100)}
-	r := NewRunner(DefaultRunnerConfig(), NewTracker("n1"), b, nil, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := NewRunner(DefaultRunnerConfig(), NewTracker("n1"), b, nil, nil, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.OnSync = func(res SyncResult) { h.results <- res }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

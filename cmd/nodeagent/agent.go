@@ -7,11 +7,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent"
+	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	crictr "github.com/nodeagent/nodeagent/cri/containerd"
 )
 
@@ -61,6 +64,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	proxyFlags(fs, o.proxy)
+	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
 }
 
@@ -102,7 +106,13 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 		return err
 	}
 	defer rt.Close()
-	a, err := agent.New(o.cfg, client, rt, env.log.With("component", "agent", "node", o.cfg.NodeName))
+	log := env.log.With("component", "agent", "node", o.cfg.NodeName)
+	m, err := agentmetrics.New(agentmetrics.Registries{Metrics: newRegistry(), Probes: prometheus.NewRegistry()},
+		o.cfg.NodeName, rt, clock.RealClock{}, log)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(o.cfg, client, rt, m, log)
 	if err != nil {
 		return err
 	}

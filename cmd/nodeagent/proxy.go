@@ -17,8 +17,10 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/proxy"
+	"github.com/nodeagent/nodeagent/proxy/healthcheck"
 	"github.com/nodeagent/nodeagent/proxy/iptables"
 	"github.com/nodeagent/nodeagent/proxy/ipvs"
+	proxymetrics "github.com/nodeagent/nodeagent/proxy/metrics"
 	"github.com/nodeagent/nodeagent/proxy/nftables"
 )
 
@@ -38,10 +40,24 @@ type proxyOptions struct {
 	ipvsScheduler string
 	nodeIPs       []netip.Addr
 	disabled      bool
+	// healthzBindAddress and metricsBindAddress are kube-proxy's
+	// --healthz-bind-address and --metrics-bind-address ("": off).
+	healthzBindAddress, metricsBindAddress string
 }
 
 func defaultProxyOptions() *proxyOptions {
-	return &proxyOptions{mode: modeIPTables, cfg: proxy.DefaultConfig(), runner: proxy.DefaultRunnerConfig(), ipvsScheduler: "rr"}
+	return &proxyOptions{mode: modeIPTables, cfg: proxy.DefaultConfig(), runner: proxy.DefaultRunnerConfig(), ipvsScheduler: "rr",
+		healthzBindAddress: "0.0.0.0:10256", metricsBindAddress: "127.0.0.1:10249"}
+}
+
+// proxyServingFlags maps the health and metrics listeners' flags, named
+// prefix + kube-proxy's names (the agent's own --healthz-bind-address is
+// kubelet's, so inside the agent they are --proxy-...).
+func proxyServingFlags(fs *flag.FlagSet, o *proxyOptions, prefix string) {
+	fs.Func(prefix+"healthz-bind-address", "IP:port of the proxy's /healthz and /livez, plain HTTP without credentials, as kube-proxy's (default 0.0.0.0:10256; empty: off)",
+		bindAddressFlag(&o.healthzBindAddress))
+	fs.Func(prefix+"metrics-bind-address", "IP:port of the proxy's /metrics, plain HTTP without credentials, as kube-proxy's (default 127.0.0.1:10249; empty: off)",
+		bindAddressFlag(&o.metricsBindAddress))
 }
 
 // proxyFlags maps flags onto the proxy's options.
@@ -73,6 +89,7 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 	o := defaultProxyOptions()
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	proxyFlags(fs, o)
+	proxyServingFlags(fs, o, "")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig with the node's (or any reader's) credentials")
 	nodeName, _ := os.Hostname()
 	fs.StringVar(&nodeName, "node-name", nodeName, "this node's name (its endpoints are the local ones)")
@@ -113,14 +130,42 @@ func startProxy(ctx context.Context, log *slog.Logger, o *proxyOptions, client k
 	if err := proxy.EnsureSysctls(); err != nil {
 		log.Warn("proxy sysctls", "err", err)
 	}
+	obs, err := startProxyEndpoints(ctx, log, o, b)
+	if err != nil {
+		return err
+	}
 	p, err := proxy.New(client, b, proxy.Options{NodeName: nodeName, NodeIPs: o.nodeIPs, Runner: o.runner,
-		IgnoreInterfaces: []string{ipvs.LinkName}, Conntrack: proxy.ConntrackTool{}, Clock: clock.RealClock{}}, log)
+		IgnoreInterfaces: []string{ipvs.LinkName}, Conntrack: proxy.ConntrackTool{}, Observer: obs, Clock: clock.RealClock{}}, log)
 	if err != nil {
 		return err
 	}
 	go fullSyncOnHangup(ctx, p.Runner)
 	log.Info("service proxy starting", "mode", b.Mode(), "node", nodeName, "cluster-cidr", o.cfg.ClusterCIDR.String())
 	return p.Run(ctx)
+}
+
+// startProxyEndpoints makes the proxy's metrics (in a registry of its own)
+// and health server, starts their listeners, and returns them as the
+// proxy's observer. Health fails once a change waits twice the full-sync
+// interval, as kube-proxy's with its sync period.
+func startProxyEndpoints(ctx context.Context, log *slog.Logger, o *proxyOptions, b proxy.Backend) (proxy.Observer, error) {
+	reg := newRegistry()
+	counter, _ := b.(proxy.RuleCounter)
+	m, err := proxymetrics.New(reg, b.Mode(), counter, clock.RealClock{})
+	if err != nil {
+		return nil, err
+	}
+	hs, err := healthcheck.New(2*o.runner.FullSyncInterval, reg, clock.RealClock{})
+	if err != nil {
+		return nil, err
+	}
+	if o.healthzBindAddress != "" {
+		go serveHTTP(ctx, log, "proxy healthz", o.healthzBindAddress, hs.Handler())
+	}
+	if o.metricsBindAddress != "" {
+		go serveHTTP(ctx, log, "proxy metrics", o.metricsBindAddress, proxymetrics.Handler(reg, b.Mode()))
+	}
+	return proxy.Observers{m, hs}, nil
 }
 
 func fullSyncOnHangup(ctx context.Context, r *proxy.Runner) {

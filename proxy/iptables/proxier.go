@@ -32,6 +32,8 @@ type Proxier struct {
 	// jumpsOK says the built-in chains' jumps were ensured since the last
 	// full sync or cleanup.
 	jumpsOK bool
+	// counts are the rule counts after the last successful sync.
+	counts ruleCounts
 }
 
 // New returns the iptables backend, which programs through run (a nil log
@@ -65,6 +67,7 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 			return fmt.Errorf("iptables sync: %w", err)
 		}
 	}
+	p.counts.update(p.applied, input, full)
 	p.applied, p.maybe, p.lastSize = want, map[string]map[string]bool{}, want.size()
 	if full || !p.jumpsOK {
 		if err := p.ensureJumps(ctx); err != nil {
