@@ -18,7 +18,9 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
@@ -45,7 +47,7 @@ type Agent struct {
 	rt       cri.Runtime
 	net      podNetwork
 	netns    netnsOps
-	now      func() time.Time
+	clock    clock.Clock
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
 	queue    workQueue
@@ -53,10 +55,10 @@ type Agent struct {
 	pleg     *pleg.PLEG
 	nodeIP   string
 	volumes  *volumes.Manager
+	images   *images.Puller
 
 	mu      sync.Mutex
 	waiting map[types.UID]map[string]waitingInfo // per pod, per container
-	pulls   *pullBackoff                         // failed pulls, per image
 	// knownSandboxes are the sandboxes this process made or has CNI-checked
 	// (adopt.go).
 	knownSandboxes map[string]bool
@@ -65,14 +67,24 @@ type Agent struct {
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
 }
 
+// Option changes what New wires in.
+type Option func(*Agent)
+
+// WithClock makes the agent read time from c (a fake clock in tests).
+func WithClock(c clock.Clock) Option { return func(a *Agent) { a.clock = c } }
+
 // New wires an agent; Run starts it.
-func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger) (*Agent, error) {
+func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts ...Option) (*Agent, error) {
 	if cfg.NodeName == "" {
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, now: time.Now, netns: realNetNS{},
-		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{},
+		waiting:        map[types.UID]map[string]waitingInfo{},
 		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, volumes.System{}, log)}
+	for _, o := range opts {
+		o(a)
+	}
+	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
 	a.nodeIP = NodeIP(cfg)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -16,7 +18,11 @@ import (
 // configuration, creates and starts it. Failures that the user must fix are
 // recorded as the container's waiting reason.
 func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sandbox, st podState, spec corev1.Container) error {
-	image, err := a.ensureImage(ctx, pod, spec)
+	image, err := a.images.EnsureImage(ctx, pod, spec)
+	var imgErr *images.Error
+	if errors.As(err, &imgErr) {
+		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: imgErr.Reason, message: imgErr.Message})
+	}
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@
 // leftovers of a pod nobody has by uid. Uids read back from the machine
 // are validated before any path is built from them (cleanup.go).
 //
-// Failed image pulls back off per image, 10 s doubling to 5 min
-// (pullbackoff.go); crashing containers back off per container in the same
-// way (CrashLoopBackOff, actions.go).
+// Images are pulled by agent/images (imagePullPolicy, pull secrets, and a
+// per-image back-off, 10 s doubling to 5 min); crashing containers back off
+// per container in the same way (CrashLoopBackOff, actions.go).
 package agent

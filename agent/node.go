@@ -62,7 +62,7 @@ func (a *Agent) newNode() *corev1.Node {
 // nodeStatus computes the node's status: addresses, capacity, conditions,
 // endpoints and versions.
 func (a *Agent) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1.NodeStatus {
-	now := metav1.NewTime(a.now())
+	now := metav1.NewTime(a.clock.Now())
 	rtVersion, rtErr := a.rt.Version(ctx)
 	capacity := a.capacity()
 	s := corev1.NodeStatus{
@@ -133,7 +133,7 @@ func (a *Agent) runLease(ctx context.Context) {
 
 func (a *Agent) renewLease(ctx context.Context) error {
 	leases := a.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	now := metav1.NewMicroTime(a.now())
+	now := metav1.NewMicroTime(a.clock.Now())
 	l, err := leases.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		secs := int32(a.cfg.LeaseDuration.Seconds())

@@ -65,7 +65,7 @@ func (a *Agent) scanStatic() {
 	if a.cfg.PodManifestPath == "" {
 		return
 	}
-	found, err := readManifests(a.cfg.PodManifestPath, a.cfg.NodeName, a.now(), a.log)
+	found, err := readManifests(a.cfg.PodManifestPath, a.cfg.NodeName, a.clock.Now(), a.log)
 	if err != nil {
 		a.log.Warn("reading the pod manifest directory", "err", err)
 		return

@@ -8,8 +8,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -50,7 +52,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
-	actions := computePodActions(pod, st, a.now(), defaultBackoff)
+	actions := computePodActions(pod, st, a.clock.Now(), defaultBackoff)
 	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
 		// A pod that finished: say so (Ready false, Succeeded or Failed)
@@ -72,9 +74,11 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if d := minBackoff(actions.backoff); d > 0 {
 		a.queue.AddAfter(podWorkKey(pod), d)
 	}
-	var pb *pullBackoffError
-	if errors.As(applyErr, &pb) {
-		a.queue.AddAfter(podWorkKey(pod), pb.left)
+	var img *images.Error
+	if errors.As(applyErr, &img) && img.RetryAfter > 0 {
+		// A pull in back-off is not a failure of the sync: try again when
+		// it ends.
+		a.queue.AddAfter(podWorkKey(pod), img.RetryAfter)
 		return nil
 	}
 	return applyErr
@@ -229,4 +233,19 @@ func (a *Agent) event(pod *corev1.Pod, typ, reason, format string, args ...any) 
 	if a.recorder != nil {
 		a.recorder.Eventf(pod, typ, reason, format, args...)
 	}
+}
+
+// eventRecorder records events through the agent's recorder, which Run
+// makes; components wired in New (images) get it this way.
+type eventRecorder struct{ a *Agent }
+
+func (e eventRecorder) Eventf(obj runtime.Object, typ, reason, format string, args ...any) {
+	if pod, ok := obj.(*corev1.Pod); ok {
+		e.a.event(pod, typ, reason, format, args...)
+	}
+}
+
+// getSecret reads a Secret with the node's credentials.
+func (a *Agent) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	return a.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 }

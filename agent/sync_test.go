@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
@@ -75,7 +76,7 @@ type harness struct {
 	client *fake.Clientset
 	net    *fakeNet
 	mounts *volumes.Fake
-	now    time.Time
+	clock  *testingclock.FakeClock
 	ctx    context.Context
 }
 
@@ -96,18 +97,18 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	client := fake.NewClientset(objs...)
 	cfg := DefaultConfig()
 	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
-	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clk := testingclock.NewFakeClock(t0)
+	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
-		now: t0, ctx: context.Background()}
+		clock: clk, ctx: context.Background()}
 	a.net = h.net
 	a.volumes = newVolumes(a.cfg, h.mounts, a.log)
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
-	a.now = func() time.Time { return h.now }
-	rt.SetClock(func() time.Time { return h.now })
+	rt.SetClock(clk.Now)
 	return h
 }
 
@@ -223,7 +224,7 @@ func TestSyncBacksOffACrashingContainer(t *testing.T) {
 	if st.State.Waiting == nil || st.State.Waiting.Reason != "CrashLoopBackOff" || st.LastTerminationState.Terminated.ExitCode != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	h.now = h.now.Add(11 * time.Second)
+	h.clock.Step(11 * time.Second)
 	h.waitCache("ns", "p")
 	h.sync("ns/p")
 	st = h.pod("ns", "p").Status.ContainerStatuses[0]
