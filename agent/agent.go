@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -56,12 +55,7 @@ type Agent struct {
 	nodeIP   string
 	volumes  *volumes.Manager
 	images   *images.Puller
-
-	mu      sync.Mutex
-	waiting map[types.UID]map[string]waitingInfo // per pod, per container
-	// knownSandboxes are the sandboxes this process made or has CNI-checked
-	// (adopt.go).
-	knownSandboxes map[string]bool
+	podSync  *podSyncStatuses // per-pod state (podsyncstatus.go)
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -79,8 +73,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{},
-		waiting:        map[types.UID]map[string]waitingInfo{},
-		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, volumes.System{}, log)}
+		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
 	for _, o := range opts {
 		o(a)
 	}

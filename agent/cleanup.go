@@ -13,7 +13,6 @@ import (
 	"github.com/vishvananda/netlink"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/cni"
@@ -27,7 +26,7 @@ import (
 // addresses and the iptables rules), network namespaces, pod directories,
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
-	a := &Agent{cfg: cfg, log: log, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{},
+	a := &Agent{cfg: cfg, log: log, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, podSync: newPodSyncStatuses(),
 		volumes: newVolumes(cfg, volumes.System{}, log)}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)

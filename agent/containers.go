@@ -21,7 +21,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 	image, err := a.images.EnsureImage(ctx, pod, spec)
 	var imgErr *images.Error
 	if errors.As(err, &imgErr) {
-		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: imgErr.Reason, message: imgErr.Message})
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: imgErr.Reason, message: imgErr.Message})
 	}
 	if err != nil {
 		return err
@@ -32,13 +32,13 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 	}
 	cfg, err := a.containerConfig(ctx, pod, spec, image, next)
 	if err != nil {
-		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "CreateContainerConfigError", message: err.Error()})
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: "CreateContainerConfigError", message: err.Error()})
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
 	id, err := a.rt.CreateContainer(ctx, sb.ID, cfg)
 	if err != nil {
-		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "CreateContainerError", message: err.Error()})
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: "CreateContainerError", message: err.Error()})
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
@@ -47,7 +47,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
-	a.clearWaiting(pod.UID, spec.Name)
+	a.podSync.get(pod.UID).clearWaiting(spec.Name)
 	a.event(pod, corev1.EventTypeNormal, "Started", "Started container %s", spec.Name)
 	return nil
 }

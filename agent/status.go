@@ -11,12 +11,6 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// waitingInfo is why a container does not run, when only the agent knows
-// (an image that failed to pull, a missing config map, a back-off).
-type waitingInfo struct {
-	reason, message string
-}
-
 // computePodStatus derives the pod's status from the runtime's state. It is
 // pure: the caller supplies the time and the node's address.
 func computePodStatus(pod *corev1.Pod, st podState, waiting map[string]waitingInfo, hostIP string, now time.Time) corev1.PodStatus {

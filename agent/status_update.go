@@ -12,7 +12,7 @@ import (
 // updateStatus writes the pod's status when it differs from what the API
 // has; a pod that is gone is not an error.
 func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) error {
-	status := computePodStatus(pod, st, a.waitingFor(pod.UID), a.nodeIP, a.clock.Now())
+	status := computePodStatus(pod, st, a.podSync.waitingReasons(pod.UID), a.nodeIP, a.clock.Now())
 	if isStatic(pod) {
 		return a.updateStaticStatus(ctx, pod, status)
 	}

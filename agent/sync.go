@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
@@ -189,7 +188,7 @@ func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {
 		// The message names no time left: a status that changed every second
 		// would make every sync write it again.
 		msg := "back-off restarting failed container=" + name + " pod=" + pod.Name + "_" + pod.Namespace + "(" + string(pod.UID) + ")"
-		a.setWaiting(pod.UID, name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
+		a.podSync.get(pod.UID).setWaiting(name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
 		a.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", name, pod.Name)
 	}
 }
@@ -202,31 +201,6 @@ func minBackoff(m map[string]time.Duration) time.Duration {
 		}
 	}
 	return d
-}
-
-func (a *Agent) setWaiting(uid types.UID, name string, w waitingInfo) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.waiting[uid] == nil {
-		a.waiting[uid] = map[string]waitingInfo{}
-	}
-	a.waiting[uid][name] = w
-}
-
-func (a *Agent) clearWaiting(uid types.UID, name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.waiting[uid], name)
-}
-
-func (a *Agent) waitingFor(uid types.UID) map[string]waitingInfo {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := map[string]waitingInfo{}
-	for k, v := range a.waiting[uid] {
-		out[k] = v
-	}
-	return out
 }
 
 func (a *Agent) event(pod *corev1.Pod, typ, reason, format string, args ...any) {

@@ -351,3 +351,28 @@ func TestPodInNamespaceOrphanRuns(t *testing.T) {
 		t.Fatalf("the pod in namespace orphan did not run: %+v", cs)
 	}
 }
+
+// TestTornDownPodLeavesNoState: what the agent keeps per pod goes with the
+// pod.
+func TestTornDownPodLeavesNoState(t *testing.T) {
+	rt := crifake.New()
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p") // the sandbox it made is noted in the pod's state
+	if h.a.podSync.len() != 1 {
+		t.Fatalf("%d pods with state, want 1", h.a.podSync.len())
+	}
+	p := h.pod("ns", "p")
+	now := metav1.NewTime(t0)
+	grace := int64(0)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := h.client.CoreV1().Pods("ns").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	if n := h.a.podSync.len(); n != 0 {
+		t.Fatalf("%d pods with state after the teardown, want 0", n)
+	}
+}
