@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent/images"
+	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
@@ -55,7 +57,9 @@ type Agent struct {
 	nodeIP   string
 	volumes  *volumes.Manager
 	images   *images.Puller
-	podSync  *podSyncStatuses // per-pod state (podsyncstatus.go)
+	// statusManager writes every pod status (agent/status).
+	statusManager *status.Manager
+	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -78,6 +82,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		o(a)
 	}
 	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
+	a.statusManager = a.newStatusManager()
 	a.nodeIP = NodeIP(cfg)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
@@ -245,4 +250,9 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 			a.queue.Add(orphanKey(uid))
 		}
 	}
+	// What is held in memory for pods nobody has goes too; those with
+	// leftovers get theirs back until their teardown.
+	known := func(uid types.UID) bool { return a.knownUID(string(uid)) }
+	a.podSync.removeOrphans(known)
+	a.statusManager.RemoveOrphanedStatuses(known)
 }

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/volumes"
@@ -27,7 +28,7 @@ import (
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
 	a := &Agent{cfg: cfg, log: log, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, podSync: newPodSyncStatuses(),
-		volumes: newVolumes(cfg, volumes.System{}, log)}
+		volumes: newVolumes(cfg, volumes.System{}, log), statusManager: status.New(status.Config{}, log)}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}

@@ -104,6 +104,17 @@ func (p *podSyncStatuses) forget(uid types.UID) {
 	delete(p.pods, uid)
 }
 
+// removeOrphans forgets every pod that known does not know.
+func (p *podSyncStatuses) removeOrphans(known func(types.UID) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for uid := range p.pods {
+		if !known(uid) {
+			delete(p.pods, uid)
+		}
+	}
+}
+
 // len is how many pods have an entry.
 func (p *podSyncStatuses) len() int {
 	p.mu.Lock()

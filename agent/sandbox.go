@@ -156,7 +156,7 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	a.podSync.forget(types.UID(uid))
+	a.forgetPod(types.UID(uid))
 	logs, _ := filepath.Glob(filepath.Join(a.cfg.PodLogDir, "*_"+uid))
 	for _, l := range logs {
 		errs = append(errs, os.RemoveAll(l))

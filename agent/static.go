@@ -128,18 +128,6 @@ func (a *Agent) queueStatic() {
 	}
 }
 
-// saveStaticStatus keeps the status computed for a static pod: it is the
-// base of the next one, with or without a mirror pod.
-func (a *Agent) saveStaticStatus(pod *corev1.Pod, status corev1.PodStatus) {
-	a.staticMu.Lock()
-	defer a.staticMu.Unlock()
-	if p, ok := a.static[podKey(pod)]; ok && p.UID == pod.UID {
-		next := p.DeepCopy()
-		next.Status = *status.DeepCopy()
-		a.static[podKey(pod)] = next
-	}
-}
-
 // readManifests reads every manifest in dir, logging and skipping those
 // that are not a valid v1 Pod; the first of two files naming one pod wins.
 func readManifests(dir, node string, now time.Time, log *slog.Logger) (map[string]*corev1.Pod, error) {

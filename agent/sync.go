@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
@@ -51,7 +52,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
-	actions := computePodActions(pod, st, a.clock.Now(), defaultBackoff)
+	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff)
 	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
 		// A pod that finished: say so (Ready false, Succeeded or Failed)
@@ -177,10 +178,18 @@ func (a *Agent) finishDeletion(ctx context.Context, pod *corev1.Pod) error {
 	uid := pod.UID
 	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		a.forgetPod(pod.UID) // the final status was written
 		return nil
 	}
 	return err
+}
+
+// forgetPod drops what the agent holds in memory for a pod that is gone
+// from the node.
+func (a *Agent) forgetPod(uid types.UID) {
+	a.podSync.forget(uid)
+	a.statusManager.RemovePod(uid)
 }
 
 func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -372,7 +373,51 @@ func TestTornDownPodLeavesNoState(t *testing.T) {
 	}
 	h.waitCache("ns", "p")
 	h.sync("ns/p")
-	if n := h.a.podSync.len(); n != 0 {
-		t.Fatalf("%d pods with state after the teardown, want 0", n)
+	if n, m := h.a.podSync.len(), h.a.statusManager.Len(); n != 0 || m != 0 {
+		t.Fatalf("%d pods with state, %d with a status after the teardown, want none", n, m)
+	}
+}
+
+// withResourceVersions makes the fake API check resourceVersions as the
+// API server does: an update naming another one than the pod's is a
+// conflict; each update moves it on.
+func (h *harness) withResourceVersions() {
+	h.client.PrependReactor("update", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		pod := action.(k8stesting.UpdateAction).GetObject().(*corev1.Pod).DeepCopy()
+		gvr := corev1.SchemeGroupVersion.WithResource("pods")
+		cur, err := h.client.Tracker().Get(gvr, pod.Namespace, pod.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if pod.ResourceVersion != cur.(*corev1.Pod).ResourceVersion {
+			return true, nil, apierrors.NewConflict(gvr.GroupResource(), pod.Name, errors.New("the object has been modified"))
+		}
+		n, _ := strconv.Atoi(pod.ResourceVersion)
+		pod.ResourceVersion = strconv.Itoa(n + 1)
+		return true, pod, h.client.Tracker().Update(gvr, pod, pod.Namespace)
+	})
+}
+
+// TestStatusWriteDoesNotWaitForTheCache: a sync right after another, on a
+// cache that has not yet seen the first one's status write (a container
+// exits just after it started), writes the new status at once instead of
+// meeting a conflict and waiting for a retry.
+func TestStatusWriteDoesNotWaitForTheCache(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName, pod.ResourceVersion = "n1", "1"
+	h := newHarness(t, rt, pod)
+	h.withResourceVersions()
+	stale := h.pod("ns", "p") // as the cache has it before the first write
+	if err := h.a.syncPod(h.ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	rt.ExitContainer(h.containers()[0].ID, 1, "")
+	if err := h.a.syncPod(h.ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if got := containerState(h.pod("ns", "p")); got != "CrashLoopBackOff" {
+		t.Fatalf("container %s in the API, want the exit shown (CrashLoopBackOff)", got)
 	}
 }
