@@ -59,6 +59,7 @@ type Agent struct {
 	images   *images.Puller
 	// statusManager writes every pod status (agent/status).
 	statusManager *status.Manager
+	prober        Prober           // probes.go
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 
 	staticMu sync.Mutex
@@ -76,7 +77,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if cfg.NodeName == "" {
 		return nil, fmt.Errorf("agent: a node name is needed")
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{},
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
 		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
 	for _, o := range opts {
 		o(a)
@@ -172,6 +173,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
+	go a.runProbeUpdates(ctx)
 	for i := 0; i < a.cfg.Workers; i++ {
 		go a.worker(ctx)
 	}

@@ -11,7 +11,8 @@ import (
 // newStatusManager wires the status manager: static pods' status goes to
 // their mirror pods, and a write that must be retried queues the pod.
 func (a *Agent) newStatusManager() *status.Manager {
-	return status.New(status.Config{Pods: a.client.CoreV1(), Clock: a.clock, Target: a.statusTarget,
+	_, unprobed := a.prober.(noProber)
+	return status.New(status.Config{Pods: a.client.CoreV1(), Clock: a.clock, Target: a.statusTarget, Probing: !unprobed,
 		Resync: func(pod *corev1.Pod) { a.queue.Add(podWorkKey(pod)) }}, a.log.With("component", "status"))
 }
 

@@ -52,7 +52,12 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
-	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff)
+	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff, a.unhealthy(st))
+	if actions.killPod {
+		a.prober.RemovePod(pod.UID)
+	} else {
+		a.prober.AddPod(pod)
+	}
 	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
 		// A pod that finished: say so (Ready false, Succeeded or Failed)
@@ -106,8 +111,15 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if act.killPod {
 		return a.killPod(ctx, pod, st)
 	}
+	if act.createSandbox && len(st.sandboxes) > 0 {
+		a.event(pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+	}
 	for _, k := range act.kill {
-		a.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s: %s", k.name, k.reason)
+		msg := k.message
+		if msg == "" {
+			msg = "Stopping container " + k.name
+		}
+		a.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
 		if err := a.rt.StopContainer(ctx, k.id, gracePeriod(pod)); err != nil {
 			return err
 		}
@@ -190,6 +202,7 @@ func (a *Agent) finishDeletion(ctx context.Context, pod *corev1.Pod) error {
 func (a *Agent) forgetPod(uid types.UID) {
 	a.podSync.forget(uid)
 	a.statusManager.RemovePod(uid)
+	a.prober.RemovePod(uid)
 }
 
 func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {

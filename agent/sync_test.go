@@ -91,6 +91,12 @@ func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 // newUnstartedHarness is a harness whose informer is not started.
 func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 	t.Helper()
+	return newHarnessWith(t, rt, nil, pods...)
+}
+
+// newHarnessWith is an unstarted harness whose agent has these options.
+func newHarnessWith(t *testing.T, rt *crifake.Fake, opts []Option, pods ...*corev1.Pod) *harness {
+	t.Helper()
 	var objs []runtime.Object
 	for _, p := range pods {
 		objs = append(objs, p)
@@ -99,7 +105,7 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	cfg := DefaultConfig()
 	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
 	clk := testingclock.NewFakeClock(t0)
-	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
+	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), append(opts, WithClock(clk))...)
 	if err != nil {
 		t.Fatal(err)
 	}
