@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent/images"
+	"github.com/nodeagent/nodeagent/agent/nodestatus"
 	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
@@ -48,7 +49,7 @@ type Agent struct {
 	rt       cri.Runtime
 	net      podNetwork
 	netns    netnsOps
-	clock    clock.Clock
+	clock    clock.WithTicker
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
 	queue    workQueue
@@ -70,7 +71,7 @@ type Agent struct {
 type Option func(*Agent)
 
 // WithClock makes the agent read time from c (a fake clock in tests).
-func WithClock(c clock.Clock) Option { return func(a *Agent) { a.clock = c } }
+func WithClock(c clock.WithTicker) Option { return func(a *Agent) { a.clock = c } }
 
 // New wires an agent; Run starts it.
 func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts ...Option) (*Agent, error) {
@@ -168,8 +169,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
-	go a.runNodeStatus(ctx)
-	go a.runLease(ctx)
+	go a.nodeStatusReporter().Run(ctx)
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
@@ -183,6 +183,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	a.queue.ShutDown()
 	return nil
+}
+
+// nodeStatusReporter keeps the Node and its Lease (agent/nodestatus).
+func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
+	c := a.cfg
+	return nodestatus.New(nodestatus.Config{NodeName: c.NodeName, NodeIP: a.nodeIP, PodCIDR: c.PodCIDR, Port: c.Port, MaxPods: c.MaxPods,
+		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration},
+		a.client, a.runtimeHealth, a.clock, a.log.With("component", "nodestatus"))
+}
+
+// runtimeHealth is the runtime's version, and whether it and the PLEG's
+// event stream work.
+func (a *Agent) runtimeHealth(ctx context.Context) (string, bool, string) {
+	v, err := a.rt.Version(ctx)
+	if err != nil {
+		return "", false, err.Error()
+	}
+	ok, why := a.pleg.Healthy()
+	return v, ok, why
 }
 
 func (a *Agent) setupNetwork() error {
