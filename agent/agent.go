@@ -75,8 +75,9 @@ func WithClock(c clock.WithTicker) Option { return func(a *Agent) { a.clock = c 
 
 // New wires an agent; Run starts it.
 func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts ...Option) (*Agent, error) {
-	if cfg.NodeName == "" {
-		return nil, fmt.Errorf("agent: a node name is needed")
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
 		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}

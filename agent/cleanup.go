@@ -27,6 +27,10 @@ import (
 // addresses and the iptables rules), network namespaces, pod directories,
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("agent configuration: %w", err)
+	}
 	a := &Agent{cfg: cfg, log: log, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, podSync: newPodSyncStatuses(),
 		volumes: newVolumes(cfg, volumes.System{}, log), statusManager: status.New(status.Config{}, log)}
 	if err := a.setupNetwork(); err != nil {

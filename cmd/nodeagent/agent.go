@@ -26,7 +26,8 @@ type agentOptions struct {
 
 func defaultAgentOptions() *agentOptions {
 	cfg := agent.DefaultConfig()
-	cfg.NodeName, _ = os.Hostname()
+	host, _ := os.Hostname()
+	cfg.NodeName = strings.ToLower(host) // as kubelet: node names are DNS subdomains
 	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions()}
 }
 
