@@ -46,11 +46,9 @@ type Proxy struct {
 
 // New wires a proxy for backend b; Run starts it.
 func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger) (*Proxy, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.RealClock{}
-	}
-	if opts.NodeIPInterval == 0 {
-		opts.NodeIPInterval = 10 * time.Second
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("proxy configuration: %w", err)
 	}
 	p := &Proxy{opts: opts, log: log, Tracker: NewTracker(opts.NodeName)}
 	p.Runner = NewRunner(opts.Runner, p.Tracker, b, opts.Conntrack, opts.Clock, log)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -74,6 +75,9 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := o.validate(); err != nil {
+		return err
+	}
 	if *cleanup {
 		return cleanupAgent(ctx, env, o)
 	}
@@ -85,6 +89,16 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return startAgent(ctx, env, o, cfg)
+}
+
+// validate refuses what the agent, its runtime or its proxy cannot run
+// with, naming the flags, before anything is touched.
+func (o *agentOptions) validate() error {
+	errs := []error{o.cfg.Validate(), o.runtime.Validate()}
+	if !o.proxy.disabled {
+		errs = append(errs, o.proxy.validate())
+	}
+	return errors.Join(errs...)
 }
 
 // startAgent connects to containerd and runs the agent until ctx ends.
