@@ -79,13 +79,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
-		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
-	for _, o := range opts {
-		o(a)
-	}
-	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
-	a.statusManager = a.newStatusManager()
+	a := newAgent(cfg, client, rt, log, opts)
 	a.nodeIP = NodeIP(cfg)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
@@ -102,6 +96,19 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	})
 	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, log.With("component", "pleg"))
 	return a, nil
+}
+
+// newAgent makes the parts every Agent has, the running one and Cleanup's
+// (client nil: nothing is read from or written to the API).
+func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) *Agent {
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
+		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
+	for _, o := range opts {
+		o(a)
+	}
+	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
+	a.statusManager = a.newStatusManager()
+	return a
 }
 
 func podUID(obj any) ([]string, error) {

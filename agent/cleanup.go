@@ -13,12 +13,9 @@ import (
 	"github.com/vishvananda/netlink"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/utils/clock"
 
-	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
-	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // Cleanup removes everything an agent with this configuration made on the
@@ -31,8 +28,7 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("agent configuration: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, podSync: newPodSyncStatuses(),
-		volumes: newVolumes(cfg, volumes.System{}, log), statusManager: status.New(status.Config{}, log)}
+	a := newAgent(cfg, nil, rt, log, nil)
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}

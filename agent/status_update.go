@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/nodeagent/nodeagent/agent/status"
 )
@@ -12,7 +13,11 @@ import (
 // their mirror pods, and a write that must be retried queues the pod.
 func (a *Agent) newStatusManager() *status.Manager {
 	_, unprobed := a.prober.(noProber)
-	return status.New(status.Config{Pods: a.client.CoreV1(), Clock: a.clock, Target: a.statusTarget, Probing: !unprobed,
+	var pods typedcorev1.PodsGetter
+	if a.client != nil {
+		pods = a.client.CoreV1()
+	}
+	return status.New(status.Config{Pods: pods, Clock: a.clock, Target: a.statusTarget, Probing: !unprobed,
 		Resync: func(pod *corev1.Pod) { a.queue.Add(podWorkKey(pod)) }}, a.log.With("component", "status"))
 }
 
