@@ -30,9 +30,10 @@ func (b backoffPolicy) delay(c cri.Container) time.Duration {
 	return min(d, b.max)
 }
 
-// killRequest names a container to stop and why.
+// killRequest names a container to stop; message is the Killing event's
+// ("" for kubelet's default, "Stopping container <name>").
 type killRequest struct {
-	id, name, reason string
+	id, name, message string
 }
 
 // podActions is what one sync of a pod does, in this order: kill, create
@@ -52,9 +53,10 @@ type podActions struct {
 	backoff map[string]time.Duration
 }
 
-// computePodActions decides what a sync does, from the pod's spec and what
-// the runtime holds. It is pure: no runtime, no clock, no API.
-func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPolicy) podActions {
+// computePodActions decides what a sync does, from the pod's spec, what
+// the runtime holds and which running containers failed their liveness or
+// startup probe (by runtime ID). It is pure: no runtime, no clock, no API.
+func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPolicy, unhealthy map[string]ProbeKind) podActions {
 	a := podActions{startInit: -1, backoff: map[string]time.Duration{}}
 	if pod.DeletionTimestamp != nil || isTerminal(pod, st) {
 		a.killPod = true
@@ -67,20 +69,20 @@ func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPo
 			a.sandboxAttempt = sandboxAttempt(st.sandboxes[0]) + 1
 		}
 		for _, c := range st.running() {
-			a.kill = append(a.kill, killRequest{c.ID, c.Labels[cri.LabelContainerName], "the pod sandbox changed"})
+			a.kill = append(a.kill, killRequest{c.ID, c.Labels[cri.LabelContainerName], ""})
 		}
 		sb = cri.Sandbox{} // containers start in the new sandbox
 	}
-	if !a.planInit(pod, st, sb, now, bp) {
+	if !a.planInit(pod, st, sb, now, bp, unhealthy) {
 		return a
 	}
-	a.planApps(pod, st, sb, now, bp)
+	a.planApps(pod, st, sb, now, bp, unhealthy)
 	return a
 }
 
 // planInit plans the init containers; it reports whether all are done (or,
 // for sidecars, running) so that app containers may start.
-func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy) bool {
+func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy, unhealthy map[string]ProbeKind) bool {
 	for i, ic := range pod.Spec.InitContainers {
 		sidecar := isSidecar(ic)
 		c, ok := latestIn(st, ic.Name, sb.ID)
@@ -92,6 +94,7 @@ func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 			if !sidecar {
 				return false
 			}
+			a.killUnhealthy(c, ic.Name, corev1.RestartPolicyAlways, unhealthy)
 		case c.State == cri.ContainerExited && c.ExitCode == 0 && !sidecar:
 			continue
 		default:
@@ -103,7 +106,7 @@ func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 }
 
 // planApps plans the app containers.
-func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy) {
+func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy, unhealthy map[string]ProbeKind) {
 	for i, spec := range pod.Spec.Containers {
 		c, ok := latestIn(st, spec.Name, sb.ID)
 		if !ok {
@@ -116,6 +119,8 @@ func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 		case cri.ContainerRunning:
 			if c.Image != spec.Image {
 				a.kill = append(a.kill, killRequest{c.ID, spec.Name, "Container " + spec.Name + " definition changed, will be restarted"})
+			} else {
+				a.killUnhealthy(c, spec.Name, pod.Spec.RestartPolicy, unhealthy)
 			}
 		case cri.ContainerExited:
 			if shouldRestart(pod.Spec.RestartPolicy, c) {
@@ -126,6 +131,20 @@ func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 			a.start = append(a.start, i)
 		}
 	}
+}
+
+// killUnhealthy kills a running container whose liveness or startup probe
+// failed; its restart policy and back-off decide when it runs again.
+func (a *podActions) killUnhealthy(c cri.Container, name string, policy corev1.RestartPolicy, unhealthy map[string]ProbeKind) {
+	kind, ok := unhealthy[c.ID]
+	if !ok {
+		return
+	}
+	msg := "Container " + name + " failed " + kind.String() + " probe"
+	if policy != corev1.RestartPolicyNever {
+		msg += ", will be restarted"
+	}
+	a.kill = append(a.kill, killRequest{c.ID, name, msg})
 }
 
 // restartLater starts the container now if its back-off has passed, and

@@ -18,30 +18,11 @@ import (
 // reasonFailedCNICheck is the Warning event of a failed CNI CHECK.
 const reasonFailedCNICheck = "FailedCNICheck"
 
-// noteSandbox records that this process knows the sandbox: it made it, or
-// it has checked it.
-func (a *Agent) noteSandbox(id string) (known bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	known = a.knownSandboxes[id]
-	a.knownSandboxes[id] = true
-	return known
-}
-
-// forgetSandboxes drops torn-down sandboxes from the known set.
-func (a *Agent) forgetSandboxes(st podState) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, sb := range st.sandboxes {
-		delete(a.knownSandboxes, sb.ID)
-	}
-}
-
 // checkAdopted runs CNI CHECK for the pod's ready sandbox the first time
 // this process sees it, unless this process made it.
 func (a *Agent) checkAdopted(ctx context.Context, pod *corev1.Pod, st podState) {
 	sb, ok := st.readySandbox()
-	if !ok || pod.Spec.HostNetwork || pod.DeletionTimestamp != nil || a.noteSandbox(sb.ID) {
+	if !ok || pod.Spec.HostNetwork || pod.DeletionTimestamp != nil || a.podSync.get(pod.UID).noteSandbox(sb.ID) {
 		return
 	}
 	uid := string(pod.UID)

@@ -18,9 +18,15 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nodeagent/nodeagent/agent/images"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
+	"github.com/nodeagent/nodeagent/agent/nodestatus"
 	"github.com/nodeagent/nodeagent/agent/stats"
+	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
@@ -47,7 +53,7 @@ type Agent struct {
 	rt       cri.Runtime
 	net      podNetwork
 	netns    netnsOps
-	now      func() time.Time
+	clock    clock.WithTicker
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
 	queue    workQueue
@@ -55,31 +61,35 @@ type Agent struct {
 	pleg     *pleg.PLEG
 	nodeIP   string
 	volumes  *volumes.Manager
-	metrics  *agentmetrics.Metrics
-	stats    *stats.Collector
-
-	mu      sync.Mutex
-	waiting map[types.UID]map[string]waitingInfo // per pod, per container
-	pulls   *pullBackoff                         // failed pulls, per image
-	// knownSandboxes are the sandboxes this process made or has CNI-checked
-	// (adopt.go).
-	knownSandboxes map[string]bool
+	images   *images.Puller
+	// statusManager writes every pod status (agent/status).
+	statusManager *status.Manager
+	prober        Prober           // probes.go
+	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
+	metrics       *agentmetrics.Metrics
+	stats         *stats.Collector
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
 }
 
-// New wires an agent, which reports to m; Run starts it.
-func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, m *agentmetrics.Metrics, log *slog.Logger) (*Agent, error) {
-	if cfg.NodeName == "" {
-		return nil, fmt.Errorf("agent: a node name is needed")
+// Option changes what New wires in.
+type Option func(*Agent)
+
+// WithClock makes the agent read time from c (a fake clock in tests).
+func WithClock(c clock.WithTicker) Option { return func(a *Agent) { a.clock = c } }
+
+// WithMetrics makes the agent report to m (kubelet's metrics on its API);
+// without it the agent keeps them in registries of its own.
+func WithMetrics(m *agentmetrics.Metrics) Option { return func(a *Agent) { a.metrics = m } }
+
+// New wires an agent; Run starts it.
+func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts ...Option) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	if m == nil {
-		return nil, fmt.Errorf("agent: metrics are needed")
-	}
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, metrics: m, now: time.Now, netns: realNetNS{},
-		waiting: map[types.UID]map[string]waitingInfo{}, pulls: newPullBackoff(pullBackoffInitial, pullBackoffMax),
-		knownSandboxes: map[string]bool{}, volumes: newVolumes(cfg, volumes.System{}, log)}
+	a := newAgent(cfg, client, rt, log, opts)
 	a.nodeIP = NodeIP(cfg)
 	a.stats = a.newStats()
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -95,9 +105,25 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, m *agentmetric
 		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
 		DeleteFunc: a.enqueueObj,
 	})
-	a.pods.AddEventHandler(m.PodStartHandler())
-	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, m, log.With("component", "pleg"))
+	a.pods.AddEventHandler(a.metrics.PodStartHandler())
+	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, a.metrics, log.With("component", "pleg"))
 	return a, nil
+}
+
+// newAgent makes the parts every Agent has, the running one and Cleanup's
+// (client nil: nothing is read from or written to the API).
+func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) *Agent {
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
+		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.metrics == nil {
+		a.metrics = ownMetrics(cfg.NodeName, rt, a.clock, log)
+	}
+	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
+	a.statusManager = a.newStatusManager()
+	return a
 }
 
 func podUID(obj any) ([]string, error) {
@@ -166,12 +192,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
-	go a.runNodeStatus(ctx)
-	go a.runLease(ctx)
+	go a.nodeStatusReporter().Run(ctx)
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
 	go a.stats.Run(ctx)
+	go a.runProbeUpdates(ctx)
 	for i := 0; i < a.cfg.Workers; i++ {
 		go a.worker(ctx)
 	}
@@ -181,6 +207,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	a.queue.ShutDown()
 	return nil
+}
+
+// nodeStatusReporter keeps the Node and its Lease (agent/nodestatus).
+func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
+	c := a.cfg
+	return nodestatus.New(nodestatus.Config{NodeName: c.NodeName, NodeIP: a.nodeIP, PodCIDR: c.PodCIDR, Port: c.Port, MaxPods: c.MaxPods,
+		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration},
+		a.client, a.runtimeHealth, a.clock, a.log.With("component", "nodestatus"))
+}
+
+// runtimeHealth is the runtime's version, and whether it and the PLEG's
+// event stream work.
+func (a *Agent) runtimeHealth(ctx context.Context) (string, bool, string) {
+	v, err := a.rt.Version(ctx)
+	if err != nil {
+		return "", false, err.Error()
+	}
+	ok, why := a.pleg.Healthy()
+	return v, ok, why
 }
 
 func (a *Agent) setupNetwork() error {
@@ -204,7 +249,7 @@ func (a *Agent) worker(ctx context.Context) {
 		if quit {
 			return
 		}
-		start := a.now()
+		start := a.clock.Now()
 		err := a.syncKey(ctx, key)
 		a.observeWork(key, start)
 		if err != nil {
@@ -252,4 +297,20 @@ func (a *Agent) cleanupOrphans(ctx context.Context) {
 			a.queue.Add(orphanKey(uid))
 		}
 	}
+	// What is held in memory for pods nobody has goes too; those with
+	// leftovers get theirs back until their teardown.
+	known := func(uid types.UID) bool { return a.knownUID(string(uid)) }
+	a.podSync.removeOrphans(known)
+	a.statusManager.RemoveOrphanedStatuses(known)
+}
+
+// ownMetrics are metrics in registries nobody serves, for an agent that was
+// given none (tests, Cleanup).
+func ownMetrics(node string, rt cri.Runtime, clk clock.PassiveClock, log *slog.Logger) *agentmetrics.Metrics {
+	regs := agentmetrics.Registries{Metrics: prometheus.NewRegistry(), Probes: prometheus.NewRegistry()}
+	m, err := agentmetrics.New(regs, node, rt, clk, log)
+	if err != nil {
+		panic(fmt.Sprintf("agent: metrics in fresh registries: %v", err)) // only a duplicate registration fails
+	}
+	return m
 }

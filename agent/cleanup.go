@@ -9,16 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/vishvananda/netlink"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
-	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // Cleanup removes everything an agent with this configuration made on the
@@ -27,8 +24,11 @@ import (
 // addresses and the iptables rules), network namespaces, pod directories,
 // logs and cgroups. It is `nodeagent agent --cleanup`.
 func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) error {
-	a := &Agent{cfg: cfg, log: log, rt: rt, now: time.Now, netns: realNetNS{}, waiting: map[types.UID]map[string]waitingInfo{},
-		volumes: newVolumes(cfg, volumes.System{}, log)}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("agent configuration: %w", err)
+	}
+	a := newAgent(cfg, nil, rt, log, nil)
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}

@@ -7,6 +7,8 @@ import (
 )
 
 // Config is the agent's configuration; DefaultConfig documents defaults.
+// New fills the paths and intervals left empty from it (withDefaults) and
+// refuses what the agent cannot run with (Validate), naming the flag.
 type Config struct {
 	// NodeName is this node's name in the API.
 	NodeName string

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -17,7 +19,11 @@ import (
 // recorded as the container's waiting reason.
 func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sandbox, st podState, spec corev1.Container) (err error) {
 	defer func() { a.observeContainerStart(pod, spec.Name, err) }()
-	image, err := a.ensureImage(ctx, pod, spec)
+	image, err := a.images.EnsureImage(ctx, pod, spec)
+	var imgErr *images.Error
+	if errors.As(err, &imgErr) {
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: imgErr.Reason, message: imgErr.Message})
+	}
 	if err != nil {
 		return err
 	}
@@ -27,13 +33,13 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 	}
 	cfg, err := a.containerConfig(ctx, pod, spec, image, next)
 	if err != nil {
-		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "CreateContainerConfigError", message: err.Error()})
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: "CreateContainerConfigError", message: err.Error()})
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
 	id, err := a.rt.CreateContainer(ctx, sb.ID, cfg)
 	if err != nil {
-		a.setWaiting(pod.UID, spec.Name, waitingInfo{reason: "CreateContainerError", message: err.Error()})
+		a.podSync.get(pod.UID).setWaiting(spec.Name, waitingInfo{reason: "CreateContainerError", message: err.Error()})
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
@@ -42,7 +48,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 		a.event(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return err
 	}
-	a.clearWaiting(pod.UID, spec.Name)
+	a.podSync.get(pod.UID).clearWaiting(spec.Name)
 	a.event(pod, corev1.EventTypeNormal, "Started", "Started container %s", spec.Name)
 	return nil
 }

@@ -3,7 +3,18 @@
 // runs one worker per pod that reads the pod from the informer cache and the
 // pod's sandbox and containers from the runtime, computes what to do
 // (computePodActions, a pure function), does it through cri/ and cni/, and
-// writes the pod's status back.
+// computes the pod's status (computePodStatus, pure) for the status
+// manager (agent/status), the one place that writes pod status.
+//
+// Its parts, as kubelet's: what the agent knows of each pod beyond the API
+// and the runtime (waiting reasons, sandboxes seen) is one podSyncStatus
+// per pod with its own lock (podsyncstatus.go); images are agent/images';
+// the status manager holds each pod's last status and the prober's
+// readiness and startup results; a prober plugs in through the Prober
+// interface (probes.go; FakeProber in tests): its readiness and startup
+// results go to the status manager, and a failed liveness or startup probe
+// makes the pod worker kill the container for its restart policy to
+// restart.
 //
 // Everything the agent needs after a restart is in the runtime (labels on
 // sandboxes and containers) or on disk (the pod directory with resolv.conf
@@ -19,7 +30,7 @@
 // leftovers of a pod nobody has by uid. Uids read back from the machine
 // are validated before any path is built from them (cleanup.go).
 //
-// Failed image pulls back off per image, 10 s doubling to 5 min
-// (pullbackoff.go); crashing containers back off per container in the same
-// way (CrashLoopBackOff, actions.go).
+// Images are pulled by agent/images (imagePullPolicy, pull secrets, and a
+// per-image back-off, 10 s doubling to 5 min); crashing containers back off
+// per container in the same way (CrashLoopBackOff, actions.go).
 package agent

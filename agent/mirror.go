@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -98,24 +97,6 @@ func (a *Agent) deleteMirror(ctx context.Context, m *corev1.Pod) error {
 	}
 	err := a.client.CoreV1().Pods(m.Namespace).Delete(ctx, m.Name, opts)
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil
-	}
-	return err
-}
-
-// updateStaticStatus keeps a static pod's status and writes it to the
-// mirror pod; a missing or changing mirror is retried on the next sync.
-func (a *Agent) updateStaticStatus(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) error {
-	a.saveStaticStatus(pod, status)
-	m, ok := a.cachedPod(podKey(pod))
-	if !ok || !isMirror(m) || m.Annotations[annotationConfigMirror] != string(pod.UID) || equality.Semantic.DeepEqual(m.Status, status) {
-		return nil
-	}
-	next := m.DeepCopy()
-	next.Status = status
-	_, err := a.client.CoreV1().Pods(m.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		a.queue.Add(podWorkKey(pod))
 		return nil
 	}
 	return err

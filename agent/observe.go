@@ -68,7 +68,7 @@ func (a *Agent) observeWork(key workKey, start time.Time) {
 	if key.kind == orphanWork {
 		op = agentmetrics.OperationKill
 	}
-	a.metrics.ObservePodWorker(op, a.now().Sub(start))
+	a.metrics.ObservePodWorker(op, a.clock.Since(start))
 }
 
 // observeContainerStart counts a container start as kubelet does: by
@@ -77,7 +77,7 @@ func (a *Agent) observeWork(key workKey, start time.Time) {
 func (a *Agent) observeContainerStart(pod *corev1.Pod, name string, err error) {
 	code := ""
 	if err != nil {
-		code = a.waitingFor(pod.UID)[name].reason
+		code = a.podSync.waitingReasons(pod.UID)[name].reason
 	}
 	a.metrics.ObserveContainerStart(containerType(pod, name), err != nil, code)
 }

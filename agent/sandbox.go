@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
@@ -58,7 +59,7 @@ func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int)
 		a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 		return cri.Sandbox{}, errors.Join(err, a.detachNetwork(ctx, pod.Namespace, pod.Name, uid, attempt))
 	}
-	a.noteSandbox(id)
+	a.podSync.get(pod.UID).noteSandbox(id)
 	return cri.Sandbox{ID: id, State: cri.SandboxReady, Labels: cfg.Labels, NetNSPath: cfg.NetNSPath}, nil
 }
 
@@ -156,10 +157,7 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	a.forgetSandboxes(st)
-	a.mu.Lock()
-	delete(a.waiting, typesUID(uid))
-	a.mu.Unlock()
+	a.forgetPod(types.UID(uid))
 	logs, _ := filepath.Glob(filepath.Join(a.cfg.PodLogDir, "*_"+uid))
 	for _, l := range logs {
 		errs = append(errs, os.RemoveAll(l))

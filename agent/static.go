@@ -65,7 +65,7 @@ func (a *Agent) scanStatic() {
 	if a.cfg.PodManifestPath == "" {
 		return
 	}
-	found, err := readManifests(a.cfg.PodManifestPath, a.cfg.NodeName, a.now(), a.log)
+	found, err := readManifests(a.cfg.PodManifestPath, a.cfg.NodeName, a.clock.Now(), a.log)
 	if err != nil {
 		a.log.Warn("reading the pod manifest directory", "err", err)
 		return
@@ -125,18 +125,6 @@ func (a *Agent) queueStatic() {
 	defer a.staticMu.Unlock()
 	for _, p := range a.static {
 		a.queue.Add(podWorkKey(p))
-	}
-}
-
-// saveStaticStatus keeps the status computed for a static pod: it is the
-// base of the next one, with or without a mirror pod.
-func (a *Agent) saveStaticStatus(pod *corev1.Pod, status corev1.PodStatus) {
-	a.staticMu.Lock()
-	defer a.staticMu.Unlock()
-	if p, ok := a.static[podKey(pod)]; ok && p.UID == pod.UID {
-		next := p.DeepCopy()
-		next.Status = *status.DeepCopy()
-		a.static[podKey(pod)] = next
 	}
 }
 

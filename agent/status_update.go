@@ -4,30 +4,47 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/nodeagent/nodeagent/agent/status"
 )
 
-// updateStatus writes the pod's status when it differs from what the API
-// has; a pod that is gone is not an error.
+// newStatusManager wires the status manager: static pods' status goes to
+// their mirror pods, and a write that must be retried queues the pod.
+func (a *Agent) newStatusManager() *status.Manager {
+	_, unprobed := a.prober.(noProber)
+	var pods typedcorev1.PodsGetter
+	if a.client != nil {
+		pods = a.client.CoreV1()
+	}
+	return status.New(status.Config{Pods: pods, Clock: a.clock, Target: a.statusTarget, Probing: !unprobed,
+		Resync: func(pod *corev1.Pod) { a.queue.Add(podWorkKey(pod)) }}, a.log.With("component", "status"))
+}
+
+// updateStatus computes the pod's status from the runtime's state, on the
+// base of the status last set, and hands it to the status manager.
 func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) error {
-	status := computePodStatus(pod, st, a.waitingFor(pod.UID), a.nodeIP, a.now())
-	if isStatic(pod) {
-		return a.updateStaticStatus(ctx, pod, status)
+	s := computePodStatus(a.withOldStatus(pod), st, a.podSync.waitingReasons(pod.UID), a.nodeIP, a.clock.Now())
+	return a.statusManager.SetPodStatus(ctx, pod, s)
+}
+
+// withOldStatus is the pod with the status manager's base status: what
+// the agent computes from (shallow: not to be modified).
+func (a *Agent) withOldStatus(pod *corev1.Pod) *corev1.Pod {
+	p := *pod
+	p.Status = a.statusManager.OldStatus(pod)
+	return &p
+}
+
+// statusTarget is where a pod's status is written: an API pod's own, a
+// static pod's mirror pod (none while it has no mirror of its own).
+func (a *Agent) statusTarget(pod *corev1.Pod) (*corev1.Pod, bool) {
+	if !isStatic(pod) {
+		return pod, true
 	}
-	if equality.Semantic.DeepEqual(status, pod.Status) {
-		return nil
+	m, ok := a.cachedPod(podKey(pod))
+	if !ok || !isMirror(m) || m.Annotations[annotationConfigMirror] != string(pod.UID) {
+		return nil, false
 	}
-	next := pod.DeepCopy()
-	next.Status = status
-	_, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if apierrors.IsConflict(err) {
-		a.queue.Add(podWorkKey(pod)) // the cache is behind; the next sync retries
-		return nil
-	}
-	return err
+	return m, true
 }

@@ -8,8 +8,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -50,7 +52,12 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
-	actions := computePodActions(pod, st, a.now(), defaultBackoff)
+	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff, a.unhealthy(st))
+	if actions.killPod {
+		a.prober.RemovePod(pod.UID)
+	} else {
+		a.prober.AddPod(pod)
+	}
 	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
 		// A pod that finished: say so (Ready false, Succeeded or Failed)
@@ -72,9 +79,11 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if d := minBackoff(actions.backoff); d > 0 {
 		a.queue.AddAfter(podWorkKey(pod), d)
 	}
-	var pb *pullBackoffError
-	if errors.As(applyErr, &pb) {
-		a.queue.AddAfter(podWorkKey(pod), pb.left)
+	var img *images.Error
+	if errors.As(applyErr, &img) && img.RetryAfter > 0 {
+		// A pull in back-off is not a failure of the sync: try again when
+		// it ends.
+		a.queue.AddAfter(podWorkKey(pod), img.RetryAfter)
 		return nil
 	}
 	return applyErr
@@ -102,8 +111,15 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if act.killPod {
 		return a.killPod(ctx, pod, st)
 	}
+	if act.createSandbox && len(st.sandboxes) > 0 {
+		a.event(pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+	}
 	for _, k := range act.kill {
-		a.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s: %s", k.name, k.reason)
+		msg := k.message
+		if msg == "" {
+			msg = "Stopping container " + k.name
+		}
+		a.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
 		if err := a.rt.StopContainer(ctx, k.id, gracePeriod(pod)); err != nil {
 			return err
 		}
@@ -174,10 +190,19 @@ func (a *Agent) finishDeletion(ctx context.Context, pod *corev1.Pod) error {
 	uid := pod.UID
 	err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		a.forgetPod(pod.UID) // the final status was written
 		return nil
 	}
 	return err
+}
+
+// forgetPod drops what the agent holds in memory for a pod that is gone
+// from the node.
+func (a *Agent) forgetPod(uid types.UID) {
+	a.podSync.forget(uid)
+	a.statusManager.RemovePod(uid)
+	a.prober.RemovePod(uid)
 }
 
 func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {
@@ -185,7 +210,7 @@ func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {
 		// The message names no time left: a status that changed every second
 		// would make every sync write it again.
 		msg := "back-off restarting failed container=" + name + " pod=" + pod.Name + "_" + pod.Namespace + "(" + string(pod.UID) + ")"
-		a.setWaiting(pod.UID, name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
+		a.podSync.get(pod.UID).setWaiting(name, waitingInfo{reason: "CrashLoopBackOff", message: msg})
 		a.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", name, pod.Name)
 	}
 }
@@ -200,33 +225,23 @@ func minBackoff(m map[string]time.Duration) time.Duration {
 	return d
 }
 
-func (a *Agent) setWaiting(uid types.UID, name string, w waitingInfo) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.waiting[uid] == nil {
-		a.waiting[uid] = map[string]waitingInfo{}
-	}
-	a.waiting[uid][name] = w
-}
-
-func (a *Agent) clearWaiting(uid types.UID, name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.waiting[uid], name)
-}
-
-func (a *Agent) waitingFor(uid types.UID) map[string]waitingInfo {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := map[string]waitingInfo{}
-	for k, v := range a.waiting[uid] {
-		out[k] = v
-	}
-	return out
-}
-
 func (a *Agent) event(pod *corev1.Pod, typ, reason, format string, args ...any) {
 	if a.recorder != nil {
 		a.recorder.Eventf(pod, typ, reason, format, args...)
 	}
+}
+
+// eventRecorder records events through the agent's recorder, which Run
+// makes; components wired in New (images) get it this way.
+type eventRecorder struct{ a *Agent }
+
+func (e eventRecorder) Eventf(obj runtime.Object, typ, reason, format string, args ...any) {
+	if pod, ok := obj.(*corev1.Pod); ok {
+		e.a.event(pod, typ, reason, format, args...)
+	}
+}
+
+// getSecret reads a Secret with the node's credentials.
+func (a *Agent) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	return a.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 }

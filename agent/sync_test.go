@@ -9,11 +9,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,9 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/utils/clock"
+	testingclock "k8s.io/utils/clock/testing"
 
-	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
@@ -78,7 +77,7 @@ type harness struct {
 	client *fake.Clientset
 	net    *fakeNet
 	mounts *volumes.Fake
-	now    time.Time
+	clock  *testingclock.FakeClock
 	ctx    context.Context
 }
 
@@ -92,6 +91,12 @@ func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 // newUnstartedHarness is a harness whose informer is not started.
 func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
 	t.Helper()
+	return newHarnessWith(t, rt, nil, pods...)
+}
+
+// newHarnessWith is an unstarted harness whose agent has these options.
+func newHarnessWith(t *testing.T, rt *crifake.Fake, opts []Option, pods ...*corev1.Pod) *harness {
+	t.Helper()
 	var objs []runtime.Object
 	for _, p := range pods {
 		objs = append(objs, p)
@@ -99,24 +104,18 @@ func newUnstartedHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *h
 	client := fake.NewClientset(objs...)
 	cfg := DefaultConfig()
 	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := agentmetrics.New(agentmetrics.Registries{Metrics: prometheus.NewRegistry(), Probes: prometheus.NewRegistry()},
-		cfg.NodeName, rt, clock.RealClock{}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, client, rt, m, log)
+	clk := testingclock.NewFakeClock(t0)
+	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), append(opts, WithClock(clk))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
-		now: t0, ctx: context.Background()}
+		clock: clk, ctx: context.Background()}
 	a.net = h.net
 	a.volumes = newVolumes(a.cfg, h.mounts, a.log)
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
-	a.now = func() time.Time { return h.now }
-	rt.SetClock(func() time.Time { return h.now })
+	rt.SetClock(clk.Now)
 	return h
 }
 
@@ -232,7 +231,7 @@ func TestSyncBacksOffACrashingContainer(t *testing.T) {
 	if st.State.Waiting == nil || st.State.Waiting.Reason != "CrashLoopBackOff" || st.LastTerminationState.Terminated.ExitCode != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	h.now = h.now.Add(11 * time.Second)
+	h.clock.Step(11 * time.Second)
 	h.waitCache("ns", "p")
 	h.sync("ns/p")
 	st = h.pod("ns", "p").Status.ContainerStatuses[0]
@@ -357,5 +356,74 @@ func TestPodInNamespaceOrphanRuns(t *testing.T) {
 	h.drain()
 	if cs := h.containers(); len(cs) != 1 || cs[0].State != cri.ContainerRunning {
 		t.Fatalf("the pod in namespace orphan did not run: %+v", cs)
+	}
+}
+
+// TestTornDownPodLeavesNoState: what the agent keeps per pod goes with the
+// pod.
+func TestTornDownPodLeavesNoState(t *testing.T) {
+	rt := crifake.New()
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p") // the sandbox it made is noted in the pod's state
+	if h.a.podSync.len() != 1 {
+		t.Fatalf("%d pods with state, want 1", h.a.podSync.len())
+	}
+	p := h.pod("ns", "p")
+	now := metav1.NewTime(t0)
+	grace := int64(0)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := h.client.CoreV1().Pods("ns").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	if n, m := h.a.podSync.len(), h.a.statusManager.Len(); n != 0 || m != 0 {
+		t.Fatalf("%d pods with state, %d with a status after the teardown, want none", n, m)
+	}
+}
+
+// withResourceVersions makes the fake API check resourceVersions as the
+// API server does: an update naming another one than the pod's is a
+// conflict; each update moves it on.
+func (h *harness) withResourceVersions() {
+	h.client.PrependReactor("update", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		pod := action.(k8stesting.UpdateAction).GetObject().(*corev1.Pod).DeepCopy()
+		gvr := corev1.SchemeGroupVersion.WithResource("pods")
+		cur, err := h.client.Tracker().Get(gvr, pod.Namespace, pod.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if pod.ResourceVersion != cur.(*corev1.Pod).ResourceVersion {
+			return true, nil, apierrors.NewConflict(gvr.GroupResource(), pod.Name, errors.New("the object has been modified"))
+		}
+		n, _ := strconv.Atoi(pod.ResourceVersion)
+		pod.ResourceVersion = strconv.Itoa(n + 1)
+		return true, pod, h.client.Tracker().Update(gvr, pod, pod.Namespace)
+	})
+}
+
+// TestStatusWriteDoesNotWaitForTheCache: a sync right after another, on a
+// cache that has not yet seen the first one's status write (a container
+// exits just after it started), writes the new status at once instead of
+// meeting a conflict and waiting for a retry.
+func TestStatusWriteDoesNotWaitForTheCache(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName, pod.ResourceVersion = "n1", "1"
+	h := newHarness(t, rt, pod)
+	h.withResourceVersions()
+	stale := h.pod("ns", "p") // as the cache has it before the first write
+	if err := h.a.syncPod(h.ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	rt.ExitContainer(h.containers()[0].ID, 1, "")
+	if err := h.a.syncPod(h.ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if got := containerState(h.pod("ns", "p")); got != "CrashLoopBackOff" {
+		t.Fatalf("container %s in the API, want the exit shown (CrashLoopBackOff)", got)
 	}
 }

@@ -3,8 +3,6 @@ package agent
 import (
 	"net"
 	"net/netip"
-
-	"k8s.io/apimachinery/pkg/types"
 )
 
 func mustPrefix(s string) netip.Prefix {
@@ -32,5 +30,3 @@ func firstIPv4() string {
 	}
 	return "127.0.0.1"
 }
-
-func typesUID(s string) types.UID { return types.UID(s) }

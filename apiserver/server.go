@@ -106,6 +106,10 @@ type Server struct {
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
 // creates the namespaces every cluster has.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server configuration: %w", err)
+	}
 	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(resources(), reviewResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)

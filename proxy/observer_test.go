@@ -78,7 +78,7 @@ func TestRunnerTellsTheObserver(t *testing.T) {
 // their Service (with the slice's trigger time), and this node's Node.
 func TestProxyTellsTheObserverWhatChanged(t *testing.T) {
 	obs := &recordingObserver{}
-	p, err := New(fake.NewClientset(), &recordingBackend{}, Options{NodeName: "n1", Observer: obs},
+	p, err := New(fake.NewClientset(), &recordingBackend{}, Options{NodeName: "n1", Runner: DefaultRunnerConfig(), Observer: obs},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -55,11 +55,9 @@ type Proxy struct {
 
 // New wires a proxy for backend b; Run starts it.
 func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger) (*Proxy, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.RealClock{}
-	}
-	if opts.NodeIPInterval == 0 {
-		opts.NodeIPInterval = 10 * time.Second
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("proxy configuration: %w", err)
 	}
 	p := &Proxy{opts: opts, log: log, obs: opts.Observer, Tracker: NewTracker(opts.NodeName)}
 	if p.obs == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,8 @@ type agentOptions struct {
 
 func defaultAgentOptions() *agentOptions {
 	cfg := agent.DefaultConfig()
-	cfg.NodeName, _ = os.Hostname()
+	host, _ := os.Hostname()
+	cfg.NodeName = strings.ToLower(host) // as kubelet: node names are DNS subdomains
 	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions()}
 }
 
@@ -77,6 +79,9 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := o.validate(); err != nil {
+		return err
+	}
 	if *cleanup {
 		return cleanupAgent(ctx, env, o)
 	}
@@ -88,6 +93,16 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return startAgent(ctx, env, o, cfg)
+}
+
+// validate refuses what the agent, its runtime or its proxy cannot run
+// with, naming the flags, before anything is touched.
+func (o *agentOptions) validate() error {
+	errs := []error{o.cfg.Validate(), o.runtime.Validate()}
+	if !o.proxy.disabled {
+		errs = append(errs, o.proxy.validate())
+	}
+	return errors.Join(errs...)
 }
 
 // startAgent connects to containerd and runs the agent until ctx ends.
@@ -112,7 +127,7 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(o.cfg, client, rt, m, log)
+	a, err := agent.New(o.cfg, client, rt, log, agent.WithMetrics(m))
 	if err != nil {
 		return err
 	}

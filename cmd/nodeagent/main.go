@@ -19,11 +19,13 @@ type command struct {
 	run     func(ctx context.Context, env *environment, args []string) error
 }
 
-// environment is what every subcommand gets from main: streams and a logger.
+// environment is what every subcommand gets from main: streams and a
+// logger, whose level is logLevel (set by --log-level; nil in tests).
 type environment struct {
-	stdout io.Writer
-	stderr io.Writer
-	log    *slog.Logger
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
+	logLevel *slog.LevelVar
 }
 
 func commands() []command {
@@ -42,10 +44,12 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	level := new(slog.LevelVar)
 	env := &environment{
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		log:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		log:      newLogger(os.Stderr, "text", level),
+		logLevel: level,
 	}
 	if err := dispatch(ctx, env, os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "nodeagent: %v\n", err)
@@ -60,7 +64,11 @@ func dispatch(ctx context.Context, env *environment, args []string) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, env, args[1:])
+			rest, err := env.setupLogging(args[1:])
+			if err != nil {
+				return err
+			}
+			return c.run(ctx, env, rest)
 		}
 	}
 	usage(env.stderr)
@@ -73,4 +81,22 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nevery command also takes:")
+	fmt.Fprintln(w, "  --log-level debug|info|warn|error   least severe records logged (default info)")
+	fmt.Fprintln(w, "  --log-format text|json              log record format on stderr (default text)")
+}
+
+// setupLogging takes the logging flags out of a command's arguments and
+// makes env's logger follow them.
+func (env *environment) setupLogging(args []string) ([]string, error) {
+	rest, opts, err := splitLogFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	if env.logLevel == nil {
+		env.logLevel = new(slog.LevelVar)
+	}
+	env.logLevel.Set(opts.level)
+	env.log = newLogger(env.stderr, opts.format, env.logLevel)
+	return rest, nil
 }

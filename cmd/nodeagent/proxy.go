@@ -84,6 +84,17 @@ func proxyFlags(fs *flag.FlagSet, o *proxyOptions) {
 	})
 }
 
+// validate refuses what the proxy cannot run with, naming the flags.
+func (o *proxyOptions) validate() error {
+	var errs []error
+	switch o.mode {
+	case modeIPTables, modeNFTables, modeIPVS, modeAuto:
+	default:
+		errs = append(errs, fmt.Errorf("--proxy-mode: unknown mode %q: use iptables, nftables, ipvs or auto", o.mode))
+	}
+	return errors.Join(append(errs, o.cfg.Validate(), o.runner.Validate())...)
+}
+
 // runProxy is `nodeagent proxy`: the service proxy alone.
 func runProxy(ctx context.Context, env *environment, args []string) error {
 	o := defaultProxyOptions()
@@ -91,10 +102,14 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 	proxyFlags(fs, o)
 	proxyServingFlags(fs, o, "")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig with the node's (or any reader's) credentials")
-	nodeName, _ := os.Hostname()
+	host, _ := os.Hostname()
+	nodeName := strings.ToLower(host)
 	fs.StringVar(&nodeName, "node-name", nodeName, "this node's name (its endpoints are the local ones)")
 	cleanup := fs.Bool("cleanup", false, "remove every rule, chain, table and virtual server any proxy mode made, then exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
 		return err
 	}
 	if *cleanup {
@@ -117,6 +132,9 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 // startProxy picks the backend, removes what other modes left, and runs the
 // proxy until ctx ends. SIGHUP asks for a full sync.
 func startProxy(ctx context.Context, log *slog.Logger, o *proxyOptions, client kubernetes.Interface, nodeName string) error {
+	if err := o.validate(); err != nil {
+		return fmt.Errorf("proxy configuration: %w", err)
+	}
 	b, err := newBackend(ctx, log, o)
 	if err != nil {
 		return err

@@ -56,6 +56,14 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if !*noAgent {
+		if err := ao.validate(); err != nil {
+			return err
+		}
+	}
 	srv, err := apiserver.New(ctx, cfg, env.log)
 	if err != nil {
 		return err

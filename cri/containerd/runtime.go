@@ -137,6 +137,9 @@ type Runtime struct {
 // New connects to containerd and prepares the sandbox root filesystem.
 func New(cfg Config, log *slog.Logger) (*Runtime, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("runtime configuration: %w", err)
+	}
 	if err := checkStatic(cfg.PauseBinary); err != nil {
 		return nil, fmt.Errorf("pause binary: %w", err)
 	}

@@ -1,21 +1,16 @@
 package agent
 
 import (
-	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cri"
 )
-
-// waitingInfo is why a container does not run, when only the agent knows
-// (an image that failed to pull, a missing config map, a back-off).
-type waitingInfo struct {
-	reason, message string
-}
 
 // computePodStatus derives the pod's status from the runtime's state. It is
 // pure: the caller supplies the time and the node's address.
@@ -40,7 +35,7 @@ func computePodStatus(pod *corev1.Pod, st podState, waiting map[string]waitingIn
 	s.Phase = podPhase(pod, st, initDone)
 	s.QOSClass = pod.Status.QOSClass
 	setConditions(&s, pod, st, initDone, now)
-	normalizeTimes(&s)
+	status.NormalizeTimes(&s)
 	return s
 }
 
@@ -156,25 +151,15 @@ func podPhase(pod *corev1.Pod, st podState, initDone bool) corev1.PodPhase {
 	return corev1.PodRunning
 }
 
+// setConditions sets the pod's conditions, keeping the transition time of
+// those whose status stays.
 func setConditions(s *corev1.PodStatus, pod *corev1.Pod, st podState, initDone bool, now time.Time) {
 	_, sandboxReady := st.readySandbox()
-	allReady := len(s.ContainerStatuses) > 0
-	var notReady []string
-	for _, cs := range s.ContainerStatuses {
-		if !cs.Ready {
-			allReady = false
-			notReady = append(notReady, cs.Name)
-		}
-	}
-	msg := ""
-	if !allReady {
-		msg = fmt.Sprintf("containers with unready status: [%s]", strings.Join(notReady, " "))
-	}
 	terminal := s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed
-	setCond(s, corev1.PodReadyToStartContainers, sandboxReady && !terminal, "", "", now)
-	setCond(s, corev1.PodInitialized, initDone || terminal, reasonIf(!initDone, "ContainersNotInitialized"), "", now)
-	setCond(s, corev1.ContainersReady, allReady, reasonIf(!allReady, "ContainersNotReady"), msg, now)
-	setCond(s, corev1.PodReady, allReady, reasonIf(!allReady, "ContainersNotReady"), msg, now)
+	old := slices.Clone(s.Conditions)
+	status.SetCondition(s, status.Condition(old, corev1.PodReadyToStartContainers, sandboxReady && !terminal, "", "", now))
+	status.SetCondition(s, status.Condition(old, corev1.PodInitialized, initDone || terminal, reasonIf(!initDone, "ContainersNotInitialized"), "", now))
+	status.SetReadyConditions(pod, s, old, now)
 }
 
 func reasonIf(b bool, r string) string {
@@ -182,24 +167,4 @@ func reasonIf(b bool, r string) string {
 		return r
 	}
 	return ""
-}
-
-// setCond sets a condition, keeping its transition time when its status
-// does not change.
-func setCond(s *corev1.PodStatus, t corev1.PodConditionType, ok bool, reason, msg string, now time.Time) {
-	status := corev1.ConditionFalse
-	if ok {
-		status = corev1.ConditionTrue
-	}
-	c := corev1.PodCondition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: metav1.NewTime(now)}
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == t {
-			if s.Conditions[i].Status == status {
-				c.LastTransitionTime = s.Conditions[i].LastTransitionTime
-			}
-			s.Conditions[i] = c
-			return
-		}
-	}
-	s.Conditions = append(s.Conditions, c)
 }

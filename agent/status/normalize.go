@@ -1,15 +1,15 @@
-package agent
+package status
 
 import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// normalizeTimes truncates every timestamp of a status to whole seconds,
+// NormalizeTimes truncates every timestamp of a status to whole seconds,
 // the precision the API keeps (RFC 3339). The runtime reports nanoseconds;
 // without this a status read back from the API never equals the computed
 // one, and each sync would write it again (and wake itself through the
 // informer), as kubelet's status manager also guards against.
-func normalizeTimes(s *corev1.PodStatus) {
+func NormalizeTimes(s *corev1.PodStatus) {
 	if s.StartTime != nil {
 		t := s.StartTime.Rfc3339Copy()
 		s.StartTime = &t

@@ -1,0 +1,216 @@
+// Package nodestatus registers the agent's Node, posts its status
+// (addresses, capacity, conditions, versions) every StatusInterval and
+// keeps its Lease in kube-node-lease fresh, as kubelet's node status and
+// node lease controllers do. It keeps no state of its own.
+package nodestatus
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+)
+
+// Version is what the node reports as its kubelet version.
+const Version = "v1.37.2-nodeagent"
+
+// Config says what the node is.
+type Config struct {
+	NodeName string
+	// NodeIP is the node's InternalIP.
+	NodeIP string
+	// PodCIDR is set on the Node when the agent registers it.
+	PodCIDR string
+	// Port is the agent API's port (status.daemonEndpoints).
+	Port int
+	// MaxPods is the pods capacity.
+	MaxPods int
+	// RootDir is the filesystem whose size is the ephemeral storage.
+	RootDir string
+	// StatusInterval is how often the status is posted; RenewInterval how
+	// often the Lease is renewed, for LeaseDuration.
+	StatusInterval, RenewInterval, LeaseDuration time.Duration
+}
+
+// Health says whether the runtime is healthy, and why not.
+type Health func(ctx context.Context) (runtimeVersion string, healthy bool, why string)
+
+// Reporter keeps the Node and its Lease.
+type Reporter struct {
+	cfg    Config
+	client kubernetes.Interface
+	health Health
+	clock  clock.WithTicker
+	log    *slog.Logger
+}
+
+// New returns a Reporter; Run starts it.
+func New(cfg Config, client kubernetes.Interface, health Health, clk clock.WithTicker, log *slog.Logger) *Reporter {
+	return &Reporter{cfg: cfg, client: client, health: health, clock: clk, log: log}
+}
+
+// Run posts the node's status and renews its Lease until ctx ends.
+func (r *Reporter) Run(ctx context.Context) {
+	go r.runNodeStatus(ctx)
+	r.runLease(ctx)
+}
+
+// runNodeStatus registers the node, then posts its status every
+// StatusInterval, retrying with back-off while the API is unreachable.
+func (r *Reporter) runNodeStatus(ctx context.Context) {
+	t := r.clock.NewTicker(r.cfg.StatusInterval)
+	defer t.Stop()
+	for {
+		if err := r.postNodeStatus(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("node status update failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+	}
+}
+
+func (r *Reporter) postNodeStatus(ctx context.Context) error {
+	nodes := r.client.CoreV1().Nodes()
+	node, err := nodes.Get(ctx, r.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		node, err = nodes.Create(ctx, r.newNode(), metav1.CreateOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	next := node.DeepCopy()
+	next.Status = r.nodeStatus(ctx, node.Status)
+	_, err = nodes.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	return err
+}
+
+func (r *Reporter) newNode() *corev1.Node {
+	host, _ := os.Hostname()
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: r.cfg.NodeName, Labels: map[string]string{
+		"kubernetes.io/hostname": r.cfg.NodeName, "kubernetes.io/os": runtime.GOOS, "kubernetes.io/arch": runtime.GOARCH,
+		"nodeagent.io/host": host}},
+		Spec:   corev1.NodeSpec{PodCIDR: r.cfg.PodCIDR, PodCIDRs: []string{r.cfg.PodCIDR}},
+		Status: corev1.NodeStatus{Phase: corev1.NodeRunning}}
+}
+
+// nodeStatus computes the node's status: addresses, capacity, conditions,
+// endpoints and versions.
+func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1.NodeStatus {
+	now := metav1.NewTime(r.clock.Now())
+	rtVersion, healthy, why := r.health(ctx)
+	capacity := r.capacity()
+	s := corev1.NodeStatus{
+		Capacity: capacity, Allocatable: capacity,
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: r.cfg.NodeIP}, {Type: corev1.NodeHostName, Address: r.cfg.NodeName}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(r.cfg.Port)}},
+		NodeInfo: corev1.NodeSystemInfo{KernelVersion: kernelVersion(), OSImage: osImage(), OperatingSystem: runtime.GOOS,
+			Architecture: runtime.GOARCH, ContainerRuntimeVersion: rtVersion, KubeletVersion: Version,
+			KubeProxyVersion: Version, MachineID: readTrim("/etc/machine-id"), BootID: readTrim("/proc/sys/kernel/random/boot_id")},
+		Phase: corev1.NodeRunning,
+	}
+	ready, reason, msg := corev1.ConditionTrue, "KubeletReady", "nodeagent is posting ready status"
+	if !healthy {
+		ready, reason, msg = corev1.ConditionFalse, "KubeletNotReady", "container runtime is down: "+why
+	}
+	s.Conditions = []corev1.NodeCondition{
+		nodeCond(old, corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "nodeagent has sufficient memory available", now),
+		nodeCond(old, corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "nodeagent has no disk pressure", now),
+		nodeCond(old, corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "nodeagent has sufficient PID available", now),
+		nodeCond(old, corev1.NodeReady, ready, reason, msg, now),
+	}
+	return s
+}
+
+func nodeCond(old corev1.NodeStatus, t corev1.NodeConditionType, st corev1.ConditionStatus, reason, msg string, now metav1.Time) corev1.NodeCondition {
+	c := corev1.NodeCondition{Type: t, Status: st, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}
+	for _, o := range old.Conditions {
+		if o.Type == t && o.Status == st {
+			c.LastTransitionTime = o.LastTransitionTime
+		}
+	}
+	return c
+}
+
+// capacity reports cpu, memory, ephemeral storage (of RootDir) and pods.
+func (r *Reporter) capacity() corev1.ResourceList {
+	var si unix.Sysinfo_t
+	unix.Sysinfo(&si)
+	var fs unix.Statfs_t
+	os.MkdirAll(r.cfg.RootDir, 0o750)
+	unix.Statfs(r.cfg.RootDir, &fs)
+	return corev1.ResourceList{
+		corev1.ResourceCPU:              *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI),
+		corev1.ResourceMemory:           *resource.NewQuantity(int64(si.Totalram)*int64(si.Unit), resource.BinarySI),
+		corev1.ResourceEphemeralStorage: *resource.NewQuantity(int64(fs.Blocks)*fs.Bsize, resource.BinarySI),
+		corev1.ResourcePods:             *resource.NewQuantity(int64(r.cfg.MaxPods), resource.DecimalSI),
+	}
+}
+
+// runLease keeps the node's Lease in kube-node-lease fresh.
+func (r *Reporter) runLease(ctx context.Context) {
+	t := r.clock.NewTicker(r.cfg.RenewInterval)
+	defer t.Stop()
+	for {
+		if err := r.renewLease(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("lease renewal failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+	}
+}
+
+func (r *Reporter) renewLease(ctx context.Context) error {
+	leases := r.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	now := metav1.NewMicroTime(r.clock.Now())
+	l, err := leases.Get(ctx, r.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		secs := int32(r.cfg.LeaseDuration.Seconds())
+		_, err = leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: r.cfg.NodeName},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &r.cfg.NodeName, LeaseDurationSeconds: &secs, RenewTime: &now}}, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	l.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	return err
+}
+
+func kernelVersion() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func osImage() string {
+	data, _ := os.ReadFile("/etc/os-release")
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "Linux"
+}
+
+func readTrim(p string) string {
+	b, _ := os.ReadFile(p)
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,83 @@
+package nodestatus
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	testingclock "k8s.io/utils/clock/testing"
+)
+
+func reporter(t *testing.T, healthy *bool) (*Reporter, *fake.Clientset, *testingclock.FakeClock) {
+	client := fake.NewClientset()
+	clk := testingclock.NewFakeClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	health := func(context.Context) (string, bool, string) {
+		if !*healthy {
+			return "", false, "containerd is gone"
+		}
+		return "containerd://2.0", true, ""
+	}
+	cfg := Config{NodeName: "n1", NodeIP: "192.0.2.7", PodCIDR: "10.244.1.0/24", Port: 10250, MaxPods: 110, RootDir: t.TempDir(),
+		StatusInterval: 10 * time.Second, RenewInterval: 10 * time.Second, LeaseDuration: 40 * time.Second}
+	return New(cfg, client, health, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), client, clk
+}
+
+func ready(n *corev1.Node) corev1.NodeCondition {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c
+		}
+	}
+	return corev1.NodeCondition{}
+}
+
+func TestRegistersAndReportsReadiness(t *testing.T) {
+	healthy := true
+	r, client, clk := reporter(t, &healthy)
+	ctx := context.Background()
+	if err := r.postNodeStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ready(n)
+	if first.Status != corev1.ConditionTrue || n.Spec.PodCIDR != "10.244.1.0/24" || n.Status.Addresses[0].Address != "192.0.2.7" ||
+		n.Status.NodeInfo.ContainerRuntimeVersion != "containerd://2.0" || n.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 {
+		t.Fatalf("node %+v", n)
+	}
+	healthy = false
+	clk.Step(time.Minute)
+	if err := r.postNodeStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if c := ready(n); c.Status != corev1.ConditionFalse || c.Message != "container runtime is down: containerd is gone" || !c.LastTransitionTime.Time.Equal(clk.Now()) {
+		t.Fatalf("Ready with the runtime down: %+v", c)
+	}
+}
+
+func TestLeaseIsCreatedThenRenewed(t *testing.T) {
+	healthy := true
+	r, client, clk := reporter(t, &healthy)
+	ctx := context.Background()
+	for range 2 {
+		if err := r.renewLease(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l, err := client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "n1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Spec.RenewTime.Time.Equal(clk.Now()) || *l.Spec.HolderIdentity != "n1" || *l.Spec.LeaseDurationSeconds != 40 {
+			t.Fatalf("lease %+v", l.Spec)
+		}
+		clk.Step(10 * time.Second)
+	}
+}

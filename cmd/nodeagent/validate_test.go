@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestBadFlagsAreRefusedFirst: a value the agent, the runtime, the proxy
+// or the server cannot run with is refused, naming the flag, before
+// anything is dialled, made or touched (here without --kubeconfig, which
+// was the only complaint before).
+func TestBadFlagsAreRefusedFirst(t *testing.T) {
+	env, _ := testEnv()
+	ctx := context.Background()
+	dir := t.TempDir()
+	cases := []struct {
+		run  func(context.Context, *environment, []string) error
+		args []string
+		want string
+	}{
+		{runAgent, []string{"--node-name", "n1", "--pod-cidr", "10.244.0.0/33"}, "--pod-cidr"},
+		{runAgent, []string{"--node-name", "n1", "--pleg-relist-period", "0s"}, "--pleg-relist-period"},
+		{runAgent, []string{"--node-name", "n1", "--port", "0"}, "--port"},
+		{runAgent, []string{"--node-name", "n1", "--containerd-namespace", "a/b"}, "--containerd-namespace"},
+		{runAgent, []string{"--node-name", "n1", "--proxy-full-sync-interval", "0s"}, "--proxy-full-sync-interval"},
+		{runAgent, []string{"--node-name", "N_1", "--cleanup"}, "--node-name"},
+		{runProxy, []string{"--node-name", "n1", "--masquerade-bit", "40"}, "--masquerade-bit"},
+		{runProxy, []string{"--node-name", "n1", "--proxy-mode", "userspace"}, "--proxy-mode"},
+		{runServer, []string{"--data-dir", dir, "--secure-port", "0"}, "--secure-port"},
+		{runServer, []string{"--data-dir", dir, "--node-name", "n1", "--pod-cidr", "x"}, "--pod-cidr"},
+	}
+	for _, c := range cases {
+		err := c.run(ctx, env, c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one naming %s", c.args, err, c.want)
+		}
+	}
+}
