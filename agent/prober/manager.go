@@ -49,9 +49,11 @@ func New(cfg Config) (*Manager, error) {
 // Updates delivers every change of a result.
 func (m *Manager) Updates() <-chan Update { return m.results.Updates() }
 
-// Result is the container's current result of kind, by its runtime id.
-func (m *Manager) Result(kind Kind, containerID string) (Result, bool) {
-	return m.results.Get(kind, containerID)
+// Result is the container's current result of kind (Unknown when it has
+// none), by its id as the runtime or the pod status names it.
+func (m *Manager) Result(kind Kind, containerID string) Result {
+	res, _ := m.results.Get(kind, containerID)
+	return res
 }
 
 // AddPod starts the workers of the pod's probes that have none: for every
@@ -79,16 +81,17 @@ func (m *Manager) AddPod(pod *corev1.Pod) {
 	}
 }
 
-// RemovePod stops every worker of the pod.
-func (m *Manager) RemovePod(pod *corev1.Pod) {
-	m.stopWorkers(func(k workerKey) bool { return k.uid == pod.UID })
+// RemovePod stops every worker of the pod; each forgets its results as it
+// ends.
+func (m *Manager) RemovePod(uid types.UID) {
+	m.stopWorkers(func(k workerKey) bool { return k.uid == uid })
 }
 
 // StopLivenessAndStartup stops the pod's liveness and startup workers: a
 // pod shutting down is not restarted for its probes, while readiness goes
 // on (so that endpoints follow the pod until it is gone).
-func (m *Manager) StopLivenessAndStartup(pod *corev1.Pod) {
-	m.stopWorkers(func(k workerKey) bool { return k.uid == pod.UID && k.kind != Readiness })
+func (m *Manager) StopLivenessAndStartup(uid types.UID) {
+	m.stopWorkers(func(k workerKey) bool { return k.uid == uid && k.kind != Readiness })
 }
 
 // CleanupPods stops the workers of every pod not in desired.

@@ -36,7 +36,7 @@ func TestManagerProbesEveryPeriod(t *testing.T) {
 	h.status.set(pod.UID, started(running(pod, "10.244.0.5", t0, "c1")))
 	h.m.AddPod(pod)
 	// A new container is not ready; the first probe runs at once.
-	want := []Update{{Readiness, "c1", pod.UID, Failure}, {Readiness, "c1", pod.UID, Success}}
+	want := []Update{{pod.UID, "containerd://c1", Readiness, Failure}, {pod.UID, "containerd://c1", Readiness, Success}}
 	for _, w := range want {
 		if got := nextUpdate(t, h.m); got != w {
 			t.Fatalf("update %+v, want %+v", got, w)
@@ -45,7 +45,7 @@ func TestManagerProbesEveryPeriod(t *testing.T) {
 	h.exec.setResult(1, "down", nil)
 	h.clock.Step(9 * time.Second)
 	h.clock.Step(time.Second) // one period after the first probe
-	if got := nextUpdate(t, h.m); got != (Update{Readiness, "c1", pod.UID, Failure}) {
+	if got := nextUpdate(t, h.m); got != (Update{pod.UID, "containerd://c1", Readiness, Failure}) {
 		t.Fatalf("update %+v after a failing probe", got)
 	}
 	if n := h.exec.count(); n != 2 {
@@ -83,7 +83,7 @@ func TestManagerStopsAndReplacesWorkers(t *testing.T) {
 		t.Fatalf("%d workers, want 2", n)
 	}
 
-	h.m.StopLivenessAndStartup(pod)
+	h.m.StopLivenessAndStartup(pod.UID)
 	eventually(t, "the liveness worker to end", func() bool { return workerCount(h.m) == 1 })
 	if result(h, Liveness, "c1") != "none" || result(h, Readiness, "c1") != "Success" {
 		t.Fatal("the liveness result outlived its worker, or readiness stopped")
@@ -109,7 +109,7 @@ func TestRemovePodThenAddPodAgain(t *testing.T) {
 	h.status.set(pod.UID, started(running(pod, "10.244.0.5", t0, "c1")))
 	h.m.AddPod(pod)
 	eventually(t, "the first probe", func() bool { return h.exec.count() == 1 })
-	h.m.RemovePod(pod)
+	h.m.RemovePod(pod.UID)
 	h.m.AddPod(pod) // the stopping worker is replaced, not kept
 	eventually(t, "the new worker's probe", func() bool { return h.exec.count() == 2 })
 	eventually(t, "one worker", func() bool { return workerCount(h.m) == 1 })
@@ -213,3 +213,15 @@ func TestHTTPReadinessThroughTheDialer(t *testing.T) {
 		}
 	}
 }
+
+// agentSeam is the agent's Prober interface (agent/probes.go), with its
+// kind, result and update types taken as aliases of this package's: the
+// Manager plugs into WithProber as it is.
+type agentSeam interface {
+	AddPod(pod *corev1.Pod)
+	RemovePod(uid types.UID)
+	Result(kind Kind, containerID string) Result
+	Updates() <-chan Update
+}
+
+var _ agentSeam = (*Manager)(nil)

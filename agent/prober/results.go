@@ -9,9 +9,11 @@ import (
 
 // Update says that a container's result of one kind changed.
 type Update struct {
+	PodUID types.UID
+	// ContainerID is the container's id as the pod status shows it
+	// (containerd://<id>).
+	ContainerID string
 	Kind        Kind
-	ContainerID string // the runtime's id, without a "containerd://" prefix
-	PodUID      types.UID
 	Result      Result
 }
 
@@ -21,8 +23,10 @@ type resultKey struct {
 }
 
 // Results holds the current result of every probed container, by kind and
-// runtime container id, and publishes each change on a channel so that the
-// agent can wake the pod's worker. It is safe for concurrent use.
+// container id, and publishes each change on a channel so that the agent
+// can wake the pod's worker. A container id may be given as the runtime
+// knows it (<id>) or as the pod status shows it (containerd://<id>): both
+// name the same container. It is safe for concurrent use.
 type Results struct {
 	mu      sync.RWMutex
 	results map[resultKey]Result
@@ -39,18 +43,18 @@ func NewResults(buffer int) *Results {
 func (r *Results) Get(kind Kind, id string) (Result, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	res, ok := r.results[resultKey{kind, id}]
+	res, ok := r.results[resultKey{kind, runtimeID(id)}]
 	return res, ok
 }
 
 // Set records a result; a change is published on Updates. The send blocks
 // while the channel is full, until ctx ends.
 func (r *Results) Set(ctx context.Context, kind Kind, id string, uid types.UID, res Result) {
-	if !r.set(resultKey{kind, id}, res) {
+	if !r.set(resultKey{kind, runtimeID(id)}, res) {
 		return
 	}
 	select {
-	case r.updates <- Update{Kind: kind, ContainerID: id, PodUID: uid, Result: res}:
+	case r.updates <- Update{PodUID: uid, ContainerID: id, Kind: kind, Result: res}:
 	case <-ctx.Done():
 	}
 }
@@ -70,7 +74,7 @@ func (r *Results) set(key resultKey, res Result) bool {
 func (r *Results) Remove(kind Kind, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.results, resultKey{kind, id})
+	delete(r.results, resultKey{kind, runtimeID(id)})
 }
 
 // Updates delivers every change of a result, in order.

@@ -37,7 +37,7 @@ func (m *Manager) started(pod *corev1.Pod, cs *corev1.ContainerStatus) bool {
 	if cs.State.Running == nil {
 		return false
 	}
-	if res, ok := m.results.Get(Startup, runtimeID(cs.ContainerID)); ok {
+	if res, ok := m.results.Get(Startup, cs.ContainerID); ok {
 		return res == Success
 	}
 	_, probed := m.worker(pod.UID, cs.Name, Startup)
@@ -48,7 +48,7 @@ func (m *Manager) ready(pod *corev1.Pod, cs *corev1.ContainerStatus) bool {
 	if cs.State.Running == nil {
 		return false
 	}
-	if res, ok := m.results.Get(Readiness, runtimeID(cs.ContainerID)); ok && res == Success {
+	if res, ok := m.results.Get(Readiness, cs.ContainerID); ok && res == Success {
 		return true
 	}
 	w, probed := m.worker(pod.UID, cs.Name, Readiness)

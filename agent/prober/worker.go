@@ -35,7 +35,7 @@ type worker struct {
 	triggers chan struct{} // buffered: a probe now, without waiting for the tick
 
 	// Owned by the worker's goroutine.
-	containerID string // the container instance the results are for
+	containerID string // the container instance probed, as the status shows it
 	lastResult  Result
 	resultRun   int  // how many times in a row lastResult came
 	onHold      bool // no probing until a new container instance
@@ -143,7 +143,7 @@ func (w *worker) doProbe(ctx context.Context) bool {
 	if !ok || c.ContainerID == "" {
 		return true // not created yet
 	}
-	w.follow(ctx, runtimeID(c.ContainerID))
+	w.follow(ctx, c.ContainerID)
 	if w.onHold {
 		return true
 	}
@@ -190,7 +190,7 @@ func (w *worker) due(c corev1.ContainerStatus) bool {
 
 // probe runs the probe and records the result once its threshold is met.
 func (w *worker) probe(ctx context.Context, status corev1.PodStatus) {
-	t := target{pod: w.pod, container: &w.container, containerID: w.containerID, podIP: status.PodIP}
+	t := target{pod: w.pod, container: &w.container, containerID: runtimeID(w.containerID), podIP: status.PodIP}
 	res, err := w.m.prober.probe(ctx, w.key.kind, t, w.spec)
 	if err != nil {
 		return // not run at all: keep the result we have

@@ -11,7 +11,7 @@ import (
 
 // result returns the container's result of kind, or "none".
 func result(h *harness, kind Kind, id string) string {
-	r, ok := h.m.Result(kind, id)
+	r, ok := h.m.results.Get(kind, id)
 	if !ok {
 		return "none"
 	}
