@@ -77,13 +77,20 @@ func MessageFilePath(podDir, container string, attempt int) string {
 // CreateMessageFile creates the empty file that is bind-mounted at the
 // container's terminationMessagePath: mode 0666, whatever the umask, so
 // that a container running as any user can write its message (the
-// directories above keep everyone else out). An existing file or a
-// symlink in its place is an error: the agent never writes through one.
+// directories above keep everyone else out). Whatever was at path (a file
+// left by a failed try of the same instance, or anything else) is removed
+// first, never followed: the agent writes through no symlink.
 func CreateMessageFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	fd, err := createExcl(path)
+	if errors.Is(err, unix.EEXIST) {
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		fd, err = createExcl(path)
+	}
 	if err != nil {
 		return &fs.PathError{Op: "create", Path: path, Err: err}
 	}
@@ -92,6 +99,10 @@ func CreateMessageFile(path string) error {
 		return &fs.PathError{Op: "chmod", Path: path, Err: err}
 	}
 	return nil
+}
+
+func createExcl(path string) (int, error) {
+	return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
 }
 
 // ReadMessageFile returns the last MaxMessageLength bytes of a

@@ -123,25 +123,36 @@ func TestCreateMessageFile(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o666 || st.Size() != 0 {
 		t.Fatalf("%v %v", st.Mode(), err)
 	}
-	if err := CreateMessageFile(p); err == nil {
-		t.Fatal("an existing file was reused")
+	// A retry of the same instance (its create failed) starts afresh.
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	if err := CreateMessageFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(p); err != nil || st.Size() != 0 || st.Mode().Perm() != 0o666 {
+		t.Fatalf("after a retry: %v %v", st, err)
+	}
+	// A symlink in its place is replaced, not followed.
 	link := MessageFilePath(dir, "app", 4)
 	target := filepath.Join(dir, "elsewhere")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
-	}
-	if err := CreateMessageFile(link); err == nil {
-		t.Fatal("created through a symlink")
-	}
-	if _, err := os.Lstat(target); !os.IsNotExist(err) {
-		t.Fatal("the symlink's target was created")
 	}
 	if err := os.WriteFile(target, []byte("host secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ReadMessageFile(link); err == nil {
 		t.Fatal("read through a symlink")
+	}
+	if err := CreateMessageFile(link); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("the symlink was not replaced by a file: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "host secret" || mode(t, target) != 0o600 {
+		t.Fatal("the symlink's target was touched")
 	}
 }
 
@@ -165,4 +176,13 @@ func TestTrimMessages(t *testing.T) {
 			t.Fatalf("%d bytes, want %d", len(got), share)
 		}
 	}
+}
+
+func mode(t *testing.T, p string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
 }
