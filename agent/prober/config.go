@@ -20,7 +20,7 @@ const DefaultVersion = "1.37"
 // computed it: the containers' ids and states, the pod's IP. false while
 // the agent has none for the pod.
 type StatusProvider interface {
-	PodStatus(uid types.UID) (corev1.PodStatus, bool)
+	GetPodStatus(uid types.UID) (corev1.PodStatus, bool)
 }
 
 // Config configures a Manager; the zero value of each optional field means

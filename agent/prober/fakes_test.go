@@ -63,7 +63,7 @@ type fakeStatus struct {
 
 func newFakeStatus() *fakeStatus { return &fakeStatus{statuses: map[types.UID]corev1.PodStatus{}} }
 
-func (f *fakeStatus) PodStatus(uid types.UID) (corev1.PodStatus, bool) {
+func (f *fakeStatus) GetPodStatus(uid types.UID) (corev1.PodStatus, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.statuses[uid]

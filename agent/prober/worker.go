@@ -132,7 +132,7 @@ func (w *worker) cleanup() {
 // doProbe probes once if it is time to, and records the result. It returns
 // whether the worker should go on.
 func (w *worker) doProbe(ctx context.Context) bool {
-	status, ok := w.m.cfg.Status.PodStatus(w.pod.UID)
+	status, ok := w.m.cfg.Status.GetPodStatus(w.pod.UID)
 	if !ok {
 		return true // not created yet, or gone: the manager stops us then
 	}
