@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent/prober"
@@ -21,7 +20,7 @@ type Config struct {
 	Dial prober.DialFunc
 	// Recorder records kubelet's hook events (FailedPostStartHook,
 	// FailedPreStopHook, LifecycleHTTPFallback); nil: none.
-	Recorder record.EventRecorder
+	Recorder prober.Recorder
 	// Clock times sleep hooks and the preStop grace period; nil: the real
 	// clock.
 	Clock clock.Clock

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
 
@@ -23,6 +23,20 @@ type StatusProvider interface {
 	GetPodStatus(uid types.UID) (corev1.PodStatus, bool)
 }
 
+// StatusFunc is a function as a StatusProvider (one bound late, say).
+type StatusFunc func(uid types.UID) (corev1.PodStatus, bool)
+
+// GetPodStatus implements StatusProvider.
+func (f StatusFunc) GetPodStatus(uid types.UID) (corev1.PodStatus, bool) { return f(uid) }
+
+// Recorder records events: record.EventRecorder's one method the prober
+// and the hooks use. Their events are about a container: obj is a
+// *corev1.ObjectReference to the pod with the container's field path
+// (ContainerRef), or the pod itself.
+type Recorder interface {
+	Eventf(obj runtime.Object, eventtype, reason, messageFmt string, args ...any)
+}
+
 // Config configures a Manager; the zero value of each optional field means
 // its default.
 type Config struct {
@@ -35,7 +49,7 @@ type Config struct {
 	Dial DialFunc
 	// Recorder records kubelet's probe events (Unhealthy, ProbeWarning);
 	// nil: none.
-	Recorder record.EventRecorder
+	Recorder Recorder
 	// Clock drives initial delays and periods; nil: the real clock.
 	Clock clock.WithTicker
 	// Log receives debug lines on failed probes; nil: discarded.

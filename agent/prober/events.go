@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/record"
 )
 
 // Event reasons, as kubelet's.
@@ -31,7 +30,7 @@ func fieldPath(pod *corev1.Pod, name string) string {
 
 // recordWarning records a Warning event on the container, if there is a
 // recorder.
-func recordWarning(rec record.EventRecorder, t target, reason, format string, args ...any) {
+func recordWarning(rec Recorder, t target, reason, format string, args ...any) {
 	if rec != nil {
 		rec.Eventf(ContainerRef(t.pod, t.container), corev1.EventTypeWarning, reason, format, args...)
 	}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/cri"
@@ -225,3 +226,8 @@ type agentSeam interface {
 }
 
 var _ agentSeam = (*Manager)(nil)
+
+var (
+	_ Recorder       = record.NewFakeRecorder(1) // record.EventRecorder is one
+	_ StatusProvider = StatusFunc(nil)
+)

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/record"
 )
 
 // maxRetries is how often a probe that cannot be run at all is retried
@@ -15,7 +14,7 @@ const maxRetries = 3
 // prober runs one probe and turns its outcome into a result and events.
 type prober struct {
 	handlers handlers
-	recorder record.EventRecorder
+	recorder Recorder
 	log      *slog.Logger
 }
 
