@@ -56,7 +56,7 @@
 // Container output never passes through the agent. The task's stdout and
 // stderr go to containerd's binary logging: the shim runs
 // `<LoggerBinary> cri-logger <log path>` (see RunLogger), which appends
-// CRI-format records ("<time> stdout F <line>", lines over MaxLogLine split
+// CRI-format records ("<time> stdout F <line>", lines over crilog.MaxLine split
 // into "P" records) to the log file, and keeps running while the agent
 // restarts. It ends when the task is deleted. ExecSync's output is captured
 // through FIFOs in Config.FIFODir, removed when the exec ends.
