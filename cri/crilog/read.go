@@ -29,6 +29,9 @@ type Options struct {
 	// PollInterval is how often a followed log is checked for more, and how
 	// long after the container stopped it is read a last time; 0: 100 ms.
 	PollInterval time.Duration
+	// Idle, if set, is called when what the log holds is written and a
+	// followed read waits for more: the caller flushes its buffers there.
+	Idle func()
 }
 
 // maxRecord bounds the bytes kept of one line; the rest of a longer line
@@ -86,6 +89,9 @@ func readRecords(ctx context.Context, lr *lineReader, opts Options, out *output)
 			// The container stopped: what it wrote may still be on its way
 			// to the file; read once more after an interval.
 			stopping = true
+		}
+		if opts.Idle != nil {
+			opts.Idle()
 		}
 		if !wait(ctx, opts.PollInterval) {
 			return nil
