@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/nodeagent/nodeagent/agent/apiauth"
 	"github.com/nodeagent/nodeagent/certs"
+	"github.com/nodeagent/nodeagent/cri"
 )
 
 // serveAPI answers on Port over HTTPS: /healthz, /containerLogs, /exec,
@@ -56,10 +59,27 @@ func (a *Agent) apiServer() (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-	(&streaming{rt: a.rt, log: a.log.With("component", "streaming"), now: a.now}).routes(mux)
+	(&streaming{rt: a.rt, log: a.log.With("component", "streaming"), now: a.now, willRestart: a.willRestart}).routes(mux)
 	return &http.Server{Handler: a.apiFilter().Wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second,
 		ErrorLog:  slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}}, nil
+}
+
+// willRestart reports whether exited container c of pod ns/name will be
+// restarted: the pod's restart policy (a sidecar's own) allows it.
+func (a *Agent) willRestart(ns, name string, c cri.Container) bool {
+	obj, ok, err := a.pods.GetIndexer().GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return false
+	}
+	pod := obj.(*corev1.Pod)
+	policy := pod.Spec.RestartPolicy
+	for _, ic := range pod.Spec.InitContainers {
+		if ic.Name == c.Name && ic.RestartPolicy != nil {
+			policy = corev1.RestartPolicy(*ic.RestartPolicy)
+		}
+	}
+	return policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && c.ExitCode != 0)
 }
 
 // apiFilter authenticates client certificates against ClientCA and bearer

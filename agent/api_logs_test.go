@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,43 @@ func TestServeLogsFollow(t *testing.T) {
 	rest, err := io.ReadAll(rd)
 	if err != nil || string(rest) != "last\n" {
 		t.Fatalf("after the container stopped: %q %v", rest, err)
+	}
+}
+
+// previous is what kubelet reads: the newest instance while it waits to
+// be restarted, else the one before it; nothing for a container that ran
+// once and will not restart.
+func TestServeLogsPrevious(t *testing.T) {
+	h := startStreaming(t)
+	restart := false
+	mux := http.NewServeMux()
+	(&streaming{rt: h.rt, now: time.Now, willRestart: func(ns, pod string, c cri.Container) bool {
+		return restart && ns == "default" && pod == "web" && c.Name == "app"
+	}}).routes(mux)
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/containerLogs/default/web/app?previous=true", nil))
+		return rec.Code, rec.Body.String()
+	}
+	first := h.container("app", nil)
+	h.rt.WriteLog(first, "stdout", "first life")
+	h.rt.ExitContainer(first, 1, "")
+	if code, body := get(); code != 404 || body != "previous terminated container \"app\" in pod default/web not found\n" {
+		t.Errorf("ran once, no restart: %d %q", code, body)
+	}
+	restart = true
+	if code, body := get(); code != 200 || body != "first life\n" {
+		t.Errorf("waiting to restart: %d %q, want the exited instance's log", code, body)
+	}
+	second := h.container("app", func(c *cri.ContainerConfig) {
+		c.Labels[cri.LabelAttempt], c.LogPath = "1", strings.Replace(c.LogPath, ".log", "-1.log", 1)
+	})
+	h.rt.WriteLog(second, "stdout", "second life")
+	if code, body := get(); code != 200 || body != "first life\n" {
+		t.Errorf("restarted, running: %d %q, want the earlier instance's log", code, body)
+	}
+	h.rt.ExitContainer(second, 1, "")
+	if code, body := get(); code != 200 || body != "second life\n" {
+		t.Errorf("exited again, waiting: %d %q, want the newest instance's log", code, body)
 	}
 }

@@ -35,6 +35,9 @@ type streaming struct {
 	rt  cri.Runtime
 	log *slog.Logger
 	now func() time.Time
+	// willRestart, if set, reports whether exited container c of pod
+	// ns/pod is to be restarted (its pod's restart policy says so).
+	willRestart func(ns, pod string, c cri.Container) bool
 }
 
 // routes registers the endpoints; the caller's filter authorizes them
@@ -68,7 +71,7 @@ func httpError(w http.ResponseWriter, err error) {
 }
 
 // container is the newest instance of container name in pod ns/pod, or
-// the one before it (previous); running requires it to run.
+// the previous one (see previous); running requires it to run.
 func (s *streaming) container(ctx context.Context, r *http.Request, previous, running bool) (cri.Container, error) {
 	ns, pod, name := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
 	cs, err := s.rt.ListContainers(ctx, map[string]string{cri.LabelPodNamespace: ns, cri.LabelPodName: pod, cri.LabelContainerName: name})
@@ -81,18 +84,31 @@ func (s *streaming) container(ctx context.Context, r *http.Request, previous, ru
 		}
 		return b.CreatedAt.Compare(a.CreatedAt)
 	})
-	idx := 0
 	if previous {
-		idx = 1
+		return s.previous(cs, ns, pod, name)
 	}
-	if len(cs) <= idx {
+	if len(cs) == 0 {
 		return cri.Container{}, errStatus{http.StatusNotFound, fmt.Errorf("container %q in pod %s/%s not found", name, ns, pod)}
 	}
-	c := cs[idx]
+	c := cs[0]
 	if running && c.State != cri.ContainerRunning {
 		return cri.Container{}, errStatus{http.StatusBadRequest, fmt.Errorf("container %q in pod %s/%s is not running", name, ns, pod)}
 	}
 	return c, nil
+}
+
+// previous is what kubelet reads for --previous, the container the pod's
+// status names as the last termination: the newest instance while it waits
+// to be restarted, else the one before the newest.
+func (s *streaming) previous(cs []cri.Container, ns, pod, name string) (cri.Container, error) {
+	switch {
+	case len(cs) > 0 && cs[0].State == cri.ContainerExited && s.willRestart != nil && s.willRestart(ns, pod, cs[0]):
+		return cs[0], nil
+	case len(cs) > 1:
+		return cs[1], nil
+	}
+	return cri.Container{}, errStatus{http.StatusNotFound,
+		fmt.Errorf("previous terminated container %q in pod %s/%s not found", name, ns, pod)}
 }
 
 func attemptOf(c cri.Container) int {
