@@ -374,3 +374,102 @@ func kubectlProtocols(t *testing.T, l *agentLab) {
 		t.Errorf("kubectl port-forward -v=4 did not tunnel over WebSocket:\n%s", e)
 	}
 }
+
+const ttyPod = `apiVersion: v1
+kind: Pod
+metadata: {name: tty}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: tty
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    command: [sh]
+    stdin: true
+    tty: true
+`
+
+// TestTTYContainerAcrossAgentKill9: a container created with stdin and a
+// TTY (whose output passes through the agent) keeps running, keeps its
+// stdin open and keeps logging when the agent is killed with SIGKILL; the
+// restarted agent takes its stdio over, and kubectl attaches to it again.
+func TestTTYContainerAcrossAgentKill9(t *testing.T) {
+	requireAgentDeps(t)
+	node := framework.NewLab(t)
+	dirs := framework.NewNodeDirs(t, node, nodeName)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
+	l := &agentLab{node: node, srv: srv, dirs: dirs, k: &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}}
+	args := append(append([]string{"agent"}, agentCredentials(t, srv, nodeName)...), dirs.AgentArgs(nodeName)...)
+	agent := framework.StartProcess(t, node, "agent", args...)
+	l.k.ok(ttyPod, "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/tty", "{.status.phase}", "Running")
+	l.typeInto(t, "echo one-$((1+1))", "one-2")
+
+	agent.Kill9()
+	agent.Start()
+	l.typeInto(t, "echo two-$((2+2))", "two-4")
+	if n := l.jsonpath("pod/tty", "{.status.containerStatuses[0].restartCount}"); n != "0" {
+		t.Errorf("restartCount %s after the agent restart, want 0", n)
+	}
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "both answers in the log", func() error {
+		out, _, err := l.k.run("", "logs", "tty")
+		if err != nil || !strings.Contains(out, "one-2") || !strings.Contains(out, "two-4") {
+			return fmt.Errorf("%q %v", out, err)
+		}
+		return nil
+	})
+}
+
+// typeInto attaches to pod tty with `kubectl attach -i`, types line (again
+// until the answer comes: the agent may still be starting) and detaches.
+func (l *agentLab) typeInto(t *testing.T, line, want string) {
+	t.Helper()
+	framework.Eventually(t, 60*time.Second, time.Second, "attach and see "+want, func() error {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer inW.Close()
+		out := &syncBuf{}
+		cmd := exec.Command(l.k.bin, "--kubeconfig", l.k.kubeconfig, "attach", "-i", "tty")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, out, out
+		if err := l.node.Start(cmd); err != nil {
+			inR.Close()
+			return err
+		}
+		inR.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer func() {
+			cmd.Process.Kill()
+			<-done
+		}()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			inW.Write([]byte(line + "\n"))
+			select {
+			case err := <-done:
+				done <- err
+				return fmt.Errorf("kubectl attach ended: %v: %s", err, out.String())
+			case <-time.After(300 * time.Millisecond):
+			}
+			if strings.Contains(out.String(), want) {
+				inW.Close()
+				return waitExit(done, out)
+			}
+		}
+		return fmt.Errorf("no %q in %q", want, out.String())
+	})
+}
+
+// waitExit waits for kubectl to end once its stdin is closed.
+func waitExit(done chan error, out *syncBuf) error {
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			return fmt.Errorf("kubectl attach: %v: %s", err, out.String())
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("kubectl attach did not end after its stdin did: %s", out.String())
+	}
+}
