@@ -60,16 +60,25 @@ spec:
     command: [sh, -c, "echo life; sleep 2; exit 1"]
 `
 
+// newestKubectl is the newest kubectl on these machines, tried beside
+// kubectls when it is there.
+const newestKubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+
 // TestKubectlStreams drives exec, cp, attach, run -it, port-forward and
 // logs with the real kubectl 1.32 (WebSocket, SPDY tunnelled for
-// port-forward) and 1.27 (SPDY) against `nodeagent server` in a lab node.
+// port-forward), 1.27 (SPDY) and 1.33 against `nodeagent server` in a lab
+// node.
 func TestKubectlStreams(t *testing.T) {
 	l := startAgentLab(t)
 	l.k.ok(streamPods, "apply", "-f", "-")
 	for _, p := range []string{"srv", "ticker"} {
 		l.waitFor(t, 90*time.Second, "pod/"+p, "{.status.phase}", "Running")
 	}
-	for i, bin := range kubectls {
+	bins := kubectls
+	if _, err := os.Stat(newestKubectl); err == nil {
+		bins = append(bins[:len(bins):len(bins)], newestKubectl)
+	}
+	for i, bin := range bins {
 		k := &kctl{t: t, srv: l.srv, bin: bin, kubeconfig: l.srv.Kubeconfig()}
 		t.Run(filepath.Base(bin), func(t *testing.T) {
 			k.t = t
@@ -78,6 +87,7 @@ func TestKubectlStreams(t *testing.T) {
 			t.Run("attach", func(t *testing.T) { kubectlAttach(t, l, k) })
 			t.Run("logs -f", func(t *testing.T) { kubectlLogsFollow(t, l, k) })
 			t.Run("run -it --rm", func(t *testing.T) { kubectlRunIt(t, l, k, fmt.Sprint(i)) })
+			t.Run("exec -it", func(t *testing.T) { l.ptySession(t, k, "exec", "-it", "srv", "--", "sh") })
 			t.Run("port-forward", func(t *testing.T) { kubectlPortForward(t, l, k, 100<<20) })
 		})
 	}
@@ -223,17 +233,28 @@ func kubectlLogsPrevious(t *testing.T, l *agentLab) {
 	}
 }
 
-// run -it --rm: an interactive shell on a terminal (kubectl's own stdin is
-// a pseudo-terminal of 40x100), then the pod is removed.
+// run -it --rm: an interactive shell on a terminal, then the pod is
+// removed.
 func kubectlRunIt(t *testing.T, l *agentLab, k *kctl, suffix string) {
+	name := "it-" + suffix
+	l.ptySession(t, k, "run", name, "-it", "--rm", "--restart=Never",
+		"--image=127.0.0.1:5000/nodeagent/testserver:v1", "--command", "--", "sh")
+	if _, errOut, err := k.run("", "get", "pod", name); err == nil || !strings.Contains(errOut, "NotFound") {
+		t.Errorf("pod %s after run --rm: %v %s", name, err, errOut)
+	}
+}
+
+// ptySession runs kubectl with a pseudo-terminal of 40x100 as its stdin
+// and output, and checks that the shell it reaches answers, runs on a
+// terminal of that size, and ends kubectl when it exits.
+func (l *agentLab) ptySession(t *testing.T, k *kctl, args ...string) {
+	t.Helper()
 	master, slave, err := openPTY(40, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer master.Close()
-	name := "it-" + suffix
-	cmd := exec.Command(k.bin, "--kubeconfig", k.kubeconfig, "run", name, "-it", "--rm", "--restart=Never",
-		"--image=127.0.0.1:5000/nodeagent/testserver:v1", "--command", "--", "sh")
+	cmd := exec.Command(k.bin, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := l.node.Start(cmd); err != nil {
@@ -267,13 +288,10 @@ func kubectlRunIt(t *testing.T, l *agentLab, k *kctl, suffix string) {
 	case err := <-done:
 		done <- err
 		if err != nil {
-			t.Fatalf("kubectl run -it: %v\n%s", err, out.String())
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out.String())
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("kubectl run -it did not end after exit:\n%s", out.String())
-	}
-	if _, errOut, err := k.run("", "get", "pod", name); err == nil || !strings.Contains(errOut, "NotFound") {
-		t.Errorf("pod %s after run --rm: %v %s", name, err, errOut)
+		t.Fatalf("kubectl %s did not end after exit:\n%s", strings.Join(args, " "), out.String())
 	}
 }
 
