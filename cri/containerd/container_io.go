@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
 
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/cri/internal/ctrio"
@@ -102,16 +103,54 @@ func (r *Runtime) keepStdio(id string, task client.Task, stdio *ctrio.IO) {
 }
 
 // waitTaskExit waits for task to exit; false when the runtime closed first.
+// A broken wait (containerd restarting) is not an exit: while the task
+// still runs, it waits again.
 func (r *Runtime) waitTaskExit(task client.Task) bool {
-	exited, err := task.Wait(r.bg)
-	if err != nil {
-		return r.bg.Err() == nil
+	for {
+		exited, err := task.Wait(r.bg)
+		if err == nil {
+			select {
+			case st := <-exited:
+				if st.Error() == nil {
+					return true
+				}
+			case <-r.bg.Done():
+				return false
+			}
+		}
+		if r.bg.Err() != nil {
+			return false
+		}
+		if !r.mayStillRun(task) {
+			return true
+		}
+		if !sleepCtx(r.bg, waitRetryInterval) {
+			return false
+		}
 	}
-	select {
-	case <-exited:
-		return true
-	case <-r.bg.Done():
+}
+
+// waitRetryInterval is how long a broken wait for a task's exit waits
+// before it looks again.
+const waitRetryInterval = time.Second
+
+// mayStillRun reports whether task runs, or cannot be asked.
+func (r *Runtime) mayStillRun(task client.Task) bool {
+	st, err := task.Status(r.bg)
+	if errdefs.IsNotFound(err) {
 		return false
+	}
+	return err != nil || st.Status != client.Stopped
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
