@@ -1,30 +1,28 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodeagent/nodeagent/agent/apiauth"
 	"github.com/nodeagent/nodeagent/certs"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// serveAPI answers on Port over HTTPS: /healthz and
-// /containerLogs/<ns>/<pod>/<container>, every request authenticated and
-// authorized (apiauth) as kubelet's webhook mode does. Unless HealthzPort
+// serveAPI answers on Port over HTTPS: /healthz, /containerLogs, /exec,
+// /attach, /portForward and /run (streaming.go), every request
+// authenticated and authorized (apiauth) as kubelet's webhook mode does. Unless HealthzPort
 // is 0, /healthz is also served without credentials on loopback.
 func (a *Agent) serveAPI(ctx context.Context) {
 	if a.cfg.HealthzPort != 0 {
@@ -61,11 +59,28 @@ func (a *Agent) apiServer() (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(a.healthChecks(), a.log))
-	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", a.serveLogs)
 	a.observeRoutes(mux)
+	(&streaming{rt: a.rt, log: a.log.With("component", "streaming"), now: a.clock.Now, willRestart: a.willRestart}).routes(mux)
 	return &http.Server{Handler: a.apiFilter().Wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second,
 		ErrorLog:  slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}}, nil
+}
+
+// willRestart reports whether exited container c of pod ns/name will be
+// restarted: the pod's restart policy (a sidecar's own) allows it.
+func (a *Agent) willRestart(ns, name string, c cri.Container) bool {
+	obj, ok, err := a.pods.GetIndexer().GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return false
+	}
+	pod := obj.(*corev1.Pod)
+	policy := pod.Spec.RestartPolicy
+	for _, ic := range pod.Spec.InitContainers {
+		if ic.Name == c.Name && ic.RestartPolicy != nil {
+			policy = corev1.RestartPolicy(*ic.RestartPolicy)
+		}
+	}
+	return policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && c.ExitCode != 0)
 }
 
 // apiFilter authenticates client certificates against ClientCA and bearer
@@ -112,102 +127,4 @@ func (a *Agent) selfSignedCert() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
-}
-
-// serveLogs writes a container's log, without the CRI framing, honouring
-// previous, tailLines and follow as kubelet does.
-func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
-	ns, pod, name := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
-	q := r.URL.Query()
-	c, err := a.findContainer(r.Context(), ns, pod, name, q.Get("previous") == "true")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
-		return
-	}
-	f, err := os.Open(c.LogPath)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
-		return
-	}
-	defer f.Close()
-	w.Header().Set("Content-Type", "text/plain")
-	tail := -1
-	if n, err := strconv.Atoi(q.Get("tailLines")); err == nil {
-		tail = n
-	}
-	writeLogLines(w, f, tail)
-	if q.Get("follow") == "true" {
-		a.followLog(r.Context(), w, f, c.ID)
-	}
-}
-
-func (a *Agent) findContainer(ctx context.Context, ns, pod, name string, previous bool) (cri.Container, error) {
-	cs, err := a.rt.ListContainers(ctx, map[string]string{cri.LabelPodNamespace: ns, cri.LabelPodName: pod, cri.LabelContainerName: name})
-	if err != nil {
-		return cri.Container{}, err
-	}
-	st := podState{containers: cs}
-	in := st.instances(name)
-	idx := 0
-	if previous {
-		idx = 1
-	}
-	if len(in) <= idx {
-		return cri.Container{}, fmt.Errorf("container %q in pod %s/%s not found", name, ns, pod)
-	}
-	return in[idx], nil
-}
-
-// writeLogLines writes the content of CRI log lines; tail >= 0 keeps only
-// the last tail lines.
-func writeLogLines(w io.Writer, r io.Reader, tail int) {
-	var lines []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, criContent(sc.Text()))
-		if tail >= 0 && len(lines) > tail {
-			lines = lines[1:]
-		}
-	}
-	for _, l := range lines {
-		io.WriteString(w, l)
-	}
-}
-
-// criContent strips "<time> <stream> <P|F> " and restores the newline of
-// full lines.
-func criContent(line string) string {
-	parts := strings.SplitN(line, " ", 4)
-	if len(parts) < 4 {
-		return line + "\n"
-	}
-	if parts[2] == "P" {
-		return parts[3]
-	}
-	return parts[3] + "\n"
-}
-
-// followLog streams what is appended to the log until the container stops
-// or the client goes away.
-func (a *Agent) followLog(ctx context.Context, w http.ResponseWriter, f *os.File, id string) {
-	flusher, _ := w.(http.Flusher)
-	rd := bufio.NewReader(f)
-	for ctx.Err() == nil {
-		line, err := rd.ReadString('\n')
-		if line != "" && err == nil {
-			io.WriteString(w, criContent(strings.TrimSuffix(line, "\n")))
-			if flusher != nil {
-				flusher.Flush()
-			}
-			continue
-		}
-		if c, err := a.rt.ContainerStatus(ctx, id); err != nil || c.State != cri.ContainerRunning {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -76,6 +76,11 @@ func startAPI(t *testing.T, withServingCert bool) *apiHarness {
 // with a bearer token, verifying the agent's certificate against ca.
 func (ah *apiHarness) get(user string, groups []string, token, path string) (int, string, error) {
 	ah.t.Helper()
+	return ah.do("GET", user, groups, token, path)
+}
+
+func (ah *apiHarness) do(method, user string, groups []string, token, path string) (int, string, error) {
+	ah.t.Helper()
 	cfg := &tls.Config{RootCAs: ah.ca.CertPool()}
 	if user != "" {
 		kp, err := ah.ca.ClientCert(ah.t.TempDir(), "client", user, groups)
@@ -85,7 +90,7 @@ func (ah *apiHarness) get(user string, groups []string, token, path string) (int
 		cert, _ := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	req, _ := http.NewRequest("GET", ah.url+path, nil)
+	req, _ := http.NewRequest(method, ah.url+path, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -194,5 +199,52 @@ func TestAgentAPIMethods(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("%s: %d", m, resp.StatusCode)
 		}
+	}
+}
+
+// The streaming endpoints are behind the same filter: nodes/proxy, verb
+// create for POST (SPDY) and get for GET (WebSocket), as kubelet asks.
+// Nobody without credentials and no node gets through; the kubelet client
+// does (and then meets the endpoint's own answer).
+func TestStreamingEndpointsAreAuthorized(t *testing.T) {
+	ah := startAPI(t, true)
+	ah.sars.Allow("kube-apiserver-kubelet-client", "*", "*", "n1")
+	ah.tokens.SetToken("bob-token", &authenticationv1.UserInfo{Username: "bob"})
+	node := []string{"system:nodes"}
+	for _, c := range []struct {
+		method, path, user string
+		groups             []string
+		token              string
+		code               int
+		body               string
+	}{
+		{"POST", "/exec/default/web/c?command=id&output=1", "", nil, "", 401, "Unauthorized"},
+		{"GET", "/attach/default/web/c?output=1", "", nil, "nope", 401, "Unauthorized"},
+		{"POST", "/portForward/default/web", "", nil, "", 401, "Unauthorized"},
+		{"POST", "/run/default/web/c?command=id", "", nil, "", 401, "Unauthorized"},
+		{"POST", "/exec/default/web/c?command=id&output=1", "system:node:n1", node, "", 403,
+			"Forbidden (user=system:node:n1, verb=create, resource=nodes, subresource=proxy)"},
+		{"GET", "/exec/default/web/c?command=id&output=1", "system:node:n2", node, "", 403,
+			"Forbidden (user=system:node:n2, verb=get, resource=nodes, subresource=proxy)"},
+		{"POST", "/portForward/default/web", "", nil, "bob-token", 403,
+			"Forbidden (user=bob, verb=create, resource=nodes, subresource=proxy)"},
+		{"POST", "/exec/default/web/c?command=id&output=1", "kube-apiserver-kubelet-client", nil, "", 404,
+			`container "c" in pod default/web not found`},
+		{"POST", "/portForward/default/web", "kube-apiserver-kubelet-client", nil, "", 404,
+			"pod default/web has no running sandbox on this node"},
+	} {
+		code, body, err := ah.do(c.method, c.user, c.groups, c.token, c.path)
+		if err != nil || code != c.code || body != c.body {
+			t.Errorf("%s %s as %q: %d %q %v, want %d %q", c.method, c.path, c.user+c.token, code, body, err, c.code, c.body)
+		}
+	}
+	asked := false
+	for _, spec := range ah.sars.Specs() {
+		ra := spec.ResourceAttributes
+		asked = asked || (spec.User == "kube-apiserver-kubelet-client" && ra.Verb == "create" && ra.Resource == "nodes" &&
+			ra.Subresource == "proxy" && ra.Name == "n1")
+	}
+	if !asked {
+		t.Errorf("no review asked whether the kubelet client may create nodes/proxy of n1: %+v", ah.sars.Specs())
 	}
 }

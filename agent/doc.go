@@ -33,4 +33,8 @@
 // Images are pulled by agent/images (imagePullPolicy, pull secrets, and a
 // per-image back-off, 10 s doubling to 5 min); crashing containers back off
 // per container in the same way (CrashLoopBackOff, actions.go).
+//
+// The API on 10250 (api.go; streaming*.go and api_logs.go) serves logs,
+// exec, attach, port-forward and /run as kubelet does, every request
+// through apiauth; the handlers ask only the runtime.
 package agent

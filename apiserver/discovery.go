@@ -98,6 +98,12 @@ func subresourceKind(r *resource, sub string) string {
 		return "Binding"
 	case "log":
 		return "Pod"
+	case "exec":
+		return "PodExecOptions"
+	case "attach":
+		return "PodAttachOptions"
+	case "portforward":
+		return "PodPortForwardOptions"
 	}
 	return r.gvk.Kind
 }

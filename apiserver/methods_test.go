@@ -54,7 +54,7 @@ func TestUnservedMethodsAndPaths(t *testing.T) {
 		{"POST", ns + "/nodes", 404, notFound},
 		{"GET", ns + "/nodes/n1", 404, notFound},
 		{"GET", ns + "/configmaps/x/status", 404, notFound},
-		{"GET", ns + "/pods/p/exec", 404, notFound},
+		{"GET", ns + "/pods/p/proxy", 404, notFound},
 		{"POST", host + "/apis/apps/v1/namespaces/default/deployments", 404, notFound},
 		{"GET", host + "/apis/apps/v1", 404, notFound},
 		{"GET", host + "/api/v1/frobnicators", 404, notFound},

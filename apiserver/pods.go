@@ -73,6 +73,9 @@ func (s *Server) servePodLog(q *request) error {
 	if pod.Spec.NodeName == "" {
 		return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
 	}
+	if err := validateLogOptions(q.r.URL.Query(), pod.Name); err != nil {
+		return err
+	}
 	container, err := logContainer(q, pod)
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ func (s *Server) serveGet(q *request) error {
 	case "", "status":
 	case "log":
 		return s.servePodLog(q)
+	case "exec", "attach", "portforward":
+		return s.servePodStream(q)
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "get "+q.info.subresource)
 	}

@@ -28,7 +28,7 @@ func resources() []*resource {
 				validateUpdate: updateAsCreate(validation.Namespace), prepareCreate: typed(prepareNamespace)}),
 			fieldLabels: []string{"status.phase"}, fieldSet: typedF(namespaceFields)},
 		{gvk: coreV1.WithKind("Pod"), plural: "pods", singular: "pod", shortNames: []string{"po"}, categories: []string{"all"},
-			namespaced: true, subresources: []string{"status", "binding", "log"},
+			namespaced: true, subresources: []string{"status", "binding", "log", "exec", "attach", "portforward"},
 			newObj: func() runtime.Object { return &corev1.Pod{} }, newList: func() runtime.Object { return &corev1.PodList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Pod), validate: typedV(validation.Pod),
 				validateUpdate: typedU(podUpdate), prepareCreate: typed(preparePod),

@@ -85,6 +85,10 @@ var subresourceVerbs = map[string]metav1.Verbs{
 	"binding":  {"create"},
 	"log":      {"get"},
 	"finalize": {"update"},
+	// Upgraded connections: SPDY posts, WebSocket gets.
+	"exec":        {"create", "get"},
+	"attach":      {"create", "get"},
+	"portforward": {"create", "get"},
 }
 
 // objectVerbs are the verbs the object itself serves.

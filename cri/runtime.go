@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -44,6 +45,20 @@ type Runtime interface {
 	ContainerStatus(ctx context.Context, id string) (Container, error)
 	// ExecSync runs cmd in the container and returns its output and exit code.
 	ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (ExecResult, error)
+	// Exec runs cmd in running container id, connected to s, and returns
+	// its exit code once it has exited and its output is written.
+	Exec(ctx context.Context, id string, cmd []string, s Streams) (int32, error)
+	// Attach connects s to running container id's own process: its output
+	// from now on, and its stdin when it was created with Stdin. It returns
+	// when the container's output ends, when the client's output fails, or
+	// when s.Stdin ends (which closes the container's stdin if it was
+	// created StdinOnce without a TTY), or when ctx ends. A container made
+	// with TTY is attached with a terminal whatever s.TTY says.
+	Attach(ctx context.Context, id string, s Streams) error
+	// PortForward connects stream to TCP port on the loopback address of
+	// running sandbox id's network namespace, and copies both ways until
+	// both directions end; it closes stream.
+	PortForward(ctx context.Context, sandboxID string, port int32, stream io.ReadWriteCloser) error
 
 	// PullImage pulls ref (with credentials when auth is not nil) and returns its ID.
 	PullImage(ctx context.Context, ref string, auth *AuthConfig) (string, error)

@@ -2,6 +2,7 @@ package cri
 
 import (
 	"errors"
+	"io"
 	"time"
 )
 
@@ -84,7 +85,10 @@ type ContainerConfig struct {
 	StopSignal  string // from the image when empty
 	Labels      map[string]string
 	Annotations map[string]string
-	TTY, Stdin  bool
+	// Stdin keeps the container's stdin open for Attach; TTY gives it a
+	// terminal. StdinOnce closes its stdin when the first attached client's
+	// stdin ends (without a TTY), as `kubectl run -i` expects.
+	TTY, Stdin, StdinOnce bool
 }
 
 // ContainerState is where a container is in its life.
@@ -125,6 +129,26 @@ type Image struct {
 // AuthConfig is a registry credential.
 type AuthConfig struct {
 	Username, Password string
+}
+
+// ErrNotRunning is returned (wrapped) by Exec, Attach and PortForward when
+// the container or sandbox exists but does not run.
+var ErrNotRunning = errors.New("not running")
+
+// TermSize is a terminal's size in characters.
+type TermSize struct {
+	Width, Height uint16
+}
+
+// Streams connect a process to a client. A nil stream is not connected:
+// the process's stdin is then empty, its output discarded. With TTY the
+// process has a terminal, which merges stderr into stdout; Resize, if not
+// nil, carries the client's terminal size until it is closed.
+type Streams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	TTY            bool
+	Resize         <-chan TermSize
 }
 
 // ExecResult is the outcome of ExecSync.

@@ -72,7 +72,18 @@ var agentMatrix = []struct {
 	{"GET", "/metrics/cadvisor", [7]int{401, 401, 403, 403, 404, 403, 404}},
 	{"GET", "/logs/", [7]int{401, 401, 403, 403, 404, 403, 404}},
 	{"GET", "/spec/", [7]int{401, 401, 403, 403, 404, 403, 403}},
-	{"POST", "/exec/default/talker/talker", [7]int{401, 401, 403, 403, 404, 403, 404}},
+	// The streams (create for POST, get for GET): what passes the filter
+	// meets the endpoint, which wants an upgrade (400 without one).
+	{"POST", "/exec/default/talker/talker", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"POST", "/exec/default/talker/talker?command=true&output=1", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"GET", "/exec/default/talker/talker?command=true&output=1", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"POST", "/exec/default/talker/nope?command=true&output=1", [7]int{401, 401, 403, 403, 404, 403, 404}},
+	{"POST", "/attach/default/talker/talker?output=1", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"GET", "/attach/default/talker/talker?output=1", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"POST", "/portForward/default/talker", [7]int{401, 401, 403, 403, 400, 403, 400}},
+	{"GET", "/portForward/default/nope", [7]int{401, 401, 403, 403, 404, 403, 404}},
+	{"POST", "/run/default/talker/talker?command=echo&command=ran", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/run/default/talker/talker?command=echo&command=ran", [7]int{401, 401, 403, 403, 405, 403, 405}},
 	{"DELETE", "/containerLogs/default/talker/talker", [7]int{401, 401, 403, 403, 405, 403, 405}},
 }
 

@@ -76,7 +76,12 @@ func targets() map[string]target {
 		"pods/binding": {collection: inMatrix("pods"), sub: "binding", fixture: unbound},
 		// A container the pod lacks is 400 in kube (and no node is 400 here)
 		// whether or not the pod is scheduled.
-		"pods/log":                             {collection: inMatrix("pods"), sub: "log", itemQuery: "?container=nope", fixture: unbound},
+		"pods/log": {collection: inMatrix("pods"), sub: "log", itemQuery: "?container=nope", fixture: unbound},
+		// The streams: a container the pod lacks, or no node, is 400 for
+		// whoever may ask (GET, the WebSocket handshake, needs create too).
+		"pods/exec":                            {collection: inMatrix("pods"), sub: "exec", itemQuery: "?container=nope&command=id&stdout=true", fixture: unbound},
+		"pods/attach":                          {collection: inMatrix("pods"), sub: "attach", itemQuery: "?container=nope&stdout=true", fixture: unbound},
+		"pods/portforward":                     {collection: inMatrix("pods"), sub: "portforward", itemQuery: "?ports=80", fixture: unbound},
 		"nodes: a":                             {collection: core("nodes"), fixed: "a", body: func(*fixtures, string) any { return node("a") }},
 		"nodes: a, role label":                 {collection: core("nodes"), fixed: "a", patch: `{"metadata":{"labels":{"node-role.kubernetes.io/worker":""}}}`},
 		"nodes: a, taints":                     {collection: core("nodes"), fixed: "a", patch: `{"spec":{"taints":[{"key":"matrix","effect":"NoSchedule"}]}}`},
@@ -150,6 +155,21 @@ var verbRows = []verbRow{
 	{"pods/log", "update", c(403, 403, 405)},
 	{"pods/log", "patch", c(403, 403, 405)},
 	{"pods/log", "delete", c(403, 403, 405)},
+	{"pods/exec", "get", c(403, 403, 400)},
+	{"pods/exec", "create", c(403, 403, 400)},
+	{"pods/exec", "update", c(403, 403, 405)},
+	{"pods/exec", "patch", c(403, 403, 405)},
+	{"pods/exec", "delete", c(403, 403, 405)},
+	{"pods/attach", "get", c(403, 403, 400)},
+	{"pods/attach", "create", c(403, 403, 400)},
+	{"pods/attach", "update", c(403, 403, 405)},
+	{"pods/attach", "patch", c(403, 403, 405)},
+	{"pods/attach", "delete", c(403, 403, 405)},
+	{"pods/portforward", "get", c(403, 403, 400)},
+	{"pods/portforward", "create", c(403, 403, 400)},
+	{"pods/portforward", "update", c(403, 403, 405)},
+	{"pods/portforward", "patch", c(403, 403, 405)},
+	{"pods/portforward", "delete", c(403, 403, 405)},
 	{"nodes: a", "get", c(200, 403, 200)},
 	{"nodes: a", "create", c(409, 403, 409)}, // a exists; b may not make it
 	{"nodes: a", "update", c(200, 403, 200)},

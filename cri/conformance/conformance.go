@@ -27,6 +27,16 @@ const (
 	// Hog allocates memory until the kernel kills it; the suite runs it with
 	// a memory limit of HogLimit.
 	Hog
+	// Cat copies its stdin to stdout until it ends, then writes "bye" and
+	// exits 0 (`sh -c 'cat; echo bye'`).
+	Cat
+	// Shell is an interactive shell on a terminal: it runs the lines it
+	// reads (the suite types `echo $((6*7))`, `stty size`, `exit`).
+	Shell
+	// Ticker writes "tick" lines to stdout, a few a second, until stopped.
+	Ticker
+	// Echo serves TCP echo on Behaviour.Port of the pod's loopback.
+	Echo
 )
 
 // HogLimit is the memory limit of a Hog container.
@@ -38,6 +48,7 @@ type Behaviour struct {
 	Kind           Kind
 	Code           int    // for Exit
 	Stdout, Stderr string // for Print
+	Port           int    // for Echo
 }
 
 // Env is what differs between the runtimes under test.
@@ -79,6 +90,13 @@ func Run(t *testing.T, newRuntime func(t *testing.T) (cri.Runtime, Env)) {
 		{"StopTimeoutKills", testStopTimeoutKills},
 		{"OOMKilled", testOOMKilled},
 		{"ExecSync", testExecSync},
+		{"ExecStreams", testExecStreams},
+		{"ExecTTY", testExecTTY},
+		{"AttachStdinOnce", testAttachStdinOnce},
+		{"AttachTTY", testAttachTTY},
+		{"AttachFollowsLog", testAttachFollowsLog},
+		{"AttachAfterReopen", testAttachAfterReopen},
+		{"PortForward", testPortForward},
 		{"Logs", testLogs},
 		{"RemoveSandboxRemovesContainers", testRemoveSandboxRemovesContainers},
 		{"NotFound", testNotFound},

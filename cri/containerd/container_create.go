@@ -24,9 +24,6 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg cri
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
-	if cfg.TTY || cfg.Stdin {
-		r.log.Warn("TTY and stdin are not supported; the container runs without them", "container", cfg.Name)
-	}
 	id := newID()
 	labels, err := r.containerLabels(sb, img, cfg)
 	if err != nil {
@@ -63,6 +60,7 @@ func (r *Runtime) containerLabels(sb sandboxInfo, img imageConfig, cfg cri.Conta
 		labelStopSignal: sig,
 	}
 	setIfNotEmpty(internal, labelLogPath, cfg.LogPath)
+	setIfNotEmpty(internal, labelStdio, stdioLabel(cfg))
 	public := podlabels.Container(publicLabels(sb.labels), cfg)
 	return storedLabels(public, internal, cfg.Annotations, r.log)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 
+	"github.com/nodeagent/nodeagent/cri/internal/ctrio"
 	"github.com/nodeagent/nodeagent/cri/internal/podlabels"
 )
 
@@ -27,24 +28,47 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	if task != nil || rec.Labels[labelStartedAt] != "" {
 		return fmt.Errorf("start container %s: it was started before", id)
 	}
-	ioCreator, err := r.logIO(rec.Labels[labelLogPath])
-	if err != nil {
-		return fmt.Errorf("start container %s: %w", id, err)
-	}
 	c, err := r.client.LoadContainer(ctx, id)
 	if err != nil {
 		return wrap(err, "start container %s", id)
 	}
+	ioCreator, stdio, err := r.taskIO(id, rec.Labels)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
 	// The time is taken before the start so that it is never after the
 	// exit of a process that ends at once.
 	started := map[string]string{labelStartedAt: r.now().UTC().Format(timeFormat)}
-	if err := startTask(ctx, c, ioCreator); err != nil {
+	t, err := startTask(ctx, c, ioCreator)
+	if err != nil {
+		if stdio != nil {
+			stdio.CloseOutput()
+		}
 		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	if stdio != nil {
+		r.keepStdio(id, t, stdio)
 	}
 	if _, err := c.SetLabels(ctx, started); err != nil {
 		return fmt.Errorf("start container %s: record start time: %w", id, err)
 	}
 	return nil
+}
+
+// taskIO is a container task's IO: for a container that keeps stdin or a
+// TTY, FIFOs to the stdio the runtime keeps (returned); else its output to
+// the logger binary.
+func (r *Runtime) taskIO(id string, labels map[string]string) (cio.Creator, *ctrio.IO, error) {
+	cfg, ok := stdioConfig(labels)
+	if !ok {
+		creator, err := r.logIO(labels[labelLogPath])
+		return creator, nil, err
+	}
+	stdio, err := r.openStdio(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cio.NewCreator(r.stdioStreams(id, stdio, cfg.TTY)...), stdio, nil
 }
 
 // logIO sends a task's stdout and stderr to the logger binary, which the

@@ -52,5 +52,8 @@ func (r *Runtime) removeContainer(ctx context.Context, c client.Container) error
 	if err := deleteTask(ctx, c); err != nil {
 		return fmt.Errorf("delete task: %w", err)
 	}
+	if err := r.removeStdio(c.ID()); err != nil {
+		return fmt.Errorf("remove stdio: %w", err)
+	}
 	return ignoreNotFound(c.Delete(ctx, client.WithSnapshotCleanup))
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeagent/nodeagent/cri"
@@ -68,11 +70,23 @@ func TestConformance(t *testing.T) {
 	var n atomic.Int32
 	conformance.Run(t, func(t *testing.T) (cri.Runtime, conformance.Env) {
 		cfg, c := isolate(t, base, fmt.Sprint(n.Add(1)))
+		// Runtimes a case reopens are closed when it ends, after what it
+		// made is removed (cleanups run last-registered first).
+		var reopened []*crictd.Runtime
+		t.Cleanup(func() {
+			for _, rt := range reopened {
+				rt.Close()
+			}
+		})
 		return newRuntime(t, cfg), conformance.Env{
-			Image:       testImage,
-			NetNS:       newNetNS,
-			Command:     command,
-			Reopen:      func(t *testing.T) cri.Runtime { return newRuntime(t, cfg) },
+			Image:   testImage,
+			NetNS:   newNetNS,
+			Command: command,
+			Reopen: func(t *testing.T) cri.Runtime {
+				rt := openRuntime(t, cfg)
+				reopened = append(reopened, rt)
+				return rt
+			},
 			AssertClean: func(t *testing.T) { assertClean(t, c, cfg) },
 		}
 	})
@@ -152,12 +166,18 @@ func isolate(t *testing.T, base crictd.Config, suffix string) (crictd.Config, *c
 }
 
 func newRuntime(t *testing.T, cfg crictd.Config) *crictd.Runtime {
+	rt := openRuntime(t, cfg)
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// openRuntime is a Runtime the caller closes.
+func openRuntime(t *testing.T, cfg crictd.Config) *crictd.Runtime {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rt, err := crictd.New(cfg, log)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { rt.Close() })
 	return rt
 }
 
@@ -172,18 +192,30 @@ func command(b conformance.Behaviour) ([]string, []string) {
 		return []string{"/bin/sh", "-c", "echo " + shellQuote(b.Stdout) + "; echo " + shellQuote(b.Stderr) + " >&2"}, nil
 	case conformance.Hog:
 		return []string{"/bin/sh", "-c", "x=$(yes | head -c 1000000000)"}, nil
+	case conformance.Cat:
+		return []string{"/bin/sh", "-c", "cat; echo bye"}, nil
+	case conformance.Shell:
+		return []string{"/bin/sh"}, nil
+	case conformance.Ticker:
+		return []string{"/bin/sh", "-c", "while :; do echo tick; sleep 0.1; done"}, nil
+	case conformance.Echo:
+		return nil, []string{"serve", "--http", "", "--udp-echo", "", "--tcp-echo", fmt.Sprintf(":%d", b.Port)}
 	}
 	return nil, []string{"pause"}
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// newNetNS makes an empty network namespace (only lo) for a sandbox.
+// newNetNS makes a network namespace with only lo, up (as CNI's loopback
+// plugin leaves it), for a sandbox.
 func newNetNS(t *testing.T) string {
 	dir := t.TempDir()
 	path, err := nsutil.Create(dir, "netns")
 	if err != nil {
 		t.Fatalf("create netns: %v", err)
+	}
+	if err := loUp(path); err != nil {
+		t.Fatalf("netns %s: %v", path, err)
 	}
 	t.Cleanup(func() {
 		if err := nsutil.Remove(path); err != nil {
@@ -192,6 +224,24 @@ func newNetNS(t *testing.T) string {
 		unix.Unmount(dir, unix.MNT_DETACH) // Create made dir a mount point
 	})
 	return path
+}
+
+func loUp(netnsPath string) error {
+	ns, err := netns.GetFromPath(netnsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return h.LinkSetUp(lo)
 }
 
 // requireContainerd returns the config to test with, or skips (fails with

@@ -56,10 +56,34 @@
 // Container output never passes through the agent. The task's stdout and
 // stderr go to containerd's binary logging: the shim runs
 // `<LoggerBinary> cri-logger <log path>` (see RunLogger), which appends
-// CRI-format records ("<time> stdout F <line>", lines over MaxLogLine split
+// CRI-format records ("<time> stdout F <line>", lines over crilog.MaxLine split
 // into "P" records) to the log file, and keeps running while the agent
 // restarts. It ends when the task is deleted. ExecSync's output is captured
 // through FIFOs in Config.FIFODir, removed when the exec ends.
+//
+// # Stdin, TTY, exec, attach, port-forward
+//
+// A container created with Stdin or TTY (label io.nodeagent.cri.stdio)
+// keeps its stdio in the runtime instead, as containerd's CRI plugin does
+// in containerd: its task's stdin, stdout and stderr (one terminal with
+// TTY) are FIFOs in <FIFODir>/ctr-<id>/, which the runtime reads into the
+// CRI log (the same records) and to every attached client, and which
+// attached clients write. The shim holds the stdin FIFO open itself, so
+// clients come and go without closing it; StdinOnce closes it (CloseIO)
+// when the first client's stdin ends. Such a container's output passes
+// through the agent: while no runtime runs it waits in the FIFO (up to the
+// pipe's 64 KiB, then the process blocks on writing); a new Runtime (New)
+// takes the FIFOs of running containers over, and Close gives them up,
+// writing an incomplete line as a partial record for the next one to end.
+// RemoveContainer removes the FIFOs. Attach to a container without stdio
+// follows its log from the end instead (crilog), until it stops.
+//
+// Exec runs a process like ExecSync's, its stdio on FIFOs connected to the
+// client's streams, with a terminal when asked (resized as the client
+// says); the end of the client's stdin closes the process's (CloseIO).
+// PortForward dials 127.0.0.1:<port> (then [::1]) inside the sandbox's
+// network namespace, on a throwaway locked OS thread (internal/nsutil), and
+// splices the connection with the client's stream.
 //
 // # Images
 //

@@ -3,6 +3,7 @@ package containerd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/cri/internal/podlabels"
@@ -22,29 +24,11 @@ import (
 // context.DeadlineExceeded.
 func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (cri.ExecResult, error) {
 	ctx = r.ns(ctx)
-	if _, err := r.record(ctx, id, podlabels.KindContainer); err != nil {
+	task, proc, err := r.execTarget(ctx, id)
+	if err != nil {
 		return cri.ExecResult{}, fmt.Errorf("exec in %w", err)
 	}
-	c, err := r.client.LoadContainer(ctx, id)
-	if err != nil {
-		return cri.ExecResult{}, wrap(err, "exec in container %s", id)
-	}
-	task, err := c.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return cri.ExecResult{}, fmt.Errorf("exec in container %s: it is not running", id)
-	}
-	if err != nil {
-		return cri.ExecResult{}, fmt.Errorf("exec in container %s: %w", id, err)
-	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return cri.ExecResult{}, fmt.Errorf("exec in container %s: %w", id, err)
-	}
-	proc := *spec.Process
 	proc.Args, proc.Terminal = cmd, false
-	if err := os.MkdirAll(r.cfg.FIFODir, 0o700); err != nil {
-		return cri.ExecResult{}, fmt.Errorf("exec in container %s: %w", id, err)
-	}
 	var stdout, stderr bytes.Buffer
 	ioCreator := cio.NewCreator(cio.WithStreams(nil, &stdout, &stderr), cio.WithFIFODir(r.cfg.FIFODir))
 	p, err := task.Exec(ctx, "exec-"+newID()[:24], &proc, ioCreator)
@@ -64,6 +48,37 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 		return res, fmt.Errorf("exec %q in container %s: %w", cmd, id, runErr)
 	}
 	return res, nil
+}
+
+// execTarget returns running container id's task and the process spec an
+// exec in it starts from (user, env, cwd, capabilities of the container's
+// process), and makes sure the FIFO directory exists.
+func (r *Runtime) execTarget(ctx context.Context, id string) (client.Task, specs.Process, error) {
+	if _, err := r.record(ctx, id, podlabels.KindContainer); err != nil {
+		return nil, specs.Process{}, err
+	}
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, specs.Process{}, wrap(err, "container %s", id)
+	}
+	task, err := c.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, specs.Process{}, fmt.Errorf("container %s: %w", id, cri.ErrNotRunning)
+	}
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	if st, err := task.Status(ctx); err != nil || st.Status != client.Running {
+		return nil, specs.Process{}, errors.Join(fmt.Errorf("container %s: %w", id, cri.ErrNotRunning), ignoreNotFound(err))
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	if err := os.MkdirAll(r.cfg.FIFODir, 0o700); err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	return task, *spec.Process, nil
 }
 
 // execDrainTimeout bounds the wait for an exec's output after it exited:

@@ -130,11 +130,18 @@ type Runtime struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	// bg is the runtime's own context (in its namespace), cancelled by
+	// Close: what it does in the background (kept stdio) ends with it.
+	bg     context.Context
+	stopBg context.CancelFunc
+
 	mu      sync.Mutex
-	podRefs map[string]podRef // by containerd container ID, for events
+	podRefs map[string]podRef    // by containerd container ID, for events
+	stdio   map[string]keptStdio // by container ID (container_io.go)
 }
 
-// New connects to containerd and prepares the sandbox root filesystem.
+// New connects to containerd, prepares the sandbox root filesystem and
+// takes over the stdio of running containers that keep one.
 func New(cfg Config, log *slog.Logger) (*Runtime, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -150,11 +157,19 @@ func New(cfg Config, log *slog.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", cfg.Address, err)
 	}
-	return &Runtime{cfg: cfg, client: c, log: log, now: time.Now, podRefs: map[string]podRef{}}, nil
+	r := &Runtime{cfg: cfg, client: c, log: log, now: time.Now, podRefs: map[string]podRef{}, stdio: map[string]keptStdio{}}
+	r.bg, r.stopBg = context.WithCancel(namespaces.WithNamespace(context.Background(), cfg.Namespace))
+	if err := r.resumeStdio(); err != nil {
+		log.Warn("could not take over the stdio of every running container", "err", err)
+	}
+	return r, nil
 }
 
-// Close closes the connection to containerd; what runs keeps running.
+// Close gives up the stdio it kept (the next runtime takes it over) and
+// closes the connection to containerd; what runs keeps running.
 func (r *Runtime) Close() error {
+	r.stopBg()
+	r.releaseStdio()
 	return r.client.Close()
 }
 

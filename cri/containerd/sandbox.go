@@ -37,7 +37,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg cri.SandboxConfig) (str
 		return "", wrap(err, "run sandbox %s", cfg.Name)
 	}
 	r.remember(id, labels)
-	if err := startTask(ctx, c, cio.NullIO); err != nil {
+	if _, err := startTask(ctx, c, cio.NullIO); err != nil {
 		r.cleanup(ctx, "sandbox", c)
 		return "", fmt.Errorf("run sandbox %s: %w", cfg.Name, err)
 	}
@@ -59,16 +59,16 @@ func (r *Runtime) sandboxInternal(cfg cri.SandboxConfig) map[string]string {
 }
 
 // startTask creates and starts c's task; on failure the task is deleted.
-func startTask(ctx context.Context, c client.Container, ioCreator cio.Creator) error {
+func startTask(ctx context.Context, c client.Container, ioCreator cio.Creator) (client.Task, error) {
 	task, err := c.NewTask(ctx, ioCreator)
 	if err != nil {
-		return fmt.Errorf("create task: %w", err)
+		return nil, fmt.Errorf("create task: %w", err)
 	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return fmt.Errorf("start task: %w", err)
+		return nil, fmt.Errorf("start task: %w", err)
 	}
-	return nil
+	return task, nil
 }
 
 // cleanup removes what a failed create left, logging (not returning) errors

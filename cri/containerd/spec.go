@@ -83,7 +83,7 @@ func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.Container
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img.image),
 		oci.WithProcessArgs(args...),
-		oci.WithEnv(cfg.Env),
+		oci.WithEnv(containerEnv(cfg)),
 		oci.WithMounts(containerMounts(cfg.Mounts, sb.labels)),
 		oci.WithCgroup(path.Join(sb.labels[labelCgroupParent], id)),
 		oci.WithAnnotations(cfg.Annotations),
@@ -91,9 +91,21 @@ func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.Container
 	if cfg.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))
 	}
+	if cfg.TTY {
+		opts = append(opts, oci.WithTTY)
+	}
 	opts = append(opts, sandboxNamespaces(sb)...)
 	opts = append(opts, resourceOpts(cfg.Resources)...)
 	return append(opts, securityOpts(cfg.Security)...), nil
+}
+
+// containerEnv is the config's environment, after TERM=xterm for a TTY
+// (which the config may override).
+func containerEnv(cfg cri.ContainerConfig) []string {
+	if !cfg.TTY {
+		return cfg.Env
+	}
+	return append([]string{"TERM=xterm"}, cfg.Env...)
 }
 
 // sandboxNamespaces joins the sandbox's network, IPC and UTS namespaces (or

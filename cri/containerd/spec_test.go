@@ -2,7 +2,10 @@ package containerd
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/nodeagent/nodeagent/cri"
 )
 
 func TestKubeArgs(t *testing.T) {
@@ -59,5 +62,25 @@ func TestStopSignal(t *testing.T) {
 	}
 	if _, err := stopSignal("SIGNOPE", ""); err == nil {
 		t.Errorf("stopSignal(SIGNOPE) succeeded")
+	}
+}
+
+// The stdio a container keeps round-trips through its label; a TTY
+// container gets TERM=xterm unless its config sets TERM.
+func TestStdioLabelAndTTYEnv(t *testing.T) {
+	for _, cfg := range []cri.ContainerConfig{
+		{}, {Stdin: true}, {Stdin: true, StdinOnce: true}, {TTY: true}, {Stdin: true, StdinOnce: true, TTY: true},
+	} {
+		got, ok := stdioConfig(map[string]string{labelStdio: stdioLabel(cfg), labelLogPath: "/l"})
+		if ok != (cfg.Stdin || cfg.TTY) || got.Stdin != cfg.Stdin || got.StdinOnce != cfg.StdinOnce || got.TTY != cfg.TTY ||
+			(ok && got.LogPath != "/l") {
+			t.Errorf("%+v: label %q gives %+v, %v", cfg, stdioLabel(cfg), got, ok)
+		}
+	}
+	if env := containerEnv(cri.ContainerConfig{TTY: true, Env: []string{"TERM=dumb"}}); strings.Join(env, " ") != "TERM=xterm TERM=dumb" {
+		t.Errorf("env %q: the config's TERM must come last, to win", env)
+	}
+	if env := containerEnv(cri.ContainerConfig{Env: []string{"A=1"}}); strings.Join(env, " ") != "A=1" {
+		t.Errorf("env without a TTY: %q", env)
 	}
 }

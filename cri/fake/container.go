@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/cri/internal/ctrio"
 	"github.com/nodeagent/nodeagent/cri/internal/podlabels"
 )
 
@@ -62,6 +63,14 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 	}
 	if c.State != cri.ContainerCreated {
 		return fmt.Errorf("start container %s: it is %s, not %s", id, c.State, cri.ContainerCreated)
+	}
+	if c.cfg.Stdin || c.cfg.TTY {
+		stdio, err := ctrio.Open(ctrio.Config{LogPath: c.LogPath, Stdin: c.cfg.Stdin, StdinOnce: c.cfg.StdinOnce,
+			TTY: c.cfg.TTY, Now: s.now})
+		if err != nil {
+			return fmt.Errorf("start container %s: %w", id, err)
+		}
+		c.stdio = stdio
 	}
 	c.State, c.StartedAt, c.Pid = cri.ContainerRunning, s.now(), s.newPid()
 	s.publish(cri.EventContainerStarted, id, c.Labels)
@@ -125,6 +134,9 @@ func (s *state) exit(c *container, code int32, reason string) {
 	}
 	c.State, c.ExitCode, c.Reason = cri.ContainerExited, code, reason
 	c.FinishedAt, c.Pid = s.now(), 0
+	if c.stdio != nil {
+		c.stdio.CloseOutput()
+	}
 	close(c.exited)
 	s.publish(cri.EventContainerExited, c.ID, c.Labels)
 }

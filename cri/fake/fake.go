@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/cri/internal/ctrio"
 )
 
 var _ cri.Runtime = &Fake{}
@@ -46,6 +47,8 @@ type state struct {
 	failNext   map[string]error      // by method name
 	subs       map[*subscriber]bool
 	exec       ExecHandler
+	streamExec StreamExecHandler
+	ports      map[string]map[int32]PortHandler // by sandbox, by port
 }
 
 type sandbox struct {
@@ -58,10 +61,12 @@ type container struct {
 	cfg        cri.ContainerConfig
 	ignoreTerm bool
 	exited     chan struct{} // closed when the container leaves Running
+	stdio      *ctrio.IO     // for a container with stdin or a TTY, once started
+	termSize   cri.TermSize  // the last size an attached client set
 }
 
 // New returns an empty Fake whose clock is time.Now and whose ExecSync
-// succeeds with no output.
+// succeeds with no output (Exec too, unless SetStreamExecHandler).
 func New() *Fake {
 	return &Fake{st: &state{
 		now:        time.Now,
@@ -75,6 +80,7 @@ func New() *Fake {
 		exec: func(string, []string) (cri.ExecResult, error) {
 			return cri.ExecResult{}, nil
 		},
+		ports: map[string]map[int32]PortHandler{},
 	}}
 }
 

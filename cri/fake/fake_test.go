@@ -17,6 +17,7 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) (cri.Runtime, conformance.Env) {
 		f := fake.New()
 		f.SetExecHandler(shell)
+		f.SetStreamExecHandler(streamShell)
 		return f, conformance.Env{
 			Image:   "example.com/app:v1",
 			NetNS:   func(t *testing.T) string { return "/var/run/netns/" + t.Name() },
@@ -39,6 +40,14 @@ func command(b conformance.Behaviour) ([]string, []string) {
 		return []string{"print", b.Stdout, b.Stderr}, nil
 	case conformance.Hog:
 		return []string{"hog"}, nil
+	case conformance.Cat:
+		return []string{"cat"}, nil
+	case conformance.Shell:
+		return []string{"sh"}, nil
+	case conformance.Ticker:
+		return []string{"ticker"}, nil
+	case conformance.Echo:
+		return []string{"echo-server", strconv.Itoa(b.Port)}, nil
 	}
 	return nil, []string{"pause"}
 }
@@ -56,6 +65,8 @@ func play(t *testing.T, f *fake.Fake, id string, b conformance.Behaviour) {
 	case conformance.Print:
 		err = errors.Join(f.WriteLog(id, "stdout", b.Stdout), f.WriteLog(id, "stderr", b.Stderr),
 			f.ExitContainer(id, 0, ""))
+	case conformance.Cat, conformance.Shell, conformance.Ticker, conformance.Echo:
+		err = playStreams(f, id, b)
 	}
 	if err != nil {
 		t.Fatalf("play %+v in %s: %v", b, id, err)

@@ -3,6 +3,7 @@ package fake
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -143,7 +144,57 @@ func (s *state) running(id string) (*container, error) {
 		return nil, notFound("container", id)
 	}
 	if c.State != cri.ContainerRunning {
-		return nil, fmt.Errorf("container %s is %s, not running", id, c.State)
+		return nil, fmt.Errorf("container %s is %s: %w", id, c.State, cri.ErrNotRunning)
 	}
 	return c, nil
+}
+
+// SetStreamExecHandler sets what Exec plays.
+func (f *Fake) SetStreamExecHandler(h StreamExecHandler) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.streamExec = h
+}
+
+// ServePort makes handler serve the connections forwarded to sandbox id's
+// port, as a server listening there would.
+func (f *Fake) ServePort(id string, port int32, handler PortHandler) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	if _, ok := f.st.sandboxes[id]; !ok {
+		return notFound("sandbox", id)
+	}
+	if f.st.ports[id] == nil {
+		f.st.ports[id] = map[int32]PortHandler{}
+	}
+	f.st.ports[id][port] = handler
+	return nil
+}
+
+// Stdio is the process side of a started container created with stdin or
+// a TTY: what it reads as stdin (nil without) and where its output goes
+// (stderr nil with a TTY). A test plays the process with them.
+func (f *Fake) Stdio(id string) (io.Reader, io.Writer, io.Writer, error) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, ok := f.st.containers[id]
+	if !ok {
+		return nil, nil, nil, notFound("container", id)
+	}
+	if c.stdio == nil {
+		return nil, nil, nil, fmt.Errorf("container %s keeps no stdio (created without stdin or a TTY, or not started)", id)
+	}
+	return c.stdio.ProcessStdin(), c.stdio.ProcessStdout(), c.stdio.ProcessStderr(), nil
+}
+
+// TermSize is the terminal size an attached client last set for
+// container id.
+func (f *Fake) TermSize(id string) (cri.TermSize, error) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, ok := f.st.containers[id]
+	if !ok {
+		return cri.TermSize{}, notFound("container", id)
+	}
+	return c.termSize, nil
 }
