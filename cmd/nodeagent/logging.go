@@ -5,6 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 )
 
 // Every command takes --log-level=debug|info|warn|error (default info)
@@ -74,4 +77,11 @@ func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// routeKlog sends what the Kubernetes libraries log through klog (client-go,
+// the streaming servers) to the command's logger, so that --log-level and
+// --log-format hold for them too; their chatty V(n) records are debug.
+func routeKlog(log *slog.Logger) {
+	klog.SetLogger(logr.FromSlogHandler(log.With("component", "klog").Handler()))
 }

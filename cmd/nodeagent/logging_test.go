@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
+
+	"k8s.io/klog/v2"
 )
 
 func TestSplitLogFlags(t *testing.T) {
@@ -62,5 +65,25 @@ func TestEveryCommandTakesTheLogFlags(t *testing.T) {
 	}
 	if err := dispatch(context.Background(), env, []string{"version", "--log-level=loud"}); err == nil || !strings.Contains(err.Error(), "--log-level") {
 		t.Fatalf("a bad level: %v", err)
+	}
+}
+
+// TestKlogFollowsTheLogger: what the Kubernetes libraries log through klog
+// reaches the command's logger in its format, and their V(1) chatter stays
+// below info.
+func TestKlogFollowsTheLogger(t *testing.T) {
+	var buf bytes.Buffer
+	level := new(slog.LevelVar)
+	routeKlog(newLogger(&buf, "json", level))
+	t.Cleanup(func() { klog.ClearLogger() })
+	klog.ErrorS(nil, "socket receive failed", "conn", 7)
+	klog.V(1).InfoS("chatter")
+	klog.Flush()
+	out := buf.String()
+	if !strings.Contains(out, `"msg":"socket receive failed"`) || !strings.Contains(out, `"component":"klog"`) {
+		t.Errorf("klog's error is not in the JSON log: %q", out)
+	}
+	if strings.Contains(out, "chatter") {
+		t.Errorf("klog's V(1) record logged at info: %q", out)
 	}
 }

@@ -98,5 +98,6 @@ func (env *environment) setupLogging(args []string) ([]string, error) {
 	}
 	env.logLevel.Set(opts.level)
 	env.log = newLogger(env.stderr, opts.format, env.logLevel)
+	routeKlog(env.log)
 	return rest, nil
 }
