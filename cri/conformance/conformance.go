@@ -79,6 +79,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) (cri.Runtime, Env)) {
 		{"StopTimeoutKills", testStopTimeoutKills},
 		{"OOMKilled", testOOMKilled},
 		{"ExecSync", testExecSync},
+		{"Devices", testDevices},
 		{"Logs", testLogs},
 		{"RemoveSandboxRemovesContainers", testRemoveSandboxRemovesContainers},
 		{"NotFound", testNotFound},

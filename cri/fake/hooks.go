@@ -147,3 +147,14 @@ func (s *state) running(id string) (*container, error) {
 	}
 	return c, nil
 }
+
+// ContainerConfig returns the configuration a container was created with.
+func (f *Fake) ContainerConfig(id string) (cri.ContainerConfig, bool) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, ok := f.st.containers[id]
+	if !ok {
+		return cri.ContainerConfig{}, false
+	}
+	return c.cfg, true
+}
