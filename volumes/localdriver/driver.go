@@ -28,6 +28,9 @@ const (
 	BackingFile   = "file"
 	BackingDevice = "device"
 	BackingDir    = "dir"
+	// BackingLocal is a PV's spec.local.path: a device or a directory,
+	// whichever the path is.
+	BackingLocal = "local"
 )
 
 // DefaultFsType is the filesystem of a volume that names none.
@@ -79,15 +82,34 @@ func (d *Driver) parseBacking(id string, attrs map[string]string) (backing, erro
 			return b, fmt.Errorf("%w: volumeAttributes %s=%q: a positive number of bytes is required", volumes.ErrInvalidArgument, AttrSize, attrs[AttrSize])
 		}
 		b.size, b.path = size, d.backingFile(id)
-	case BackingDevice, BackingDir:
+	case BackingDevice, BackingDir, BackingLocal:
 		b.path = attrs[AttrPath]
 		if !strings.HasPrefix(b.path, "/") {
 			return b, fmt.Errorf("%w: volumeAttributes %s=%q: an absolute path is required", volumes.ErrInvalidArgument, AttrPath, b.path)
+		}
+		if b.kind == BackingLocal {
+			return b, b.localKind()
 		}
 	default:
 		return b, fmt.Errorf("%w: volumeAttributes %s=%q: must be %s, %s or %s", volumes.ErrInvalidArgument, AttrBacking, b.kind, BackingFile, BackingDevice, BackingDir)
 	}
 	return b, nil
+}
+
+// localKind makes a local path's backing a device or a directory.
+func (b *backing) localKind() error {
+	st, err := os.Stat(b.path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("local volume path: %w", err)
+	case st.IsDir():
+		b.kind = BackingDir
+	case st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0:
+		b.kind = BackingDevice
+	default:
+		return fmt.Errorf("%w: local volume path %s is neither a directory nor a block device", volumes.ErrInvalidArgument, b.path)
+	}
+	return nil
 }
 
 // validHandle accepts what can name a file: a file-backed volume's handle
