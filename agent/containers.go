@@ -59,7 +59,7 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	if err != nil {
 		return cri.ContainerConfig{}, err
 	}
-	mounts, err := a.volumeMounts(ctx, pod, spec)
+	mounts, devices, err := a.volumeMounts(pod, spec, env)
 	if err != nil {
 		return cri.ContainerConfig{}, err
 	}
@@ -69,7 +69,7 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	}
 	return cri.ContainerConfig{
 		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
-		Mounts: mounts, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),
+		Mounts: mounts, Devices: devices, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),
 		TTY: spec.TTY, Stdin: spec.Stdin,
 		Labels: map[string]string{cri.LabelPodUID: string(pod.UID), cri.LabelPodNamespace: pod.Namespace,
 			cri.LabelPodName: pod.Name, cri.LabelContainerName: spec.Name, cri.LabelAttempt: fmt.Sprint(attempt)},

@@ -16,7 +16,7 @@ import (
 // the published volume) and the others go on.
 func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput) {
 	for _, k := range p.unpublish {
-		_, err := m.try("unpublish/"+string(k.uid)+"/"+k.pvName, func() error { return m.unpublish(ctx, k, a.published[k]) })
+		_, err := m.try(opKey{op: "unpublish", uid: k.uid, name: k.pvName}, func() error { return m.unpublish(ctx, k, a.published[k]) })
 		m.mu.Lock()
 		if err != nil {
 			m.unpublishErrs[k] = err
@@ -27,7 +27,7 @@ func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput
 		m.mu.Unlock()
 	}
 	for _, k := range p.unstage {
-		if _, err := m.try("unstage/"+k.driver+"/"+k.handle, func() error { return m.unstage(ctx, k, a.staged[k]) }); err != nil {
+		if _, err := m.try(opKey{op: "unstage", name: k.driver + "/" + k.handle}, func() error { return m.unstage(ctx, k, a.staged[k]) }); err != nil {
 			m.cfg.Log.Warn("unstaging a volume", "driver", k.driver, "volume", k.handle, "err", err)
 		}
 	}
@@ -35,7 +35,7 @@ func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput
 	staged := map[stagingKey]bool{}
 	for _, k := range p.stage {
 		v := firstUser(in.desired, k)
-		ran, err := m.try("stage/"+k.driver+"/"+k.handle, func() error { return m.stage(ctx, k, a.staged[k], v) })
+		ran, err := m.try(opKey{op: "stage", name: k.driver + "/" + k.handle}, func() error { return m.stage(ctx, k, a.staged[k], v) })
 		staged[k] = ran && err == nil
 		if err != nil {
 			m.setStageErr(in.desired, k, err)
@@ -46,13 +46,13 @@ func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput
 		if !staged[v.csi.key] {
 			continue
 		}
-		ran, err := m.try("publish/"+string(pv.uid)+"/"+pv.name, func() error { return m.publish(ctx, pods[pv.uid], v) })
+		ran, err := m.try(opKey{op: "publish", uid: pv.uid, name: pv.name}, func() error { return m.publish(ctx, pods[pv.uid], v) })
 		if ran {
 			m.setErr(pv.uid, pv.name, err)
 		}
 	}
 	for _, pv := range p.setUp {
-		ran, err := m.try("setup/"+string(pv.uid)+"/"+pv.name, func() error { return m.setUpVolume(ctx, pods[pv.uid], vols[pv]) })
+		ran, err := m.try(opKey{op: "setup", uid: pv.uid, name: pv.name}, func() error { return m.setUpVolume(ctx, pods[pv.uid], vols[pv]) })
 		if ran {
 			m.setErr(pv.uid, pv.name, err)
 		}

@@ -72,7 +72,7 @@ type Manager struct {
 	gone         map[types.UID]bool // removed, to be unpublished
 	setUp        map[podVolume]setUpInfo
 	sourcesReady bool
-	backoff      map[string]backoffEntry
+	backoff      map[opKey]backoffEntry
 	// unpublishErrs are the last unpublish failures, by published volume.
 	unpublishErrs map[publishKey]error
 
@@ -117,7 +117,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg.RootDir = root // as the mount table names paths
 	return &Manager{cfg: cfg, pods: map[types.UID]*podEntry{}, gone: map[types.UID]bool{}, setUp: map[podVolume]setUpInfo{},
-		backoff: map[string]backoffEntry{}, unpublishErrs: map[publishKey]error{}, trigger: make(chan struct{}, 1)}, nil
+		backoff: map[opKey]backoffEntry{}, unpublishErrs: map[publishKey]error{}, trigger: make(chan struct{}, 1)}, nil
 }
 
 func (m *Manager) podsDir() string { return filepath.Join(m.cfg.RootDir, "pods") }
@@ -196,6 +196,11 @@ func (m *Manager) removeLocked(uid types.UID) {
 	for pv := range m.setUp {
 		if pv.uid == uid {
 			delete(m.setUp, pv)
+		}
+	}
+	for k := range m.backoff {
+		if k.uid == uid && k.op != "unpublish" {
+			delete(m.backoff, k)
 		}
 	}
 }
@@ -300,4 +305,53 @@ func (m *Manager) setUpCopy() map[podVolume]setUpInfo {
 		out[k] = v
 	}
 	return out
+}
+
+// Cleaner is a plugin that can remove what it made beyond its records
+// (the local driver: loop devices of its backing files).
+type Cleaner interface {
+	Cleanup(ctx context.Context) error
+}
+
+// CleanupAll unpublishes every published volume and unstages every staged
+// one, whatever pod they belong to, then lets each plugin clean up: `agent
+// --cleanup`, when no pod runs. It fails if anything is left.
+func (m *Manager) CleanupAll(ctx context.Context) error {
+	a, err := m.readActual()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	for k := range a.published {
+		m.removeLocked(k.uid)
+	}
+	for uid := range m.pods {
+		m.removeLocked(uid)
+	}
+	m.sourcesReady = true
+	m.mu.Unlock()
+	m.pass(ctx)
+	var errs []error
+	for _, p := range m.cfg.Plugins {
+		if c, ok := p.(Cleaner); ok {
+			errs = append(errs, c.Cleanup(ctx))
+		}
+	}
+	if a, err = m.readActual(); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if len(a.published)+len(a.staged) > 0 {
+		errs = append(errs, fmt.Errorf("%d published and %d staged volumes are left: %w", len(a.published), len(a.staged), m.allUnpublishErrs()))
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) allUnpublishErrs() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for _, err := range m.unpublishErrs {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

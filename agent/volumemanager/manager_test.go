@@ -45,7 +45,7 @@ func newNode(t *testing.T) *node {
 	}
 	loop := volumes.NewFakeLoop()
 	n := &node{t: t, root: root, mount: volumes.NewFake(), loop: loop, format: volumes.NewFakeFormatter(loop),
-		src: &fakeSource{pvs: map[string]*corev1.PersistentVolume{}, files: map[string]string{}},
+		src:   &fakeSource{pvs: map[string]*corev1.PersistentVolume{}, files: map[string]string{}},
 		clock: testingclock.NewFakeClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)), events: record.NewFakeRecorder(100),
 		ready: make(chan types.UID, 100)}
 	return n

@@ -2,7 +2,6 @@ package volumemanager
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,7 +71,7 @@ func (m *Manager) resolveClaims(ctx context.Context) {
 	}
 	m.mu.Unlock()
 	for _, w := range work {
-		key := fmt.Sprintf("claim/%s/%s", w.pod.UID, w.v.Name)
+		key := opKey{op: "claim", uid: w.pod.UID, name: w.v.Name}
 		var d *desiredVolume
 		ran, err := m.try(key, func() error {
 			var err error
@@ -196,6 +195,14 @@ func fsGroup(pod *corev1.Pod) *int64 {
 	return nil
 }
 
+// opKey names an operation for its back-off: a pod's volume, or (no
+// uid) a staged volume.
+type opKey struct {
+	op   string
+	uid  types.UID
+	name string
+}
+
 // backoffEntry is an operation's back-off after a failure.
 type backoffEntry struct {
 	next  time.Time
@@ -210,7 +217,7 @@ const (
 // try runs op unless it is backing off from a failure (ran false: the
 // caller keeps what it knew); a failure doubles the back-off, a success
 // ends it.
-func (m *Manager) try(key string, op func() error) (ran bool, err error) {
+func (m *Manager) try(key opKey, op func() error) (ran bool, err error) {
 	now := m.cfg.Clock.Now()
 	m.mu.Lock()
 	b, ok := m.backoff[key]

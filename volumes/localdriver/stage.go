@@ -279,9 +279,17 @@ func (d *Driver) detachFile(path string) error {
 	return errors.Join(errs...)
 }
 
-// BackingFiles lists the backing files in dir: `agent --cleanup` detaches
-// their loop devices.
-func BackingFiles(dir string) []string {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.img"))
-	return files
+// Cleanup detaches the loop devices of every backing file, staged or not
+// (a record lost, a crash between attach and record): `agent --cleanup`
+// runs it after unstaging everything. The files stay.
+func (d *Driver) Cleanup(context.Context) error {
+	files, err := filepath.Glob(filepath.Join(d.cfg.BackingDir, "*.img"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		errs = append(errs, d.detachFile(f))
+	}
+	return errors.Join(errs...)
 }
