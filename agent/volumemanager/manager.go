@@ -239,6 +239,9 @@ func (m *Manager) WaitForMount(ctx context.Context, pod *corev1.Pod) (map[string
 	return m.Mounts(pod.UID)
 }
 
+// Reconcile runs one pass now.
+func (m *Manager) Reconcile(ctx context.Context) { m.pass(ctx) }
+
 // Mounts returns the pod's ready volumes, or ErrNotReady with why.
 func (m *Manager) Mounts(uid types.UID) (map[string]Mounted, error) {
 	m.mu.Lock()
