@@ -1,10 +1,8 @@
 package volumes
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,12 +51,8 @@ func SetOwnership(dir string, gid int64, policy OwnershipPolicy, readOnly bool) 
 			return err
 		}
 	}
-	mnt, err := mountID(root)
-	if err != nil {
-		return err
-	}
-	w := ownershipWalk{gid: int(gid), readOnly: readOnly, mnt: mnt}
-	return w.entry(root, ".")
+	w := ownershipWalk{gid: int(gid), readOnly: readOnly}
+	return walkBeneath(root, w.visit)
 }
 
 // rootMatches is kubelet's requiresPermissionChange, negated: the root has
@@ -79,24 +73,10 @@ func rootMatches(root *os.File, gid uint32, readOnly bool) (bool, error) {
 type ownershipWalk struct {
 	gid      int
 	readOnly bool
-	mnt      uint64
 }
 
-// entry changes name beneath dir and, for a directory on the volume's
-// mount, what is in it.
-func (w ownershipWalk) entry(dir *os.File, name string) error {
-	f, err := openat2(dir, name, unix.O_PATH|unix.O_NOFOLLOW, 0, noFollow)
-	if errors.Is(err, unix.ENOENT) {
-		return nil // removed meanwhile
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return &os.PathError{Op: "stat", Path: f.Name(), Err: err}
-	}
+// visit changes one file (f is O_PATH, never a followed symlink).
+func (w ownershipWalk) visit(f *os.File, st *unix.Stat_t) error {
 	if err := unix.Fchownat(int(f.Fd()), "", -1, w.gid, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &os.PathError{Op: "chown", Path: f.Name(), Err: err}
 	}
@@ -104,10 +84,7 @@ func (w ownershipWalk) entry(dir *os.File, name string) error {
 	case unix.S_IFLNK:
 		return nil
 	case unix.S_IFDIR:
-		if err := chmodPath(f, w.mode(st.Mode, true)); err != nil {
-			return err
-		}
-		return w.children(f)
+		return chmodPath(f, w.mode(st.Mode, true))
 	}
 	return chmodPath(f, w.mode(st.Mode, false))
 }
@@ -123,26 +100,4 @@ func (w ownershipWalk) mode(m uint32, dir bool) uint32 {
 		mask |= unix.S_ISGID | execMask
 	}
 	return m&0o7777 | mask
-}
-
-// children walks a directory's entries, unless it is another mount.
-func (w ownershipWalk) children(f *os.File) error {
-	if id, err := mountID(f); err != nil || id != w.mnt {
-		return err
-	}
-	d, err := openat2(f, ".", unix.O_RDONLY|unix.O_DIRECTORY, 0, noFollow)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return &os.PathError{Op: "readdir", Path: path.Clean(f.Name()), Err: err}
-	}
-	for _, n := range names {
-		if err := w.entry(d, n); err != nil {
-			return err
-		}
-	}
-	return nil
 }

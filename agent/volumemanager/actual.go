@@ -38,6 +38,9 @@ type setUpInfo struct {
 	// version is what the content was made from (the pod's resource
 	// version for downwardAPI): a new one is written when it changes.
 	version string
+	// usage is a watched emptyDir's use of the disk, in bytes, at its
+	// last check.
+	usage int64
 }
 
 // readActual reads the records and the mount table.

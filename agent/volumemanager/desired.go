@@ -169,9 +169,17 @@ func accessMode(modes []corev1.PersistentVolumeAccessMode) volumes.AccessMode {
 	return volumes.SingleNodeWriter
 }
 
-// refreshes says whether a volume's content follows the API (configMap,
-// secret, projected, downwardAPI) and so is written again now and then.
-func (d *desiredVolume) refreshes() bool { return d.kind == kindFiles }
+// refreshes says whether a volume is set up again now and then: its
+// content follows the API (configMap, secret, projected, downwardAPI), or
+// its usage is watched (an emptyDir on disk with a sizeLimit).
+func (d *desiredVolume) refreshes() bool { return d.kind == kindFiles || d.watchesUsage() }
+
+// watchesUsage: an emptyDir on disk with a sizeLimit (one in memory is a
+// tmpfs of that size: the kernel holds the limit).
+func (d *desiredVolume) watchesUsage() bool {
+	e := d.src.EmptyDir
+	return d.kind == kindEmptyDir && e != nil && e.SizeLimit != nil && e.Medium != corev1.StorageMediumMemory
+}
 
 // String names a volume for logs and events.
 func (d *desiredVolume) String() string {

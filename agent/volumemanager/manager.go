@@ -239,6 +239,24 @@ func (m *Manager) WaitForMount(ctx context.Context, pod *corev1.Pod) (map[string
 	return m.Mounts(pod.UID)
 }
 
+// Usage is the disk usage, in bytes, of the pod's emptyDir volumes that
+// have a sizeLimit, at their last check (every RefreshPeriod).
+func (m *Manager) Usage(uid types.UID) map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int64{}
+	e, ok := m.pods[uid]
+	if !ok {
+		return out
+	}
+	for name, v := range e.volumes {
+		if v.watchesUsage() {
+			out[name] = m.setUp[podVolume{uid: uid, name: name}].usage
+		}
+	}
+	return out
+}
+
 // Reconcile runs one pass now.
 func (m *Manager) Reconcile(ctx context.Context) { m.pass(ctx) }
 

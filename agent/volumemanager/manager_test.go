@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -350,5 +351,55 @@ func TestStageFailureIsReported(t *testing.T) {
 	}
 	if s, _ := n.counts(); s != 0 {
 		t.Fatal("staged")
+	}
+}
+
+// TestEmptyDirLimits: a memory emptyDir is a tmpfs of its sizeLimit (else
+// of the pod's memory limit); a disk emptyDir with a sizeLimit is measured
+// every refresh period, and going over the limit is a Warning event.
+func TestEmptyDirLimits(t *testing.T) {
+	n := newNode(t)
+	m := n.manager()
+	limit := resource.MustParse("16Ki")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}}},
+		Volumes: []corev1.Volume{
+			{Name: "ram", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &limit}}},
+			{Name: "ram-pod", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
+			{Name: "disk", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}}},
+		}}}
+	mounts, err := m.WaitForMount(context.Background(), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for vol, want := range map[string]string{"ram": "mode=0777,size=16384", "ram-pod": "mode=0777,size=67108864"} {
+		if got := n.mount.Mounts()[mounts[vol].Path]; got.Type != "tmpfs" || got.Options != want {
+			t.Errorf("%s: %+v, want a tmpfs with %s", vol, got, want)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(mounts["disk"].Path, "big"), make([]byte, 64<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.pass(context.Background())
+	if u := m.Usage(pod.UID)["disk"]; u != 0 && u >= 64<<10 {
+		t.Fatalf("measured before the refresh period: %d", u)
+	}
+	n.clock.Step(time.Minute)
+	m.pass(context.Background())
+	if u := m.Usage(pod.UID)["disk"]; u < 64<<10 {
+		t.Fatalf("usage %d, want at least 64 KiB", u)
+	}
+	select {
+	case ev := <-n.events.Events:
+		if !strings.Contains(ev, `Warning EmptyDirSizeLimitExceeded Usage of EmptyDir volume "disk" exceeds the limit "16Ki".`) {
+			t.Fatalf("event %q", ev)
+		}
+	default:
+		t.Fatal("no event")
+	}
+	n.clock.Step(time.Minute)
+	m.pass(context.Background())
+	if len(n.events.Events) != 0 {
+		t.Fatal("a second event while the volume stays over its limit")
 	}
 }

@@ -23,6 +23,9 @@ func (m *Manager) setUpVolume(ctx context.Context, pod *corev1.Pod, v *desiredVo
 	switch v.kind {
 	case kindEmptyDir:
 		info.path, err = m.emptyDir(pod, podDir, v)
+		if err == nil && v.watchesUsage() {
+			info.usage, err = m.checkUsage(pod, v, info.path)
+		}
 	case kindHostPath:
 		info.path, err = m.cfg.Pods.HostPath(v.hostPath)
 	case kindFiles:
@@ -92,4 +95,23 @@ func (m *Manager) writeFiles(ctx context.Context, pod *corev1.Pod, podDir string
 		return dir, volumes.SetOwnership(dir, *g, volumes.OwnershipAlways, true)
 	}
 	return dir, nil
+}
+
+// checkUsage measures an emptyDir on disk and records a Warning event when
+// its usage goes over its sizeLimit (the message is kubelet's eviction
+// manager's; evicting the pod is for the eviction manager).
+func (m *Manager) checkUsage(pod *corev1.Pod, v *desiredVolume, dir string) (int64, error) {
+	usage, err := volumes.DiskUsage(dir)
+	if err != nil {
+		return 0, err
+	}
+	limit := v.src.EmptyDir.SizeLimit
+	m.mu.Lock()
+	before := m.setUp[podVolume{uid: pod.UID, name: v.name}].usage
+	m.mu.Unlock()
+	if over := usage > limit.Value(); over && before <= limit.Value() && m.cfg.Recorder != nil {
+		m.cfg.Recorder.Eventf(pod, corev1.EventTypeWarning, "EmptyDirSizeLimitExceeded",
+			"Usage of EmptyDir volume %q exceeds the limit %q.", v.name, limit.String())
+	}
+	return usage, nil
 }
