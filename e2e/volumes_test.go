@@ -109,12 +109,7 @@ spec:
 func (l *agentLab) deletePod(t *testing.T, name string) {
 	t.Helper()
 	l.k.ok("", "delete", "pod", name, "--wait=false")
-	framework.Eventually(t, 60*time.Second, 200*time.Millisecond, "pod "+name+" gone", func() error {
-		if _, errOut, err := l.k.run("", "get", "pod", name); err == nil || !strings.Contains(errOut, "NotFound") {
-			return fmt.Errorf("still there")
-		}
-		return nil
-	})
+	l.waitGone(t, name)
 }
 
 // volumesLeft lists what volumes left on the node: loop devices of its
@@ -232,4 +227,130 @@ func TestVolumeStageSurvivesKill9BetweenFormatAndMount(t *testing.T) {
 	}
 	l.deletePod(t, "held")
 	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "nothing left", l.volumesLeft)
+}
+
+const liveVolumesPod = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: live}
+data: {key: first}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: live, labels: {tier: one}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: IMAGE
+    command: [sh, -c, "while true; do echo cm=$(cat /cm/key) $(cat /info/labels | tr '\\n' ' '); sleep 1; done"]
+    volumeMounts: [{name: cm, mountPath: /cm}, {name: info, mountPath: /info}]
+  volumes:
+  - {name: cm, configMap: {name: live}}
+  - {name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}}
+`
+
+// TestRunningPodSeesConfigMapAndLabelChanges: a configMap change reaches
+// a running pod's file within a minute, a label change its downwardAPI
+// file within seconds, both through the atomic writer's ..data swap.
+func TestRunningPodSeesConfigMapAndLabelChanges(t *testing.T) {
+	l := startAgentLab(t)
+	l.k.ok(strings.ReplaceAll(liveVolumesPod, "IMAGE", framework.TestImage()), "apply", "-f", "-")
+	l.logsContain(t, "live", "c", `cm=first tier="one"`)
+	start := time.Now()
+	l.k.ok("", "patch", "configmap", "live", "--type=merge", "-p", `{"data":{"key":"second"}}`)
+	l.logsWithin(t, 60*time.Second, "live", "c", "cm=second")
+	t.Logf("the configMap change reached the pod in %v", time.Since(start).Round(time.Second))
+	start = time.Now()
+	l.k.ok("", "label", "pod", "live", "tier=two", "--overwrite")
+	l.logsWithin(t, 15*time.Second, "live", "c", `tier="two"`)
+	t.Logf("the label change reached the pod in %v", time.Since(start).Round(time.Second))
+}
+
+// logsWithin waits until the container's logs hold want, failing after
+// timeout.
+func (l *agentLab) logsWithin(t *testing.T, timeout time.Duration, pod, container, want string) {
+	t.Helper()
+	framework.Eventually(t, timeout, 500*time.Millisecond, pod+"/"+container+" logs "+want, func() error {
+		logs, _, _ := l.k.run("", "logs", pod, "-c", container, "--tail=3")
+		if !strings.Contains(logs, want) {
+			return fmt.Errorf("logs: %q", logs)
+		}
+		return nil
+	})
+}
+
+// cyclePod uses every kind of volume that mounts something: a claim, a
+// configMap and a secret (a tmpfs), a memory emptyDir, a subPath.
+func cyclePod(name, claim string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %[1]s}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: %[2]s
+    command: [sh, -c, "echo %[1]s > /data/last && sleep 3600"]
+    volumeMounts:
+    - {name: data, mountPath: /data}
+    - {name: cm, mountPath: /cm}
+    - {name: secret, mountPath: /secret}
+    - {name: ram, mountPath: /ram}
+    - {name: cm, mountPath: /key, subPath: key}
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: %[3]s}}
+  - {name: cm, configMap: {name: cycle}}
+  - {name: secret, secret: {secretName: cycle}}
+  - {name: ram, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
+`, name, framework.TestImage(), claim)
+}
+
+// TestVolumeCyclesLeaveNothing: 50 pods with volumes, five at a time on
+// five claims, are created and deleted; nothing is left: no loop device,
+// no mount, no staging directory, no pod directory.
+func TestVolumeCyclesLeaveNothing(t *testing.T) {
+	l := startAgentLab(t)
+	l.k.ok("", "create", "configmap", "cycle", "--from-literal=key=v")
+	l.k.ok("", "create", "secret", "generic", "cycle", "--from-literal=key=s")
+	const parallel, rounds = 5, 10
+	for i := range parallel {
+		staticVolume{name: fmt.Sprintf("cycle-%d", i), size: 16 << 20, fsType: "ext4"}.create(t, l)
+	}
+	for r := range rounds {
+		for i := range parallel {
+			l.k.ok(cyclePod(fmt.Sprintf("p%d-%d", r, i), fmt.Sprintf("cycle-%d", i)), "apply", "-f", "-")
+		}
+		for i := range parallel {
+			l.waitFor(t, 90*time.Second, fmt.Sprintf("pod/p%d-%d", r, i), "{.status.phase}", "Running")
+		}
+		for i := range parallel {
+			l.k.ok("", "delete", "pod", fmt.Sprintf("p%d-%d", r, i), "--wait=false")
+		}
+		for i := range parallel {
+			l.waitGone(t, fmt.Sprintf("p%d-%d", r, i))
+		}
+	}
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "nothing left", func() error {
+		if err := l.volumesLeft(); err != nil {
+			return err
+		}
+		if pods, _ := os.ReadDir(filepath.Join(l.dirs.Root, "pods")); len(pods) != 0 {
+			return fmt.Errorf("%d pod directories left", len(pods))
+		}
+		return l.leftovers()
+	})
+	if n := formats(t, l.srv.LogPath); n != parallel {
+		t.Fatalf("%d formats for %d volumes", n, parallel)
+	}
+}
+
+// waitGone waits until the pod is gone from the API.
+func (l *agentLab) waitGone(t *testing.T, name string) {
+	t.Helper()
+	framework.Eventually(t, 60*time.Second, 200*time.Millisecond, "pod "+name+" gone", func() error {
+		if _, errOut, err := l.k.run("", "get", "pod", name); err == nil || !strings.Contains(errOut, "NotFound") {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
 }
