@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -227,6 +228,27 @@ func TestVolumeStageSurvivesKill9BetweenFormatAndMount(t *testing.T) {
 	}
 	l.deletePod(t, "held")
 	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "nothing left", l.volumesLeft)
+
+	// The cleanup path: a pod on the volume runs, the agent is killed,
+	// `nodeagent agent --cleanup` unpublishes, unstages and detaches.
+	l.k.ok(claimPod("again", "held", false, "sleep 3600"), "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/again", "{.status.phase}", "Running")
+	if err := l.volumesLeft(); err == nil {
+		t.Fatal("the running pod's volume is neither attached nor mounted")
+	}
+	agent.Kill9()
+	cleanup := exec.Command(framework.Binary(t), append([]string{"agent", "--cleanup"}, l.dirs.AgentArgs(nodeName)...)...)
+	var out strings.Builder
+	cleanup.Stdout, cleanup.Stderr = &out, &out
+	if err := l.node.Run(cleanup); err != nil {
+		t.Fatalf("agent --cleanup: %v\n%s", err, out.String())
+	}
+	if err := errors.Join(l.volumesLeft(), l.leftovers()); err != nil {
+		t.Fatalf("after agent --cleanup: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(img); err != nil {
+		t.Fatalf("agent --cleanup removed the volume's data: %v", err)
+	}
 }
 
 const liveVolumesPod = `apiVersion: v1
