@@ -201,3 +201,29 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestEphemeralClaimMustBeThePods: a generic ephemeral volume uses the
+// claim <pod>-<volume> only if the pod controls it (kubelet's check): a
+// claim of that name made by someone else is refused, not mounted.
+func TestEphemeralClaimMustBeThePods(t *testing.T) {
+	pod := volumePod(corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{}}, "")
+	h := newHarness(t, crifake.New(), pod)
+	h.boundClaim("p-v") // no owner
+	_, err := h.a.volumeManager.WaitForMount(h.ctx, pod)
+	if err == nil || !strings.Contains(err.Error(), "PVC ns/p-v was not created for pod ns/p (pod is not owner)") {
+		t.Fatalf("a claim not owned by the pod: %v", err)
+	}
+	if len(h.mounts.Mounts()) != 0 {
+		t.Fatalf("mounted: %v", h.mounts.Mounts())
+	}
+	yes := true
+	pvc, _ := h.client.CoreV1().PersistentVolumeClaims("ns").Get(h.ctx, "p-v", metav1.GetOptions{})
+	pvc.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: pod.UID, Controller: &yes}}
+	if _, err := h.client.CoreV1().PersistentVolumeClaims("ns").Update(h.ctx, pvc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Step(time.Minute)
+	if _, err := h.a.volumeManager.WaitForMount(h.ctx, pod); err != nil {
+		t.Fatalf("the pod's own claim: %v", err)
+	}
+}

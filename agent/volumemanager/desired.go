@@ -135,6 +135,9 @@ func csiRequest(pv *corev1.PersistentVolume) (*csiVolume, error) {
 	default:
 		return nil, fmt.Errorf("PersistentVolume %s: its volume source is not supported by nodeagent (csi, local and hostPath are)", pv.Name)
 	}
+	if err := volumes.ValidName(c.key.driver); err != nil { // it names a directory
+		return nil, fmt.Errorf("PersistentVolume %s: CSI driver name: %w", pv.Name, err)
+	}
 	if c.capability.Block {
 		c.capability.FsType = ""
 	} else if c.capability.FsType == "" && c.key.driver == localdriver.Name {

@@ -313,3 +313,68 @@ func TestBadAttributes(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalDirectory: a PV's local path that is a directory is bound as
+// it is (nothing attached, formatted or mounted at the staging path); a
+// path that is neither a directory nor a block device is refused.
+func TestLocalDirectory(t *testing.T) {
+	f := newFakes(t)
+	v := f.fileVolume(t, "pv-local", false)
+	dir := t.TempDir()
+	v.attrs = map[string]string{AttrBacking: BackingLocal, AttrPath: dir}
+	d := f.driver(nil)
+	if err := v.stage(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	target := f.podTarget(t, "pod1")
+	if err := v.publish(d, target, false); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.mount.Mounts(); len(m) != 1 || m[target].Source != resolved(t, dir) {
+		t.Fatalf("mounts %v, want %s bound on %s", m, dir, target)
+	}
+	if l, _ := f.loop.List(); len(l) != 0 {
+		t.Fatalf("loop devices %v", l)
+	}
+	if err := errors.Join(v.unpublish(d, target), v.unstage(d)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the directory went: %v", err)
+	}
+	v.attrs[AttrPath] = "/dev/null"
+	if err := v.stage(context.Background(), f.driver(nil)); !errors.Is(err, volumes.ErrInvalidArgument) {
+		t.Fatalf("a character device as a local volume: %v", err)
+	}
+}
+
+// TestBackingFileIsPrivate: the backing directory is 0700 and its files
+// 0600 (the volumes' data, readable by root only); a symlink planted as a
+// backing file is refused, not followed.
+func TestBackingFileIsPrivate(t *testing.T) {
+	f := newFakes(t)
+	v := f.fileVolume(t, "pv-1", false)
+	if err := v.stage(context.Background(), f.driver(nil)); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(f.dir, "volumes-backing")
+	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Join(dir, "pv-1.img"): 0o600} {
+		if st, err := os.Stat(p); err != nil || st.Mode() != want {
+			t.Errorf("%s: %v %v, want %v", p, st.Mode(), err, want)
+		}
+	}
+	w := f.fileVolume(t, "pv-2", false)
+	host := filepath.Join(t.TempDir(), "host")
+	if err := os.WriteFile(host, []byte("host data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host, filepath.Join(dir, "pv-2.img")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.stage(context.Background(), f.driver(nil)); err == nil {
+		t.Fatal("a symlinked backing file was staged")
+	}
+	if b, _ := os.ReadFile(host); string(b) != "host data" || f.fmt.Formats(host) != 0 {
+		t.Fatal("the symlink's target was touched")
+	}
+}
