@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -99,7 +100,10 @@ func resources(spec corev1.Container) cri.Resources {
 func security(pod *corev1.Pod, spec corev1.Container) cri.SecurityContext {
 	var s cri.SecurityContext
 	if psc := pod.Spec.SecurityContext; psc != nil {
-		s.RunAsUser, s.RunAsGroup, s.SupplementalGroups = psc.RunAsUser, psc.RunAsGroup, psc.SupplementalGroups
+		s.RunAsUser, s.RunAsGroup, s.SupplementalGroups = psc.RunAsUser, psc.RunAsGroup, slices.Clone(psc.SupplementalGroups)
+		if psc.FSGroup != nil { // the group the pod's volumes are given to
+			s.SupplementalGroups = append(s.SupplementalGroups, *psc.FSGroup)
+		}
 	}
 	sc := spec.SecurityContext
 	if sc == nil {

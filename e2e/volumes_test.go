@@ -164,17 +164,25 @@ func TestPVCKeepsDataAcrossPods(t *testing.T) {
 	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "nothing left", l.volumesLeft)
 }
 
-// TestXFSAndBlockClaims: an xfs claim is mounted as xfs; a block claim is
-// the container's /dev/xvda, a block device it can read and write.
+// TestXFSAndBlockClaims: an xfs claim is mounted as xfs and given to the
+// pod's fsGroup (a container running as another user writes to it); a
+// block claim is the container's /dev/xvda, a block device it can read and
+// write.
 func TestXFSAndBlockClaims(t *testing.T) {
 	l := startAgentLab(t)
 	staticVolume{name: "xfs", size: 320 << 20, fsType: "xfs"}.create(t, l)
 	staticVolume{name: "raw", size: 16 << 20}.create(t, l)
-	l.k.ok(claimPod("xfs", "xfs", false, "df -T /data | tail -1; sleep 3600"), "apply", "-f", "-")
+	// fsGroup: a non-root container writes to the claim through its group.
+	xfs := strings.Replace(claimPod("xfs", "xfs", false, "df -T /data | tail -1; touch /data/mine && stat -c group=%g /data/mine; sleep 3600"),
+		"  containers:", "  securityContext: {runAsUser: 1000, fsGroup: 2000}\n  containers:", 1)
+	l.k.ok(xfs, "apply", "-f", "-")
 	l.k.ok(claimPod("raw", "raw", true,
 		"test -b /dev/xvda && echo block-device; echo raw-bytes | dd of=/dev/xvda 2>/dev/null; dd if=/dev/xvda bs=9 count=1 2>/dev/null; echo; sleep 3600"),
 		"apply", "-f", "-")
-	l.logsContain(t, "xfs", "c", "xfs")
+	l.logsContain(t, "xfs", "c", "group=2000")
+	if logs := l.logsContain(t, "xfs", "c", "xfs"); !strings.Contains(logs, "xfs") {
+		t.Fatalf("not an xfs filesystem: %q", logs)
+	}
 	logs := l.logsContain(t, "raw", "c", "raw-bytes")
 	if !strings.Contains(logs, "block-device") {
 		t.Fatalf("/dev/xvda is not a block device in the container: %q", logs)
