@@ -108,14 +108,17 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.RetryPeriod <= 0 {
 		cfg.RetryPeriod = time.Second
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.RootDir, "pods"), 0o750); err != nil {
-		return nil, err
-	}
+	// As the mount table names paths; a root that does not exist yet (an
+	// agent's first start, `agent --cleanup` on a clean machine) is made
+	// by the first pod, not here.
 	root, err := filepath.EvalSymlinks(cfg.RootDir)
+	if errors.Is(err, os.ErrNotExist) {
+		root, err = filepath.Abs(cfg.RootDir)
+	}
 	if err != nil {
 		return nil, err
 	}
-	cfg.RootDir = root // as the mount table names paths
+	cfg.RootDir = root
 	return &Manager{cfg: cfg, pods: map[types.UID]*podEntry{}, gone: map[types.UID]bool{}, setUp: map[podVolume]setUpInfo{},
 		backoff: map[opKey]backoffEntry{}, unpublishErrs: map[publishKey]error{}, trigger: make(chan struct{}, 1)}, nil
 }
