@@ -192,5 +192,5 @@ func (d *desiredVolume) String() string {
 	return fmt.Sprintf("%q", d.name)
 }
 
-// uniqueNames lists names once each, in order.
-func uniqueNames(names []string) string { return "[" + strings.Join(names, " ") + "]" }
+// bracketed lists names as kubelet's messages do: [a b].
+func bracketed(names []string) string { return "[" + strings.Join(names, " ") + "]" }

@@ -306,7 +306,7 @@ func (e *podEntry) notReady() error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: not mounted yet", ErrNotReady)
 	}
-	return fmt.Errorf("%w: unmounted volumes=%s: %w", ErrNotReady, uniqueNames(names), errors.Join(errs...))
+	return fmt.Errorf("%w: unmounted volumes=%s: %w", ErrNotReady, bracketed(names), errors.Join(errs...))
 }
 
 func (m *Manager) lastErrs(uid types.UID) error {
