@@ -27,6 +27,7 @@ import (
 	"github.com/nodeagent/nodeagent/agent/nodestatus"
 	"github.com/nodeagent/nodeagent/agent/stats"
 	"github.com/nodeagent/nodeagent/agent/status"
+	"github.com/nodeagent/nodeagent/agent/volumemanager"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/pleg"
@@ -61,7 +62,11 @@ type Agent struct {
 	pleg     *pleg.PLEG
 	nodeIP   string
 	volumes  *volumes.Manager
-	images   *images.Puller
+	// volumeManager stages, publishes and sets up the pods' volumes
+	// (agent/volumemanager; wired in volumes_wiring.go).
+	volumeManager *volumemanager.Manager
+	tokens        *tokenManager
+	images        *images.Puller
 	// statusManager writes every pod status (agent/status).
 	statusManager *status.Manager
 	prober        Prober           // probes.go
@@ -89,7 +94,10 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	a := newAgent(cfg, client, rt, log, opts)
+	a, err := newAgent(cfg, client, rt, log, opts)
+	if err != nil {
+		return nil, err
+	}
 	a.nodeIP = NodeIP(cfg)
 	a.stats = a.newStats()
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -112,7 +120,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 
 // newAgent makes the parts every Agent has, the running one and Cleanup's
 // (client nil: nothing is read from or written to the API).
-func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) *Agent {
+func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
 		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
 	for _, o := range opts {
@@ -123,7 +131,10 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	}
 	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
 	a.statusManager = a.newStatusManager()
-	return a
+	a.tokens = newTokenManager(client, a.clock)
+	var err error
+	a.volumeManager, err = a.newVolumeManager(a.volumes, volumeKernel{mounter: volumes.System{}, loop: volumes.SystemLoop{}, formatter: volumes.SystemFormatter{}})
+	return a, err
 }
 
 func podUID(obj any) ([]string, error) {
@@ -198,6 +209,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.pleg.Run(ctx)
 	go a.stats.Run(ctx)
 	go a.runProbeUpdates(ctx)
+	go a.volumeManager.Run(ctx)
 	for i := 0; i < a.cfg.Workers; i++ {
 		go a.worker(ctx)
 	}
@@ -271,9 +283,14 @@ func (a *Agent) housekeeping(ctx context.Context) {
 	}
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		a.cleanupOrphans(ctx)
 		a.queueStatic()
+		if first {
+			// Every pod that runs here is queued: after this round the
+			// volume manager may unstage what none of them wants.
+			a.volumeManager.SetSourcesReady()
+		}
 		select {
 		case <-ctx.Done():
 			return

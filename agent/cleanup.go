@@ -28,7 +28,10 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("agent configuration: %w", err)
 	}
-	a := newAgent(cfg, nil, rt, log, nil)
+	a, err := newAgent(cfg, nil, rt, log, nil)
+	if err != nil {
+		return err
+	}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}
@@ -57,7 +60,7 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 			errs = append(errs, a.teardown(ctx, uid))
 		}
 	}
-	errs = append(errs, a.removeDefaultNetwork())
+	errs = append(errs, a.cleanupVolumes(ctx), a.removeDefaultNetwork())
 	removeNodeCgroups(cfg.NodeName)
 	log.Info("agent cleanup done", "pods", len(seen))
 	return errors.Join(errs...)

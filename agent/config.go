@@ -64,6 +64,16 @@ type Config struct {
 	PodManifestPath string
 	// ManifestCheckInterval is how often PodManifestPath is rescanned.
 	ManifestCheckInterval time.Duration
+	// VolumeRefreshPeriod is how often configMap, secret, projected and
+	// downwardAPI volumes of running pods are written again from the API
+	// (0: 30 s). A downwardAPI volume follows a change of the pod at once.
+	VolumeRefreshPeriod time.Duration
+	// TestHoldVolumeStep is for tests only (set from the environment
+	// variable NODEAGENT_TEST_HOLD_VOLUME_STEP): a volume stage that
+	// reaches this step (attach, format, mount, staged) logs "test hold"
+	// and waits until the agent is killed, so that a test can kill it
+	// there. Empty: never.
+	TestHoldVolumeStep string
 	// ProtectedPaths are host directories, besides RootDir, that no
 	// hostPath volume may reach (the embedded API server's data dir: etcd,
 	// the CA key).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,7 +60,7 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	if err != nil {
 		return cri.ContainerConfig{}, err
 	}
-	mounts, err := a.volumeMounts(ctx, pod, spec)
+	mounts, devices, err := a.volumeMounts(pod, spec, env)
 	if err != nil {
 		return cri.ContainerConfig{}, err
 	}
@@ -69,7 +70,7 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	}
 	return cri.ContainerConfig{
 		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
-		Mounts: mounts, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),
+		Mounts: mounts, Devices: devices, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),
 		TTY: spec.TTY, Stdin: spec.Stdin, StdinOnce: spec.StdinOnce,
 		Labels: map[string]string{cri.LabelPodUID: string(pod.UID), cri.LabelPodNamespace: pod.Namespace,
 			cri.LabelPodName: pod.Name, cri.LabelContainerName: spec.Name, cri.LabelAttempt: fmt.Sprint(attempt)},
@@ -99,7 +100,10 @@ func resources(spec corev1.Container) cri.Resources {
 func security(pod *corev1.Pod, spec corev1.Container) cri.SecurityContext {
 	var s cri.SecurityContext
 	if psc := pod.Spec.SecurityContext; psc != nil {
-		s.RunAsUser, s.RunAsGroup, s.SupplementalGroups = psc.RunAsUser, psc.RunAsGroup, psc.SupplementalGroups
+		s.RunAsUser, s.RunAsGroup, s.SupplementalGroups = psc.RunAsUser, psc.RunAsGroup, slices.Clone(psc.SupplementalGroups)
+		if psc.FSGroup != nil { // the group the pod's volumes are given to
+			s.SupplementalGroups = append(s.SupplementalGroups, *psc.FSGroup)
+		}
 	}
 	sc := spec.SecurityContext
 	if sc == nil {

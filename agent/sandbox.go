@@ -162,7 +162,12 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	for _, l := range logs {
 		errs = append(errs, os.RemoveAll(l))
 	}
-	// The volumes' mounts go first; the pod directory only when none is left.
+	// The volumes are unpublished first (their plugins unmount them, and
+	// unstage what no pod uses); then the other mounts; the pod directory
+	// only when none is left.
+	if err := a.volumeManager.TearDownPod(ctx, types.UID(uid)); err != nil {
+		return errors.Join(append(errs, err, a.removePodCgroup(uid))...)
+	}
 	return errors.Join(append(errs, a.volumes.RemovePodDir(a.podsDir(), uid), a.removePodCgroup(uid))...)
 }
 

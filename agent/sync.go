@@ -57,6 +57,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		a.prober.RemovePod(pod.UID)
 	} else {
 		a.prober.AddPod(pod)
+		a.volumeManager.AddPod(pod) // a running pod's downwardAPI follows it
 	}
 	var early error
 	if actions.killPod && pod.DeletionTimestamp == nil {
@@ -111,6 +112,12 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if act.killPod {
 		return a.killPod(ctx, pod, st)
 	}
+	if act.createSandbox || act.startInit >= 0 || len(act.start) > 0 {
+		// Containers start only on published volumes.
+		if ready, err := a.waitForVolumes(ctx, pod); !ready {
+			return err
+		}
+	}
 	if act.createSandbox && len(st.sandboxes) > 0 {
 		a.event(pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 	}
@@ -164,6 +171,9 @@ func (a *Agent) killPod(ctx context.Context, pod *corev1.Pod, st podState) error
 	if pod.DeletionTimestamp != nil {
 		return a.teardown(ctx, string(pod.UID))
 	}
+	// A finished pod's volumes go now that its containers have stopped
+	// (another pod may need its claim); its directory stays with it.
+	a.volumeManager.RemovePod(pod.UID)
 	return a.stopSandboxes(ctx, pod, st)
 }
 
@@ -203,6 +213,7 @@ func (a *Agent) forgetPod(uid types.UID) {
 	a.podSync.forget(uid)
 	a.statusManager.RemovePod(uid)
 	a.prober.RemovePod(uid)
+	a.tokens.forget(uid)
 }
 
 func (a *Agent) noteBackoff(pod *corev1.Pod, act podActions) {

@@ -112,11 +112,24 @@ func newHarnessWith(t *testing.T, rt *crifake.Fake, opts []Option, pods ...*core
 	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
 		clock: clk, ctx: context.Background()}
 	a.net = h.net
-	a.volumes = newVolumes(a.cfg, h.mounts, a.log)
+	h.resetVolumes()
 	a.netns = fileNetNS{}
 	a.cfg.NetNSDir = t.TempDir()
 	rt.SetClock(clk.Now)
 	return h
+}
+
+// resetVolumes gives the agent a volume manager on the harness's fake
+// mounts, loop devices and filesystems (after a change of its config).
+func (h *harness) resetVolumes() {
+	h.t.Helper()
+	h.a.volumes = newVolumes(h.a.cfg, h.mounts, h.a.log)
+	loop := volumes.NewFakeLoop()
+	var err error
+	h.a.volumeManager, err = h.a.newVolumeManager(h.a.volumes, volumeKernel{mounter: h.mounts, loop: loop, formatter: volumes.NewFakeFormatter(loop)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func (h *harness) startInformer() {

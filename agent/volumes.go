@@ -7,44 +7,92 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nodeagent/nodeagent/agent/volumemanager"
+	"github.com/nodeagent/nodeagent/api/expansion"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/volumes"
 )
 
-// volumeMounts prepares the pod's volumes that the container mounts and
-// returns the bind mounts: emptyDir, hostPath (resolved and checked), and
-// configMap, secret and downwardAPI (written by volumes' atomic writer,
-// mounted read-only whatever the volumeMount says, as kubelet does). A subPath is
-// bind-mounted by volumes onto a pod-owned target that the runtime gets.
-// Block devices, claims and projected volumes belong to volumes/ later.
-func (a *Agent) volumeMounts(ctx context.Context, pod *corev1.Pod, spec corev1.Container) ([]cri.Mount, error) {
-	vols := map[string]corev1.Volume{}
-	for _, v := range pod.Spec.Volumes {
-		vols[v.Name] = v
+// volumeMounts returns the container's bind mounts and devices from the
+// pod's volumes, which the volume manager has made ready (WaitForMount):
+// configMap, secret, downwardAPI and projected volumes read-only whatever
+// the volumeMount says, as kubelet does; a subPath (or a subPathExpr,
+// expanded with the container's env) bound by volumes onto a pod-owned
+// target that the runtime gets; a block volume's device node for each
+// volumeDevice.
+func (a *Agent) volumeMounts(pod *corev1.Pod, spec corev1.Container, env []string) ([]cri.Mount, []cri.Device, error) {
+	ready, err := a.volumeManager.Mounts(pod.UID)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []cri.Mount
 	for i, m := range spec.VolumeMounts {
-		v, ok := vols[m.Name]
-		if !ok {
-			return nil, fmt.Errorf("volume %q not found in the pod", m.Name)
+		v, ok := ready[m.Name]
+		switch {
+		case !ok:
+			return nil, nil, fmt.Errorf("volume %q not found in the pod", m.Name)
+		case v.Block:
+			return nil, nil, fmt.Errorf("volume %q has volumeMode Block, but is specified in volumeMounts", m.Name)
 		}
-		host, readOnly, err := a.prepareVolume(ctx, pod, v)
-		if err != nil {
-			return nil, fmt.Errorf("volume %q: %w", m.Name, err)
-		}
-		if m.SubPath != "" {
+		host := v.Path
+		if sub, err := subPath(m, env); err != nil {
+			return nil, nil, err
+		} else if sub != "" {
+			m.SubPath = sub
 			if host, err = a.mountSubPath(pod, spec, i, m, host); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		out = append(out, cri.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly || readOnly})
+		out = append(out, cri.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly || v.ReadOnly})
+	}
+	devs, err := volumeDevices(spec, ready)
+	return out, devs, err
+}
+
+// volumeDevices gives each volumeDevice its block volume's device node,
+// read-only for a read-only claim.
+func volumeDevices(spec corev1.Container, ready map[string]volumemanager.Mounted) ([]cri.Device, error) {
+	var out []cri.Device
+	for _, d := range spec.VolumeDevices {
+		v, ok := ready[d.Name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("volume %q not found in the pod", d.Name)
+		case !v.Block:
+			return nil, fmt.Errorf("volume %q has volumeMode Filesystem, but is specified in volumeDevices", d.Name)
+		}
+		perms := "rw"
+		if v.ReadOnly {
+			perms = "r"
+		}
+		out = append(out, cri.Device{HostPath: v.Path, ContainerPath: d.DevicePath, Permissions: perms})
 	}
 	return out, nil
+}
+
+// subPath is the volumeMount's subPath, or its subPathExpr expanded with
+// the container's env (KEY=value), as kubelet expands it; "" for none.
+func subPath(m corev1.VolumeMount, env []string) (string, error) {
+	if m.SubPathExpr == "" {
+		return m.SubPath, nil
+	}
+	vars := map[string]string{}
+	for _, e := range env {
+		if k, v, ok := strings.Cut(e, "="); ok {
+			vars[k] = v
+		}
+	}
+	sub := expansion.Expand(m.SubPathExpr, vars)
+	if sub == "" {
+		return "", fmt.Errorf("subPathExpr %q of volumeMount %q expands to an empty path", m.SubPathExpr, m.Name)
+	}
+	return sub, nil
 }
 
 // mountSubPath binds the volumeMount's subPath; an error says which
@@ -66,42 +114,6 @@ func (a *Agent) mountSubPath(pod *corev1.Pod, spec corev1.Container, i int, m co
 		why = err.Error()
 	}
 	return "", fmt.Errorf("failed to prepare subPath %q for volumeMount %q of container %q: %s", m.SubPath, m.Name, spec.Name, why)
-}
-
-// prepareVolume makes the volume ready and returns its host path and
-// whether containers must get it read-only.
-func (a *Agent) prepareVolume(ctx context.Context, pod *corev1.Pod, v corev1.Volume) (string, bool, error) {
-	podDir := a.podDir(string(pod.UID))
-	switch {
-	case v.EmptyDir != nil:
-		dir, err := a.volumes.EmptyDir(podDir, v.Name)
-		return dir, false, err
-	case v.HostPath != nil:
-		p, err := a.volumes.HostPath(v.HostPath)
-		return p, false, err
-	case v.ConfigMap != nil:
-		files, err := a.configMapFiles(ctx, pod.Namespace, v.ConfigMap)
-		if err != nil {
-			return "", false, err
-		}
-		dir, err := a.volumes.WriteFiles(podDir, volumes.KindConfigMap, v.Name, files)
-		return dir, true, err
-	case v.Secret != nil:
-		files, err := a.secretFiles(ctx, pod.Namespace, v.Secret)
-		if err != nil {
-			return "", false, err
-		}
-		dir, err := a.volumes.WriteFiles(podDir, volumes.KindSecret, v.Name, files)
-		return dir, true, err
-	case v.DownwardAPI != nil:
-		files, err := a.downwardAPIFiles(pod, v.DownwardAPI)
-		if err != nil {
-			return "", false, err
-		}
-		dir, err := a.volumes.WriteFiles(podDir, volumes.KindDownwardAPI, v.Name, files)
-		return dir, true, err
-	}
-	return "", false, fmt.Errorf("this volume type is not supported yet")
 }
 
 // Modes when a pod's defaultMode is nil. The API defaults defaultMode to
@@ -191,9 +203,9 @@ func stringData(data map[string]string, bin map[string][]byte) map[string][]byte
 	return out
 }
 
-// newVolumes is the volume manager on the kernel's mounts; hostPath
-// volumes may not reach into the agent's root directory or the other
-// protected paths.
+// newVolumes lays out the pods' directories on the kernel's mounts;
+// hostPath volumes may not reach into the agent's root directory or the
+// other protected paths.
 func newVolumes(cfg Config, m volumes.Mounter, log *slog.Logger) *volumes.Manager {
 	protected := append([]string{cfg.RootDir}, cfg.ProtectedPaths...)
 	return volumes.NewManager(m, protected, log.With("component", "volumes"))

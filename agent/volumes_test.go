@@ -50,7 +50,13 @@ func (h *harness) volumeMount(pod *corev1.Pod) (string, bool, error) {
 	if err := os.MkdirAll(h.a.podDir(string(pod.UID)), 0o750); err != nil { // as the sandbox makes it
 		h.t.Fatal(err)
 	}
-	ms, err := h.a.volumeMounts(h.ctx, pod, pod.Spec.Containers[0])
+	// The tests change the pod's volume between calls, which a pod in the
+	// API cannot do: the manager sets the volume up anew for each.
+	h.a.volumeManager.RemovePod(pod.UID)
+	if _, err := h.a.volumeManager.WaitForMount(h.ctx, pod); err != nil {
+		return "", false, err
+	}
+	ms, _, err := h.a.volumeMounts(pod, pod.Spec.Containers[0], nil)
 	if err != nil {
 		return "", false, err
 	}
@@ -154,7 +160,7 @@ func TestHostPathIntoProtectedPathsIsRefused(t *testing.T) {
 	h := newHarness(t, crifake.New())
 	serverDir := t.TempDir()
 	h.a.cfg.ProtectedPaths = []string{serverDir}
-	h.a.volumes = newVolumes(h.a.cfg, h.mounts, h.a.log)
+	h.resetVolumes()
 	for _, p := range []string{serverDir, filepath.Join(serverDir, "pki")} {
 		pod := volumePod(corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: p}}, "")
 		if got, _, err := h.volumeMount(pod); err == nil || !strings.Contains(err.Error(), "agent's own state") {

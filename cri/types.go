@@ -51,6 +51,14 @@ type Mount struct {
 	ReadOnly      bool
 }
 
+// Device is a device node of the host given to a container (a block
+// volume), with the cgroup access it gets: "r", "w", "m" or a mix.
+type Device struct {
+	HostPath      string // a device node, or a file a device node is bound on
+	ContainerPath string
+	Permissions   string
+}
+
 // Resources are a container's cgroup limits.
 type Resources struct {
 	CPUShares   uint64 // cpu.shares (from requests)
@@ -78,6 +86,7 @@ type ContainerConfig struct {
 	Env        []string // KEY=value
 	WorkingDir string
 	Mounts     []Mount
+	Devices    []Device
 	// LogPath is where stdout and stderr go, in CRI log format.
 	LogPath     string
 	Resources   Resources

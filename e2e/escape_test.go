@@ -232,7 +232,9 @@ spec:
 
 // TestEscapeThroughHostPathIntoTheAgentsState: hostPath volumes of the
 // agent's root directory (where other pods' secrets are), directly,
-// through a symlink or to be created there, are refused.
+// through a symlink or to be created there, are refused: as kubelet's
+// volume manager refuses a volume, each is a FailedMount event and no
+// container of the pod starts.
 func TestEscapeThroughHostPathIntoTheAgentsState(t *testing.T) {
 	l := startAgentLab(t)
 	link := filepath.Join(t.TempDir(), "link")
@@ -241,10 +243,21 @@ func TestEscapeThroughHostPathIntoTheAgentsState(t *testing.T) {
 	}
 	l.k.ok(fill(peekPods, "ROOT", l.dirs.Root, "LINK", link), "apply", "-f", "-")
 	l.waitFor(t, 90*time.Second, "pod/other", "{.status.phase}", "Running")
-	for _, c := range []string{"root", "link", "create"} {
-		if msg := l.waitConfigError(t, "peek", c); !strings.Contains(msg, "is refused: inside the node agent's own state") {
-			t.Errorf("container %s: %q", c, msg)
+	framework.Eventually(t, 90*time.Second, 500*time.Millisecond, "a FailedMount event for each volume", func() error {
+		out, _, _ := l.k.run("", "get", "events", "--field-selector", "involvedObject.name=peek,reason=FailedMount",
+			"-o", `jsonpath={range .items[*]}{.message}{"\n"}{end}`)
+		for _, v := range []string{"root", "link", "create"} {
+			if !strings.Contains(out, fmt.Sprintf("MountVolume.SetUp failed for volume %q", v)) {
+				return fmt.Errorf("none for %s in:\n%s", v, out)
+			}
 		}
+		if n := strings.Count(out, "is refused: inside the node agent's own state"); n < 3 {
+			return fmt.Errorf("%d refusals in:\n%s", n, out)
+		}
+		return nil
+	})
+	if ids := l.jsonpath("pod/peek", "{.status.containerStatuses[*].containerID}"); ids != "" {
+		t.Errorf("containers of the pod were created: %s", ids)
 	}
 	if _, err := os.Lstat(filepath.Join(l.dirs.Root, "pods", "new")); !os.IsNotExist(err) {
 		t.Errorf("a DirectoryOrCreate hostPath was created in the agent's state: %v", err)

@@ -48,6 +48,14 @@ for dir in "$NA_RUN" "$NA_STATE"; do
     while read -r m; do umount -l "$m"; done
 done
 
+step "loop devices of volumes under $NA_STATE (agent --cleanup detached them unless it failed)"
+for f in /sys/block/loop*/loop/backing_file; do
+  [ -e "$f" ] || continue
+  case "$(cat "$f")" in
+    "$NA_STATE"/*) dev="/dev/$(basename "$(dirname "$(dirname "$f")")")"; losetup -d "$dev" || true ;;
+  esac
+done
+
 step "cgroups under /nodeagent"
 find /sys/fs/cgroup/*/nodeagent -depth -type d -exec rmdir {} + 2>/dev/null || true
 

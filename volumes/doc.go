@@ -1,7 +1,11 @@
 // Package volumes lays out, mounts and removes the volumes of the pods on
 // a node, confined so that nothing a container writes or links can make
-// the agent (root) touch a host path outside the pod's volumes. It is the
-// start of the volume manager; block devices and claims come later.
+// the agent (root) touch a host path outside the pod's volumes, and holds
+// the kernel edges of persistent volumes: loop devices (Loop), blkid and
+// mkfs (Formatter), device mounts and read-only binds (Mounter), with a
+// stateful fake beside each. The agent's volume manager
+// (agent/volumemanager) drives them; volumes/localdriver is the node
+// plugin of local.nodeagent.io behind the CSI-shaped NodePlugin (csi.go).
 //
 // Names, beneath the pod's directory <root>/pods/<uid> (kubelet's layout):
 //
@@ -10,6 +14,45 @@
 //	volumes/kubernetes.io~secret/<name>        secret: atomic writer on a tmpfs
 //	volumes/kubernetes.io~downward-api/<name>  downwardAPI: the same
 //	volume-subpaths/<volume>/<container>/<i>   subPath of the i-th volumeMount
+//	volumes/kubernetes.io~projected/<name>     projected: atomic writer on a tmpfs
+//	volumes/kubernetes.io~csi/<pv>/mount       a claim's filesystem, bound from the staging path
+//	volumes/kubernetes.io~csi/<pv>/dev         a block claim's device node, bound on a file
+//	volumes/kubernetes.io~csi/<pv>/vol_data.json  the manager's record of the publish
+//
+// and beneath the agent's root, once per node and volume:
+//
+//	plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/globalmount    the staging path
+//	plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/vol_data.json  the manager's record
+//	plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/stage.json     the driver's steps
+//	volumes-backing/<handle>.img                                         a file-backed volume's data
+//
+// The PersistentVolume the control plane's provisioner writes for a
+// dynamically provisioned volume of the class nodeagent-local, and that an
+// admin writes for a static one (volumes/localdriver/doc.go has the
+// whole of it):
+//
+//	spec.csi.driver: local.nodeagent.io
+//	spec.csi.volumeHandle: <the PV's name>
+//	spec.csi.fsType: ext4 | xfs                 (volumeMode Filesystem)
+//	spec.csi.volumeAttributes: {backing: file, size: "<bytes>"}
+//	spec.nodeAffinity: kubernetes.io/hostname In [<the node>]
+//
+// The file is created sparse on the first stage. Removing it when the
+// claim goes (reclaim Delete) is not the node's to decide from what it can
+// read: a node may get only the PVs its pods use.
+//
+// Persistent volumes, in order (each step written to a record before it
+// begins, so that kill -9 at any point and a restart converge): the
+// manager records the staged volume, the driver creates and attaches the
+// backing file (LOOP_CONFIGURE), probes it (blkid -p) and formats it only
+// if it holds no signature at all and was never formatted, mounts it at
+// the staging path; then for each pod the manager records the publish and
+// the driver binds the staging path into the pod (read-only where asked),
+// and the pod's fsGroup is applied (SetOwnership). A block volume is
+// attached only, and its device node bound on a file the container gets
+// as a device. Teardown runs in reverse: unpublish each pod, unstage
+// (unmount, LOOP_CLR_FD) when no pod uses the volume; the backing file
+// stays.
 //
 // The atomic writer (atomic.go) puts one version of the files in a
 // timestamped directory, swaps the ..data symlink to it with rename(2), and
@@ -32,10 +75,17 @@
 //     is bind-mounted through /proc/self/fd/N onto the pod-owned target,
 //     which is what the runtime gets;
 //   - hostPath volumes are resolved and checked here (hostpath.go) but
-//     mounted by the runtime.
+//     mounted by the runtime;
+//   - a memory emptyDir is a tmpfs (nosuid, nodev) of its sizeLimit;
+//   - a persistent volume's filesystem at its staging path (mount(2) of
+//     the device, the PV's mountOptions), bound into each pod
+//     (open_tree/mount_setattr/move_mount for a read-only bind).
 //
 // How it cleans up: RemovePodDir unmounts everything mounted at or beneath
 // the pod's directory (found in /proc/self/mountinfo, so it works after an
 // agent restart and in `nodeagent agent --cleanup`), deepest first, and
-// removes the directory only when nothing is left mounted there.
+// removes the directory only when nothing is left mounted there; the
+// volume manager has unpublished the pod's persistent volumes before.
+// `agent --cleanup` unpublishes and unstages every recorded volume, then
+// detaches the loop device of every backing file, records or not.
 package volumes

@@ -13,15 +13,18 @@ import (
 // would) and refuses what the kernel refuses: a bind between a file and a
 // directory, a tmpfs on a file.
 type Fake struct {
-	mu     sync.Mutex
-	mounts map[string][]FakeMount // mount point -> stack, topmost last
+	// CheckDevice, when set, decides whether MountDevice succeeds: a
+	// kernel refuses a device without the filesystem type.
+	CheckDevice func(dev, fsType string) error
+	mu          sync.Mutex
+	mounts      map[string][]FakeMount // mount point -> stack, topmost last
 }
 
 // FakeMount is one mount in the fake's table.
 type FakeMount struct {
-	Type    string // "tmpfs" or "bind"
-	Source  string // the bound path, for a bind
-	Options string // the tmpfs options
+	Type    string // "tmpfs", "bind" or a filesystem type
+	Source  string // the bound path, for a bind; the device
+	Options string // the tmpfs or filesystem options; "ro" for a read-only bind
 }
 
 var _ Mounter = &Fake{}
@@ -57,6 +60,55 @@ func (f *Fake) Bind(src, dst *os.File) error {
 	}
 	f.push(to, FakeMount{Type: "bind", Source: from})
 	return nil
+}
+
+// BindReadOnly records a read-only bind mount.
+func (f *Fake) BindReadOnly(src, dst *os.File) error {
+	to, _, err := fakeResolve(dst)
+	if err != nil {
+		return err
+	}
+	if err := f.Bind(src, dst); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	top := f.mounts[to]
+	top[len(top)-1].Options = "ro"
+	return nil
+}
+
+// MountDevice records a filesystem on the directory dir refers to; the
+// fake's Check, when set, may refuse it (no filesystem on the device).
+func (f *Fake) MountDevice(dev string, dir *os.File, fsType string, options []string) error {
+	target, isDir, err := fakeResolve(dir)
+	if err != nil {
+		return err
+	}
+	if !isDir {
+		return &os.PathError{Op: "mount " + dev, Path: target, Err: unix.ENOTDIR}
+	}
+	if f.CheckDevice != nil {
+		if err := f.CheckDevice(dev, fsType); err != nil {
+			return &os.PathError{Op: "mount " + dev, Path: target, Err: err}
+		}
+	}
+	f.push(target, FakeMount{Type: fsType, Source: dev, Options: strings.Join(options, ",")})
+	return nil
+}
+
+// Source is the topmost mount's source at path.
+func (f *Fake) Source(path string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.mounts[path]
+	if len(s) == 0 {
+		return "", nil
+	}
+	if s[len(s)-1].Source == "" {
+		return s[len(s)-1].Type, nil
+	}
+	return s[len(s)-1].Source, nil
 }
 
 // Unmount pops the topmost mount at path; a symlink there is not followed.

@@ -60,6 +60,23 @@ func (m *Manager) EmptyDir(podDir, name string) (string, error) {
 	return Dir(podDir, KindEmptyDir, name), d.Close()
 }
 
+// EmptyDirMemory makes the emptyDir volume's directory a tmpfs of size
+// bytes (0: the kernel's default, half the memory), nosuid and nodev.
+func (m *Manager) EmptyDirMemory(podDir, name string, size int64) (string, error) {
+	d, err := m.volumeDir(podDir, KindEmptyDir, name, 0o777)
+	if err != nil {
+		return "", err
+	}
+	opts := "mode=0777"
+	if size > 0 {
+		opts += fmt.Sprintf(",size=%d", size)
+	}
+	if d, err = m.ensureTmpfs(podDir, KindEmptyDir, name, d, opts); err != nil {
+		return "", err
+	}
+	return Dir(podDir, KindEmptyDir, name), d.Close()
+}
+
 // WriteFiles makes the volume's directory (a tmpfs for secrets and
 // projected volumes) and writes files there with the atomic writer.
 func (m *Manager) WriteFiles(podDir string, kind Kind, name string, files map[string]File) (string, error) {
@@ -68,7 +85,7 @@ func (m *Manager) WriteFiles(podDir string, kind Kind, name string, files map[st
 		return "", err
 	}
 	if kind.inMemory() {
-		d, err = m.ensureTmpfs(podDir, kind, name, d)
+		d, err = m.ensureTmpfs(podDir, kind, name, d, tmpfsOptions)
 		if err != nil {
 			return "", err
 		}
@@ -101,7 +118,7 @@ func (m *Manager) volumeDir(podDir string, kind Kind, name string, perm uint32) 
 
 // ensureTmpfs mounts a tmpfs on the volume directory d unless one is
 // there, and returns the directory opened anew (on the tmpfs).
-func (m *Manager) ensureTmpfs(podDir string, kind Kind, name string, d *os.File) (*os.File, error) {
+func (m *Manager) ensureTmpfs(podDir string, kind Kind, name string, d *os.File, options string) (*os.File, error) {
 	defer d.Close()
 	dir := Dir(podDir, kind, name)
 	mounted, err := m.isMountPoint(dir)
@@ -109,7 +126,7 @@ func (m *Manager) ensureTmpfs(podDir string, kind Kind, name string, d *os.File)
 		return nil, err
 	}
 	if !mounted {
-		if err := m.mounter.MountTmpfs(d, tmpfsOptions); err != nil {
+		if err := m.mounter.MountTmpfs(d, options); err != nil {
 			return nil, err
 		}
 	}

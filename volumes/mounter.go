@@ -21,6 +21,15 @@ type Mounter interface {
 	// Bind bind-mounts the file or directory src refers to onto dst (of
 	// the same kind), not recursively.
 	Bind(src, dst *os.File) error
+	// BindReadOnly is Bind with the new mount read-only.
+	BindReadOnly(src, dst *os.File) error
+	// MountDevice mounts the filesystem of type fsType on the block device
+	// dev onto the directory dir refers to, with mount(8)-style options
+	// (ro, noatime, nodev... and the filesystem's own, passed on).
+	MountDevice(dev string, dir *os.File, fsType string, options []string) error
+	// Source is what is mounted at path, topmost (the device of a
+	// filesystem), or "" when nothing is.
+	Source(path string) (string, error)
 	// Unmount unmounts the mount at path, not following a symlink there.
 	// Nothing mounted there is not an error.
 	Unmount(path string) error
@@ -51,6 +60,44 @@ func (System) Bind(src, dst *os.File) error {
 		return &os.PathError{Op: "bind " + src.Name() + " on", Path: dst.Name(), Err: err}
 	}
 	return nil
+}
+
+// BindReadOnly clones src's mount (open_tree), makes the clone read-only
+// (mount_setattr) and attaches it on dst (move_mount): no moment exists
+// where the bind is writable, and neither end is named by a path.
+func (System) BindReadOnly(src, dst *os.File) error {
+	fd, err := unix.OpenTree(int(src.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return &os.PathError{Op: "open_tree", Path: src.Name(), Err: err}
+	}
+	defer unix.Close(fd)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return &os.PathError{Op: "mount_setattr ro", Path: src.Name(), Err: err}
+	}
+	err = unix.MoveMount(fd, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	if err != nil {
+		return &os.PathError{Op: "bind " + src.Name() + " read-only on", Path: dst.Name(), Err: err}
+	}
+	return nil
+}
+
+// MountDevice mounts on /proc/self/fd/N: the directory opened.
+func (System) MountDevice(dev string, dir *os.File, fsType string, options []string) error {
+	flags, data := MountFlags(options)
+	if err := unix.Mount(dev, procPath(dir), fsType, flags, data); err != nil {
+		return &os.PathError{Op: "mount " + fsType + " " + dev + " on", Path: dir.Name(), Err: err}
+	}
+	return nil
+}
+
+// Source reads the mount's source from /proc/self/mountinfo.
+func (System) Source(path string) (string, error) {
+	infos, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
+	if err != nil || len(infos) == 0 {
+		return "", err
+	}
+	return infos[len(infos)-1].Source, nil
 }
 
 // Unmount unmounts with UMOUNT_NOFOLLOW; EINVAL (not a mount point) and

@@ -31,6 +31,8 @@ func testMounter(t *testing.T, newMounter func(*testing.T) Mounter) {
 	t.Run("kinds must match", func(t *testing.T) { testBindKinds(t, newMounter(t)) })
 	t.Run("unmount follows no symlink", func(t *testing.T) { testUnmountNoFollow(t, newMounter(t)) })
 	t.Run("deepest first", func(t *testing.T) { testDeepestFirst(t, newMounter(t)) })
+	t.Run("read-only bind", func(t *testing.T) { testBindReadOnly(t, newMounter(t)) })
+	t.Run("source", func(t *testing.T) { testSource(t, newMounter(t)) })
 }
 
 // mountDir is a temp directory whose mounts are removed at the end.
@@ -180,5 +182,55 @@ func testDeepestFirst(t *testing.T, m Mounter) {
 	}
 	if got := list(t, m, filepath.Join(dir, "a", "b")); !slices.Equal(got, []string{inner}) {
 		t.Fatalf("mounts beneath a/b: %v", got)
+	}
+}
+
+func testBindReadOnly(t *testing.T, m Mounter) {
+	dir := mountDir(t, m)
+	src := mkdir(t, filepath.Join(dir, "vol"))
+	writeTestFile(t, filepath.Join(src, "key"), "v")
+	dst := mkdir(t, filepath.Join(dir, "target"))
+	if err := m.BindReadOnly(open(t, src), open(t, dst)); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(t, m, dir); !slices.Equal(got, []string{dst}) {
+		t.Fatalf("mounts %v", got)
+	}
+	if _, real := m.(System); real {
+		if b, _ := os.ReadFile(filepath.Join(dst, "key")); string(b) != "v" {
+			t.Fatalf("the target reads %q", b)
+		}
+		if err := os.WriteFile(filepath.Join(dst, "new"), nil, 0o644); !errors.Is(err, unix.EROFS) {
+			t.Fatalf("write through a read-only bind: %v, want EROFS", err)
+		}
+		if err := os.WriteFile(filepath.Join(src, "new"), nil, 0o644); err != nil {
+			t.Fatalf("the source became read-only: %v", err)
+		}
+	} else if got := m.(*Fake).Mounts()[dst]; got.Options != "ro" {
+		t.Fatalf("fake mount %+v, want ro", got)
+	}
+	if err := m.Unmount(dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testSource(t *testing.T, m Mounter) {
+	dir := mountDir(t, m)
+	target := mkdir(t, filepath.Join(dir, "t"))
+	if got, err := m.Source(target); err != nil || got != "" {
+		t.Fatalf("source of an unmounted directory: %q %v", got, err)
+	}
+	if err := m.MountTmpfs(open(t, target), "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Source(target); err != nil || got != "tmpfs" {
+		t.Fatalf("source %q %v, want tmpfs", got, err)
+	}
+}
+
+func TestMountFlags(t *testing.T) {
+	flags, data := MountFlags([]string{"noatime,ro", "discard", "nodev", "rw", "data=ordered", ""})
+	if flags != unix.MS_NOATIME|unix.MS_NODEV || data != "discard,data=ordered" {
+		t.Fatalf("flags %#x data %q", flags, data)
 	}
 }

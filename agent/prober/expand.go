@@ -1,9 +1,9 @@
 package prober
 
 import (
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodeagent/nodeagent/api/expansion"
 )
 
 // expandStatic replaces $(VAR) in each argument with the value written in
@@ -19,40 +19,7 @@ func expandStatic(args []string, env []corev1.EnvVar) []string {
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
-		out[i] = expand(a, vars)
+		out[i] = expansion.Expand(a, vars)
 	}
 	return out
-}
-
-func expand(s string, vars map[string]string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '$')
-		if i < 0 || i == len(s)-1 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		s = s[i+1:]
-		switch s[0] {
-		case '$':
-			b.WriteByte('$')
-			s = s[1:]
-		case '(':
-			end := strings.IndexByte(s, ')')
-			if end < 0 {
-				b.WriteString("$" + s)
-				return b.String()
-			}
-			name := s[1:end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString("$(" + name + ")")
-			}
-			s = s[end+1:]
-		default:
-			b.WriteByte('$')
-		}
-	}
 }

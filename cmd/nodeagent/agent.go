@@ -127,6 +127,8 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
+	// Tests only: stop volume stages at a step, for a kill -9 there.
+	o.cfg.TestHoldVolumeStep = os.Getenv("NODEAGENT_TEST_HOLD_VOLUME_STEP")
 	a, err := agent.New(o.cfg, client, rt, log, agent.WithMetrics(m))
 	if err != nil {
 		return err

@@ -97,6 +97,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) (cri.Runtime, Env)) {
 		{"AttachFollowsLog", testAttachFollowsLog},
 		{"AttachAfterReopen", testAttachAfterReopen},
 		{"PortForward", testPortForward},
+		{"Devices", testDevices},
 		{"Logs", testLogs},
 		{"RemoveSandboxRemovesContainers", testRemoveSandboxRemovesContainers},
 		{"NotFound", testNotFound},

@@ -158,6 +158,34 @@ func testExecSync(s *suite) {
 	}
 }
 
+// testDevices gives a container /dev/null at another path (a block
+// volume's device node is given the same way) and checks that it is
+// there as a character device; a host path that is no device is refused.
+func testDevices(s *suite) {
+	s.pull()
+	p := s.sandbox(nil)
+	dev := cri.Device{HostPath: "/dev/null", ContainerPath: "/dev/nodeagent-null", Permissions: "rw"}
+	b := Behaviour{Kind: Pause}
+	id := s.create(p, "dev", b, func(c *cri.ContainerConfig) { c.Devices = []cri.Device{dev} })
+	s.start(id, b)
+	s.waitState(id, cri.ContainerRunning)
+	for path, want := range map[string]int32{dev.ContainerPath: 0, "/dev/nodeagent-absent": 1} {
+		res, err := s.rt.ExecSync(s.ctx, id, []string{"sh", "-c", "test -c " + path}, 10*time.Second)
+		if err != nil || res.ExitCode != want {
+			s.t.Errorf("test -c %s: exit %d (%s) %v, want %d", path, res.ExitCode, res.Stderr, err, want)
+		}
+	}
+	notDev := cri.Device{HostPath: filepath.Join(s.t.TempDir(), "file"), ContainerPath: "/dev/x", Permissions: "rw"}
+	if err := os.WriteFile(notDev.HostPath, nil, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	cfg := cri.ContainerConfig{Name: "notdev", Image: s.env.Image, Devices: []cri.Device{notDev}}
+	cfg.Command, cfg.Args = s.env.Command(b)
+	if id, err := s.rt.CreateContainer(s.ctx, p.id, cfg); err == nil {
+		s.t.Errorf("a container with a regular file as its device was created: %s", id)
+	}
+}
+
 // criLine is one line of a CRI-format log file.
 var criLine = regexp.MustCompile(`^(\S+) (stdout|stderr) ([FP]) (.*)$`)
 

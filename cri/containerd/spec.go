@@ -94,6 +94,11 @@ func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.Container
 	if cfg.TTY {
 		opts = append(opts, oci.WithTTY)
 	}
+	for _, d := range cfg.Devices {
+		// The node at HostPath (stat'ed: its type, major and minor) is made
+		// at ContainerPath, with a cgroup rule allowing Permissions.
+		opts = append(opts, oci.WithDevices(d.HostPath, d.ContainerPath, d.Permissions))
+	}
 	opts = append(opts, sandboxNamespaces(sb)...)
 	opts = append(opts, resourceOpts(cfg.Resources)...)
 	return append(opts, securityOpts(cfg.Security)...), nil

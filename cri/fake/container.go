@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ func (f *Fake) CreateContainer(ctx context.Context, sandboxID string, cfg cri.Co
 	img := s.findImage(cfg.Image)
 	if img == nil {
 		return "", notFound("image", cfg.Image)
+	}
+	if err := checkDevices(cfg.Devices); err != nil {
+		return "", err
 	}
 	id := s.newID("container-")
 	labels := podlabels.Container(sb.Labels, cfg)
@@ -225,4 +229,19 @@ func (f *Fake) ExecSync(ctx context.Context, id string, cmd []string, timeout ti
 		return cri.ExecResult{}, fmt.Errorf("exec in container %s: it is %s, not running", id, st)
 	}
 	return handler(id, slices.Clone(cmd))
+}
+
+// checkDevices refuses, as containerd does, a device whose host path is
+// no device node.
+func checkDevices(devs []cri.Device) error {
+	for _, d := range devs {
+		st, err := os.Stat(d.HostPath)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.HostPath, err)
+		}
+		if st.Mode()&os.ModeDevice == 0 {
+			return fmt.Errorf("device %s: not a device node", d.HostPath)
+		}
+	}
+	return nil
 }

@@ -16,8 +16,8 @@ import (
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) (cri.Runtime, conformance.Env) {
 		f := fake.New()
-		f.SetExecHandler(shell)
-		f.SetStreamExecHandler(streamShell)
+		f.SetExecHandler(func(id string, cmd []string) (cri.ExecResult, error) { return shell(f, id, cmd) })
+		f.SetStreamExecHandler(func(id string, cmd []string, s cri.Streams) (int32, error) { return streamShell(f, id, cmd, s) })
 		return f, conformance.Env{
 			Image:   "example.com/app:v1",
 			NetNS:   func(t *testing.T) string { return "/var/run/netns/" + t.Name() },
@@ -73,10 +73,19 @@ func play(t *testing.T, f *fake.Fake, id string, b conformance.Behaviour) {
 	}
 }
 
-// shell answers the two kinds of command the suite execs: echo and
-// sh -c "exit N".
-func shell(id string, cmd []string) (cri.ExecResult, error) {
+// shell answers the kinds of command the suite execs: echo, sh -c
+// "exit N" and sh -c "test -c <path>" (a character device the container
+// was given).
+func shell(f *fake.Fake, id string, cmd []string) (cri.ExecResult, error) {
 	switch {
+	case len(cmd) == 3 && cmd[0] == "sh" && strings.HasPrefix(cmd[2], "test -c "):
+		cfg, _ := f.ContainerConfig(id)
+		for _, d := range cfg.Devices {
+			if d.ContainerPath == strings.TrimPrefix(cmd[2], "test -c ") {
+				return cri.ExecResult{}, nil
+			}
+		}
+		return cri.ExecResult{ExitCode: 1}, nil
 	case len(cmd) > 0 && cmd[0] == "echo":
 		return cri.ExecResult{Stdout: []byte(strings.Join(cmd[1:], " ") + "\n")}, nil
 	case len(cmd) == 3 && cmd[0] == "sh" && strings.HasPrefix(cmd[2], "exit "):

@@ -198,3 +198,14 @@ func (f *Fake) TermSize(id string) (cri.TermSize, error) {
 	}
 	return c.termSize, nil
 }
+
+// ContainerConfig returns the configuration a container was created with.
+func (f *Fake) ContainerConfig(id string) (cri.ContainerConfig, bool) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	c, ok := f.st.containers[id]
+	if !ok {
+		return cri.ContainerConfig{}, false
+	}
+	return c.cfg, true
+}

@@ -93,7 +93,7 @@ func evalEcho(line string) string {
 }
 
 // streamShell plays the commands the suite runs with Exec.
-func streamShell(id string, cmd []string, s cri.Streams) (int32, error) {
+func streamShell(f *fake.Fake, id string, cmd []string, s cri.Streams) (int32, error) {
 	script := strings.Join(cmd, " ")
 	switch script {
 	case "sh -c cat; echo done >&2; exit 3":
@@ -107,7 +107,7 @@ func streamShell(id string, cmd []string, s cri.Streams) (int32, error) {
 	case "sh -c tty; while read x; do stty size; done":
 		return ttyLoop(s)
 	}
-	res, err := shell(id, cmd)
+	res, err := shell(f, id, cmd)
 	if s.Stdout != nil {
 		s.Stdout.Write(res.Stdout)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/nodeagent/nodeagent/internal/cgroupfs"
 	"github.com/nodeagent/nodeagent/internal/ctrdns"
 	"github.com/nodeagent/nodeagent/lab"
+	"github.com/nodeagent/nodeagent/volumes"
 )
 
 // NodeDirs are the agent's state locations for one test, all in temp dirs
@@ -49,6 +50,11 @@ func NewNodeDirs(t testing.TB, node *lab.Node, nodeName string) NodeDirs {
 		for _, m := range MountsUnder(d.Root) {
 			unix.Unmount(m, unix.MNT_DETACH)
 		}
+		// Then the loop devices of the volumes' backing files (a device
+		// still mounted somewhere is detached at its last close).
+		for _, dev := range LoopsUnder(d.Root) {
+			volumes.SystemLoop{}.Detach(dev)
+		}
 	})
 	return d
 }
@@ -65,6 +71,23 @@ func MountsUnder(dir string) []string {
 		out = append(out, m.Mountpoint)
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// LoopsUnder lists the loop devices whose backing file is beneath dir.
+func LoopsUnder(dir string) []string {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil
+	}
+	all, _ := volumes.SystemLoop{}.List()
+	var out []string
+	for dev, file := range all {
+		if strings.HasPrefix(file, real+"/") {
+			out = append(out, dev)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
