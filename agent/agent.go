@@ -23,8 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nodeagent/nodeagent/agent/images"
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/agent/nodestatus"
+	"github.com/nodeagent/nodeagent/agent/prober"
 	"github.com/nodeagent/nodeagent/agent/stats"
 	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/cni"
@@ -65,6 +67,7 @@ type Agent struct {
 	// statusManager writes every pod status (agent/status).
 	statusManager *status.Manager
 	prober        Prober           // probes.go
+	hooks         *lifecycle.Hooks // postStart and preStop (kill.go, containers.go)
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
@@ -89,7 +92,10 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	a := newAgent(cfg, client, rt, log, opts)
+	a, err := newAgent(cfg, client, rt, log, opts)
+	if err != nil {
+		return nil, err
+	}
 	a.nodeIP = NodeIP(cfg)
 	a.stats = a.newStats()
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -106,14 +112,15 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		DeleteFunc: a.enqueueObj,
 	})
 	a.pods.AddEventHandler(a.metrics.PodStartHandler())
+	a.pods.AddEventHandler(a.hookCanceller()) // hooks.go
 	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, a.metrics, log.With("component", "pleg"))
 	return a, nil
 }
 
 // newAgent makes the parts every Agent has, the running one and Cleanup's
 // (client nil: nothing is read from or written to the API).
-func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) *Agent {
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
+func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) (*Agent, error) {
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{},
 		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
 	for _, o := range opts {
 		o(a)
@@ -121,9 +128,22 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	if a.metrics == nil {
 		a.metrics = ownMetrics(cfg.NodeName, rt, a.clock, log)
 	}
+	if a.prober == nil {
+		m, err := a.newProber()
+		if err != nil {
+			return nil, err
+		}
+		a.prober = m
+	}
+	hooks, err := lifecycle.New(lifecycle.Config{Exec: rt, Dial: prober.NodeDialer(), Recorder: eventRecorder{a}, Clock: a.clock,
+		Log: log.With("component", "lifecycle")})
+	if err != nil {
+		return nil, err
+	}
+	a.hooks = hooks
 	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
 	a.statusManager = a.newStatusManager()
-	return a
+	return a, nil
 }
 
 func podUID(obj any) ([]string, error) {
@@ -206,6 +226,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.housekeeping(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
+	a.prober.Stop()
 	return nil
 }
 

@@ -28,7 +28,10 @@ func Cleanup(ctx context.Context, cfg Config, rt cri.Runtime, log *slog.Logger) 
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("agent configuration: %w", err)
 	}
-	a := newAgent(cfg, nil, rt, log, nil)
+	a, err := newAgent(cfg, nil, rt, log, nil)
+	if err != nil {
+		return err
+	}
 	if err := a.setupNetwork(); err != nil {
 		log.Warn("no CNI network; removing namespaces without CNI DEL", "err", err)
 		a.net = noNetwork{}
