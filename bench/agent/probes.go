@@ -100,14 +100,27 @@ func (b *benchNode) agentCPU(ctx context.Context, window time.Duration) (time.Du
 	if err != nil {
 		return 0, err
 	}
-	select {
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-time.After(window):
+	if err := sleep(ctx, window); err != nil {
+		return 0, err
 	}
 	after, err := b.agent.CPUTime()
 	return after - before, err
 }
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// flipGap is the pause after a change reached the rules before the next
+// flip: past the proxy's 1 s minimum sync interval, so that the figure is
+// the probe's and the pipeline's, not the proxy's rate limit.
+const flipGap = 1500 * time.Millisecond
 
 // flips turns the readiness of the pods at ips off and on, one at a time,
 // n times in all: the time from the POST that fails /healthz to the last
@@ -116,17 +129,20 @@ func (b *benchNode) agentCPU(ctx context.Context, window time.Duration) (time.Du
 func flips(ctx context.Context, node *lab.Node, ips []string, n int) (out, back stats.Summary, err error) {
 	var outs, backs []time.Duration
 	began := time.Now()
-	for i := 0; i < n; i++ {
-		dest := ips[i%len(ips)] + ":8080"
-		d, err := flip(ctx, node, dest, false)
+	for i := 0; i < 2*n; i++ {
+		if err := sleep(ctx, flipGap); err != nil {
+			return out, back, err
+		}
+		healthy := i%2 == 1
+		d, err := flip(ctx, node, ips[i/2%len(ips)]+":8080", healthy)
 		if err != nil {
 			return out, back, err
 		}
-		outs = append(outs, d)
-		if d, err = flip(ctx, node, dest, true); err != nil {
-			return out, back, err
+		if healthy {
+			backs = append(backs, d)
+		} else {
+			outs = append(outs, d)
 		}
-		backs = append(backs, d)
 	}
 	wall := time.Since(began)
 	return stats.Summarize(outs, wall), stats.Summarize(backs, wall), nil
@@ -187,7 +203,7 @@ func natRules(node *lab.Node) (string, error) {
 }
 
 func reportProbes(w io.Writer, cfg config, r probeResults) {
-	what := fmt.Sprintf("POST /healthz?fail=true -> its DNAT gone from iptables-save; %d probed pods behind the Service, probe period 1 s", cfg.ProbePods)
+	what := fmt.Sprintf("POST /healthz?fail=true -> its DNAT gone from iptables-save; %d probed pods behind the Service, probe period 1 s, %s after the last change", cfg.ProbePods, flipGap)
 	line(w, "readiness -> rules, out", r.out, what)
 	line(w, "readiness -> rules, back", r.back, "POST /healthz?fail=false -> its DNAT back")
 	perMin := r.cpu.Seconds() * float64(time.Minute) / float64(cfg.CPUWindow)
