@@ -17,8 +17,8 @@ import (
 // lifecycleYAML: hooks writes, in order, what its postStart hook, its
 // preStop hook and its SIGTERM handler see into its termination message
 // file, and fails a liveness probe after 3 s so that it is killed (and
-// restarted); fallback fails after writing to stdout and stderr, with
-// FallbackToLogsOnError; badhook's postStart hook fails; deadline runs
+// restarted); fallback fails (and is restarted) after writing to stdout
+// and stderr, with FallbackToLogsOnError; badhook's postStart hook fails; deadline runs
 // past its activeDeadlineSeconds.
 const lifecycleYAML = `apiVersion: v1
 kind: Pod
@@ -41,7 +41,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: fallback}
 spec:
-  restartPolicy: Never
+  restartPolicy: OnFailure
   containers:
   - name: app
     image: 127.0.0.1:5000/nodeagent/testserver:v1
@@ -125,10 +125,15 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("FallbackToLogsOnError", func(t *testing.T) {
-		l.waitFor(t, 60*time.Second, "pod/fallback", "{.status.phase}", "Failed")
+	t.Run("FallbackToLogsOnError, into lastState's message", func(t *testing.T) {
+		var m string
+		framework.Eventually(t, 60*time.Second, 250*time.Millisecond, "fallback failed", func() error {
+			if m = l.jsonpath("pod/fallback", "{.status.containerStatuses[0].lastState.terminated.message}"); m == "" {
+				return fmt.Errorf("no last state message yet")
+			}
+			return nil
+		})
 		// stdout and stderr are two pipes: their lines interleave either way.
-		m := l.jsonpath("pod/fallback", "{.status.containerStatuses[0].state.terminated.message}")
 		if m != "line1\noops\n" && m != "oops\nline1\n" {
 			t.Errorf("fallback's message %q, want its log", m)
 		}
