@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
+	"github.com/nodeagent/nodeagent/agent/prober"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -31,35 +33,53 @@ func (b backoffPolicy) delay(c cri.Container) time.Duration {
 }
 
 // killRequest names a container to stop; message is the Killing event's
-// ("" for kubelet's default, "Stopping container <name>").
+// ("" for kubelet's default, "Stopping container <name>"); reason says
+// whether a probe's own terminationGracePeriodSeconds applies.
 type killRequest struct {
 	id, name, message string
+	reason            lifecycle.KillReason
 }
 
 // podActions is what one sync of a pod does, in this order: kill, create
-// the sandbox, start the next init container, start app containers.
+// the sandbox, start init containers, start app containers.
 type podActions struct {
 	// killPod stops every container and the sandbox (deleted or finished pod).
 	killPod bool
+	// deadlineExceeded: the pod ran past its activeDeadlineSeconds; it is
+	// killed (killPod) and failed.
+	deadlineExceeded bool
 	// createSandbox makes a new sandbox with this attempt number.
 	createSandbox  bool
 	sandboxAttempt int
 	kill           []killRequest
-	// startInit is the init container to start next, -1 for none.
-	startInit int
+	// startInit are the init containers to start, in order.
+	startInit []int
 	// start are the app containers to start.
 	start []int
 	// backoff are containers waiting to restart, with the time left.
 	backoff map[string]time.Duration
 }
 
-// computePodActions decides what a sync does, from the pod's spec, what
-// the runtime holds and which running containers failed their liveness or
-// startup probe (by runtime ID). It is pure: no runtime, no clock, no API.
-func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPolicy, unhealthy map[string]ProbeKind) podActions {
-	a := podActions{startInit: -1, backoff: map[string]time.Duration{}}
+// probeView is what the prober says of the pod's running containers, by
+// runtime ID.
+type probeView struct {
+	// unhealthy: failed their liveness or startup probe, and which.
+	unhealthy map[string]ProbeKind
+	// notStarted: have a startup probe that has not succeeded yet.
+	notStarted map[string]bool
+}
+
+// computePodActions decides what a sync does, from the pod (with the
+// status it was last given), what the runtime holds and what the prober
+// says. It is pure: no runtime, no clock, no API.
+func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPolicy, probes probeView) podActions {
+	a := podActions{backoff: map[string]time.Duration{}}
 	if pod.DeletionTimestamp != nil || isTerminal(pod, st) {
 		a.killPod = true
+		return a
+	}
+	if lifecycle.PastActiveDeadline(pod, pod.Status.StartTime, now) {
+		a.killPod, a.deadlineExceeded = true, true
 		return a
 	}
 	sb, ok := st.readySandbox()
@@ -69,40 +89,68 @@ func computePodActions(pod *corev1.Pod, st podState, now time.Time, bp backoffPo
 			a.sandboxAttempt = sandboxAttempt(st.sandboxes[0]) + 1
 		}
 		for _, c := range st.running() {
-			a.kill = append(a.kill, killRequest{c.ID, c.Labels[cri.LabelContainerName], ""})
+			a.kill = append(a.kill, killRequest{id: c.ID, name: c.Labels[cri.LabelContainerName]})
 		}
 		sb = cri.Sandbox{} // containers start in the new sandbox
 	}
-	if !a.planInit(pod, st, sb, now, bp, unhealthy) {
+	if !a.planInit(pod, st, sb, now, bp, probes) {
 		return a
 	}
-	a.planApps(pod, st, sb, now, bp, unhealthy)
+	a.planApps(pod, st, sb, now, bp, probes.unhealthy)
 	return a
 }
 
-// planInit plans the init containers; it reports whether all are done (or,
-// for sidecars, running) so that app containers may start.
-func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy, unhealthy map[string]ProbeKind) bool {
+// planInit plans the init containers (lifecycle.PlanInit: one at a time,
+// each sidecar gated by its startup probe); it reports whether the pod has
+// initialized, so that app containers may run.
+func (a *podActions) planInit(pod *corev1.Pod, st podState, sb cri.Sandbox, now time.Time, bp backoffPolicy, probes probeView) bool {
+	inits := make([]lifecycle.InitStatus, len(pod.Spec.InitContainers))
+	latest := make([]cri.Container, len(inits))
 	for i, ic := range pod.Spec.InitContainers {
-		sidecar := isSidecar(ic)
 		c, ok := latestIn(st, ic.Name, sb.ID)
-		switch {
-		case !ok:
-			a.startInit = i
-			return false
-		case c.State == cri.ContainerRunning:
-			if !sidecar {
-				return false
-			}
-			a.killUnhealthy(c, ic.Name, corev1.RestartPolicyAlways, unhealthy)
-		case c.State == cri.ContainerExited && c.ExitCode == 0 && !sidecar:
-			continue
-		default:
-			a.restartLater(c, now, bp, func() { a.startInit = i })
-			return false
+		latest[i], inits[i] = c, initStatus(ic, c, ok, probes)
+	}
+	plan := lifecycle.PlanInit(inits, appsCreated(pod, st, sb))
+	for _, i := range plan.Kill {
+		a.killUnhealthy(latest[i], pod.Spec.InitContainers[i].Name, true, false, probes.unhealthy)
+	}
+	for _, i := range plan.Start {
+		if inits[i].State == lifecycle.InitExited {
+			a.restartLater(latest[i], now, bp, func() { a.startInit = append(a.startInit, i) })
+		} else {
+			a.startInit = append(a.startInit, i)
 		}
 	}
-	return true
+	return plan.Initialized
+}
+
+// initStatus is an init container's newest instance in the sandbox as
+// PlanInit sees it.
+func initStatus(ic corev1.Container, c cri.Container, ok bool, probes probeView) lifecycle.InitStatus {
+	s := lifecycle.InitStatus{Sidecar: isSidecar(ic)}
+	switch {
+	case !ok:
+		s.State = lifecycle.InitAbsent
+	case c.State == cri.ContainerRunning:
+		_, failed := probes.unhealthy[c.ID]
+		s.State, s.Started, s.ProbeFailed = lifecycle.InitRunning, !probes.notStarted[c.ID], failed
+	case c.State == cri.ContainerExited:
+		s.State, s.ExitCode = lifecycle.InitExited, c.ExitCode
+	default:
+		s.State = lifecycle.InitCreated
+	}
+	return s
+}
+
+// appsCreated says whether an app container was created in the sandbox:
+// the pod initialized before, as kubelet's hasAnyRegularContainerCreated.
+func appsCreated(pod *corev1.Pod, st podState, sb cri.Sandbox) bool {
+	for _, spec := range pod.Spec.Containers {
+		if _, ok := latestIn(st, spec.Name, sb.ID); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // planApps plans the app containers.
@@ -118,9 +166,9 @@ func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 		switch c.State {
 		case cri.ContainerRunning:
 			if c.Image != spec.Image {
-				a.kill = append(a.kill, killRequest{c.ID, spec.Name, "Container " + spec.Name + " definition changed, will be restarted"})
+				a.kill = append(a.kill, killRequest{id: c.ID, name: spec.Name, message: "Container " + spec.Name + " definition changed, will be restarted"})
 			} else {
-				a.killUnhealthy(c, spec.Name, pod.Spec.RestartPolicy, unhealthy)
+				a.killUnhealthy(c, spec.Name, false, pod.Spec.RestartPolicy != corev1.RestartPolicyNever, unhealthy)
 			}
 		case cri.ContainerExited:
 			if shouldRestart(pod.Spec.RestartPolicy, c) {
@@ -134,17 +182,19 @@ func (a *podActions) planApps(pod *corev1.Pod, st podState, sb cri.Sandbox, now 
 }
 
 // killUnhealthy kills a running container whose liveness or startup probe
-// failed; its restart policy and back-off decide when it runs again.
-func (a *podActions) killUnhealthy(c cri.Container, name string, policy corev1.RestartPolicy, unhealthy map[string]ProbeKind) {
+// failed; its restart policy and back-off decide when it runs again. A
+// sidecar's message says "Init container" and nothing of a restart, as
+// kubelet's.
+func (a *podActions) killUnhealthy(c cri.Container, name string, sidecar, restart bool, unhealthy map[string]ProbeKind) {
 	kind, ok := unhealthy[c.ID]
 	if !ok {
 		return
 	}
-	msg := "Container " + name + " failed " + kind.String() + " probe"
-	if policy != corev1.RestartPolicyNever {
-		msg += ", will be restarted"
+	reason := lifecycle.KillLivenessProbe
+	if kind == ProbeStartup {
+		reason = lifecycle.KillStartupProbe
 	}
-	a.kill = append(a.kill, killRequest{c.ID, name, msg})
+	a.kill = append(a.kill, killRequest{c.ID, name, prober.KillMessage(name, kind, sidecar, restart), reason})
 }
 
 // restartLater starts the container now if its back-off has passed, and

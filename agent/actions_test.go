@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -57,79 +58,79 @@ func TestComputePodActions(t *testing.T) {
 	deleting := podSpec(corev1.RestartPolicyAlways, nil, "app")
 	deleting.DeletionTimestamp = &metav1.Time{Time: t0}
 	cases := []struct {
-		name      string
-		pod       *corev1.Pod
-		state     podState
-		want      podActions
-		unhealthy map[string]ProbeKind
+		name   string
+		pod    *corev1.Pod
+		state  podState
+		want   podActions
+		probes probeView
 	}{
 		{"new pod: sandbox, then the first init container",
 			podSpec(corev1.RestartPolicyAlways, []string{"init1", "init2"}, "app"), podState{},
-			podActions{createSandbox: true, startInit: 0}, nil},
+			podActions{createSandbox: true, startInit: []int{0}}, probeView{}},
 		{"new pod without init: sandbox and all apps",
 			podSpec(corev1.RestartPolicyAlways, nil, "a", "b"), podState{},
-			podActions{createSandbox: true, startInit: -1, start: []int{0, 1}}, nil},
+			podActions{createSandbox: true, start: []int{0, 1}}, probeView{}},
 		{"init 1 done: start init 2",
 			podSpec(corev1.RestartPolicyAlways, []string{"init1", "init2"}, "app"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("init1", "sb", 0, "exit:0@5")}},
-			podActions{startInit: 1}, nil},
+			podActions{startInit: []int{1}}, probeView{}},
 		{"init running: wait",
 			podSpec(corev1.RestartPolicyAlways, []string{"init1"}, "app"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("init1", "sb", 0, "run")}},
-			podActions{startInit: -1}, nil},
+			podActions{}, probeView{}},
 		{"inits done: start apps",
 			podSpec(corev1.RestartPolicyAlways, []string{"init1"}, "a", "b"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("init1", "sb", 0, "exit:0@5"), ctr("a", "sb", 0, "run")}},
-			podActions{startInit: -1, start: []int{1}}, nil},
+			podActions{start: []int{1}}, probeView{}},
 		{"crashed 3s ago, first restart waits 10s",
 			podSpec(corev1.RestartPolicyAlways, nil, "app"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("app", "sb", 0, "exit:1@3")}},
-			podActions{startInit: -1, backoff: map[string]time.Duration{"app": 7 * time.Second}}, nil},
+			podActions{backoff: map[string]time.Duration{"app": 7 * time.Second}}, probeView{}},
 		{"crashed 11s ago: restart",
 			podSpec(corev1.RestartPolicyAlways, nil, "app"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("app", "sb", 0, "exit:1@11")}},
-			podActions{startInit: -1, start: []int{0}}, nil},
+			podActions{start: []int{0}}, probeView{}},
 		{"third crash waits 40s",
 			podSpec(corev1.RestartPolicyAlways, nil, "app"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("app", "sb", 2, "exit:1@30")}},
-			podActions{startInit: -1, backoff: map[string]time.Duration{"app": 10 * time.Second}}, nil},
+			podActions{backoff: map[string]time.Duration{"app": 10 * time.Second}}, probeView{}},
 		{"OnFailure does not restart a success",
 			podSpec(corev1.RestartPolicyOnFailure, nil, "a", "b"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "exit:0@30"), ctr("b", "sb", 0, "exit:2@30")}},
-			podActions{startInit: -1, start: []int{1}}, nil},
+			podActions{start: []int{1}}, probeView{}},
 		{"Never and all exited: the pod is done",
 			podSpec(corev1.RestartPolicyNever, nil, "a"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "exit:1@30")}},
-			podActions{killPod: true, startInit: -1}, nil},
+			podActions{killPod: true}, probeView{}},
 		{"sandbox died: kill what runs, new sandbox with the next attempt, apps again",
 			podSpec(corev1.RestartPolicyAlways, nil, "a"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", false, 2)}, containers: []cri.Container{ctr("a", "sb", 0, "run")}},
-			podActions{createSandbox: true, sandboxAttempt: 3, startInit: -1, kill: []killRequest{{"a-0", "a", ""}}, start: []int{0}}, nil},
+			podActions{createSandbox: true, sandboxAttempt: 3, kill: []killRequest{{id: "a-0", name: "a"}}, start: []int{0}}, probeView{}},
 		{"deleted pod: kill everything",
 			deleting, podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("app", "sb", 0, "run")}},
-			podActions{killPod: true, startInit: -1}, nil},
+			podActions{killPod: true}, probeView{}},
 		{"created but never started: start it",
 			podSpec(corev1.RestartPolicyAlways, nil, "a"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "created")}},
-			podActions{startInit: -1, start: []int{0}}, nil},
+			podActions{start: []int{0}}, probeView{}},
 		{"liveness failed: kill it, to be restarted",
 			podSpec(corev1.RestartPolicyAlways, nil, "a", "b"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "run"), ctr("b", "sb", 0, "run")}},
-			podActions{startInit: -1, kill: []killRequest{{"b-0", "b", "Container b failed liveness probe, will be restarted"}}},
-			map[string]ProbeKind{"b-0": ProbeLiveness}},
+			podActions{kill: []killRequest{{"b-0", "b", "Container b failed liveness probe, will be restarted", lifecycle.KillLivenessProbe}}},
+			probeView{unhealthy: map[string]ProbeKind{"b-0": ProbeLiveness}}},
 		{"startup failed, restartPolicy Never: kill it, no restart",
 			podSpec(corev1.RestartPolicyNever, nil, "a"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "run")}},
-			podActions{startInit: -1, kill: []killRequest{{"a-0", "a", "Container a failed startup probe"}}},
-			map[string]ProbeKind{"a-0": ProbeStartup}},
+			podActions{kill: []killRequest{{"a-0", "a", "Container a failed startup probe", lifecycle.KillStartupProbe}}},
+			probeView{unhealthy: map[string]ProbeKind{"a-0": ProbeStartup}}},
 		{"a failure of an exited or an older instance kills nothing",
 			podSpec(corev1.RestartPolicyAlways, nil, "a"),
 			podState{sandboxes: []cri.Sandbox{sandbox("sb", true, 0)}, containers: []cri.Container{ctr("a", "sb", 0, "exit:1@3")}},
-			podActions{startInit: -1, backoff: map[string]time.Duration{"a": 7 * time.Second}},
-			map[string]ProbeKind{"a-0": ProbeLiveness}},
+			podActions{backoff: map[string]time.Duration{"a": 7 * time.Second}},
+			probeView{unhealthy: map[string]ProbeKind{"a-0": ProbeLiveness}}},
 	}
 	for _, c := range cases {
-		got := computePodActions(c.pod, c.state, t0, defaultBackoff, c.unhealthy)
+		got := computePodActions(c.pod, c.state, t0, defaultBackoff, c.probes)
 		if c.want.backoff == nil {
 			c.want.backoff = map[string]time.Duration{}
 		}

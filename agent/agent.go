@@ -23,8 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nodeagent/nodeagent/agent/images"
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/agent/nodestatus"
+	"github.com/nodeagent/nodeagent/agent/prober"
 	"github.com/nodeagent/nodeagent/agent/stats"
 	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/agent/volumemanager"
@@ -70,6 +72,7 @@ type Agent struct {
 	// statusManager writes every pod status (agent/status).
 	statusManager *status.Manager
 	prober        Prober           // probes.go
+	hooks         *lifecycle.Hooks // postStart and preStop (kill.go, containers.go)
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
@@ -114,6 +117,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		DeleteFunc: a.enqueueObj,
 	})
 	a.pods.AddEventHandler(a.metrics.PodStartHandler())
+	a.pods.AddEventHandler(a.hookCanceller()) // hooks.go
 	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, a.metrics, log.With("component", "pleg"))
 	return a, nil
 }
@@ -121,7 +125,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 // newAgent makes the parts every Agent has, the running one and Cleanup's
 // (client nil: nothing is read from or written to the API).
 func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logger, opts []Option) (*Agent, error) {
-	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{}, prober: noProber{},
+	a := &Agent{cfg: cfg, log: log, client: client, rt: rt, clock: clock.RealClock{}, netns: realNetNS{},
 		podSync: newPodSyncStatuses(), volumes: newVolumes(cfg, volumes.System{}, log)}
 	for _, o := range opts {
 		o(a)
@@ -129,10 +133,22 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	if a.metrics == nil {
 		a.metrics = ownMetrics(cfg.NodeName, rt, a.clock, log)
 	}
+	if a.prober == nil {
+		m, err := a.newProber()
+		if err != nil {
+			return nil, err
+		}
+		a.prober = m
+	}
+	hooks, err := lifecycle.New(lifecycle.Config{Exec: rt, Dial: prober.NodeDialer(), Recorder: eventRecorder{a}, Clock: a.clock,
+		Log: log.With("component", "lifecycle")})
+	if err != nil {
+		return nil, err
+	}
+	a.hooks = hooks
 	a.images = images.New(rt, a.getSecret, eventRecorder{a}, a.clock)
 	a.statusManager = a.newStatusManager()
 	a.tokens = newTokenManager(client, a.clock)
-	var err error
 	a.volumeManager, err = a.newVolumeManager(a.volumes, volumeKernel{mounter: volumes.System{}, loop: volumes.SystemLoop{}, formatter: volumes.SystemFormatter{}})
 	return a, err
 }
@@ -218,6 +234,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.housekeeping(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
+	a.prober.Stop()
 	return nil
 }
 

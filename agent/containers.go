@@ -51,7 +51,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *corev1.Pod, sb cri.Sand
 	}
 	a.podSync.get(pod.UID).clearWaiting(spec.Name)
 	a.event(pod, corev1.EventTypeNormal, "Started", "Started container %s", spec.Name)
-	return nil
+	return a.postStart(ctx, pod, sb, &spec, id)
 }
 
 // containerConfig turns the pod's container spec into the runtime's.
@@ -68,6 +68,11 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return cri.ContainerConfig{}, err
 	}
+	msgMount, err := a.messageFileMount(pod, spec, attempt)
+	if err != nil {
+		return cri.ContainerConfig{}, err
+	}
+	mounts = append(mounts, msgMount...)
 	return cri.ContainerConfig{
 		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
 		Mounts: mounts, Devices: devices, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),

@@ -10,11 +10,17 @@
 // and the runtime (waiting reasons, sandboxes seen) is one podSyncStatus
 // per pod with its own lock (podsyncstatus.go); images are agent/images';
 // the status manager holds each pod's last status and the prober's
-// readiness and startup results; a prober plugs in through the Prober
-// interface (probes.go; FakeProber in tests): its readiness and startup
-// results go to the status manager, and a failed liveness or startup probe
-// makes the pod worker kill the container for its restart policy to
-// restart.
+// readiness and startup results; the prober (agent/prober's Manager, or
+// another through the Prober interface, probes.go; FakeProber in tests)
+// sends its readiness and startup results to the status manager, and a
+// failed liveness or startup probe makes the pod worker kill the container
+// for its restart policy to restart. agent/lifecycle holds what kubelet
+// does around a container's start and stop: the pod worker runs postStart
+// hooks (hooks.go), stops containers with their preStop hooks and grace
+// periods, sidecars after the app containers (kill.go), starts sidecars in
+// order behind their startup probes (PlanInit, actions.go), fills
+// termination messages (termination.go) and fails a pod past its
+// activeDeadlineSeconds (deadline.go).
 //
 // Everything the agent needs after a restart is in the runtime (labels on
 // sandboxes and containers) or on disk (the pod directory with resolv.conf

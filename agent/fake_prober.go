@@ -59,6 +59,9 @@ func (f *FakeProber) Result(kind ProbeKind, containerID string) ProbeResult {
 	return f.results[probeKey{kind, containerID}]
 }
 
+// Stop implements Prober: a FakeProber runs nothing.
+func (f *FakeProber) Stop() {}
+
 // Updates implements Prober.
 func (f *FakeProber) Updates() <-chan ProbeUpdate { return f.updates }
 

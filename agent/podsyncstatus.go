@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"maps"
 	"sync"
 
@@ -20,6 +21,11 @@ type podSyncStatus struct {
 	// knownSandboxes are the sandboxes this process made or has CNI-checked
 	// (adopt.go).
 	knownSandboxes map[string]bool
+	// cancelHook ends the postStart hook that runs now, if one does
+	// (hooks.go); terminating: the pod is being deleted, a hook that
+	// starts now ends at once.
+	cancelHook  context.CancelFunc
+	terminating bool
 }
 
 // waitingInfo is why a container does not run, when only the agent knows.
@@ -62,6 +68,35 @@ func (s *podSyncStatus) noteSandbox(id string) (known bool) {
 	return known
 }
 
+// hookContext is ctx for a postStart hook that ends early when the pod is
+// being deleted (cancelHooks); done must be called when the hook ended.
+func (s *podSyncStatus) hookContext(ctx context.Context) (hctx context.Context, done func()) {
+	hctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cancelHook = cancel
+	if s.terminating {
+		cancel()
+	}
+	return hctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.cancelHook = nil
+		cancel()
+	}
+}
+
+// cancelHooks ends the postStart hook that runs now, if any, and any that
+// starts from now on.
+func (s *podSyncStatus) cancelHooks() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.terminating = true
+	if s.cancelHook != nil {
+		s.cancelHook()
+	}
+}
+
 // podSyncStatuses holds the podSyncStatus of every pod the agent works on,
 // by UID; one lock guards the map, each entry has its own.
 type podSyncStatuses struct {
@@ -95,6 +130,12 @@ func (p *podSyncStatuses) waitingReasons(uid types.UID) map[string]waitingInfo {
 		return nil
 	}
 	return s.waitingReasons()
+}
+
+// cancelHooks ends the postStart hook the pod runs now and any it would
+// start: the pod is being deleted.
+func (p *podSyncStatuses) cancelHooks(uid types.UID) {
+	p.get(uid).cancelHooks()
 }
 
 // forget drops the pod's entry: the pod is torn down.

@@ -2,10 +2,13 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
+	"github.com/nodeagent/nodeagent/agent/prober"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -23,48 +26,29 @@ import (
 //     c failed liveness probe, will be restarted"); its restart policy and
 //     back-off then restart it, as kubelet does.
 // Container IDs are as the pod status shows them: containerd://<id>.
-// Without a prober (no WithProber) no probe runs, and a running container
-// is started and ready.
+// New wires agent/prober's Manager (newProber) unless WithProber gives
+// another (a FakeProber in tests).
 
-// ProbeKind names a probe.
-type ProbeKind uint8
-
-const (
-	ProbeLiveness ProbeKind = iota
-	ProbeReadiness
-	ProbeStartup
+// The probe kinds, results and updates are agent/prober's.
+type (
+	ProbeKind   = prober.Kind
+	ProbeResult = prober.Result
+	ProbeUpdate = prober.Update
 )
 
-func (k ProbeKind) String() string {
-	switch k {
-	case ProbeLiveness:
-		return "liveness"
-	case ProbeReadiness:
-		return "readiness"
-	case ProbeStartup:
-		return "startup"
-	}
-	return "unknown"
-}
-
-// ProbeResult is a probe's latest verdict.
-type ProbeResult uint8
-
 const (
+	ProbeLiveness  = prober.Liveness
+	ProbeReadiness = prober.Readiness
+	ProbeStartup   = prober.Startup
+
 	// ProbeUnknown: no verdict yet (or no such probe).
-	ProbeUnknown ProbeResult = iota
-	ProbeSuccess
+	ProbeUnknown = prober.Unknown
+	ProbeSuccess = prober.Success
 	// ProbeFailure: the probe failed failureThreshold times in a row.
-	ProbeFailure
+	ProbeFailure = prober.Failure
 )
 
-// ProbeUpdate is a changed result of one container's probe.
-type ProbeUpdate struct {
-	PodUID      types.UID
-	ContainerID string // containerd://<id>
-	Kind        ProbeKind
-	Result      ProbeResult
-}
+var _ Prober = (*prober.Manager)(nil)
 
 // Prober runs the probes of the node's pods.
 type Prober interface {
@@ -77,18 +61,54 @@ type Prober interface {
 	Result(kind ProbeKind, containerID string) ProbeResult
 	// Updates delivers every changed result, until the prober stops.
 	Updates() <-chan ProbeUpdate
+	// Stop ends every probe and waits for them.
+	Stop()
 }
 
 // WithProber wires a prober into the agent.
 func WithProber(p Prober) Option { return func(a *Agent) { a.prober = p } }
 
-// noProber is the agent without a prober: nothing is probed.
-type noProber struct{}
+// newProber is agent/prober's Manager: exec probes through the runtime,
+// the others from the agent's network namespace (the node's) to the pod's
+// IP, containers' states from the status manager (bound late: it is made
+// after the prober), kubelet's events and probe metrics.
+func (a *Agent) newProber() (*prober.Manager, error) {
+	return prober.New(prober.Config{
+		Exec:     a.rt,
+		Status:   prober.StatusFunc(func(uid types.UID) (corev1.PodStatus, bool) { return a.statusManager.GetPodStatus(uid) }),
+		Dial:     prober.NodeDialer(),
+		Recorder: eventRecorder{a},
+		Clock:    a.clock,
+		Log:      a.log.With("component", "prober"),
+		Metrics:  probeMetrics{a.metrics},
+	})
+}
 
-func (noProber) AddPod(*corev1.Pod)                   {}
-func (noProber) RemovePod(types.UID)                  {}
-func (noProber) Result(ProbeKind, string) ProbeResult { return ProbeUnknown }
-func (noProber) Updates() <-chan ProbeUpdate          { return nil }
+// probeMetrics reports probes to the agent's metrics (/metrics/probes).
+type probeMetrics struct{ m *agentmetrics.Metrics }
+
+func (p probeMetrics) ObserveProbe(pod *corev1.Pod, container string, kind ProbeKind, res ProbeResult, took time.Duration) {
+	p.m.ObserveProbe(probeTarget(pod, container, kind), metricsResult(res), took)
+}
+
+func (p probeMetrics) ForgetProbe(pod *corev1.Pod, container string, kind ProbeKind) {
+	p.m.ForgetProbe(probeTarget(pod, container, kind))
+}
+
+func probeTarget(pod *corev1.Pod, container string, kind ProbeKind) agentmetrics.ProbeTarget {
+	return agentmetrics.ProbeTarget{Type: agentmetrics.ProbeType(kind.String()), Namespace: pod.Namespace, Pod: pod.Name,
+		PodUID: pod.UID, Container: container}
+}
+
+func metricsResult(r ProbeResult) agentmetrics.ProbeResult {
+	switch r {
+	case ProbeSuccess:
+		return agentmetrics.ProbeSuccessful
+	case ProbeFailure:
+		return agentmetrics.ProbeFailed
+	}
+	return agentmetrics.ProbeUnknown
+}
 
 // statusContainerID is a container's ID as the pod status shows it.
 func statusContainerID(c cri.Container) string { return "containerd://" + c.ID }
@@ -124,18 +144,36 @@ func (a *Agent) onProbeUpdate(u ProbeUpdate) {
 	}
 }
 
-// unhealthy maps the pod's running containers whose liveness or startup
-// probe failed to the probe that failed, for computePodActions.
-func (a *Agent) unhealthy(st podState) map[string]ProbeKind {
-	out := map[string]ProbeKind{}
+// probeView is what the prober says of the pod's running containers, for
+// computePodActions: which failed their liveness or startup probe, and
+// which have a startup probe that has not succeeded yet.
+func (a *Agent) probeView(pod *corev1.Pod, st podState) probeView {
+	v := probeView{unhealthy: map[string]ProbeKind{}, notStarted: map[string]bool{}}
 	for _, c := range st.running() {
 		id := statusContainerID(c)
 		switch {
 		case a.prober.Result(ProbeLiveness, id) == ProbeFailure:
-			out[c.ID] = ProbeLiveness
+			v.unhealthy[c.ID] = ProbeLiveness
 		case a.prober.Result(ProbeStartup, id) == ProbeFailure:
-			out[c.ID] = ProbeStartup
+			v.unhealthy[c.ID] = ProbeStartup
+		}
+		spec := containerSpec(pod, c.Labels[cri.LabelContainerName])
+		if spec != nil && spec.StartupProbe != nil && a.prober.Result(ProbeStartup, id) != ProbeSuccess {
+			v.notStarted[c.ID] = true
 		}
 	}
-	return out
+	return v
+}
+
+// containerSpec finds a container of the pod by name, among its init and
+// app containers; nil when it has none of that name.
+func containerSpec(pod *corev1.Pod, name string) *corev1.Container {
+	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
 }

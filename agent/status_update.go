@@ -6,25 +6,30 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	"github.com/nodeagent/nodeagent/agent/status"
 )
 
 // newStatusManager wires the status manager: static pods' status goes to
 // their mirror pods, and a write that must be retried queues the pod.
 func (a *Agent) newStatusManager() *status.Manager {
-	_, unprobed := a.prober.(noProber)
 	var pods typedcorev1.PodsGetter
 	if a.client != nil {
 		pods = a.client.CoreV1()
 	}
-	return status.New(status.Config{Pods: pods, Clock: a.clock, Target: a.statusTarget, Probing: !unprobed,
+	return status.New(status.Config{Pods: pods, Clock: a.clock, Target: a.statusTarget, Probing: true,
 		Resync: func(pod *corev1.Pod) { a.queue.Add(podWorkKey(pod)) }}, a.log.With("component", "status"))
 }
 
 // updateStatus computes the pod's status from the runtime's state, on the
 // base of the status last set, and hands it to the status manager.
 func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) error {
-	s := computePodStatus(a.withOldStatus(pod), st, a.podSync.waitingReasons(pod.UID), a.nodeIP, a.clock.Now())
+	old, now := a.withOldStatus(pod), a.clock.Now()
+	s := computePodStatus(old, st, a.podSync.waitingReasons(pod.UID), a.nodeIP, now)
+	if failedForDeadline(old, &s, now) {
+		lifecycle.FailForDeadline(&s)
+	}
+	a.addTerminationMessages(pod, st, &s)
 	return a.statusManager.SetPodStatus(ctx, pod, s)
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/agent/images"
+	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	"github.com/nodeagent/nodeagent/cri"
 )
 
@@ -52,7 +53,10 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
-	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff, a.unhealthy(st))
+	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff, a.probeView(pod, st))
+	if actions.deadlineExceeded {
+		a.event(pod, corev1.EventTypeNormal, lifecycle.ReasonDeadlineExceeded, "%s", lifecycle.MessageDeadlineExceeded)
+	}
 	if actions.killPod {
 		a.prober.RemovePod(pod.UID)
 	} else {
@@ -80,6 +84,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if d := minBackoff(actions.backoff); d > 0 {
 		a.queue.AddAfter(podWorkKey(pod), d)
 	}
+	a.syncAtDeadline(pod)
 	var img *images.Error
 	if errors.As(applyErr, &img) && img.RetryAfter > 0 {
 		// A pull in back-off is not a failure of the sync: try again when
@@ -112,7 +117,7 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if act.killPod {
 		return a.killPod(ctx, pod, st)
 	}
-	if act.createSandbox || act.startInit >= 0 || len(act.start) > 0 {
+	if act.createSandbox || len(act.startInit) > 0 || len(act.start) > 0 {
 		// Containers start only on published volumes.
 		if ready, err := a.waitForVolumes(ctx, pod); !ready {
 			return err
@@ -121,15 +126,8 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if act.createSandbox && len(st.sandboxes) > 0 {
 		a.event(pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 	}
-	for _, k := range act.kill {
-		msg := k.message
-		if msg == "" {
-			msg = "Stopping container " + k.name
-		}
-		a.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
-		if err := a.rt.StopContainer(ctx, k.id, gracePeriod(pod)); err != nil {
-			return err
-		}
+	if err := a.killContainers(ctx, pod, podIPOf(pod, st, a.nodeIP), act.kill, nil); err != nil {
+		return err
 	}
 	sb, ok := st.readySandbox()
 	if act.createSandbox {
@@ -142,52 +140,16 @@ func (a *Agent) apply(ctx context.Context, pod *corev1.Pod, st podState, act pod
 	if !ok {
 		return nil
 	}
-	if act.startInit >= 0 {
-		return a.startContainer(ctx, pod, sb, st, pod.Spec.InitContainers[act.startInit])
+	for _, i := range act.startInit {
+		if err := a.startContainer(ctx, pod, sb, st, pod.Spec.InitContainers[i]); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for _, i := range act.start {
 		errs = append(errs, a.startContainer(ctx, pod, sb, st, pod.Spec.Containers[i]))
 	}
 	return errors.Join(errs...)
-}
-
-// killPod stops the pod's containers (in parallel, with the grace period)
-// and its sandbox; for a deleted pod it also removes them.
-func (a *Agent) killPod(ctx context.Context, pod *corev1.Pod, st podState) error {
-	running := st.running()
-	errc := make(chan error, len(running))
-	for _, c := range running {
-		a.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Labels[cri.LabelContainerName])
-		go func(id string) { errc <- a.rt.StopContainer(ctx, id, gracePeriod(pod)) }(c.ID)
-	}
-	var errs []error
-	for range running {
-		errs = append(errs, <-errc)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if pod.DeletionTimestamp != nil {
-		return a.teardown(ctx, string(pod.UID))
-	}
-	// A finished pod's volumes go now that its containers have stopped
-	// (another pod may need its claim); its directory stays with it.
-	a.volumeManager.RemovePod(pod.UID)
-	return a.stopSandboxes(ctx, pod, st)
-}
-
-// gracePeriod is the time a container gets between its stop signal and
-// SIGKILL: the deletion's grace period, else the pod's.
-func gracePeriod(pod *corev1.Pod) time.Duration {
-	g := int64(corev1.DefaultTerminationGracePeriodSeconds)
-	if pod.Spec.TerminationGracePeriodSeconds != nil {
-		g = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	if pod.DeletionGracePeriodSeconds != nil {
-		g = *pod.DeletionGracePeriodSeconds
-	}
-	return time.Duration(max(g, 0)) * time.Second
 }
 
 // finishDeletion removes the pod from the API once nothing of it runs: the
@@ -243,12 +205,13 @@ func (a *Agent) event(pod *corev1.Pod, typ, reason, format string, args ...any) 
 }
 
 // eventRecorder records events through the agent's recorder, which Run
-// makes; components wired in New (images) get it this way.
+// makes; components wired in New (images, the prober, the hooks) get it
+// this way. obj is a pod, or a reference to one of its containers.
 type eventRecorder struct{ a *Agent }
 
 func (e eventRecorder) Eventf(obj runtime.Object, typ, reason, format string, args ...any) {
-	if pod, ok := obj.(*corev1.Pod); ok {
-		e.a.event(pod, typ, reason, format, args...)
+	if e.a.recorder != nil {
+		e.a.recorder.Eventf(obj, typ, reason, format, args...)
 	}
 }
 

@@ -54,6 +54,8 @@ type Config struct {
 	Clock clock.WithTicker
 	// Log receives debug lines on failed probes; nil: discarded.
 	Log *slog.Logger
+	// Metrics counts the probes that ran; nil: none.
+	Metrics Metrics
 	// Version is the Kubernetes version in the probes' User-Agent,
 	// kube-probe/<Version>; "": DefaultVersion.
 	Version string
@@ -76,6 +78,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
 	}
 	if c.Version == "" {
 		c.Version = DefaultVersion

@@ -126,6 +126,7 @@ func (w *worker) cleanup() {
 	if w.containerID != "" {
 		w.m.results.Remove(w.key.kind, w.containerID)
 	}
+	w.m.cfg.Metrics.ForgetProbe(w.pod, w.container.Name, w.key.kind)
 	w.m.removeWorker(w)
 }
 
@@ -191,10 +192,12 @@ func (w *worker) due(c corev1.ContainerStatus) bool {
 // probe runs the probe and records the result once its threshold is met.
 func (w *worker) probe(ctx context.Context, status corev1.PodStatus) {
 	t := target{pod: w.pod, container: &w.container, containerID: runtimeID(w.containerID), podIP: status.PodIP}
+	start := w.m.cfg.Clock.Now()
 	res, err := w.m.prober.probe(ctx, w.key.kind, t, w.spec)
 	if err != nil {
 		return // not run at all: keep the result we have
 	}
+	w.m.cfg.Metrics.ObserveProbe(w.pod, w.container.Name, w.key.kind, res, w.m.cfg.Clock.Since(start))
 	if res == w.lastResult {
 		w.resultRun++
 	} else {

@@ -35,16 +35,22 @@ type config struct {
 	Exits   int           // container exits measured
 	Settle  time.Duration // quiet time before the idle RSS is read
 	Timeout time.Duration // bound on the whole run
+	// The probe phase (probes.go).
+	ProbePods int           // pods with a readiness probe every second
+	CPUWindow time.Duration // how long the agent's CPU time is read over
+	Flips     int           // readiness changes timed to the proxy's rules
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
-		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute}
+		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
+		ProbePods: 100, CPUWindow: time.Minute, Flips: 20}
 }
 
 func quickConfig() config {
 	c := defaultConfig()
 	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
+	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
 	return c
 }
 
@@ -53,6 +59,7 @@ type results struct {
 	labName                       string
 	seq, batch, exits, exitsAgent stats.Summary
 	agentRSS, serverRSS, agentMax uint64
+	probes                        probeResults
 }
 
 func main() { cli.Main("agent bench", mainErr) }
@@ -77,6 +84,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "pods created at once")
 	fs.IntVar(&cfg.Exits, "exits", cfg.Exits, "container exits measured")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "quiet time before the idle RSS is read")
+	fs.IntVar(&cfg.ProbePods, "probe-pods", cfg.ProbePods, "pods with a readiness probe every second")
+	fs.DurationVar(&cfg.CPUWindow, "cpu-window", cfg.CPUWindow, "how long the agent's CPU time is read over, with the probed pods")
+	fs.IntVar(&cfg.Flips, "flips", cfg.Flips, "readiness changes timed to the proxy's rules")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -86,9 +96,15 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "batch", &cfg.Batch, q.Batch)
 		cli.Pick(set, "exits", &cfg.Exits, q.Exits)
 		cli.Pick(set, "settle", &cfg.Settle, q.Settle)
+		cli.Pick(set, "probe-pods", &cfg.ProbePods, q.ProbePods)
+		cli.Pick(set, "cpu-window", &cfg.CPUWindow, q.CPUWindow)
+		cli.Pick(set, "flips", &cfg.Flips, q.Flips)
 	}
-	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 {
-		return cfg, errors.New("--seq, --batch and --exits must be at least 1")
+	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 {
+		return cfg, errors.New("--seq, --batch, --exits, --probe-pods and --flips must be at least 1")
+	}
+	if cfg.CPUWindow <= 0 {
+		return cfg, errors.New("--cpu-window must be positive")
 	}
 	return cfg, nil
 }
@@ -186,7 +202,13 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 		return err
 	}
 	defer ex.close()
-	r.exits, r.exitsAgent, err = p.exits(ctx, b.node, ex, cfg.Exits)
+	if r.exits, r.exitsAgent, err = p.exits(ctx, b.node, ex, cfg.Exits); err != nil {
+		return err
+	}
+	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	r.probes, err = measureProbes(ctx, cfg, b, p, progress)
 	return err
 }
 
@@ -228,6 +250,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
+	reportProbes(w, cfg, r.probes)
 }
 
 func line(w io.Writer, label string, s stats.Summary, what string) {

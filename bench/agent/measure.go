@@ -29,9 +29,19 @@ type pods struct {
 	cs    kubernetes.Interface
 	tr    *tracker
 	image string
+	// decorate, if set, changes every pod made (labels, probes).
+	decorate func(*corev1.Pod)
 }
 
 func (p *pods) spec(name string, policy corev1.RestartPolicy) *corev1.Pod {
+	pod := p.plainSpec(name, policy)
+	if p.decorate != nil {
+		p.decorate(pod)
+	}
+	return pod
+}
+
+func (p *pods) plainSpec(name string, policy corev1.RestartPolicy) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace},
 		Spec: corev1.PodSpec{
