@@ -53,6 +53,12 @@ type podActions struct {
 	backoff map[string]time.Duration
 }
 
+// changesRuntime reports whether applying the actions changes what the
+// runtime holds for the pod.
+func (p podActions) changesRuntime() bool {
+	return p.killPod || p.createSandbox || len(p.kill) > 0 || p.startInit >= 0 || len(p.start) > 0
+}
+
 // computePodActions decides what a sync does, from the pod's spec, what
 // the runtime holds and which running containers failed their liveness or
 // startup probe (by runtime ID). It is pure: no runtime, no clock, no API.
