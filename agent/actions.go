@@ -60,6 +60,12 @@ type podActions struct {
 	backoff map[string]time.Duration
 }
 
+// changesRuntime reports whether applying the actions changes what the
+// runtime holds for the pod.
+func (p podActions) changesRuntime() bool {
+	return p.killPod || p.createSandbox || len(p.kill) > 0 || len(p.startInit) > 0 || len(p.start) > 0
+}
+
 // probeView is what the prober says of the pod's running containers, by
 // runtime ID.
 type probeView struct {

@@ -113,7 +113,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	a.queue = newWorkQueue()
 	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.enqueueObj,
-		UpdateFunc: func(_, obj any) { a.enqueueObj(obj) },
+		UpdateFunc: a.onPodUpdate,
 		DeleteFunc: a.enqueueObj,
 	})
 	a.pods.AddEventHandler(a.metrics.PodStartHandler())
@@ -158,6 +158,15 @@ func podUID(obj any) ([]string, error) {
 		return []string{string(p.UID)}, nil
 	}
 	return nil, nil
+}
+
+// onPodUpdate queues an updated pod, unless the update is the status
+// manager's own write coming back.
+func (a *Agent) onPodUpdate(_, obj any) {
+	if p, ok := obj.(*corev1.Pod); ok && a.statusManager.IsOwnWrite(p) {
+		return
+	}
+	a.enqueueObj(obj)
 }
 
 func (a *Agent) enqueueObj(obj any) {

@@ -45,7 +45,11 @@ type Config struct {
 	StatusInterval time.Duration
 	// RelistPeriod is the PLEG's safety-net relist period.
 	RelistPeriod time.Duration
-	// Workers is how many pods are synced at once.
+	// Workers is how many pods are synced at once. Default 110, the
+	// default max pods: kubelet syncs every pod at once (a goroutine each),
+	// and a burst of pods starts faster when none waits for a worker (30
+	// pods at once: p99 5.3 s with 30 workers, 6.1-6.5 s with 8, in the
+	// agent bench); an idle worker is a blocked goroutine.
 	Workers int
 	// ClientCA (PEM) verifies client certificates on the agent's API; empty:
 	// only bearer tokens (reviewed by the API server) are accepted.
@@ -99,7 +103,7 @@ func DefaultConfig() Config {
 		RenewInterval:  10 * time.Second,
 		StatusInterval: 10 * time.Second,
 		RelistPeriod:   60 * time.Second,
-		Workers:        8,
+		Workers:        110,
 
 		ManifestCheckInterval: 5 * time.Second,
 		HealthzBindAddress:    "127.0.0.1",

@@ -71,8 +71,10 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		early = a.updateStatus(ctx, pod, st)
 	}
 	applyErr := errors.Join(early, a.apply(ctx, pod, st, actions))
-	if st, err = a.podState(ctx, string(pod.UID)); err != nil {
-		return errors.Join(applyErr, err)
+	if actions.changesRuntime() {
+		if st, err = a.podState(ctx, string(pod.UID)); err != nil {
+			return errors.Join(applyErr, err)
+		}
 	}
 	a.noteBackoff(pod, actions)
 	if err := a.updateStatus(ctx, pod, st); err != nil {

@@ -440,3 +440,64 @@ func TestStatusWriteDoesNotWaitForTheCache(t *testing.T) {
 		t.Fatalf("container %s in the API, want the exit shown (CrashLoopBackOff)", got)
 	}
 }
+
+// TestOwnStatusWriteDoesNotRequeue: the informer's echo of the agent's
+// own status write queues no sync (kubelet does not sync on its own status
+// updates); any other update of the pod does. Before, every update
+// queued a sync, which listed the pod's containers again for nothing.
+func TestOwnStatusWriteDoesNotRequeue(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName, pod.ResourceVersion = "n1", "1"
+	h := newHarness(t, rt, pod)
+	h.withResourceVersions()
+	for h.a.queue.Len() > 0 { // the informer's first list
+		k, _ := h.a.queue.Get()
+		h.a.queue.Done(k)
+	}
+	before := h.pod("ns", "p")
+	h.sync("ns/p")
+	echo := h.pod("ns", "p")
+	h.a.onPodUpdate(before, echo)
+	if n := h.a.queue.Len(); n != 0 {
+		t.Fatalf("the echo of the agent's own status write queued %d syncs", n)
+	}
+	labelled := echo.DeepCopy()
+	labelled.Labels = map[string]string{"x": "y"}
+	labelled.ResourceVersion = "99"
+	h.a.onPodUpdate(echo, labelled)
+	if n := h.a.queue.Len(); n != 1 {
+		t.Fatalf("another update queued %d syncs, want 1", n)
+	}
+}
+
+// countingRuntime counts the runtime's list calls.
+type countingRuntime struct {
+	cri.Runtime
+	lists int
+}
+
+func (c *countingRuntime) ListContainers(ctx context.Context, filter map[string]string) ([]cri.Container, error) {
+	c.lists++
+	return c.Runtime.ListContainers(ctx, filter)
+}
+
+// TestIdleSyncReadsTheRuntimeOnce: a sync that changes nothing in the
+// runtime (an event for a pod that runs as it should) lists the pod's
+// containers once, not again after doing nothing.
+func TestIdleSyncReadsTheRuntimeOnce(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	pod := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.NodeName = "n1"
+	h := newHarness(t, rt, pod)
+	h.sync("ns/p")
+	counting := &countingRuntime{Runtime: rt}
+	h.a.rt = counting
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	if counting.lists != 1 {
+		t.Fatalf("an idle sync listed the containers %d times, want 1", counting.lists)
+	}
+}

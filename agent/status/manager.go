@@ -45,6 +45,11 @@ type Manager struct {
 
 	mu   sync.Mutex
 	pods map[types.UID]*podStatus
+	// written is the resourceVersion this manager's last write of each
+	// API object (by its UID: a pod, or a static pod's mirror) returned;
+	// targets is that object's UID for each pod.
+	written map[types.UID]string
+	targets map[types.UID]types.UID
 }
 
 // podStatus is what the manager knows of one pod.
@@ -73,7 +78,8 @@ func New(cfg Config, log *slog.Logger) *Manager {
 	if cfg.Resync == nil {
 		cfg.Resync = func(*corev1.Pod) {}
 	}
-	return &Manager{cfg: cfg, log: log, pods: map[types.UID]*podStatus{}}
+	return &Manager{cfg: cfg, log: log, pods: map[types.UID]*podStatus{},
+		written: map[types.UID]string{}, targets: map[types.UID]types.UID{}}
 }
 
 // entry returns the pod's entry; create makes it when missing.
@@ -142,7 +148,35 @@ func (m *Manager) merge(pod *corev1.Pod, s *corev1.PodStatus, r probeResults, ol
 func (m *Manager) RemovePod(uid types.UID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.remove(uid)
+}
+
+// remove forgets the pod and its last write; the caller holds m.mu.
+func (m *Manager) remove(uid types.UID) {
+	delete(m.written, m.targets[uid])
+	delete(m.targets, uid)
 	delete(m.pods, uid)
+}
+
+// IsOwnWrite reports whether the API object (as an informer delivers it)
+// is exactly what this manager's last write of it returned: a status
+// change that needs no sync, as kubelet does not sync on its own status
+// updates.
+func (m *Manager) IsOwnWrite(obj *corev1.Pod) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rv, ok := m.written[obj.UID]
+	return ok && rv == obj.ResourceVersion
+}
+
+// noteWrite records what a write of pod's status to target returned.
+func (m *Manager) noteWrite(pod, target types.UID, rv string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.targets[pod]; ok && old != target {
+		delete(m.written, old)
+	}
+	m.targets[pod], m.written[target] = target, rv
 }
 
 // RemoveOrphanedStatuses forgets every pod that known does not know
@@ -152,7 +186,12 @@ func (m *Manager) RemoveOrphanedStatuses(known func(types.UID) bool) {
 	defer m.mu.Unlock()
 	for uid := range m.pods {
 		if !known(uid) {
-			delete(m.pods, uid)
+			m.remove(uid)
+		}
+	}
+	for uid := range m.targets {
+		if _, ok := m.pods[uid]; !ok {
+			m.remove(uid) // written while it was being removed
 		}
 	}
 }

@@ -284,3 +284,27 @@ func TestOldStatus(t *testing.T) {
 		t.Fatal("a removed pod is held")
 	}
 }
+
+// TestIsOwnWrite: the manager recognizes the object its last write
+// returned (the informer's echo of it), and nothing else.
+func TestIsOwnWrite(t *testing.T) {
+	pod := testPod(false)
+	a := newAPI(t, pod)
+	m := a.manager(testingclock.NewFakeClock(t0), false)
+	if err := m.SetPodStatus(context.Background(), pod, running("containerd://1")); err != nil {
+		t.Fatal(err)
+	}
+	echo := a.get(t, "p")
+	if !m.IsOwnWrite(echo) {
+		t.Fatal("the write's own result is not recognized")
+	}
+	other := echo.DeepCopy()
+	other.ResourceVersion = "99"
+	if m.IsOwnWrite(other) || m.IsOwnWrite(pod) {
+		t.Fatal("another version is taken for the manager's write")
+	}
+	m.RemovePod(pod.UID)
+	if m.IsOwnWrite(echo) || len(m.written) != 0 || len(m.targets) != 0 {
+		t.Fatal("a removed pod's write is still remembered")
+	}
+}

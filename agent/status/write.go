@@ -30,6 +30,7 @@ func (m *Manager) write(ctx context.Context, e *podStatus) error {
 	switch {
 	case err == nil:
 		e.api = apiView{uid: got.UID, rv: got.ResourceVersion, status: got.Status}
+		m.noteWrite(e.pod.UID, got.UID, got.ResourceVersion)
 		return nil
 	case apierrors.IsNotFound(err) && target.UID == e.pod.UID:
 		return nil // the pod is gone: its deletion brings the worker back

@@ -148,11 +148,11 @@ func (b *benchNode) setup(ctx context.Context) (kubernetes.Interface, error) {
 	if err := b.startAgent(); err != nil {
 		return nil, err
 	}
-	return cs, b.poll(ctx, 60*time.Second, b.agent, func() error { return nodeReady(ctx, cs) })
+	return cs, b.poll(ctx, 60*time.Second, b.agent, func() error { return nodeReady(ctx, cs, b.name) })
 }
 
-func nodeReady(ctx context.Context, cs kubernetes.Interface) error {
-	n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error {
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}

@@ -19,13 +19,15 @@ import (
 	"github.com/nodeagent/nodeagent/lab"
 )
 
-// nodeName is the node the bench's agent registers.
-const nodeName = "bench-node"
-
 // benchNode is a lab node running `nodeagent server --disable-agent` and a
 // separate `nodeagent agent`, with every piece of the agent's state in one
 // temporary directory or named after the run, so that teardown finds it.
 type benchNode struct {
+	// name is the node the agent registers: bench-node-<run>, so that two
+	// runs on one machine (from two checkouts) never share the agent's
+	// cgroups, /nodeagent/<node>, and one's --cleanup never meets the
+	// other's pods.
+	name   string
 	bin    string
 	dir    string // temporary directory: server data, agent state, logs
 	ns     string // containerd namespace of the agent's pods
@@ -60,14 +62,14 @@ func upNode(bin string) (*benchNode, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("lab up: %w", err)
 	}
-	return &benchNode{bin: bin, dir: dir, ns: "bench-" + id, node: n}, nil
+	return &benchNode{name: "bench-node-" + id, bin: bin, dir: dir, ns: "bench-" + id, node: n}, nil
 }
 
 func (b *benchNode) serverDir() string { return filepath.Join(b.dir, "server") }
 
 // agentArgs put the agent's state in b.dir and its pods in b.ns.
 func (b *benchNode) agentArgs() []string {
-	return []string{"--node-name", nodeName, "--root-dir", filepath.Join(b.dir, "root"),
+	return []string{"--node-name", b.name, "--root-dir", filepath.Join(b.dir, "root"),
 		"--pod-log-dir", filepath.Join(b.dir, "logs"), "--cni-conf-dir", filepath.Join(b.dir, "net.d"),
 		"--cni-cache-dir", filepath.Join(b.dir, "cni-cache"), "--cni-ipam-dir", filepath.Join(b.dir, "ipam"),
 		"--netns-prefix", b.node.Config().MemberName(""), "--containerd-namespace", b.ns}
@@ -118,7 +120,7 @@ func (b *benchNode) startServer(ctx context.Context) (*rest.Config, error) {
 // startAgent mints the node's kubeconfig and runs `nodeagent agent`.
 func (b *benchNode) startAgent() error {
 	kc := filepath.Join(b.dir, "node.kubeconfig")
-	mint := exec.Command(b.bin, "kubeconfig", "node", nodeName, "--data-dir", b.serverDir(), "--out", kc)
+	mint := exec.Command(b.bin, "kubeconfig", "node", b.name, "--data-dir", b.serverDir(), "--out", kc)
 	if out, err := mint.CombinedOutput(); err != nil {
 		return fmt.Errorf("mint the node kubeconfig: %w: %s", err, out)
 	}
@@ -168,7 +170,7 @@ func (b *benchNode) down(progress io.Writer) error {
 	if err := removeContainerdNamespace(b.ns); err != nil {
 		errs = append(errs, err)
 	}
-	removeCgroupTree("nodeagent/" + nodeName)
+	removeCgroupTree("nodeagent/" + b.name)
 	if err := b.node.Down(); err != nil {
 		errs = append(errs, fmt.Errorf("lab down: %w", err))
 	}

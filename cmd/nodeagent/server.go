@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
@@ -141,13 +142,18 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	ctrlCfg, schedCfg := controllerRates(cfg)
+	client, err := kubernetes.NewForConfig(ctrlCfg)
+	if err != nil {
+		return err
+	}
+	schedClient, err := kubernetes.NewForConfig(schedCfg)
 	if err != nil {
 		return err
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	ns := namespace.New(client, factory, env.log.With("controller", "namespace"))
-	sched := scheduler.New(client, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
+	sched := scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
 	factory.Start(ctx.Done())
@@ -156,6 +162,17 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	go nlc.Run(ctx)
 	go eps.Run(ctx)
 	return nil
+}
+
+// controllerRates are the controllers' and the scheduler's client configs
+// with kube's default request rates: kube-controller-manager's 20 QPS
+// (burst 30) and kube-scheduler's 50 (burst 100). client-go's own 5 (burst
+// 10) let the scheduler bind 2.5 pods a second (a bind and an event each).
+func controllerRates(cfg *rest.Config) (ctrl, sched *rest.Config) {
+	ctrl, sched = rest.CopyConfig(cfg), rest.CopyConfig(cfg)
+	ctrl.QPS, ctrl.Burst = 20, 30
+	sched.QPS, sched.Burst = 50, 100
+	return ctrl, sched
 }
 
 // startEmbeddedAgent runs this node's agent in the server process, with a

@@ -207,7 +207,7 @@ func (r *Runtime) removeStdio(id string) error {
 func (r *Runtime) resumeStdio() error {
 	ctx, cancel := context.WithTimeout(r.ns(r.bg), resumeTimeout)
 	defer cancel()
-	recs, err := r.client.ContainerService().List(ctx, kindFilter(podlabels.KindContainer))
+	recs, err := r.client.ContainerService().List(ctx, labelFilter(podlabels.KindContainer, nil))
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}

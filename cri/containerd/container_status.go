@@ -21,11 +21,11 @@ const unknownExitCode = 255
 // ListContainers implements cri.Runtime, ordered by creation.
 func (r *Runtime) ListContainers(ctx context.Context, filter map[string]string) ([]cri.Container, error) {
 	ctx = r.ns(ctx)
-	recs, err := r.client.ContainerService().List(ctx, kindFilter(podlabels.KindContainer))
+	recs, err := r.client.ContainerService().List(ctx, labelFilter(podlabels.KindContainer, filter))
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	tasks, err := r.taskTable(ctx)
+	tasks, err := r.tasksOf(ctx, recs, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,11 @@
 // the exit status and time, until RemoveContainer deletes task, container
 // and snapshot. runc keeps its state under <RuncRoot>/<namespace>.
 //
+// A sandbox and its containers share one runc shim process (the OCI
+// annotation io.containerd.runc.v2.group is the sandbox ID, as the CRI
+// plugin groups them), not one shim each; the shim goes when the last of
+// their tasks is deleted.
+//
 // IDs are 64 random hex digits, as Kubernetes runtimes use.
 //
 // # Labels
@@ -46,7 +51,9 @@
 //     there).
 //
 // Status comes from containerd: the container's labels and its task's
-// status, pid, exit code and exit time. A started container whose task is
+// status, pid, exit code and exit time. A filtered List* (one pod's) has
+// containerd filter by label and asks its shims for those tasks only; an
+// unfiltered one lists every task at once. A started container whose task is
 // gone (the node rebooted) is Exited with code 255, "ContainerStatusUnknown".
 // An OOM kill is recorded as a label when Events sees its event, so it is
 // reported as "OOMKilled" only if someone subscribed (the agent always is).

@@ -161,3 +161,61 @@ func startPause(ctx context.Context, t *testing.T, rt cri.Runtime, sb cri.Sandbo
 	}
 	return id
 }
+
+// TestContainersShareTheSandboxShim: a sandbox and its container are
+// served by one runc shim process (grouped by the sandbox ID, as the CRI
+// plugin groups them), not one each; the shim is gone once both are.
+func TestContainersShareTheSandboxShim(t *testing.T) {
+	cfg, _ := isolate(t, requireContainerd(t), "shim")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt := newRuntime(t, cfg)
+	if _, err := rt.PullImage(ctx, testImage, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := startPause(ctx, t, rt, cri.SandboxConfig{Name: "shim", NetNSPath: newNetNS(t)})
+	c, err := rt.ContainerStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shimsFor(t, c.SandboxID); got != 1 {
+		t.Errorf("%d shims serve the sandbox, want 1", got)
+	}
+	if got := shimsFor(t, id); got != 0 {
+		t.Errorf("the container has %d shims of its own, want none", got)
+	}
+	if err := rt.RemovePodSandbox(ctx, c.SandboxID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); shimsFor(t, c.SandboxID) != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shim outlived the sandbox and its container")
+		}
+	}
+}
+
+// shimsFor counts the runc shim processes started for id (-id <id>).
+func shimsFor(t *testing.T, id string) int {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range dirs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		args := strings.Split(string(data), "\x00")
+		if len(args) == 0 || !strings.HasSuffix(args[0], "containerd-shim-runc-v2") {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-id" && args[i+1] == id {
+				n++
+			}
+		}
+	}
+	return n
+}

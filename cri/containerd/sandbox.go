@@ -137,11 +137,11 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 // ListPodSandboxes implements cri.Runtime, ordered by creation.
 func (r *Runtime) ListPodSandboxes(ctx context.Context, filter map[string]string) ([]cri.Sandbox, error) {
 	ctx = r.ns(ctx)
-	recs, err := r.client.ContainerService().List(ctx, kindFilter(podlabels.KindSandbox))
+	recs, err := r.client.ContainerService().List(ctx, labelFilter(podlabels.KindSandbox, filter))
 	if err != nil {
 		return nil, fmt.Errorf("list sandboxes: %w", err)
 	}
-	tasks, err := r.taskTable(ctx)
+	tasks, err := r.tasksOf(ctx, recs, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,12 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
+// shimGroupAnnotation makes the runc shim serve every task of one group
+// from one process (containerd's runc.v2 shim groups by it): a sandbox's
+// containers share their sandbox's shim, as under containerd's CRI, instead
+// of one shim process each.
+const shimGroupAnnotation = "io.containerd.runc.v2.group"
+
 // sandboxSpec is the OCI spec of a sandbox: the pause binary on the shared
 // read-only root, its own IPC and UTS namespaces, the pod's network
 // namespace, and a cgroup under the pod's.
@@ -27,6 +33,7 @@ func (r *Runtime) sandboxSpec(id, rootfs string, cfg cri.SandboxConfig) []oci.Sp
 		oci.WithMounts([]specs.Mount{bindMount(r.cfg.PauseBinary, "/pause", true)}),
 		oci.WithCgroup(path.Join(r.cgroupParent(cfg.CgroupParent), id)),
 		oci.WithAnnotations(cfg.Annotations),
+		oci.WithAnnotations(map[string]string{shimGroupAnnotation: id}),
 	}
 	opts = append(opts, networkAndUTS(hostNet, cfg.NetNSPath, "", cfg.Hostname)...)
 	if cfg.HostIPC {
@@ -87,6 +94,7 @@ func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.Container
 		oci.WithMounts(containerMounts(cfg.Mounts, sb.labels)),
 		oci.WithCgroup(path.Join(sb.labels[labelCgroupParent], id)),
 		oci.WithAnnotations(cfg.Annotations),
+		oci.WithAnnotations(map[string]string{shimGroupAnnotation: sb.id}),
 	}
 	if cfg.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))

@@ -3,6 +3,9 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,9 +44,34 @@ func (r *Runtime) taskOf(ctx context.Context, id string) (*tasktypes.Process, er
 	return resp.Process, nil
 }
 
-// kindFilter selects the containerd containers of one kind.
-func kindFilter(kind string) string {
-	return fmt.Sprintf("labels.%q==%s", cri.LabelKind, kind)
+// tasksOf returns the tasks of recs by container ID. Every task answers
+// through its shim, so a filtered list (a pod's containers) asks for its
+// own tasks only; an unfiltered one (a relist) lists them all at once.
+func (r *Runtime) tasksOf(ctx context.Context, recs []containers.Container, filter map[string]string) (map[string]*tasktypes.Process, error) {
+	if len(filter) == 0 {
+		return r.taskTable(ctx)
+	}
+	out := make(map[string]*tasktypes.Process, len(recs))
+	for _, rec := range recs {
+		t, err := r.taskOf(ctx, rec.ID)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			out[rec.ID] = t
+		}
+	}
+	return out, nil
+}
+
+// labelFilter selects, in containerd, the containers of one kind that
+// carry every label of filter.
+func labelFilter(kind string, filter map[string]string) string {
+	parts := []string{fmt.Sprintf("labels.%q==%s", cri.LabelKind, kind)}
+	for _, k := range slices.Sorted(maps.Keys(filter)) {
+		parts = append(parts, fmt.Sprintf("labels.%q==%q", k, filter[k]))
+	}
+	return strings.Join(parts, ",")
 }
 
 // record returns the containerd container id, which must be of kind.
