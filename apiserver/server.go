@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(resources(), reviewResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(resources(), reviewResources()...), storageResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -144,6 +144,9 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	if err := s.ensureNamespaces(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureStorageDefaults(ctx); err != nil {
 		return err
 	}
 	return s.ensureKubernetesService(ctx)
