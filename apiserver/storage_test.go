@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,6 +43,9 @@ func TestDefaultStorageClassAndAdmission(t *testing.T) {
 	got, err := claims.Create(bg, testClaim("data", nil), metav1.CreateOptions{})
 	if err != nil || got.Spec.StorageClassName == nil || *got.Spec.StorageClassName != localvolume.DefaultClass {
 		t.Fatalf("claim without a class: %v %v", err, got.Spec.StorageClassName)
+	}
+	if !slices.Equal(got.Finalizers, []string{"kubernetes.io/pvc-protection"}) {
+		t.Errorf("claim finalizers %v", got.Finalizers)
 	}
 	empty := ""
 	got, err = claims.Create(bg, testClaim("static", &empty), metav1.CreateOptions{})

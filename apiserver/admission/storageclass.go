@@ -3,9 +3,11 @@ package admission
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Default StorageClass annotations: the GA one and the beta one kube still
@@ -64,4 +66,33 @@ func DefaultClass(classes []*storagev1.StorageClass) *storagev1.StorageClass {
 		}
 	}
 	return def
+}
+
+// Finalizers of kube's StorageObjectInUseProtection admission.
+const (
+	claimProtectionFinalizer  = "kubernetes.io/pvc-protection"
+	volumeProtectionFinalizer = "kubernetes.io/pv-protection"
+)
+
+// StorageObjectInUseProtection is kube's admission plugin of that name: a
+// new claim gets the pvc-protection finalizer and a new volume the
+// pv-protection one, which the volume controller removes once the object
+// is no longer in use (no pod uses the claim; the volume is not bound).
+func StorageObjectInUseProtection(a Attributes) {
+	if a.Operation != Create || a.Subresource != "" {
+		return
+	}
+	var m *metav1.ObjectMeta
+	var finalizer string
+	switch o := a.Object.(type) {
+	case *corev1.PersistentVolumeClaim:
+		m, finalizer = &o.ObjectMeta, claimProtectionFinalizer
+	case *corev1.PersistentVolume:
+		m, finalizer = &o.ObjectMeta, volumeProtectionFinalizer
+	default:
+		return
+	}
+	if !slices.Contains(m.Finalizers, finalizer) {
+		m.Finalizers = append(m.Finalizers, finalizer)
+	}
 }

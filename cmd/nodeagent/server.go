@@ -150,11 +150,15 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	sched := scheduler.New(client, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
+	volumeControllers := startVolumeControllers(ctx, client, factory, env)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)
 	go nlc.Run(ctx)
 	go eps.Run(ctx)
+	for _, run := range volumeControllers {
+		go run(ctx)
+	}
 	return nil
 }
 
