@@ -6,6 +6,8 @@
 package localvolume
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,4 +90,11 @@ func Node(pv *corev1.PersistentVolume) (string, bool) {
 // Quantity is size bytes as a capacity.
 func Quantity(size int64) resource.Quantity {
 	return *resource.NewQuantity(size, resource.BinarySI)
+}
+
+// AttachmentName is the name of the VolumeAttachment of a CSI volume
+// (its volume handle and driver) to a node, as kube's CSI attacher names
+// it: "csi-" and the hex SHA-256 of handle, driver and node run together.
+func AttachmentName(handle, driver, node string) string {
+	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(handle+driver+node)))
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/controllers/attachdetach"
 	"github.com/nodeagent/nodeagent/controllers/persistentvolume"
 )
 
@@ -25,5 +26,7 @@ func startVolumeControllers(ctx context.Context, client kubernetes.Interface, fa
 	}
 	pv := persistentvolume.New(client, factory, recorder("persistentvolume-controller"),
 		env.log.With("controller", "persistentvolume"), clock.RealClock{}, persistentvolume.Config{})
-	return []func(context.Context){pv.Run}
+	ad := attachdetach.New(client, factory, recorder("attachdetach-controller"),
+		env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{})
+	return []func(context.Context){pv.Run, ad.Run}
 }
