@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/attachdetach"
+	"github.com/nodeagent/nodeagent/controllers/ephemeral"
 	"github.com/nodeagent/nodeagent/controllers/persistentvolume"
 )
 
@@ -28,5 +29,6 @@ func startVolumeControllers(ctx context.Context, client kubernetes.Interface, fa
 		env.log.With("controller", "persistentvolume"), clock.RealClock{}, persistentvolume.Config{})
 	ad := attachdetach.New(client, factory, recorder("attachdetach-controller"),
 		env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{})
-	return []func(context.Context){pv.Run, ad.Run}
+	eph := ephemeral.New(client, factory, env.log.With("controller", "ephemeral-volume"), clock.RealClock{}, ephemeral.Config{})
+	return []func(context.Context){pv.Run, ad.Run, eph.Run}
 }
