@@ -41,6 +41,10 @@ type Graph interface {
 	// service account a pod (not a mirror pod) names, or the
 	// persistentvolume bound to such a claim.
 	Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error)
+	// ObjectNode is the node a cluster-scoped object belongs to: a
+	// volumeattachment's spec.nodeName, the node a local.nodeagent.io
+	// persistentvolume lives on; "" for none, or no such object.
+	ObjectNode(ctx context.Context, resource, name string) (string, error)
 }
 
 // Authorizer decides; the reason explains a denial.
