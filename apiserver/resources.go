@@ -85,6 +85,7 @@ var subresourceVerbs = map[string]metav1.Verbs{
 	"binding":  {"create"},
 	"log":      {"get"},
 	"finalize": {"update"},
+	"token":    {"create"},
 }
 
 // objectVerbs are the verbs the object itself serves.

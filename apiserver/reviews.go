@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/satoken"
 )
 
 // reviewResources are the create-only resources through which a node agent
@@ -52,7 +55,7 @@ func (s *Server) review(q *request) error {
 	}
 	switch o := obj.(type) {
 	case *authenticationv1.TokenReview:
-		err = s.tokenReview(o)
+		err = s.tokenReview(q.ctx, o)
 	case *authorizationv1.SubjectAccessReview:
 		err = s.subjectAccessReview(q, o)
 	}
@@ -64,20 +67,31 @@ func (s *Server) review(q *request) error {
 
 // tokenReview authenticates spec.token with the server's own token
 // authenticator, as kube-apiserver's TokenReview does.
-func (s *Server) tokenReview(tr *authenticationv1.TokenReview) error {
+func (s *Server) tokenReview(ctx context.Context, tr *authenticationv1.TokenReview) error {
 	if tr.Spec.Token == "" {
 		return apierrors.NewBadRequest("token is required for TokenReview in authentication")
 	}
-	u, ok := s.authn.AuthenticateToken(tr.Spec.Token)
-	if !ok {
-		tr.Status = authenticationv1.TokenReviewStatus{Error: "invalid bearer token"}
+	u, auds, err := s.authn.AuthenticateToken(ctx, tr.Spec.Token, tr.Spec.Audiences)
+	if err != nil {
+		tr.Status = authenticationv1.TokenReviewStatus{Error: reviewError(err)}
 		return nil
 	}
-	// Static tokens are good for any audience: the requested ones are
-	// confirmed.
-	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: tr.Spec.Audiences,
-		User: authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}}
+	extra := map[string]authenticationv1.ExtraValue{}
+	for k, v := range u.Extra {
+		extra[k] = v
+	}
+	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: auds,
+		User: authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups, Extra: extra}}
 	return nil
+}
+
+// reviewError is a TokenReview's status.error: kube's "invalid bearer
+// token", with the service account authenticator's reason when it has one.
+func reviewError(err error) string {
+	if errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, satoken.ErrInvalid) {
+		return "invalid bearer token"
+	}
+	return "[invalid bearer token, " + err.Error() + "]"
 }
 
 // subjectAccessReview runs the server's authorizer on the given attributes.

@@ -21,6 +21,7 @@ import (
 	runtimeobj "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/satoken"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 	"github.com/nodeagent/nodeagent/certs"
 )
@@ -67,6 +68,13 @@ type Config struct {
 	// IdleTimeout closes a keep-alive connection that has been idle this
 	// long (HTTP/1.1 and HTTP/2). Default 90 s, as kube-apiserver.
 	IdleTimeout time.Duration
+	// ServiceAccountIssuer is the iss of the service account tokens the
+	// server signs (kube's --service-account-issuer). Default
+	// https://kubernetes.default.svc.cluster.local.
+	ServiceAccountIssuer string
+	// APIAudiences are the audiences a token must name to be accepted by
+	// the API (kube's --api-audiences). Default: the issuer.
+	APIAudiences []string
 }
 
 // DefaultConfig returns the defaults.
@@ -80,6 +88,7 @@ func DefaultConfig() Config {
 		ServiceNodePortRange:  "30000-32767",
 		IdleTimeout:           90 * time.Second,
 		EventTTL:              time.Hour,
+		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
 	}
 }
 
@@ -101,6 +110,7 @@ type Server struct {
 	now              func() time.Time
 	watchLimits      storage.WatchLimits
 	services         *serviceAllocation
+	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and

@@ -19,6 +19,8 @@ func (s *Server) create(q *request) error {
 	case "":
 	case "binding":
 		return s.serveBinding(q)
+	case "token":
+		return s.serveTokenRequest(q)
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "create "+q.info.subresource)
 	}

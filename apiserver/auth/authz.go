@@ -65,7 +65,7 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		return allowed, denialUnless(allowed, at, why), nil
 	}
 	if !at.ResourceRequest {
-		if discoveryPath(at.Path) {
+		if discoveryPath(at.Path) || (at.User.InGroup(GroupServiceAccounts) && issuerDiscoveryPath(at.Path)) {
 			return true, "", nil
 		}
 		return false, fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path), nil
@@ -98,6 +98,12 @@ func discoveryPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// issuerDiscoveryPath is what kube's system:service-account-issuer-discovery
+// role opens, which kube binds to all service accounts.
+func issuerDiscoveryPath(p string) bool {
+	return p == "/.well-known/openid-configuration" || p == "/openid/v1/jwks"
 }
 
 // denial is kube-apiserver's Forbidden message; why, when given, follows

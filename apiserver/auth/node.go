@@ -137,9 +137,9 @@ func (a *Authorizer) statusUpdate(ctx context.Context, node string, at Attribute
 	return a.related(ctx, node, at)
 }
 
-// createToken: kube lets a node create tokens (serviceaccounts/token) for
-// its pods' service accounts; nodeagent serves no token subresource, so
-// this only gives kube's reasons.
+// createToken: a node creates tokens (serviceaccounts/token) of its pods'
+// service accounts; admission (NodeTokenRequest) then requires them bound
+// to one of its pods.
 func (a *Authorizer) createToken(ctx context.Context, node string, at Attributes) (bool, string, error) {
 	switch {
 	case at.Verb != "create" || at.Name == "":
