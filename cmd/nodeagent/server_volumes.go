@@ -14,10 +14,12 @@ import (
 	"github.com/nodeagent/nodeagent/controllers/attachdetach"
 	"github.com/nodeagent/nodeagent/controllers/ephemeral"
 	"github.com/nodeagent/nodeagent/controllers/persistentvolume"
+	"github.com/nodeagent/nodeagent/controllers/serviceaccount"
 )
 
-// startVolumeControllers builds the volume controllers on factory (started
-// by the caller) and returns their Run functions. Their events go through
+// startVolumeControllers builds the volume controllers and the service
+// account controller (pods' tokens) on factory (started by the caller) and
+// returns their Run functions. Their events go through
 // one broadcaster, each under its kube component name.
 func startVolumeControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
@@ -30,5 +32,6 @@ func startVolumeControllers(ctx context.Context, client kubernetes.Interface, fa
 	ad := attachdetach.New(client, factory, recorder("attachdetach-controller"),
 		env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{})
 	eph := ephemeral.New(client, factory, env.log.With("controller", "ephemeral-volume"), clock.RealClock{}, ephemeral.Config{})
-	return []func(context.Context){pv.Run, ad.Run, eph.Run}
+	sa := serviceaccount.New(client, factory, env.log.With("controller", "serviceaccount"), clock.RealClock{})
+	return []func(context.Context){pv.Run, ad.Run, eph.Run, sa.Run}
 }
