@@ -19,7 +19,8 @@ import (
 
 // reviewResources are the create-only resources through which a node agent
 // delegates authentication (TokenReview) and authorization
-// (SubjectAccessReview) of its own API to this server, as kubelets do.
+// (SubjectAccessReview) of its own API to this server, as kubelets do, and
+// SelfSubjectReview, through which anyone learns who they are.
 func reviewResources() []*resource {
 	createOnly := metav1.Verbs{"create"}
 	return []*resource{
@@ -27,6 +28,8 @@ func reviewResources() []*resource {
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.TokenReview{} }},
 		{gvk: authorizationv1.SchemeGroupVersion.WithKind("SubjectAccessReview"), plural: "subjectaccessreviews", singular: "subjectaccessreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} }},
+		{gvk: authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"), plural: "selfsubjectreviews", singular: "selfsubjectreview",
+			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }},
 	}
 }
 
@@ -58,6 +61,8 @@ func (s *Server) review(q *request) error {
 		err = s.tokenReview(q.ctx, o)
 	case *authorizationv1.SubjectAccessReview:
 		err = s.subjectAccessReview(q, o)
+	case *authenticationv1.SelfSubjectReview:
+		o.Status.UserInfo = userInfo(q.user)
 	}
 	if err != nil {
 		return err
@@ -76,13 +81,20 @@ func (s *Server) tokenReview(ctx context.Context, tr *authenticationv1.TokenRevi
 		tr.Status = authenticationv1.TokenReviewStatus{Error: reviewError(err)}
 		return nil
 	}
-	extra := map[string]authenticationv1.ExtraValue{}
+	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: auds, User: userInfo(u)}
+	return nil
+}
+
+// userInfo is a user as the reviews tell it.
+func userInfo(u *auth.User) authenticationv1.UserInfo {
+	var extra map[string]authenticationv1.ExtraValue
 	for k, v := range u.Extra {
+		if extra == nil {
+			extra = map[string]authenticationv1.ExtraValue{}
+		}
 		extra[k] = v
 	}
-	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: auds,
-		User: authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups, Extra: extra}}
-	return nil
+	return authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups, Extra: extra}
 }
 
 // reviewError is a TokenReview's status.error: kube's "invalid bearer

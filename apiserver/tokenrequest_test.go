@@ -87,6 +87,10 @@ func TestTokenRequestBoundToAPod(t *testing.T) {
 	if code, body := getWithToken(t, ts, tok, "/version"); code != 200 {
 		t.Fatalf("token on /version: %d %s", code, body)
 	}
+	who, err := ts.bearer(t, tok).AuthenticationV1().SelfSubjectReviews().Create(bg, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || who.Status.UserInfo.Username != "system:serviceaccount:default:web" || who.Status.UserInfo.Extra["authentication.kubernetes.io/pod-name"][0] != "web-0" {
+		t.Errorf("whoami: %v %+v", err, who)
+	}
 	_, err = ts.bearer(t, tok).CoreV1().Pods("default").List(bg, metav1.ListOptions{})
 	wantForbidden(t, "service account lists pods", err, `pods is forbidden: User "system:serviceaccount:default:web" cannot list resource "pods" in API group "" in the namespace "default"`)
 

@@ -64,6 +64,9 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 	if allowed, why, decided := delegationRules(at); decided {
 		return allowed, denialUnless(allowed, at, why), nil
 	}
+	if basicUser(at) {
+		return true, "", nil
+	}
 	if !at.ResourceRequest {
 		if discoveryPath(at.Path) || (at.User.InGroup(GroupServiceAccounts) && issuerDiscoveryPath(at.Path)) {
 			return true, "", nil
@@ -98,6 +101,13 @@ func discoveryPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// basicUser is kube's system:basic-user role, bound to every authenticated
+// user: a SelfSubjectReview ("kubectl auth whoami").
+func basicUser(at Attributes) bool {
+	return at.ResourceRequest && at.Verb == "create" && at.APIGroup == "authentication.k8s.io" &&
+		at.Resource == "selfsubjectreviews" && at.Subresource == "" && at.User.InGroup(GroupAuthenticated)
 }
 
 // issuerDiscoveryPath is what kube's system:service-account-issuer-discovery
