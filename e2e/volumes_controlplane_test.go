@@ -99,7 +99,56 @@ func TestVolumeControlPlaneWithKubectl(t *testing.T) {
 
 	k.ok("", "delete", "pod", "writer", "reader", "--wait=true", "--timeout=60s")
 	k.ok("", "delete", "pvc", "data", "--wait=true", "--timeout=60s")
-	framework.Eventually(t, 60*time.Second, 250*time.Millisecond, "the volume and its attachment deleted", func() error {
+	waitNoVolumes(t, k)
+
+	// A generic ephemeral volume: the claim <pod>-<volume>, owned by the
+	// pod, provisioned on its node, and gone with it.
+	k.ok(ephemeralPod, "create", "-f", "-")
+	l.waitFor(t, 60*time.Second, "pvc/scratch-cache", "{.status.phase}", "Bound")
+	if got := l.jsonpath("pvc/scratch-cache", "{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.labels.app}"); got != "Pod/scratch scratch" {
+		t.Errorf("ephemeral claim owner and labels: %q", got)
+	}
+	var on string
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "the pod scheduled", func() error {
+		if on = l.jsonpath("pod/scratch", "{.spec.nodeName}"); on == "" {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	scratchPV := l.jsonpath("pvc/scratch-cache", "{.spec.volumeName}")
+	if got := l.jsonpath("pv/"+scratchPV, "{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}"); got != on {
+		t.Errorf("ephemeral volume on node %q, its pod on %q", got, on)
+	}
+	k.ok("", "delete", "pod", "scratch", "--wait=true", "--timeout=60s")
+	waitNoVolumes(t, k)
+	if out := strings.TrimSpace(k.ok("", "get", "pvc", "--no-headers", "-o", "name")); out != "" {
+		t.Errorf("claims left: %s", out)
+	}
+}
+
+const ephemeralPod = `apiVersion: v1
+kind: Pod
+metadata: {name: scratch}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    args: [pause]
+    volumeMounts: [{name: cache, mountPath: /cache}]
+  volumes:
+  - name: cache
+    ephemeral:
+      volumeClaimTemplate:
+        metadata: {labels: {app: scratch}}
+        spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 64Mi}}}
+`
+
+// waitNoVolumes waits until no volume and no attachment is left.
+func waitNoVolumes(t *testing.T, k *kctl) {
+	t.Helper()
+	framework.Eventually(t, 60*time.Second, 250*time.Millisecond, "the volumes and attachments deleted", func() error {
 		out := k.ok("", "get", "pv,volumeattachment", "--no-headers", "-o", "name")
 		if strings.TrimSpace(out) != "" {
 			return fmt.Errorf("left: %s", out)
