@@ -77,7 +77,7 @@ func resources() []*resource {
 			namespaced: true, subresources: []string{"status"},
 			newObj: func() runtime.Object { return &corev1.PersistentVolumeClaim{} }, newList: func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.PersistentVolumeClaim), validate: typedV(validation.PersistentVolumeClaim),
-				validateUpdate: updateAsCreate(validation.PersistentVolumeClaim),
+				validateUpdate: typedU(validation.PersistentVolumeClaimUpdate),
 				prepareCreate: typed(func(c *corev1.PersistentVolumeClaim) {
 					c.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}
 				})})},

@@ -110,3 +110,36 @@ func wantInvalidParts(t *testing.T, err error, parts ...string) {
 		}
 	}
 }
+
+// A claim's spec stays after creation (volumeName and class may be set
+// where there were none); its request grows only when bound and its class
+// allows expansion.
+func TestClaimUpdates(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	claims := ts.admin(t).CoreV1().PersistentVolumeClaims("default")
+	c, err := claims.Create(bg, testClaim("data", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.VolumeName = "pv-1"
+	if c, err = claims.Update(bg, c, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("set volumeName: %v", err)
+	}
+	c.Spec.VolumeName = "pv-2"
+	_, err = claims.Update(bg, c, metav1.UpdateOptions{})
+	wantInvalidParts(t, err, `PersistentVolumeClaim "data" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims`)
+	c.Spec.VolumeName = "pv-1"
+	c.Spec.Resources.Requests[corev1.ResourceStorage] = apiresource.MustParse("1Gi")
+	_, err = claims.Update(bg, c, metav1.UpdateOptions{})
+	wantForbidden(t, "grow a pending claim", err, `persistentvolumeclaims "data" is forbidden: Only bound persistent volume claims can be expanded`)
+	c.Status.Phase = corev1.ClaimBound
+	if c, err = claims.UpdateStatus(bg, c, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Resources.Requests[corev1.ResourceStorage] = apiresource.MustParse("1Gi")
+	_, err = claims.Update(bg, c, metav1.UpdateOptions{})
+	wantForbidden(t, "grow a bound claim of nodeagent-local", err, `persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`)
+	c.Spec.Resources.Requests[corev1.ResourceStorage] = apiresource.MustParse("1Mi")
+	_, err = claims.Update(bg, c, metav1.UpdateOptions{})
+	wantInvalidParts(t, err, `spec.resources.requests.storage: Forbidden: field can not be less than previous value`)
+}

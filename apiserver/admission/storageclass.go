@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -95,4 +96,36 @@ func StorageObjectInUseProtection(a Attributes) {
 	if !slices.Contains(m.Finalizers, finalizer) {
 		m.Finalizers = append(m.Finalizers, finalizer)
 	}
+}
+
+// PersistentVolumeClaimResize is kube's admission plugin of that name: a
+// claim's storage request may grow only once it is bound, and only if its
+// class allows volume expansion (nodeagent-local does not).
+func PersistentVolumeClaimResize(ctx context.Context, a Attributes, classes StorageClasses) error {
+	claim, ok := a.Object.(*corev1.PersistentVolumeClaim)
+	old, oldOK := a.Old.(*corev1.PersistentVolumeClaim)
+	if a.Operation != Update || a.Resource != claimsResource || a.Subresource != "" || !ok || !oldOK {
+		return nil
+	}
+	size, oldSize := claim.Spec.Resources.Requests[corev1.ResourceStorage], old.Spec.Resources.Requests[corev1.ResourceStorage]
+	if size.Cmp(oldSize) <= 0 {
+		return nil
+	}
+	if old.Status.Phase != corev1.ClaimBound {
+		return forbidden(a, errors.New("Only bound persistent volume claims can be expanded"))
+	}
+	list, err := classes.StorageClasses(ctx)
+	if err != nil {
+		return forbidden(a, err)
+	}
+	name := ""
+	if claim.Spec.StorageClassName != nil {
+		name = *claim.Spec.StorageClassName
+	}
+	for _, sc := range list {
+		if sc.Name == name && name != "" && sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion {
+			return nil
+		}
+	}
+	return forbidden(a, errors.New("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"))
 }
