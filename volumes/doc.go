@@ -88,8 +88,12 @@
 // Claims: a pod is bound to a node only once every claim it uses is bound
 // (the scheduler waits), so the agent finds each volume through pod ->
 // claim -> spec.volumeName, which the Node authorizer lets it read. A
-// generic ephemeral volume's claim, <pod>-<volume>, is made by the
-// ephemeral controller, owned by the pod, and deleted after the pod.
+// claim may name any volume (pre-binding), and a pod may be put on a node
+// without the scheduler, so the agent uses a volume only when the binding
+// is complete both ways: the claim is Bound and the volume's claimRef
+// names it (namespace, name and UID). A claim's spec cannot change once
+// bound. A generic ephemeral volume's claim, <pod>-<volume>, is made by
+// the ephemeral controller, owned by the pod, and deleted after the pod.
 //
 // Tokens: POST serviceaccounts/<name>/token (authentication.k8s.io/v1
 // TokenRequest) with spec.boundObjectRef {apiVersion v1, kind Pod, name,
