@@ -10,8 +10,9 @@ import (
 )
 
 // admit runs the admission rules kube runs on a write (apiserver/admission):
-// the ServiceAccount plugin's mirror pod rules for everyone, NodeRestriction
-// for a node. obj is the new object (create, update), old the stored one
+// the ServiceAccount plugin's mirror pod rules, DefaultStorageClass,
+// StorageObjectInUseProtection and PersistentVolumeClaimResize for
+// everyone, NodeRestriction for a node. obj is the new object (create, update), old the stored one
 // (update, delete). It runs where kube's mutating admission runs: after
 // defaulting, before validation; on an update, on the object the client
 // sent, before the status or spec of the stored one is carried over.
@@ -19,6 +20,13 @@ func (s *Server) admit(q *request, op admission.Operation, obj, old runtime.Obje
 	a := admission.Attributes{Operation: op, Resource: q.gr(), Subresource: q.info.subresource,
 		Namespace: q.info.namespace, Name: q.info.name, Object: obj, Old: old}
 	if err := admission.MirrorPod(a); err != nil {
+		return err
+	}
+	if err := admission.DefaultStorageClass(q.ctx, a, classLister{s}); err != nil {
+		return err
+	}
+	admission.StorageObjectInUseProtection(a)
+	if err := admission.PersistentVolumeClaimResize(q.ctx, a, classLister{s}); err != nil {
 		return err
 	}
 	if node, ok := q.user.NodeName(); ok {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 
 	"github.com/nodeagent/nodeagent/apiserver/allocator"
@@ -19,6 +20,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = d.IdleTimeout
+	}
+	if c.ServiceAccountIssuer == "" {
+		c.ServiceAccountIssuer = d.ServiceAccountIssuer
+	}
+	if len(c.APIAudiences) == 0 {
+		c.APIAudiences = []string{c.ServiceAccountIssuer}
 	}
 	return c
 }
@@ -56,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout < 0 {
 		bad("IdleTimeout", "must not be negative, got %s", c.IdleTimeout)
+	}
+	if u, err := url.Parse(c.ServiceAccountIssuer); c.ServiceAccountIssuer != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		bad("--service-account-issuer", "%q is not an https URL", c.ServiceAccountIssuer)
 	}
 	return errors.Join(errs...)
 }

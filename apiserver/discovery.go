@@ -85,27 +85,34 @@ func (s *Server) resourceList(gv schema.GroupVersion) runtime.Object {
 		list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural, SingularName: r.singular,
 			Namespaced: r.namespaced, Kind: r.gvk.Kind, Verbs: r.objectVerbs(), ShortNames: r.shortNames, Categories: r.categories})
 		for _, sub := range r.subresources {
-			list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.plural + "/" + sub,
-				Namespaced: r.namespaced, Kind: subresourceKind(r, sub), Verbs: subresourceVerbs[sub]})
+			gvk := subresourceGVK(r, sub)
+			res := metav1.APIResource{Name: r.plural + "/" + sub, Namespaced: r.namespaced, Kind: gvk.Kind, Verbs: subresourceVerbs[sub]}
+			if gvk.GroupVersion() != r.groupVersion() {
+				res.Group, res.Version = gvk.Group, gvk.Version
+			}
+			list.APIResources = append(list.APIResources, res)
 		}
 	}
 	return list
 }
 
-func subresourceKind(r *resource, sub string) string {
+// subresourceGVK is the kind a subresource takes and answers.
+func subresourceGVK(r *resource, sub string) schema.GroupVersionKind {
 	switch sub {
 	case "binding":
-		return "Binding"
+		return r.gvk.GroupVersion().WithKind("Binding")
 	case "log":
-		return "Pod"
+		return r.gvk.GroupVersion().WithKind("Pod")
 	case "exec":
-		return "PodExecOptions"
+		return r.gvk.GroupVersion().WithKind("PodExecOptions")
 	case "attach":
-		return "PodAttachOptions"
+		return r.gvk.GroupVersion().WithKind("PodAttachOptions")
 	case "portforward":
-		return "PodPortForwardOptions"
+		return r.gvk.GroupVersion().WithKind("PodPortForwardOptions")
+	case "token":
+		return tokenRequestGVK
 	}
-	return r.gvk.Kind
+	return r.gvk
 }
 
 // aggregatedVersion reports whether the client asked for aggregated
@@ -148,8 +155,8 @@ func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.AP
 		d := apidiscoveryv2.APIResourceDiscovery{Resource: r.plural, ResponseKind: &kind, Scope: scope,
 			SingularResource: r.singular, Verbs: r.objectVerbs(), ShortNames: r.shortNames, Categories: r.categories}
 		for _, sub := range r.subresources {
-			sk := kind
-			sk.Kind = subresourceKind(r, sub)
+			gvk := subresourceGVK(r, sub)
+			sk := metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
 			d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: sub, ResponseKind: &sk, Verbs: subresourceVerbs[sub]})
 		}
 		out = append(out, d)

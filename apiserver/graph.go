@@ -5,8 +5,10 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/api/podrefs"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
@@ -50,6 +52,33 @@ func (g *podGraph) Referenced(ctx context.Context, node, resource, namespace, na
 		}
 	}
 	return false, nil
+}
+
+// ObjectNode: the node of a volumeattachment (spec.nodeName) or of a
+// local.nodeagent.io volume (its node affinity).
+func (g *podGraph) ObjectNode(ctx context.Context, resource, name string) (string, error) {
+	res, ok := g.s.reg.lookup("", "v1", resource)
+	if resource == "volumeattachments" {
+		res, ok = g.s.reg.lookup(storageV1.Group, storageV1.Version, resource)
+	}
+	if !ok {
+		return "", nil
+	}
+	obj, err := g.s.store(res).Get(ctx, "", name)
+	if storage.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	switch o := obj.(type) {
+	case *storagev1.VolumeAttachment:
+		return o.Spec.NodeName, nil
+	case *corev1.PersistentVolume:
+		node, _ := localvolume.Node(o)
+		return node, nil
+	}
+	return "", nil
 }
 
 // volumeReferenced: the volume is bound to a claim a pod on the node uses.

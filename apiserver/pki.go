@@ -54,7 +54,7 @@ func (s *Server) setupPKI() error {
 	}
 	s.authn = auth.NewAuthenticator(s.caPool, tokens)
 	s.authz = auth.NewAuthorizer(&podGraph{s: s})
-	return nil
+	return s.setupServiceAccountTokens()
 }
 
 func (s *Server) writeAdminKubeconfig() error {

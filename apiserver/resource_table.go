@@ -62,7 +62,8 @@ func resources() []*resource {
 				"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"},
 			fieldSet: typedF(eventFields)},
 		{gvk: coreV1.WithKind("ServiceAccount"), plural: "serviceaccounts", singular: "serviceaccount", shortNames: []string{"sa"}, namespaced: true,
-			newObj: func() runtime.Object { return &corev1.ServiceAccount{} }, newList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+			subresources: []string{"token"},
+			newObj:       func() runtime.Object { return &corev1.ServiceAccount{} }, newList: func() runtime.Object { return &corev1.ServiceAccountList{} },
 			strategy: strategy{defaults: typed(defaults.ServiceAccount), validate: typedV(validation.ServiceAccount), validateUpdate: updateAsCreate(validation.ServiceAccount)}},
 		{gvk: coreV1.WithKind("PersistentVolume"), plural: "persistentvolumes", singular: "persistentvolume", shortNames: []string{"pv"},
 			subresources: []string{"status"},
@@ -76,7 +77,7 @@ func resources() []*resource {
 			namespaced: true, subresources: []string{"status"},
 			newObj: func() runtime.Object { return &corev1.PersistentVolumeClaim{} }, newList: func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.PersistentVolumeClaim), validate: typedV(validation.PersistentVolumeClaim),
-				validateUpdate: updateAsCreate(validation.PersistentVolumeClaim),
+				validateUpdate: typedU(validation.PersistentVolumeClaimUpdate),
 				prepareCreate: typed(func(c *corev1.PersistentVolumeClaim) {
 					c.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}
 				})})},

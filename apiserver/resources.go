@@ -89,6 +89,7 @@ var subresourceVerbs = map[string]metav1.Verbs{
 	"exec":        {"create", "get"},
 	"attach":      {"create", "get"},
 	"portforward": {"create", "get"},
+	"token":       {"create"},
 }
 
 // objectVerbs are the verbs the object itself serves.

@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -12,11 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/satoken"
 )
 
 // reviewResources are the create-only resources through which a node agent
 // delegates authentication (TokenReview) and authorization
-// (SubjectAccessReview) of its own API to this server, as kubelets do.
+// (SubjectAccessReview) of its own API to this server, as kubelets do, and
+// SelfSubjectReview, through which anyone learns who they are.
 func reviewResources() []*resource {
 	createOnly := metav1.Verbs{"create"}
 	return []*resource{
@@ -24,6 +28,8 @@ func reviewResources() []*resource {
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.TokenReview{} }},
 		{gvk: authorizationv1.SchemeGroupVersion.WithKind("SubjectAccessReview"), plural: "subjectaccessreviews", singular: "subjectaccessreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} }},
+		{gvk: authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"), plural: "selfsubjectreviews", singular: "selfsubjectreview",
+			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }},
 	}
 }
 
@@ -52,9 +58,11 @@ func (s *Server) review(q *request) error {
 	}
 	switch o := obj.(type) {
 	case *authenticationv1.TokenReview:
-		err = s.tokenReview(o)
+		err = s.tokenReview(q.ctx, o)
 	case *authorizationv1.SubjectAccessReview:
 		err = s.subjectAccessReview(q, o)
+	case *authenticationv1.SelfSubjectReview:
+		o.Status.UserInfo = userInfo(q.user)
 	}
 	if err != nil {
 		return err
@@ -64,20 +72,38 @@ func (s *Server) review(q *request) error {
 
 // tokenReview authenticates spec.token with the server's own token
 // authenticator, as kube-apiserver's TokenReview does.
-func (s *Server) tokenReview(tr *authenticationv1.TokenReview) error {
+func (s *Server) tokenReview(ctx context.Context, tr *authenticationv1.TokenReview) error {
 	if tr.Spec.Token == "" {
 		return apierrors.NewBadRequest("token is required for TokenReview in authentication")
 	}
-	u, ok := s.authn.AuthenticateToken(tr.Spec.Token)
-	if !ok {
-		tr.Status = authenticationv1.TokenReviewStatus{Error: "invalid bearer token"}
+	u, auds, err := s.authn.AuthenticateToken(ctx, tr.Spec.Token, tr.Spec.Audiences)
+	if err != nil {
+		tr.Status = authenticationv1.TokenReviewStatus{Error: reviewError(err)}
 		return nil
 	}
-	// Static tokens are good for any audience: the requested ones are
-	// confirmed.
-	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: tr.Spec.Audiences,
-		User: authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}}
+	tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, Audiences: auds, User: userInfo(u)}
 	return nil
+}
+
+// userInfo is a user as the reviews tell it.
+func userInfo(u *auth.User) authenticationv1.UserInfo {
+	var extra map[string]authenticationv1.ExtraValue
+	for k, v := range u.Extra {
+		if extra == nil {
+			extra = map[string]authenticationv1.ExtraValue{}
+		}
+		extra[k] = v
+	}
+	return authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups, Extra: extra}
+}
+
+// reviewError is a TokenReview's status.error: kube's "invalid bearer
+// token", with the service account authenticator's reason when it has one.
+func reviewError(err error) string {
+	if errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, satoken.ErrInvalid) {
+		return "invalid bearer token"
+	}
+	return "[invalid bearer token, " + err.Error() + "]"
 }
 
 // subjectAccessReview runs the server's authorizer on the given attributes.

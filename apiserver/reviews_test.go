@@ -155,14 +155,21 @@ func TestWhoMayCreateReviews(t *testing.T) {
 func TestReviewsInDiscovery(t *testing.T) {
 	ts := startReviewServer(t)
 	d := ts.admin(t).Discovery()
-	for gv, res := range map[string]string{"authentication.k8s.io/v1": "tokenreviews", "authorization.k8s.io/v1": "subjectaccessreviews"} {
+	for gv, want := range map[string][]string{"authentication.k8s.io/v1": {"tokenreviews", "selfsubjectreviews"},
+		"authorization.k8s.io/v1": {"subjectaccessreviews"}} {
 		list, err := d.ServerResourcesForGroupVersion(gv)
 		if err != nil {
 			t.Fatalf("%s: %v", gv, err)
 		}
-		if len(list.APIResources) != 1 || list.APIResources[0].Name != res || !slices.Equal(list.APIResources[0].Verbs, []string{"create"}) ||
-			list.APIResources[0].Namespaced {
-			t.Errorf("%s: %+v", gv, list.APIResources)
+		var names []string
+		for _, r := range list.APIResources {
+			names = append(names, r.Name)
+			if !slices.Equal(r.Verbs, []string{"create"}) || r.Namespaced {
+				t.Errorf("%s: %+v", gv, r)
+			}
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("%s: %v, want %v", gv, names, want)
 		}
 	}
 	_, lists, err := d.ServerGroupsAndResources()

@@ -21,6 +21,7 @@ import (
 	runtimeobj "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/satoken"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 	"github.com/nodeagent/nodeagent/certs"
 )
@@ -67,6 +68,13 @@ type Config struct {
 	// IdleTimeout closes a keep-alive connection that has been idle this
 	// long (HTTP/1.1 and HTTP/2). Default 90 s, as kube-apiserver.
 	IdleTimeout time.Duration
+	// ServiceAccountIssuer is the iss of the service account tokens the
+	// server signs (kube's --service-account-issuer). Default
+	// https://kubernetes.default.svc.cluster.local.
+	ServiceAccountIssuer string
+	// APIAudiences are the audiences a token must name to be accepted by
+	// the API (kube's --api-audiences). Default: the issuer.
+	APIAudiences []string
 }
 
 // DefaultConfig returns the defaults.
@@ -80,6 +88,7 @@ func DefaultConfig() Config {
 		ServiceNodePortRange:  "30000-32767",
 		IdleTimeout:           90 * time.Second,
 		EventTTL:              time.Hour,
+		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
 	}
 }
 
@@ -101,6 +110,7 @@ type Server struct {
 	now              func() time.Time
 	watchLimits      storage.WatchLimits
 	services         *serviceAllocation
+	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -110,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(resources(), reviewResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(resources(), reviewResources()...), storageResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -144,6 +154,9 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	if err := s.ensureNamespaces(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureStorageDefaults(ctx); err != nil {
 		return err
 	}
 	return s.ensureKubernetesService(ctx)

@@ -21,6 +21,8 @@ func (s *Server) create(q *request) error {
 		return s.serveBinding(q)
 	case "exec", "attach", "portforward":
 		return s.servePodStream(q)
+	case "token":
+		return s.serveTokenRequest(q)
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "create "+q.info.subresource)
 	}

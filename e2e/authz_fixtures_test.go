@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/e2e/framework"
 	"github.com/nodeagent/nodeagent/lab"
 )
@@ -95,6 +97,12 @@ func (f *fixtures) create(o runtime.Object) error {
 		_, err = f.c.DiscoveryV1().EndpointSlices(o.Namespace).Create(f.ctx, o, opts)
 	case *coordinationv1.Lease:
 		_, err = f.c.CoordinationV1().Leases(o.Namespace).Create(f.ctx, o, opts)
+	case *storagev1.StorageClass:
+		_, err = f.c.StorageV1().StorageClasses().Create(f.ctx, o, opts)
+	case *storagev1.CSIDriver:
+		_, err = f.c.StorageV1().CSIDrivers().Create(f.ctx, o, opts)
+	case *storagev1.VolumeAttachment:
+		_, err = f.c.StorageV1().VolumeAttachments().Create(f.ctx, o, opts)
 	default:
 		err = fmt.Errorf("no fixture of type %T", o)
 	}
@@ -199,4 +207,39 @@ func node(name string) *corev1.Node {
 
 func serviceAccount(ns, name string) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{ObjectMeta: objectMeta(ns, name)}
+}
+
+// podUID is the UID of a pod, "" when there is none (an identity that does
+// not get past authentication made no fixture).
+func (f *fixtures) podUID(ns, name string) types.UID {
+	p, err := f.c.CoreV1().Pods(ns).Get(f.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	return p.UID
+}
+
+// localVolume is a local.nodeagent.io volume that lives on node.
+func localVolume(name, node string) *corev1.PersistentVolume {
+	pv := volume(name)
+	pv.Spec.PersistentVolumeSource = corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+		Driver: localvolume.Driver, VolumeHandle: name, VolumeAttributes: localvolume.Attributes(1 << 30)}}
+	pv.Spec.NodeAffinity = localvolume.NodeAffinity(node)
+	return pv
+}
+
+func storageClass(name string) *storagev1.StorageClass {
+	return &storagev1.StorageClass{ObjectMeta: objectMeta("", name), Provisioner: "matrix.example.com"}
+}
+
+func csiDriver(name string) *storagev1.CSIDriver {
+	return &storagev1.CSIDriver{ObjectMeta: objectMeta("", name)}
+}
+
+// attachment attaches a volume that does not exist to node (its name is
+// not the attach/detach controller's, which leaves it alone).
+func attachment(name, node string) *storagev1.VolumeAttachment {
+	pv := name + "-pv"
+	return &storagev1.VolumeAttachment{ObjectMeta: objectMeta("", name), Spec: storagev1.VolumeAttachmentSpec{
+		Attacher: "matrix.example.com", NodeName: node, Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: &pv}}}
 }

@@ -10,7 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/e2e/framework"
 )
 
@@ -120,7 +122,52 @@ func targets() map[string]target {
 		"serviceaccounts": {collection: inMatrix("serviceaccounts"), fixture: func(f *fixtures, n string) []runtime.Object {
 			return []runtime.Object{serviceAccount(matrixNS, n)}
 		}},
+		"serviceaccounts/token for a's pod": {collection: inMatrix("serviceaccounts"), sub: "token", fixture: tokenFixture,
+			body: func(f *fixtures, n string) any { return boundToken(n+"-user", f.podUID(matrixNS, n+"-user")) }},
+		"serviceaccounts/token, unbound": {collection: inMatrix("serviceaccounts"), sub: "token", fixture: tokenFixture,
+			body: func(f *fixtures, n string) any { return boundToken("", "") }},
+		"storageclasses": {collection: storage("storageclasses"), fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{storageClass(n)}
+		}},
+		"csidrivers": {collection: storage("csidrivers"), fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{csiDriver(n)}
+		}},
+		"volumeattachments of a": {collection: storage("volumeattachments"), fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{attachment(n, "a")}
+		}},
+		"volumeattachments/status of a": {collection: storage("volumeattachments"), sub: "status", fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{attachment(n, "a")}
+		}, patch: `{"status":{"attached":true}}`},
+		"local persistentvolumes on a": {collection: core("persistentvolumes"), fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{localVolume(n, "a")}
+		}},
+		// The one change a node may make: its backing-file finalizer.
+		"local persistentvolumes on a: backing finalizer": {collection: core("persistentvolumes"), fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{localVolume(n, "a")}
+		}, patch: `{"metadata":{"finalizers":["kubernetes.io/pv-protection","` + localvolume.BackingFinalizer + `"]}}`},
+		"selfsubjectreviews": {collection: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+			body: func(*fixtures, string) any {
+				return map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+			}},
 	}
+}
+
+func storage(res string) string { return "/apis/storage.k8s.io/v1/" + res }
+
+// tokenFixture is a service account and a pod on a that runs as it.
+func tokenFixture(f *fixtures, n string) []runtime.Object {
+	p := pod(matrixNS, n+"-user", "a")
+	p.Spec.ServiceAccountName = n
+	return []runtime.Object{serviceAccount(matrixNS, n), p}
+}
+
+// boundToken is a TokenRequest bound to a pod ("": to nothing).
+func boundToken(pod string, uid types.UID) map[string]any {
+	spec := map[string]any{}
+	if pod != "" {
+		spec["boundObjectRef"] = map[string]any{"apiVersion": "v1", "kind": "Pod", "name": pod, "uid": uid}
+	}
+	return map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
 }
 
 // verbRows is the table. Per verb the rows say what node a, node b and
@@ -282,6 +329,52 @@ var verbRows = []verbRow{
 	{"serviceaccounts", "patch", c(403, 403, 200)},
 	{"serviceaccounts", "delete", c(403, 403, 200)},
 	{"serviceaccounts", "deletecollection", c(403, 403, 200)},
+	// kube's Node authorizer and NodeRestriction: tokens of its pods'
+	// service accounts, bound to its pods.
+	{"serviceaccounts/token for a's pod", "create", c(201, 403, 201)},
+	{"serviceaccounts/token for a's pod", "get", c(403, 403, 405)},
+	{"serviceaccounts/token for a's pod", "update", c(403, 403, 405)},
+	{"serviceaccounts/token for a's pod", "delete", c(403, 403, 405)},
+	{"serviceaccounts/token, unbound", "create", c(403, 403, 201)},
+	{"storageclasses", "get", c(403, 403, 200)},
+	{"storageclasses", "list", c(403, 403, 200)},
+	{"storageclasses", "watch", c(403, 403, 200)},
+	{"storageclasses", "create", c(403, 403, 201)},
+	{"storageclasses", "update", c(403, 403, 200)},
+	{"storageclasses", "patch", c(403, 403, 200)},
+	{"storageclasses", "delete", c(403, 403, 200)},
+	{"storageclasses", "deletecollection", c(403, 403, 200)},
+	{"csidrivers", "get", c(200, 200, 200)},
+	{"csidrivers", "list", c(200, 200, 200)},
+	{"csidrivers", "watch", c(200, 200, 200)},
+	{"csidrivers", "create", c(403, 403, 201)},
+	{"csidrivers", "update", c(403, 403, 200)},
+	{"csidrivers", "patch", c(403, 403, 200)},
+	{"csidrivers", "delete", c(403, 403, 200)},
+	{"csidrivers", "deletecollection", c(403, 403, 200)},
+	{"volumeattachments of a", "get", c(200, 403, 200)},
+	{"volumeattachments of a", "list", c(403, 403, 200)},
+	{"volumeattachments of a", "watch", c(403, 403, 200)},
+	{"volumeattachments of a", "create", c(403, 403, 201)},
+	{"volumeattachments of a", "update", c(403, 403, 200)},
+	{"volumeattachments of a", "patch", c(403, 403, 200)},
+	{"volumeattachments of a", "delete", c(403, 403, 200)},
+	{"volumeattachments of a", "deletecollection", c(403, 403, 200)},
+	{"volumeattachments/status of a", "get", c(403, 403, 200)},
+	{"volumeattachments/status of a", "update", c(403, 403, 200)},
+	{"volumeattachments/status of a", "patch", c(403, 403, 200)},
+	// nodeagent's own rule: a node keeps the backing-file finalizer of the
+	// local volumes on it, and changes nothing else.
+	{"local persistentvolumes on a", "get", c(200, 403, 200)},
+	{"local persistentvolumes on a", "list", c(403, 403, 200)},
+	{"local persistentvolumes on a", "watch", c(403, 403, 200)},
+	{"local persistentvolumes on a", "create", c(403, 403, 201)},
+	{"local persistentvolumes on a", "update", c(403, 403, 200)},
+	{"local persistentvolumes on a", "patch", c(403, 403, 200)},
+	{"local persistentvolumes on a", "delete", c(403, 403, 200)},
+	{"local persistentvolumes on a: backing finalizer", "patch", c(200, 403, 200)},
+	{"selfsubjectreviews", "create", codes{401, 401, 201, 201, 201, 201}},
+	{"selfsubjectreviews", "get", c(403, 403, 405)},
 }
 
 // pathRows are the non-resource paths: health for everyone without
@@ -298,6 +391,10 @@ var pathRows = []struct {
 	{"/api/v1", codes{401, 401, 200, 200, 200, 200}},
 	{"/apis", codes{401, 401, 200, 200, 200, 200}},
 	{"/apis/coordination.k8s.io/v1", codes{401, 401, 200, 200, 200, 200}},
+	{"/apis/storage.k8s.io/v1", codes{401, 401, 200, 200, 200, 200}},
+	// Issuer discovery: service accounts and admins, as kube's default.
+	{"/.well-known/openid-configuration", codes{401, 401, 403, 403, 200, 403}},
+	{"/openid/v1/jwks", codes{401, 401, 403, 403, 200, 403}},
 }
 
 // matrix turns the table into requests.
@@ -388,9 +485,9 @@ func (m *matrix) create(tg target, item, name string) authzRequest {
 	case tg.sub == "binding":
 		body = map[string]any{"apiVersion": "v1", "kind": "Binding", "metadata": map[string]any{"name": name},
 			"target": map[string]any{"kind": "Node", "name": "a"}}
-	case tg.sub != "":
 	case tg.body != nil:
 		body = tg.body(m.f, name)
+	case tg.sub != "":
 	default:
 		body = tg.fixture(m.f, name)[0]
 	}

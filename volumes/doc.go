@@ -88,4 +88,68 @@
 // volume manager has unpublished the pod's persistent volumes before.
 // `agent --cleanup` unpublishes and unstages every recorded volume, then
 // detaches the loop device of every backing file, records or not.
+//
+// # Control plane
+//
+// What the server's controllers (controllers/persistentvolume,
+// attachdetach, ephemeral, scheduler) and the API give the agent, and what
+// the agent owes them. The names are constants of api/localvolume.
+//
+// A volume of the default class nodeagent-local is provisioned when the
+// scheduler has chosen a node for the first pod that uses its claim. It is
+// named pvc-<claim uid> and has:
+//
+//	spec.csi.driver            local.nodeagent.io
+//	spec.csi.volumeHandle      the volume's name
+//	spec.csi.fsType            ext4 (default) or xfs, from the class parameter
+//	                           csi.storage.k8s.io/fstype; "" for volumeMode Block
+//	spec.csi.volumeAttributes  backing=file, size=<bytes> (a multiple of 1 MiB)
+//	spec.capacity.storage      the same size
+//	spec.nodeAffinity          one term: kubernetes.io/hostname In [<node>]
+//	spec.mountOptions          the class's; accessModes and volumeMode the claim's
+//
+// The agent handles a volume of this driver only when localvolume.Node
+// names its own node. The backing file (<root-dir>/volumes-backing/<handle>.img,
+// sparse, made on first stage) is the agent's to make and remove:
+//
+//  1. Attach: before staging, the agent gets the VolumeAttachment named
+//     localvolume.AttachmentName(handle, driver, node) (kube's csi-<sha256>)
+//     and waits until status.attached is true. The attach/detach controller
+//     makes it when a pod on the node uses the volume and marks it attached
+//     (its node is the volume's); a ReadWriteOnce volume attached to another
+//     node is not attached here, and the pod waits (FailedAttachVolume
+//     "Multi-Attach error" event). A node may get only its own attachments.
+//  2. Before it creates the backing file, the agent adds the finalizer
+//     local.nodeagent.io/backing-file to the PersistentVolume (an update; the
+//     server refuses it once the volume is being deleted, and then no file
+//     is made).
+//  3. Reclaim Delete: when the claim goes, the controller deletes the volume
+//     object; it stays (Terminating) while the finalizer is there. The agent
+//     looks at the volumes of the backing files it holds (a GET by name,
+//     every 30 s or so and after each unstage; the Node authorizer lets a
+//     node get and update the local volumes whose node affinity names it).
+//     For one with a deletionTimestamp and the finalizer, once no pod uses it
+//     and it is unstaged, it deletes the file if the reclaim policy is
+//     Delete (with Retain the file stays, as kube keeps the asset), then
+//     removes the finalizer (admission lets a node change nothing else). A
+//     volume that is gone (404) or not local to the node leaves its file
+//     alone: nothing is deleted that was not asked for.
+//
+// Claims: a pod is bound to a node only once every claim it uses is bound
+// (the scheduler waits), so the agent finds each volume through pod ->
+// claim -> spec.volumeName, which the Node authorizer lets it read. A
+// claim may name any volume (pre-binding), and a pod may be put on a node
+// without the scheduler, so the agent uses a volume only when the binding
+// is complete both ways: the claim is Bound and the volume's claimRef
+// names it (namespace, name and UID). A claim's spec cannot change once
+// bound. A generic ephemeral volume's claim, <pod>-<volume>, is made by
+// the ephemeral controller, owned by the pod, and deleted after the pod.
+//
+// Tokens: POST serviceaccounts/<name>/token (authentication.k8s.io/v1
+// TokenRequest) with spec.boundObjectRef {apiVersion v1, kind Pod, name,
+// uid} of a pod bound to the node (anything else is 403 for a node),
+// spec.audiences (default: the API's) and spec.expirationSeconds (at least
+// 600; the kube-api-access volume asks 3607, which the server extends to a
+// year for the API's audiences, so rotate at 80% of the requested lifetime
+// as kubelet does). Every namespace has a "default" service account.
 package volumes

@@ -4,7 +4,9 @@ import (
 	"path"
 	"slices"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -130,6 +132,36 @@ func claimSpec(spec *corev1.PersistentVolumeClaimSpec, fld *field.Path) field.Er
 	}
 	if spec.VolumeMode != nil {
 		errs = append(errs, enum(*spec.VolumeMode, fld.Child("volumeMode"), volumeModes()...)...)
+	}
+	return errs
+}
+
+// PersistentVolumeClaimUpdate validates an update of a claim, as kube's
+// ValidatePersistentVolumeClaimUpdate: the create rules, and a spec that
+// stays but for a volumeName or class set where there was none, and, once
+// bound, a larger storage request or another volumeAttributesClassName.
+func PersistentVolumeClaimUpdate(c, old *corev1.PersistentVolumeClaim) field.ErrorList {
+	errs := append(ObjectMetaUpdate(&c.ObjectMeta, &old.ObjectMeta), PersistentVolumeClaim(c)...)
+	spec, oldSpec := c.Spec.DeepCopy(), old.Spec.DeepCopy()
+	if oldSpec.VolumeName == "" {
+		oldSpec.VolumeName = spec.VolumeName
+	}
+	if _, annotated := old.Annotations[corev1.BetaStorageClassAnnotation]; oldSpec.StorageClassName == nil && !annotated {
+		oldSpec.StorageClassName = spec.StorageClassName
+	}
+	if c.Status.Phase == corev1.ClaimBound {
+		if spec.Resources.Requests != nil {
+			spec.Resources.Requests[corev1.ResourceStorage] = old.Spec.Resources.Requests[corev1.ResourceStorage]
+		}
+		oldSpec.VolumeAttributesClassName = spec.VolumeAttributesClassName
+	}
+	if !equality.Semantic.DeepEqual(spec, oldSpec) {
+		errs = append(errs, field.Forbidden(field.NewPath("spec"),
+			"spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n"+cmp.Diff(oldSpec, spec)))
+	}
+	size, oldSize := c.Spec.Resources.Requests[corev1.ResourceStorage], old.Spec.Resources.Requests[corev1.ResourceStorage]
+	if size.Cmp(oldSize) < 0 {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "resources", "requests", "storage"), "field can not be less than previous value"))
 	}
 	return errs
 }

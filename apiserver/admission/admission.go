@@ -47,10 +47,11 @@ type Nodes interface {
 }
 
 var (
-	podsResource   = schema.GroupResource{Resource: "pods"}
-	nodesResource  = schema.GroupResource{Resource: "nodes"}
-	claimsResource = schema.GroupResource{Resource: "persistentvolumeclaims"}
-	leasesResource = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
+	podsResource    = schema.GroupResource{Resource: "pods"}
+	nodesResource   = schema.GroupResource{Resource: "nodes"}
+	claimsResource  = schema.GroupResource{Resource: "persistentvolumeclaims"}
+	volumesResource = schema.GroupResource{Resource: "persistentvolumes"}
+	leasesResource  = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
 )
 
 // name is the name admission reports: the URL's, else the object's.

@@ -19,7 +19,8 @@ import (
 // by its Node and naming no other API object; it deletes, and writes the
 // status of, only pods bound to it; it writes only its own Node, without
 // touching its taints or the labels kube reserves; it creates only its own
-// Lease; it updates only the status of a claim, and nothing else in it.
+// Lease; it updates only the status of a claim, and nothing else in it; of
+// a local volume on it, only the backing-file finalizer.
 func NodeRestriction(ctx context.Context, node string, a Attributes, nodes Nodes) error {
 	switch a.Resource {
 	case podsResource:
@@ -33,6 +34,8 @@ func NodeRestriction(ctx context.Context, node string, a Attributes, nodes Nodes
 		return admitClaimStatus(node, a)
 	case leasesResource:
 		return admitLease(node, a)
+	case volumesResource:
+		return admitVolume(node, a)
 	}
 	return nil
 }

@@ -11,8 +11,9 @@ import (
 
 // fakeGraph: pods by "ns/name" -> node, and references "node|resource|ns/name".
 type fakeGraph struct {
-	pods map[string]string
-	refs map[string]bool
+	pods  map[string]string
+	refs  map[string]bool
+	nodes map[string]string // "resource/name" -> node
 }
 
 func (g *fakeGraph) PodNode(_ context.Context, ns, name string) (string, bool, error) {
@@ -24,6 +25,10 @@ func (g *fakeGraph) Referenced(_ context.Context, node, resource, ns, name strin
 	return g.refs[node+"|"+resource+"|"+ns+"/"+name], nil
 }
 
+func (g *fakeGraph) ObjectNode(_ context.Context, resource, name string) (string, error) {
+	return g.nodes[resource+"/"+name], nil
+}
+
 // The Node authorizer as kube-apiserver 1.37 runs it: each case with the
 // reason kube gives ("" for none; writes of pods, nodes and leases are
 // narrowed by admission, not here).
@@ -32,6 +37,8 @@ func TestNodeAuthorizer(t *testing.T) {
 		pods: map[string]string{"default/mine": "n1", "default/theirs": "n2", "default/pending": ""},
 		refs: map[string]bool{"n1|secrets|default/s1": true, "n1|configmaps|default/c1": true,
 			"n1|persistentvolumeclaims|default/claim": true, "n1|persistentvolumes|/pv1": true},
+		nodes: map[string]string{"persistentvolumes/local-n1": "n1", "persistentvolumes/local-n2": "n2",
+			"volumeattachments/va-n1": "n1", "volumeattachments/va-n2": "n2"},
 	}
 	a := NewAuthorizer(g)
 	n1 := withAuthenticated(User{Name: "system:node:n1", Groups: []string{GroupNodes}})
@@ -93,6 +100,23 @@ func TestNodeAuthorizer(t *testing.T) {
 		{Attributes{Verb: "get", Resource: "persistentvolumes", Name: "pv1"}, true, ""},
 		{Attributes{Verb: "get", Resource: "persistentvolumes", Name: "pv2"}, false, norel},
 		{Attributes{Verb: "list", Resource: "persistentvolumes"}, false, "can only get individual resources of this type"},
+		{Attributes{Verb: "update", Resource: "persistentvolumes", Name: "pv1"}, false, norel},
+		{Attributes{Verb: "get", Resource: "persistentvolumes", Name: "local-n1"}, true, ""},
+		{Attributes{Verb: "update", Resource: "persistentvolumes", Name: "local-n1"}, true, ""},
+		{Attributes{Verb: "patch", Resource: "persistentvolumes", Name: "local-n1"}, true, ""},
+		{Attributes{Verb: "patch", Resource: "persistentvolumes", Subresource: "status", Name: "local-n1"}, false, "cannot get subresource"},
+		{Attributes{Verb: "delete", Resource: "persistentvolumes", Name: "local-n1"}, false, "can only get individual resources of this type"},
+		{Attributes{Verb: "get", Resource: "persistentvolumes", Name: "local-n2"}, false, norel},
+		{Attributes{Verb: "update", Resource: "persistentvolumes", Name: "local-n2"}, false, norel},
+		{Attributes{Verb: "get", APIGroup: "storage.k8s.io", Resource: "volumeattachments", Name: "va-n1"}, true, ""},
+		{Attributes{Verb: "get", APIGroup: "storage.k8s.io", Resource: "volumeattachments", Name: "va-n2"}, false, norel},
+		{Attributes{Verb: "get", APIGroup: "storage.k8s.io", Resource: "volumeattachments", Name: "gone"}, false, norel},
+		{Attributes{Verb: "list", APIGroup: "storage.k8s.io", Resource: "volumeattachments"}, false, "can only get individual resources of this type"},
+		{Attributes{Verb: "update", APIGroup: "storage.k8s.io", Resource: "volumeattachments", Subresource: "status", Name: "va-n1"}, false,
+			"can only get individual resources of this type"},
+		{Attributes{Verb: "list", APIGroup: "storage.k8s.io", Resource: "csidrivers"}, true, ""},
+		{Attributes{Verb: "create", APIGroup: "storage.k8s.io", Resource: "csidrivers"}, false, ""},
+		{Attributes{Verb: "get", APIGroup: "storage.k8s.io", Resource: "storageclasses", Name: "x"}, false, ""},
 		{Attributes{Verb: "get", Resource: "serviceaccounts", Namespace: "default", Name: "x"}, false,
 			"can only create tokens for individual service accounts"},
 		{Attributes{Verb: "create", Resource: "events", Namespace: "default"}, true, ""},

@@ -1,10 +1,12 @@
 // Package auth authenticates requests (client certificates signed by the
-// server's CA, bearer tokens from a static token file) and authorizes them
+// server's CA, bearer tokens from a static token file, the server's own
+// service account tokens) and authorizes them
 // (system:masters may do anything; a node may do what a node needs, as
 // Kubernetes' Node authorizer allows).
 package auth
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/csv"
 	"errors"
@@ -20,7 +22,9 @@ const (
 	GroupMasters       = "system:masters"
 	GroupNodes         = "system:nodes"
 	GroupAuthenticated = "system:authenticated"
-	NodeUserPrefix     = "system:node:"
+	// GroupServiceAccounts holds every service account.
+	GroupServiceAccounts = "system:serviceaccounts"
+	NodeUserPrefix       = "system:node:"
 )
 
 // User is an authenticated identity.
@@ -28,6 +32,9 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	// Extra is what else the authenticator knows (a service account
+	// token's pod and node), as kube's user.Info extra.
+	Extra map[string][]string
 }
 
 // InGroup reports whether the user is in group g.
@@ -49,10 +56,22 @@ func (u *User) NodeName() (string, bool) {
 	return name, name != ""
 }
 
-// Authenticator knows the CA for client certificates and the static tokens.
+// BoundTokens authenticates the server's own service account tokens: a
+// token valid for one of audiences, whose bound objects still exist. It
+// returns the user and the audiences the token and audiences share.
+type BoundTokens interface {
+	AuthenticateBound(ctx context.Context, token string, audiences []string) (*User, []string, error)
+}
+
+// Authenticator knows the CA for client certificates, the static tokens
+// and, once set, the service account tokens.
 type Authenticator struct {
 	roots  *x509.CertPool
 	tokens map[string]User
+	bound  BoundTokens
+	// audiences are the API server's own audiences (kube's
+	// --api-audiences): a request's token must be meant for one of them.
+	audiences []string
 }
 
 // NewAuthenticator trusts client certificates signed by roots and the given
@@ -60,6 +79,15 @@ type Authenticator struct {
 func NewAuthenticator(roots *x509.CertPool, tokens map[string]User) *Authenticator {
 	return &Authenticator{roots: roots, tokens: tokens}
 }
+
+// SetBoundTokens adds service account tokens meant for audiences (the
+// API server's) to what authenticates.
+func (a *Authenticator) SetBoundTokens(b BoundTokens, audiences []string) {
+	a.bound, a.audiences = b, audiences
+}
+
+// Audiences are the API server's audiences.
+func (a *Authenticator) Audiences() []string { return a.audiences }
 
 // ErrUnauthorized means no valid credentials were presented.
 var ErrUnauthorized = errors.New("Unauthorized")
@@ -70,7 +98,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*User, error) {
 		return a.fromCert(r.TLS.PeerCertificates)
 	}
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		if u, ok := a.AuthenticateToken(strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))); ok {
+		token := strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+		if u, _, err := a.AuthenticateToken(r.Context(), token, a.audiences); err == nil {
 			return u, nil
 		}
 	}
@@ -78,13 +107,24 @@ func (a *Authenticator) Authenticate(r *http.Request) (*User, error) {
 }
 
 // AuthenticateToken identifies the user of a bearer token (as for a
-// TokenReview); the user is in system:authenticated.
-func (a *Authenticator) AuthenticateToken(token string) (*User, bool) {
-	u, ok := a.tokens[token]
-	if !ok || token == "" {
-		return nil, false
+// TokenReview) meant for one of audiences (nil: the server's); the user is
+// in system:authenticated. A static token is good for any audience: the
+// audiences asked for are confirmed.
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string, audiences []string) (*User, []string, error) {
+	if len(audiences) == 0 {
+		audiences = a.audiences
 	}
-	return withAuthenticated(u), true
+	if u, ok := a.tokens[token]; ok && token != "" {
+		return withAuthenticated(u), audiences, nil
+	}
+	if a.bound == nil || strings.Count(token, ".") != 2 {
+		return nil, nil, ErrUnauthorized
+	}
+	u, auds, err := a.bound.AuthenticateBound(ctx, token, audiences)
+	if err != nil {
+		return nil, nil, err
+	}
+	return withAuthenticated(*u), auds, nil
 }
 
 func (a *Authenticator) fromCert(chain []*x509.Certificate) (*User, error) {

@@ -41,6 +41,10 @@ type Graph interface {
 	// service account a pod (not a mirror pod) names, or the
 	// persistentvolume bound to such a claim.
 	Referenced(ctx context.Context, node, resource, namespace, name string) (bool, error)
+	// ObjectNode is the node a cluster-scoped object belongs to: a
+	// volumeattachment's spec.nodeName, the node a local.nodeagent.io
+	// persistentvolume lives on; "" for none, or no such object.
+	ObjectNode(ctx context.Context, resource, name string) (string, error)
 }
 
 // Authorizer decides; the reason explains a denial.
@@ -60,8 +64,11 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 	if allowed, why, decided := delegationRules(at); decided {
 		return allowed, denialUnless(allowed, at, why), nil
 	}
+	if basicUser(at) {
+		return true, "", nil
+	}
 	if !at.ResourceRequest {
-		if discoveryPath(at.Path) {
+		if discoveryPath(at.Path) || (at.User.InGroup(GroupServiceAccounts) && issuerDiscoveryPath(at.Path)) {
 			return true, "", nil
 		}
 		return false, fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path), nil
@@ -94,6 +101,19 @@ func discoveryPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// basicUser is kube's system:basic-user role, bound to every authenticated
+// user: a SelfSubjectReview ("kubectl auth whoami").
+func basicUser(at Attributes) bool {
+	return at.ResourceRequest && at.Verb == "create" && at.APIGroup == "authentication.k8s.io" &&
+		at.Resource == "selfsubjectreviews" && at.Subresource == "" && at.User.InGroup(GroupAuthenticated)
+}
+
+// issuerDiscoveryPath is what kube's system:service-account-issuer-discovery
+// role opens, which kube binds to all service accounts.
+func issuerDiscoveryPath(p string) bool {
+	return p == "/.well-known/openid-configuration" || p == "/openid/v1/jwks"
 }
 
 // denial is kube-apiserver's Forbidden message; why, when given, follows

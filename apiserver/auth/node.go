@@ -27,7 +27,11 @@ func (a *Authorizer) node(ctx context.Context, node string, at Attributes) (bool
 		}
 		return a.getReferenced(ctx, node, at)
 	case "/persistentvolumes":
-		return a.getReferenced(ctx, node, at)
+		return a.nodeVolume(ctx, node, at)
+	case "storage.k8s.io/volumeattachments":
+		return a.nodeAttachment(ctx, node, at)
+	case "storage.k8s.io/csidrivers":
+		return at.Subresource == "" && readVerbs[at.Verb], "", nil
 	case "/serviceaccounts":
 		return a.createToken(ctx, node, at)
 	case "coordination.k8s.io/leases":
@@ -63,6 +67,43 @@ func nodeRules(at Attributes) bool {
 	return false
 }
 
+// nodeVolume: a node gets a volume its pods use (kube's graph) and, for
+// nodeagent's local volumes, gets and updates the volumes that live on it:
+// its agent keeps the backing-file finalizer of those (what may change is
+// narrowed by admission).
+func (a *Authorizer) nodeVolume(ctx context.Context, node string, at Attributes) (bool, string, error) {
+	if at.Subresource == "" && (at.Verb == "get" || at.Verb == "update" || at.Verb == "patch") && at.Name != "" {
+		home, err := a.graph.ObjectNode(ctx, at.Resource, at.Name)
+		if err != nil || home == node {
+			return home == node, "", err
+		}
+	}
+	if at.Verb == "update" || at.Verb == "patch" {
+		if at.Subresource != "" {
+			return false, "cannot get subresource", nil
+		}
+		return false, noRelationship(node), nil
+	}
+	return a.getReferenced(ctx, node, at)
+}
+
+// nodeAttachment: a node gets the VolumeAttachments of its own node.
+func (a *Authorizer) nodeAttachment(ctx context.Context, node string, at Attributes) (bool, string, error) {
+	switch {
+	case at.Verb != "get":
+		return false, "can only get individual resources of this type", nil
+	case at.Subresource != "":
+		return false, "cannot get subresource", nil
+	case at.Name == "":
+		return false, "No Object name found", nil
+	}
+	home, err := a.graph.ObjectNode(ctx, at.Resource, at.Name)
+	if err != nil || home == node {
+		return home == node, "", err
+	}
+	return false, noRelationship(node), nil
+}
+
 // readNamespacedObject lets a node get, list or watch one secret or
 // configmap (by name, or by metadata.name) that one of its pods uses.
 func (a *Authorizer) readNamespacedObject(ctx context.Context, node string, at Attributes) (bool, string, error) {
@@ -96,9 +137,9 @@ func (a *Authorizer) statusUpdate(ctx context.Context, node string, at Attribute
 	return a.related(ctx, node, at)
 }
 
-// createToken: kube lets a node create tokens (serviceaccounts/token) for
-// its pods' service accounts; nodeagent serves no token subresource, so
-// this only gives kube's reasons.
+// createToken: a node creates tokens (serviceaccounts/token) of its pods'
+// service accounts; admission (NodeTokenRequest) then requires them bound
+// to one of its pods.
 func (a *Authorizer) createToken(ctx context.Context, node string, at Attributes) (bool, string, error) {
 	switch {
 	case at.Verb != "create" || at.Name == "":

@@ -54,6 +54,12 @@ func For(resource string) (Printer, bool) {
 		return persistentVolumePrinter(), true
 	case "persistentvolumeclaims":
 		return persistentVolumeClaimPrinter(), true
+	case "storageclasses":
+		return storageClassPrinter(), true
+	case "volumeattachments":
+		return volumeAttachmentPrinter(), true
+	case "csidrivers":
+		return csiDriverPrinter(), true
 	}
 	return Default(), false
 }

@@ -45,6 +45,11 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "how long Events are kept after their last write")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
+	fs.StringVar(&cfg.ServiceAccountIssuer, "service-account-issuer", cfg.ServiceAccountIssuer, "iss of the service account tokens the server signs (an https URL)")
+	fs.Func("api-audiences", "comma-separated audiences a token must name to be accepted by the API (default: the issuer)", func(v string) error {
+		cfg.APIAudiences = strings.Split(v, ",")
+		return nil
+	})
 }
 
 func runServer(ctx context.Context, env *environment, args []string) error {
@@ -156,11 +161,15 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	sched := scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
+	volumeControllers := startVolumeControllers(ctx, client, factory, env)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)
 	go nlc.Run(ctx)
 	go eps.Run(ctx)
+	for _, run := range volumeControllers {
+		go run(ctx)
+	}
 	return nil
 }
 

@@ -60,6 +60,7 @@ type Controller struct {
 	client  kubernetes.Interface
 	pods    corelisters.PodLister
 	nodes   corelisters.NodeLister
+	volumes volumeListers
 	synced  []cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
 	assumed *assumeCache
@@ -81,6 +82,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk}),
 	}
+	c.volumes = c.watchVolumes(factory)
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.podAdded,
 		UpdateFunc: c.podUpdated,

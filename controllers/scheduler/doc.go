@@ -23,7 +23,19 @@
 // node appears or changes in a way that matters for scheduling, when a bound
 // pod goes away, and on a periodic resync.
 //
+// Volumes (volumes.go), as kube's VolumeBinding plugin: every claim the pod
+// uses (ephemeral ones included) must exist, not be deleting, and an
+// unbound one must be WaitForFirstConsumer ("pod has unbound immediate
+// PersistentVolumeClaims" otherwise). A node must satisfy the node
+// affinity of the bound claims' volumes and, for each unbound claim, hold
+// a free matching volume or be one the class can provision on. Once a
+// node is chosen, the free volumes get the claim in their claimRef and the
+// other claims the volume.kubernetes.io/selected-node annotation; the pod
+// is bound when the volume controller has bound its claims (a claim change
+// brings the pod back), so the one worker never blocks on provisioning.
+//
 // Left out, compared with kube-scheduler: preemption and priorities, pod
 // (anti-)affinity, topology spread, preferred node affinity in scoring,
-// volume-related filters, and binding to nominated nodes.
+// volume limits and capacity, ReadWriteOncePod, and binding to nominated
+// nodes.
 package scheduler

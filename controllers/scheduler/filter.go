@@ -36,9 +36,9 @@ func Filter(pod *corev1.Pod, node *corev1.Node, podsOnNode []*corev1.Pod) (bool,
 	return len(reasons) == 0, strings.Join(reasons, ", ")
 }
 
-// filterReasons runs the checks; active holds no terminal pods.
-func filterReasons(pod *corev1.Pod, node *corev1.Node, active []*corev1.Pod) []string {
-	for _, c := range checks() {
+// filterReasons runs the checks, then extra; active holds no terminal pods.
+func filterReasons(pod *corev1.Pod, node *corev1.Node, active []*corev1.Pod, extra ...check) []string {
+	for _, c := range append(checks(), extra...) {
 		if reasons := c(pod, node, active); len(reasons) > 0 {
 			return reasons
 		}

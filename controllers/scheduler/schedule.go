@@ -17,11 +17,17 @@ type FitError struct {
 	NumAllNodes int
 	// Reasons counts, for each reason, the nodes that gave it.
 	Reasons map[string]int
+	// PreFilter, when set, is why no node was tried ("pod has unbound
+	// immediate PersistentVolumeClaims").
+	PreFilter string
 }
 
 func (e *FitError) Error() string {
 	if e.NumAllNodes == 0 {
 		return "no nodes available to schedule pods"
+	}
+	if e.PreFilter != "" {
+		return fmt.Sprintf("0/%d nodes are available: %s.", e.NumAllNodes, e.PreFilter)
 	}
 	parts := make([]string, 0, len(e.Reasons))
 	for reason, n := range e.Reasons {
@@ -43,12 +49,17 @@ func IsUnschedulable(err error) bool {
 // the nodes that fit, the one with the highest score wins, and on a tie the
 // lowest name, so that the same inputs always give the same node.
 func Schedule(pod *corev1.Pod, nodes []*corev1.Node, podsByNode map[string][]*corev1.Pod) (string, map[string]string, error) {
+	return schedule(pod, nodes, podsByNode)
+}
+
+// schedule is Schedule with more checks, run after the usual ones.
+func schedule(pod *corev1.Pod, nodes []*corev1.Node, podsByNode map[string][]*corev1.Pod, extra ...check) (string, map[string]string, error) {
 	reasons := map[string]string{}
 	fitErr := &FitError{NumAllNodes: len(nodes), Reasons: map[string]int{}}
 	best, bestScore := "", int64(-1)
 	for _, node := range nodes {
 		onNode := activePods(podsByNode[node.Name])
-		if r := filterReasons(pod, node, onNode); len(r) > 0 {
+		if r := filterReasons(pod, node, onNode, extra...); len(r) > 0 {
 			reasons[node.Name] = strings.Join(r, ", ")
 			for _, x := range r {
 				fitErr.Reasons[x]++

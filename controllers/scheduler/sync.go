@@ -13,7 +13,10 @@ import (
 
 // sync schedules one pod: compute the node from the caches, then bind, or
 // record why nothing fits. An unschedulable pod is not an error: it waits
-// for a node change or the resync.
+// for a node change or the resync. A pod whose WaitForFirstConsumer claims
+// are not bound yet has them bound or provisioned for the chosen node
+// first, and waits for that (kube's VolumeBinding PreBind, without
+// blocking the one worker).
 func (c *Controller) sync(ctx context.Context, key string) error {
 	pod, err := c.pod(key)
 	if err != nil || pod == nil || !needsScheduling(pod, c.cfg.SchedulerName) || c.assumed.has(key, pod) {
@@ -27,14 +30,38 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	node, _, err := Schedule(pod, nodes, podsByNode)
+	st, err := c.volumeState(pod)
+	if err != nil {
+		return err
+	}
+	vols := classifyVolumes(pod, st)
+	switch {
+	case vols.preFilter != "":
+		fe := &FitError{NumAllNodes: len(nodes), PreFilter: vols.preFilter}
+		return c.recordUnschedulable(ctx, pod, fe.Error())
+	case vols.waiting:
+		return nil // a claim change brings the pod back
+	}
+	node, _, err := schedule(pod, nodes, podsByNode, vols.check)
 	if IsUnschedulable(err) {
 		return c.recordUnschedulable(ctx, pod, err.Error())
 	}
 	if err != nil {
 		return fmt.Errorf("schedule pod %s: %w", key, err)
 	}
+	if len(vols.unbound) > 0 {
+		return c.prebind(ctx, pod, vols, nodeNamed(nodes, node))
+	}
 	return c.bind(ctx, key, pod, node)
+}
+
+func nodeNamed(nodes []*corev1.Node, name string) *corev1.Node {
+	for _, n := range nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
 }
 
 // pod returns the cached pod for key, or nil when it is gone.

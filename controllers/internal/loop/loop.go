@@ -17,8 +17,8 @@ import (
 // Run waits for synced, then runs one worker that syncs the queue's keys
 // (retrying failures with the queue's rate limit) and calls tick every
 // period, until ctx ends. It returns once its goroutines have.
-func Run(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], synced []cache.InformerSynced,
-	syncKey func(context.Context, string) error, log *slog.Logger,
+func Run[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], synced []cache.InformerSynced,
+	syncKey func(context.Context, K) error, log *slog.Logger,
 	clk clock.WithTicker, period time.Duration, tick func()) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -34,7 +34,7 @@ func Run(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], sy
 	<-ctx.Done()
 }
 
-func next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], syncKey func(context.Context, string) error, log *slog.Logger) bool {
+func next[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], syncKey func(context.Context, K) error, log *slog.Logger) bool {
 	key, quit := q.Get()
 	if quit {
 		return false
