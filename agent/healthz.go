@@ -47,6 +47,17 @@ func (a *Agent) healthChecks() []healthCheck {
 	return []healthCheck{{name: "pleg", check: a.pleg.Healthy}}
 }
 
+// Healthy runs the /healthz checks: true, or false with the first failing
+// check and its reason (for a service manager's watchdog).
+func (a *Agent) Healthy() (bool, string) {
+	for _, c := range a.healthChecks() {
+		if ok, reason := c.check(); !ok {
+			return false, c.name + ": " + reason
+		}
+	}
+	return true, ""
+}
+
 // healthz answers "ok", or 500 listing the checks as kubelet does, the
 // reasons withheld from the caller (healthz needs no credentials) and
 // logged.

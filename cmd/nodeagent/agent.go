@@ -76,7 +76,7 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	agentFlags(fs, o)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")
 	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
-	if err := fs.Parse(args); err != nil {
+	if err := env.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {
@@ -92,7 +92,17 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	env.startReadiness(ctx, agentParts(o)...)
 	return startAgent(ctx, env, o, cfg)
+}
+
+// agentParts are what must be ready before the agent is: its node
+// registered and Ready, and its proxy's first sync.
+func agentParts(o *agentOptions) []string {
+	if o.proxy.disabled {
+		return []string{"node"}
+	}
+	return []string{"node", "proxy"}
 }
 
 // validate refuses what the agent, its runtime or its proxy cannot run
@@ -133,7 +143,10 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
+	env.ready.addCheck("agent", a.Healthy)
+	go waitNodeReady(ctx, client, o.cfg.NodeName, env.ready.marker("node"))
 	if !o.proxy.disabled {
+		o.proxy.onFirstSync = env.ready.marker("proxy")
 		go runEmbeddedProxy(ctx, env, o, client)
 	}
 	return a.Run(ctx)

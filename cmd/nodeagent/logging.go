@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -29,29 +30,47 @@ var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.Lev
 // rest and their values.
 func splitLogFlags(args []string) ([]string, logOptions, error) {
 	opts := logOptions{level: slog.LevelInfo, format: "text"}
+	rest, taken, err := takeFlags(args, "log-level", "log-format")
+	if err != nil {
+		return nil, opts, err
+	}
+	for _, f := range taken {
+		if err := opts.set(f.name, f.value); err != nil {
+			return nil, opts, err
+		}
+	}
+	return rest, opts, nil
+}
+
+// takenFlag is one flag taken out of a command line.
+type takenFlag struct{ name, value string }
+
+// takeFlags removes the named flags (as --flag=value or --flag value, one
+// dash or two) from args, up to a "--", and returns the rest and the
+// taken flags in their order.
+func takeFlags(args []string, names ...string) ([]string, []takenFlag, error) {
 	var rest []string
+	var taken []takenFlag
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			return append(rest, args[i:]...), opts, nil
+			return append(rest, args[i:]...), taken, nil
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "log-level" && name != "log-format" {
+		if !strings.HasPrefix(a, "-") || !slices.Contains(names, name) {
 			rest = append(rest, a)
 			continue
 		}
 		if !hasValue {
 			if i+1 == len(args) {
-				return nil, opts, fmt.Errorf("--%s needs a value", name)
+				return nil, nil, fmt.Errorf("--%s needs a value", name)
 			}
 			i++
 			value = args[i]
 		}
-		if err := opts.set(name, value); err != nil {
-			return nil, opts, err
-		}
+		taken = append(taken, takenFlag{name, value})
 	}
-	return rest, opts, nil
+	return rest, taken, nil
 }
 
 func (o *logOptions) set(name, value string) error {

@@ -20,12 +20,17 @@ type command struct {
 }
 
 // environment is what every subcommand gets from main: streams and a
-// logger, whose level is logLevel (set by --log-level; nil in tests).
+// logger, whose level is logLevel (set by --log-level; nil in tests), the
+// command's section of the --config file (nil without one), and the
+// service manager's readiness protocol (nil when not run by systemd).
 type environment struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
 	logLevel *slog.LevelVar
+	config   *commandConfig
+	notify   notifier
+	ready    *readiness
 }
 
 func commands() []command {
@@ -50,8 +55,11 @@ func main() {
 		stderr:   os.Stderr,
 		log:      newLogger(os.Stderr, "text", level),
 		logLevel: level,
+		notify:   systemdNotifier(),
 	}
-	if err := dispatch(ctx, env, os.Args[1:]); err != nil {
+	err := dispatch(ctx, env, os.Args[1:])
+	env.stopping()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "nodeagent: %v\n", err)
 		os.Exit(1)
 	}
@@ -64,8 +72,11 @@ func dispatch(ctx context.Context, env *environment, args []string) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			rest, err := env.setupLogging(args[1:])
+			rest, err := env.setupConfig(c.name, args[1:])
 			if err != nil {
+				return err
+			}
+			if rest, err = env.setupLogging(rest); err != nil {
 				return err
 			}
 			return c.run(ctx, env, rest)
@@ -84,6 +95,25 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nevery command also takes:")
 	fmt.Fprintln(w, "  --log-level debug|info|warn|error   least severe records logged (default info)")
 	fmt.Fprintln(w, "  --log-format text|json              log record format on stderr (default text)")
+	fmt.Fprintln(w, "server, agent and proxy also take:")
+	fmt.Fprintln(w, "  --config FILE                       flags from a file (apiVersion "+configAPIVersion+", kind "+configKind+"); the command line wins")
+}
+
+// setupConfig takes --config out of a command's arguments and loads the
+// command's section of that file; its logging flags go before the
+// command line's, which win.
+func (env *environment) setupConfig(command string, args []string) ([]string, error) {
+	rest, taken, err := takeFlags(args, "config")
+	if err != nil || len(taken) == 0 {
+		return rest, err
+	}
+	if len(taken) > 1 {
+		return nil, fmt.Errorf("--config given %d times", len(taken))
+	}
+	if env.config, err = loadCommandConfig(taken[0].value, command); err != nil {
+		return nil, err
+	}
+	return append(env.config.takeLogFlags(), rest...), nil
 }
 
 // setupLogging takes the logging flags out of a command's arguments and

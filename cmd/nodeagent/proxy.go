@@ -43,6 +43,9 @@ type proxyOptions struct {
 	// healthzBindAddress and metricsBindAddress are kube-proxy's
 	// --healthz-bind-address and --metrics-bind-address ("": off).
 	healthzBindAddress, metricsBindAddress string
+	// onFirstSync, if set, is called after the first sync that applied
+	// (the service manager's readiness).
+	onFirstSync func()
 }
 
 func defaultProxyOptions() *proxyOptions {
@@ -106,7 +109,7 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 	nodeName := strings.ToLower(host)
 	fs.StringVar(&nodeName, "node-name", nodeName, "this node's name (its endpoints are the local ones)")
 	cleanup := fs.Bool("cleanup", false, "remove every rule, chain, table and virtual server any proxy mode made, then exit")
-	if err := fs.Parse(args); err != nil {
+	if err := env.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {
@@ -126,6 +129,8 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	env.startReadiness(ctx, "proxy")
+	o.onFirstSync = env.ready.marker("proxy")
 	return startProxy(ctx, env.log.With("component", "proxy"), o, client, nodeName)
 }
 
@@ -182,6 +187,9 @@ func startProxyEndpoints(ctx context.Context, log *slog.Logger, o *proxyOptions,
 	}
 	if o.metricsBindAddress != "" {
 		go serveHTTP(ctx, log, "proxy metrics", o.metricsBindAddress, proxymetrics.Handler(reg, b.Mode()))
+	}
+	if o.onFirstSync != nil {
+		return proxy.Observers{m, hs, &firstSync{done: o.onFirstSync}}, nil
 	}
 	return proxy.Observers{m, hs}, nil
 }

@@ -35,8 +35,8 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 	fs.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address to serve HTTPS on")
 	fs.IntVar(&cfg.Port, "secure-port", cfg.Port, "HTTPS port")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", cfg.AdvertiseAddress, "address given to clients (default: first non-loopback address)")
-	fs.Func("tls-san", "extra name or IP for the serving certificate (repeatable)", func(v string) error {
-		cfg.ExtraSANs = append(cfg.ExtraSANs, v)
+	fs.Func("tls-san", "extra names or IPs for the serving certificate, comma-separated (repeatable)", func(v string) error {
+		cfg.ExtraSANs = append(cfg.ExtraSANs, strings.Split(v, ",")...)
 		return nil
 	})
 	fs.StringVar(&cfg.TokenFile, "token-auth-file", cfg.TokenFile, "static token file: token,user,uid,\"group1,group2\"")
@@ -59,7 +59,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	ao := defaultAgentOptions()
 	agentFlags(fs, ao)
 	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
-	if err := fs.Parse(args); err != nil {
+	if err := env.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -70,6 +70,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
+	env.startReadiness(ctx, serverParts(*noAgent, ao)...)
 	srv, err := apiserver.New(ctx, cfg, env.log)
 	if err != nil {
 		return err
@@ -89,7 +90,17 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	}
 	env.log.Info("API server ready", "url", srv.URL(), "admin-kubeconfig", srv.AdminKubeconfig())
 	fmt.Fprintf(env.stderr, "\nnodeagent API server at %s\n  export KUBECONFIG=%s\n  kubectl get nodes\n\n", srv.URL(), srv.AdminKubeconfig())
+	env.ready.markReady("api")
 	return srv.Serve(ctx, l)
+}
+
+// serverParts are what must be ready before `nodeagent server` is: the
+// API, and the embedded agent's parts.
+func serverParts(noAgent bool, ao *agentOptions) []string {
+	if noAgent {
+		return []string{"api"}
+	}
+	return append([]string{"api"}, agentParts(ao)...)
 }
 
 // runKubeconfig mints credentials: `nodeagent kubeconfig node NAME`.

@@ -24,6 +24,7 @@ type APIServer struct {
 	DataDir string
 	LogPath string
 	args    []string
+	env     []string // added to the test's environment
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	noReady bool // not a server: do not wait for /readyz
@@ -36,8 +37,15 @@ func (s *APIServer) Kubeconfig() string { return filepath.Join(s.DataDir, "admin
 // in a temp dir, and waits until it is ready. It is stopped when the test ends.
 func StartAPIServer(t testing.TB, node *lab.Node, extraArgs ...string) *APIServer {
 	t.Helper()
+	return StartAPIServerEnv(t, node, nil, extraArgs...)
+}
+
+// StartAPIServerEnv is StartAPIServer with these NAME=VALUE variables added
+// to the server's environment.
+func StartAPIServerEnv(t testing.TB, node *lab.Node, env []string, extraArgs ...string) *APIServer {
+	t.Helper()
 	dir := t.TempDir()
-	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, "server.log"),
+	s := &APIServer{t: t, node: node, env: env, DataDir: dir, LogPath: filepath.Join(dir, "server.log"),
 		args: append([]string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1",
 			"--advertise-address", "127.0.0.1", "--etcd-compaction-interval", "1m"}, extraArgs...)}
 	s.Start()
@@ -60,6 +68,9 @@ func (s *APIServer) Start() {
 	}
 	defer logf.Close()
 	s.cmd = exec.Command(Binary(s.t), s.args...)
+	if s.env != nil {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.node.Start(s.cmd); err != nil {
 		s.t.Fatalf("start nodeagent server: %v", err)
