@@ -11,19 +11,20 @@ import (
 
 	"github.com/nodeagent/nodeagent/bench/internal/proc"
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
+	"github.com/nodeagent/nodeagent/internal/procmem"
 )
 
 // procGroup is what the processes of one kind (the pods' pause processes,
 // their containers' log processes) cost together.
 type procGroup struct {
 	n   int
-	mem proc.Memory   // summed
-	cpu time.Duration // summed CPU time so far: nearly all spent starting
-	exe string        // the executable of the first one
+	mem procmem.Memory // summed
+	cpu time.Duration  // summed CPU time so far: nearly all spent starting
+	exe string         // the executable of the first one
 }
 
 func (g *procGroup) add(pid int) error {
-	m, err := proc.ReadMemory(pid)
+	m, err := procmem.Read(pid)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (g *procGroup) add(pid int) error {
 // containers and the shims, and the agent's own memory beside them.
 type perPodProcs struct {
 	pause, logger procGroup
-	agent         proc.Memory
+	agent         procmem.Memory
 }
 
 // measurePerPodProcs reads every pause process in the node's cgroups and
@@ -51,13 +52,13 @@ type perPodProcs struct {
 // that exits while it is read is skipped.
 func (b *benchNode) measurePerPodProcs() (perPodProcs, error) {
 	var r perPodProcs
-	pids, err := proc.Pids()
+	pids, err := procmem.Pids()
 	if err != nil {
 		return r, err
 	}
 	logDir := filepath.Join(b.dir, "logs") + "/"
 	for _, pid := range pids {
-		args, err := proc.Cmdline(pid)
+		args, err := procmem.Cmdline(pid)
 		if err != nil || len(args) == 0 {
 			continue
 		}
@@ -74,7 +75,7 @@ func (b *benchNode) measurePerPodProcs() (perPodProcs, error) {
 			return r, err
 		}
 	}
-	r.agent, err = proc.ReadMemory(b.agent.Cmd.Process.Pid)
+	r.agent, err = procmem.Read(b.agent.Cmd.Process.Pid)
 	return r, err
 }
 
@@ -94,9 +95,9 @@ func reportPerPodProcs(w io.Writer, pods int, r perPodProcs) {
 			continue
 		}
 		n := uint64(g.g.n)
-		fmt.Fprintf(w, "%-26s private %s  PSS %s  RSS %s  CPU %s  (mean of %d: %s; CPU is all it used, nearly all at start)\n",
+		fmt.Fprintf(w, "%-26s private %s  PSS %s  RSS %s  CPU %s  (mean of %d, CPU %s for all: what they used so far, nearly all at start; %s)\n",
 			g.label, kib(g.g.mem.Private/n), kib(g.g.mem.PSS/n), kib(g.g.mem.RSS/n),
-			stats.WholeMs(g.g.cpu/time.Duration(g.g.n)), g.g.n, g.g.exe)
+			stats.WholeMs(g.g.cpu/time.Duration(g.g.n)), g.g.n, stats.WholeMs(g.g.cpu), g.g.exe)
 	}
 	total := r.pause.mem.Add(r.logger.mem)
 	fmt.Fprintf(w, "%-26s PSS %s, private %s for %d pods\n", "  together", stats.MiB(total.PSS), stats.MiB(total.Private), pods)

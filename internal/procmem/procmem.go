@@ -1,4 +1,7 @@
-package proc
+// Package procmem reads what a process costs in memory from
+// /proc/<pid>/smaps_rollup, and finds processes by their arguments: the
+// agent bench and the e2e tests weigh the node's per-pod processes with it.
+package procmem
 
 import (
 	"bufio"
@@ -28,8 +31,8 @@ func (m Memory) Add(o Memory) Memory {
 		Anon: m.Anon + o.Anon, PSSFile: m.PSSFile + o.PSSFile}
 }
 
-// ReadMemory reads /proc/<pid>/smaps_rollup.
-func ReadMemory(pid int) (Memory, error) {
+// Read reads /proc/<pid>/smaps_rollup.
+func Read(pid int) (Memory, error) {
 	path := fmt.Sprintf("/proc/%d/smaps_rollup", pid)
 	data, err := os.ReadFile(path)
 	if err != nil {
