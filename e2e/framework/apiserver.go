@@ -23,6 +23,7 @@ type APIServer struct {
 	node    *lab.Node
 	DataDir string
 	LogPath string
+	bin     string // the nodeagent binary; Binary's when empty
 	args    []string
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -59,7 +60,11 @@ func (s *APIServer) Start() {
 		s.t.Fatal(err)
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(Binary(s.t), s.args...)
+	bin := s.bin
+	if bin == "" {
+		bin = Binary(s.t)
+	}
+	s.cmd = exec.Command(bin, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.node.Start(s.cmd); err != nil {
 		s.t.Fatalf("start nodeagent server: %v", err)
@@ -154,8 +159,15 @@ type Process struct {
 // file, and stops it when the test ends.
 func StartProcess(t testing.TB, node *lab.Node, name string, args ...string) *Process {
 	t.Helper()
+	return StartProcessOf(t, node, Binary(t), name, args...)
+}
+
+// StartProcessOf is StartProcess with another nodeagent binary than
+// Binary's (a copy without the helpers beside it, say).
+func StartProcessOf(t testing.TB, node *lab.Node, bin, name string, args ...string) *Process {
+	t.Helper()
 	dir := t.TempDir()
-	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), args: args, noReady: true}
+	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), bin: bin, args: args, noReady: true}
 	s.Start()
 	t.Cleanup(func() {
 		s.Stop()
