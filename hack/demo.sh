@@ -39,6 +39,9 @@ down() {
   done
   ctr_na -n "$NS" images rm --sync "$TEST_IMAGE" >/dev/null 2>&1
   ctr_na namespaces remove "$NS" >/dev/null 2>&1
+  # The (empty) directories containerd, its shims and runc keep per namespace.
+  rmdir "$NA_RUN/containerd/state/io.containerd.runtime.v2.task/$NS" "$NA_RUN/runc/$NS" \
+    "$NA_STATE/containerd/io.containerd.runtime.v2.task/$NS" 2>/dev/null
   find /sys/fs/cgroup/*/nodeagent/"$NODE" -depth -type d -exec rmdir {} + 2>/dev/null
   echo "    lab $LAB, its pods and their containers are gone"
 }
