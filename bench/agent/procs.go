@@ -20,7 +20,7 @@ type procGroup struct {
 	n   int
 	mem procmem.Memory // summed
 	cpu time.Duration  // summed CPU time so far: nearly all spent starting
-	exe string         // the executable of the first one
+	exe string         // the executable of the first one, and its size
 }
 
 func (g *procGroup) add(pid int) error {
@@ -33,11 +33,23 @@ func (g *procGroup) add(pid int) error {
 		return err
 	}
 	if g.n == 0 {
-		g.exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		g.exe = describeExe(pid)
 	}
 	g.n++
 	g.mem, g.cpu = g.mem.Add(m), g.cpu+cpu
 	return nil
+}
+
+// describeExe names a process's executable with its size: a pause
+// process's path is the one inside its sandbox (/pause), whichever binary
+// is mounted there.
+func describeExe(pid int) string {
+	exe := fmt.Sprintf("/proc/%d/exe", pid)
+	path, _ := os.Readlink(exe)
+	if fi, err := os.Stat(exe); err == nil {
+		return fmt.Sprintf("%s, %.1f MB", path, float64(fi.Size())/1e6)
+	}
+	return path
 }
 
 // perPodProcs are the processes the node runs for its pods besides the
