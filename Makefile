@@ -2,7 +2,7 @@
 .PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench
 
 build:
-	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
+	CGO_ENABLED=0 go build -o bin/ ./cmd/...
 
 deps:
 	bash hack/install-deps.sh

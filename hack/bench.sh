@@ -39,7 +39,7 @@ cd "$REPO_ROOT"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nodeagent-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-step "build bin/nodeagent"
+step "build bin/nodeagent and its per-pod helpers"
 build_nodeagent
 
 step "build the benches"

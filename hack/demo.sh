@@ -5,9 +5,10 @@
 # kubectl, shows pods, Services and EndpointSlices, the Service answering
 # from each backend (from the node, on the node port, and from a client
 # pod), and removes everything on exit.
-#   PROXY_MODE=nftables make demo   the proxy mode (default iptables)
-#   KEEP=1 make demo     leave the lab up and print how to use and remove it
-#   hack/demo.sh down    remove a lab left up with KEEP=1
+#   sudo make demo PROXY_MODE=nftables   the proxy mode (default iptables)
+#   sudo make demo KEEP=1     leave the lab up and print how to use and remove it
+#   sudo hack/demo.sh down    remove a lab left up with KEEP=1
+# (KEEP=1 sudo make demo would not keep it: sudo drops the variable.)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap on_error ERR
@@ -38,6 +39,9 @@ down() {
   done
   ctr_na -n "$NS" images rm --sync "$TEST_IMAGE" >/dev/null 2>&1
   ctr_na namespaces remove "$NS" >/dev/null 2>&1
+  # The (empty) directories containerd, its shims and runc keep per namespace.
+  rmdir "$NA_RUN/containerd/state/io.containerd.runtime.v2.task/$NS" "$NA_RUN/runc/$NS" \
+    "$NA_STATE/containerd/io.containerd.runtime.v2.task/$NS" 2>/dev/null
   find /sys/fs/cgroup/*/nodeagent/"$NODE" -depth -type d -exec rmdir {} + 2>/dev/null
   echo "    lab $LAB, its pods and their containers are gone"
 }
@@ -102,13 +106,21 @@ echo
 
 if [ "${KEEP:-}" = 1 ]; then
   cat <<USAGE
-The lab is still up. Keep using it:
+The lab is still up. Keep using it from a shell inside the lab node, where
+kubectl talks to its API server (only the lab node reaches the pods):
+  sudo $NA lab exec $LAB -- env KUBECONFIG=$KUBECONFIG_PATH bash
+  kubectl get pods,svc,endpointslices -o wide
+  kubectl exec web-2 -- hostname                  # exec -it web-2 -- sh for a shell
+  kubectl cp $REPO_ROOT/examples/web.yaml web-2:/tmp/web.yaml && kubectl exec web-2 -- head -2 /tmp/web.yaml
+  kubectl run -it --rm shell --image=$TEST_IMAGE --restart=Never --command -- sh
+  kubectl run ticker --image=$TEST_IMAGE --command -- sh -c 'while true; do date; sleep 1; done'
+  kubectl logs -f ticker                          # Ctrl-C to stop following
+  kubectl port-forward svc/web 8080:80 & sleep 1; curl -s http://127.0.0.1:8080/hostname; kill %1
+  curl -s http://$VIP/hostname    # the Service's cluster IP
+  iptables-save -t nat | grep KUBE-               # or: nft list table ip nodeagent
+Or one command at a time from the host:
   sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get pods -o wide
-  sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH describe pod web-1
-  sudo $NA lab exec $LAB -- kubectl --kubeconfig $KUBECONFIG_PATH get svc,endpointslices -o wide
-  sudo $NA lab exec $LAB -- curl -s http://$VIP/hostname
-  sudo $NA lab exec $LAB -- iptables-save -t nat | grep KUBE-      # or: nft list table ip nodeagent
 Remove it:
-  sudo hack/demo.sh down
+  sudo $REPO_ROOT/hack/demo.sh down
 USAGE
 fi

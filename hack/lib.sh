@@ -146,7 +146,8 @@ ctr_na() {
   ctr --address "$CONTAINERD_ADDRESS" "$@" 2> >(grep -v 'support for cgroup v1 is deprecated' >&2)
 }
 
-# build_nodeagent: build bin/nodeagent from this checkout.
+# build_nodeagent: build bin/nodeagent from this checkout, and beside it the
+# per-pod helpers the agent runs (bin/nodeagent-pause, bin/nodeagent-logger).
 build_nodeagent() {
-  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent)
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o bin/ ./cmd/...)
 }

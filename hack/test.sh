@@ -26,6 +26,13 @@ import_boundaries() {
   bad=$(go list -deps ./agent/... ./cri/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
     | grep -E '^github.com/nodeagent/nodeagent/apiserver(/|$)' || true)
   [ -z "$bad" ] || die "the node side imports the API server: $bad (move what it needs to api/ or certs/)"
+  # Every pod runs a pause process and every container a logger: their
+  # binaries stay small (the standard library without net, x/sys/unix and
+  # their own packages), or each pod pays for what they pull in.
+  bad=$(go list -deps ./cmd/nodeagent-pause ./cmd/nodeagent-logger \
+    | grep -E '\.|^net(/|$)' \
+    | grep -vxE 'golang.org/x/sys/unix|github.com/nodeagent/nodeagent/(cmd/nodeagent-(pause|logger)|cri/(pause|crilogger|crilog))' || true)
+  [ -z "$bad" ] || die "the per-pod helpers import more than they need: $bad"
 }
 
 unit() {

@@ -2,9 +2,11 @@
 // CNI: it makes a lab node (a network namespace), runs `nodeagent server
 // --disable-agent` and a separate `nodeagent agent` inside it, and measures
 // pod start latency, how fast a container's exit reaches the pod's status,
-// and the agent's memory with pods running. It removes everything it made,
-// also on failure or Ctrl-C. Only addresses inside the lab node are
-// contacted. Run it (as root) through `make bench`.
+// the agent's memory with pods running and what each pod's pause and log
+// processes cost, kubectl exec round trips and port-forward throughput,
+// and readiness probes. It removes everything it made, also on failure or
+// Ctrl-C. Only addresses inside the lab node are contacted. Run it (as
+// root) through `make bench`.
 package main
 
 import (
@@ -39,18 +41,25 @@ type config struct {
 	ProbePods int           // pods with a readiness probe every second
 	CPUWindow time.Duration // how long the agent's CPU time is read over
 	Flips     int           // readiness changes timed to the proxy's rules
+	// The streaming phase (streams.go), on the first of the Batch pods.
+	Kubectl    string // kubectl binary, run inside the lab node
+	Execs      int    // kubectl exec -- true round trips
+	TransferMB int    // MB echoed through kubectl port-forward per transfer
+	Transfers  int    // port-forward transfers
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
 		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
-		ProbePods: 100, CPUWindow: time.Minute, Flips: 20}
+		ProbePods: 100, CPUWindow: time.Minute, Flips: 20,
+		Kubectl: "kubectl", Execs: 50, TransferMB: 100, Transfers: 3}
 }
 
 func quickConfig() config {
 	c := defaultConfig()
 	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
 	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
+	c.Execs, c.TransferMB, c.Transfers = 5, 20, 1
 	return c
 }
 
@@ -59,6 +68,8 @@ type results struct {
 	labName                       string
 	seq, batch, exits, exitsAgent stats.Summary
 	agentRSS, serverRSS, agentMax uint64
+	procs                         perPodProcs
+	streams                       streamResults
 	probes                        probeResults
 }
 
@@ -87,6 +98,10 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.ProbePods, "probe-pods", cfg.ProbePods, "pods with a readiness probe every second")
 	fs.DurationVar(&cfg.CPUWindow, "cpu-window", cfg.CPUWindow, "how long the agent's CPU time is read over, with the probed pods")
 	fs.IntVar(&cfg.Flips, "flips", cfg.Flips, "readiness changes timed to the proxy's rules")
+	fs.StringVar(&cfg.Kubectl, "kubectl", cfg.Kubectl, "kubectl binary for the streaming phase")
+	fs.IntVar(&cfg.Execs, "execs", cfg.Execs, "kubectl exec -- true round trips")
+	fs.IntVar(&cfg.TransferMB, "transfer-mb", cfg.TransferMB, "MB echoed through kubectl port-forward per transfer")
+	fs.IntVar(&cfg.Transfers, "transfers", cfg.Transfers, "port-forward transfers")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -99,9 +114,13 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "probe-pods", &cfg.ProbePods, q.ProbePods)
 		cli.Pick(set, "cpu-window", &cfg.CPUWindow, q.CPUWindow)
 		cli.Pick(set, "flips", &cfg.Flips, q.Flips)
+		cli.Pick(set, "execs", &cfg.Execs, q.Execs)
+		cli.Pick(set, "transfer-mb", &cfg.TransferMB, q.TransferMB)
+		cli.Pick(set, "transfers", &cfg.Transfers, q.Transfers)
 	}
-	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 {
-		return cfg, errors.New("--seq, --batch, --exits, --probe-pods and --flips must be at least 1")
+	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 ||
+		cfg.Execs < 1 || cfg.TransferMB < 1 || cfg.Transfers < 1 {
+		return cfg, errors.New("--seq, --batch, --exits, --probe-pods, --flips, --execs, --transfer-mb and --transfers must be at least 1")
 	}
 	if cfg.CPUWindow <= 0 {
 		return cfg, errors.New("--cpu-window must be positive")
@@ -165,7 +184,9 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error 
 }
 
 // measure runs the phases: a warm-up pod (the image gets pulled once),
-// pods one at a time, pods at once, the idle RSS, then container exits.
+// pods one at a time, pods at once, the idle RSS and what each pod's
+// processes cost, exec and port-forward through kubectl, then container
+// exits and the probed pods.
 func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interface, r *results, progress io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx) // the watch ends before teardown
 	defer cancel()
@@ -194,6 +215,13 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	}
 	fmt.Fprintf(progress, "==> idle RSS after %s\n", cfg.Settle)
 	if err := b.sampleRSS(ctx, cfg.Settle, r); err != nil {
+		return err
+	}
+	if r.procs, err = b.measurePerPodProcs(); err != nil {
+		return err
+	}
+	first := p.tr.get("batch-0")
+	if r.streams, err = measureStreams(ctx, cfg, b, first.Name, first.Status.PodIP, progress); err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "==> %d container exits (new pods, %d at a time, beside the %d pods)\n", cfg.Exits, exitGroup, cfg.Batch)
@@ -242,7 +270,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 		time.Since(started).Round(time.Second))
 	fmt.Fprintf(w, "load average at the end: %s (the machine is shared: other work skews these figures)\n", proc.LoadAvg())
 	fmt.Fprintf(w, "setup: lab node %s; nodeagent server --disable-agent and a separate nodeagent agent in it; real containerd, runc, CNI bridge\n", r.labName)
-	fmt.Fprintf(w, "pods: %s (serve --http :8080), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
+	fmt.Fprintf(w, "pods: %s (serve --http :8080 --tcp-echo :9000), imagePullPolicy IfNotPresent, image already present; latencies seen through a watch\n\n", cfg.Image)
 	line(w, "pod start, 1 at a time", r.seq, "API create -> phase Running")
 	line(w, fmt.Sprintf("pod start, %d at once", cfg.Batch), r.batch, fmt.Sprintf("all Running %.1fs after the first create", r.batch.Wall.Seconds()))
 	line(w, "container exit -> status", r.exits, fmt.Sprintf("GET /exit written -> container not running in the status; fresh pods, %d at a time, %d pods running beside", exitGroup, cfg.Batch))
@@ -250,6 +278,8 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
+	reportPerPodProcs(w, cfg.Batch, r.procs)
+	reportStreams(w, cfg, r.streams)
 	reportProbes(w, cfg, r.probes)
 }
 

@@ -48,7 +48,7 @@ func (p *pods) plainSpec(name string, policy corev1.RestartPolicy) *corev1.Pod {
 			RestartPolicy:                 policy,
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
 			Containers: []corev1.Container{{Name: "c", Image: p.image, ImagePullPolicy: corev1.PullIfNotPresent,
-				Args: []string{"serve", "--http", ":8080"}}},
+				Args: []string{"serve", "--http", ":8080", "--tcp-echo", fmt.Sprintf(":%d", echoPort)}}},
 		},
 	}
 }

@@ -117,15 +117,23 @@ func (b *benchNode) startServer(ctx context.Context) (*rest.Config, error) {
 	return cfg, err
 }
 
-// startAgent mints the node's kubeconfig and runs `nodeagent agent`.
+// startAgent mints the node's kubeconfig and a serving certificate from
+// the cluster CA (the API server refuses an agent's self-signed one, and
+// kubectl exec and port-forward go through it), and runs `nodeagent
+// agent` with them; the node's address is 127.0.0.1, the one the
+// certificate names.
 func (b *benchNode) startAgent() error {
-	kc := filepath.Join(b.dir, "node.kubeconfig")
-	mint := exec.Command(b.bin, "kubeconfig", "node", b.name, "--data-dir", b.serverDir(), "--out", kc)
+	kc, serving := filepath.Join(b.dir, "node.kubeconfig"), filepath.Join(b.dir, "serving")
+	mint := exec.Command(b.bin, "kubeconfig", "node", b.name, "--data-dir", b.serverDir(), "--out", kc,
+		"--serving-cert-out", serving, "--node-ip", "127.0.0.1")
 	if out, err := mint.CombinedOutput(); err != nil {
-		return fmt.Errorf("mint the node kubeconfig: %w: %s", err, out)
+		return fmt.Errorf("mint the node's credentials: %w: %s", err, out)
 	}
+	args := append([]string{"agent", "--kubeconfig", kc, "--node-ip", "127.0.0.1",
+		"--tls-cert-file", filepath.Join(serving, "kubelet.crt"), "--tls-private-key-file", filepath.Join(serving, "kubelet.key")},
+		b.agentArgs()...)
 	var err error
-	b.agent, err = b.start("agent", append([]string{"agent", "--kubeconfig", kc}, b.agentArgs()...)...)
+	b.agent, err = b.start("agent", args...)
 	return err
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/nodeagent/nodeagent/agent"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	crictr "github.com/nodeagent/nodeagent/cri/containerd"
+	"github.com/nodeagent/nodeagent/cri/crilogger"
+	"github.com/nodeagent/nodeagent/cri/pause"
 )
 
 // agentOptions are the agent's flags: its config and the runtime's.
@@ -26,13 +28,16 @@ type agentOptions struct {
 	kubeconfig   string
 	clientCAFile string
 	proxy        *proxyOptions
+	helpers      helperOptions
+	exe          string // this executable, beside which the helpers are looked for
 }
 
 func defaultAgentOptions() *agentOptions {
 	cfg := agent.DefaultConfig()
 	host, _ := os.Hostname()
 	cfg.NodeName = strings.ToLower(host) // as kubelet: node names are DNS subdomains
-	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions()}
+	exe, _ := os.Executable()
+	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions(), exe: exe}
 }
 
 // agentFlags maps flags onto the agent's and the runtime's config.
@@ -65,6 +70,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
+	helperFlags(fs, &o.helpers)
 	proxyFlags(fs, o.proxy)
 	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
@@ -105,10 +111,12 @@ func agentParts(o *agentOptions) []string {
 	return []string{"node", "proxy"}
 }
 
-// validate refuses what the agent, its runtime or its proxy cannot run
-// with, naming the flags, before anything is touched.
+// validate picks the per-pod helper binaries (helpers.go), then refuses
+// what the agent, its runtime or its proxy cannot run with, naming the
+// flags, before anything is touched.
 func (o *agentOptions) validate() error {
-	errs := []error{o.cfg.Validate(), o.runtime.Validate()}
+	errs := []error{o.cfg.Validate(), o.helpers.resolve(&o.runtime, o.exe)}
+	errs = append(errs, o.runtime.Validate())
 	if !o.proxy.disabled {
 		errs = append(errs, o.proxy.validate())
 	}
@@ -132,6 +140,10 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	}
 	defer rt.Close()
 	log := env.log.With("component", "agent", "node", o.cfg.NodeName)
+	for _, w := range o.helpers.warnings {
+		log.Warn(w)
+	}
+	log.Info("per-pod processes", "pause", o.runtime.PauseBinary, "logger", o.runtime.LoggerBinary)
 	m, err := agentmetrics.New(agentmetrics.Registries{Metrics: newRegistry(), Probes: prometheus.NewRegistry()},
 		o.cfg.NodeName, rt, clock.RealClock{}, log)
 	if err != nil {
@@ -172,9 +184,16 @@ func clientCA(file string, restCfg *rest.Config) ([]byte, error) {
 }
 
 // runCRILogger is containerd's logging binary for a container: it writes
-// the container's stdout and stderr to a CRI-format log file.
+// the container's stdout and stderr to a CRI-format log file. The agent
+// runs bin/nodeagent-logger instead when it is there (helpers.go).
 func runCRILogger(_ context.Context, _ *environment, args []string) error {
-	return crictr.RunLogger(args)
+	return crilogger.Run(args)
+}
+
+// runPause is the pod sandbox's process. The agent runs bin/nodeagent-pause
+// instead when it is there (helpers.go).
+func runPause(_ context.Context, _ *environment, _ []string) error {
+	return pause.Run()
 }
 
 // cleanupAgent is `nodeagent agent --cleanup`.

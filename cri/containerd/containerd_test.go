@@ -29,6 +29,8 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/cri/conformance"
 	crictd "github.com/nodeagent/nodeagent/cri/containerd"
+	"github.com/nodeagent/nodeagent/cri/crilogger"
+	"github.com/nodeagent/nodeagent/cri/pause"
 	"github.com/nodeagent/nodeagent/internal/nsutil"
 )
 
@@ -49,9 +51,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "pause":
-			exit(crictd.RunPause())
+			exit(pause.Run())
 		case "cri-logger":
-			exit(crictd.RunLogger(os.Args[2:]))
+			exit(crilogger.Run(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())

@@ -8,8 +8,9 @@
 // A sandbox is a containerd container with no image and no snapshot. Its
 // root is <StateDir>/pause-rootfs, a directory of empty mount points shared
 // read-only by every sandbox, with the pause binary (Config.PauseBinary, a
-// static executable, by default nodeagent itself) bind-mounted read-only at
-// /pause and run as `/pause pause`. Its task holds the pod's IPC and UTS
+// static executable: nodeagent-pause, built from cri/pause alone, or
+// nodeagent itself) bind-mounted read-only at /pause and run as
+// `/pause pause`. Its task holds the pod's IPC and UTS
 // namespaces (hostname from the config) and joins the network namespace at
 // SandboxConfig.NetNSPath, or the host's. It has its own PID namespace, as
 // every container does unless the pod shares the host's. Its cgroup is
@@ -62,7 +63,8 @@
 //
 // Container output never passes through the agent. The task's stdout and
 // stderr go to containerd's binary logging: the shim runs
-// `<LoggerBinary> cri-logger <log path>` (see RunLogger), which appends
+// `<LoggerBinary> cri-logger <log path>` (nodeagent-logger, built from
+// cri/crilogger alone, or nodeagent itself), which appends
 // CRI-format records ("<time> stdout F <line>", lines over crilog.MaxLine split
 // into "P" records) to the log file, and keeps running while the agent
 // restarts. It ends when the task is deleted. ExecSync's output is captured

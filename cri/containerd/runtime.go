@@ -48,15 +48,17 @@ type Config struct {
 	// Default /run/nodeagent/cri/fifo.
 	FIFODir string
 	// PauseBinary is a static executable, bind-mounted read-only at /pause
-	// in every sandbox and run there as `/pause PauseArgs...`.
-	// Default: this process's executable (os.Executable).
+	// in every sandbox and run there as `/pause PauseArgs...`: the small
+	// nodeagent-pause (cmd/nodeagent picks it, see its helpers.go) or
+	// nodeagent itself. Default: this process's executable (os.Executable).
 	PauseBinary string
 	// PauseArgs are the pause process's arguments. Default ["pause"].
 	PauseArgs []string
 	// LoggerBinary is run by containerd's shim, outside any container, for
 	// every container with a log path, as
-	// `<LoggerBinary> <LoggerCommand> <log path>`; see RunLogger.
-	// Default: this process's executable (os.Executable).
+	// `<LoggerBinary> <LoggerCommand> <log path>`; see cri/crilogger: the
+	// small nodeagent-logger or nodeagent itself. Default: this process's
+	// executable (os.Executable).
 	LoggerBinary string
 	// LoggerCommand is the logger's first argument. The shim passes
 	// arguments as key/value pairs of a URI query, in no fixed order, so the

@@ -23,6 +23,7 @@ type APIServer struct {
 	node    *lab.Node
 	DataDir string
 	LogPath string
+	bin     string // the nodeagent binary; Binary's when empty
 	args    []string
 	env     []string // added to the test's environment
 	cmd     *exec.Cmd
@@ -67,7 +68,11 @@ func (s *APIServer) Start() {
 		s.t.Fatal(err)
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(Binary(s.t), s.args...)
+	bin := s.bin
+	if bin == "" {
+		bin = Binary(s.t)
+	}
+	s.cmd = exec.Command(bin, s.args...)
 	if s.env != nil {
 		s.cmd.Env = append(os.Environ(), s.env...)
 	}
@@ -165,8 +170,15 @@ type Process struct {
 // file, and stops it when the test ends.
 func StartProcess(t testing.TB, node *lab.Node, name string, args ...string) *Process {
 	t.Helper()
+	return StartProcessOf(t, node, Binary(t), name, args...)
+}
+
+// StartProcessOf is StartProcess with another nodeagent binary than
+// Binary's (a copy without the helpers beside it, say).
+func StartProcessOf(t testing.TB, node *lab.Node, bin, name string, args ...string) *Process {
+	t.Helper()
 	dir := t.TempDir()
-	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), args: args, noReady: true}
+	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), bin: bin, args: args, noReady: true}
 	s.Start()
 	t.Cleanup(func() {
 		s.Stop()

@@ -1,4 +1,12 @@
-package containerd
+// Package crilogger is the process containerd's shim runs for a container
+// whose output goes to a CRI log file (containerd's binary logging
+// protocol): it writes the container's stdout and stderr as crilog records.
+// cmd/nodeagent-logger is this package alone (its process has a few
+// hundred KiB of its own); `nodeagent cri-logger` runs the same, in the
+// whole nodeagent binary. It imports nothing beyond the standard library
+// and cri/crilog, so that the small binary stays small (hack/test.sh checks
+// it).
+package crilogger
 
 import (
 	"errors"
@@ -16,14 +24,15 @@ import (
 // logDrainTimeout is how long the logger keeps reading after SIGTERM.
 const logDrainTimeout = 2 * time.Second
 
-// RunLogger is the logging binary containerd's shim runs for a container:
-// `<LoggerBinary> cri-logger <log path>`, with args being what follows
-// "cri-logger". It reads the container's stdout from fd 3 and stderr from
-// fd 4, signals readiness on fd 5 (the shim's binary logging protocol) and
-// appends CRI-format records (crilog) to the log file until both streams end, or
-// shortly after SIGTERM. It runs outside the agent, so logs flow while the
-// agent restarts.
-func RunLogger(args []string) error {
+// Run is the logging binary containerd's shim runs for a container:
+// `<LoggerBinary> cri-logger <log path>` (the containerd runtime's
+// Config.LoggerBinary), with args being what follows "cri-logger". It reads
+// the container's stdout from fd 3 and stderr from fd 4, signals readiness
+// on fd 5 (the shim's binary logging protocol) and appends CRI-format
+// records (crilog) to the log file until both streams end, or shortly after
+// SIGTERM. It runs outside the agent, so logs flow while the agent
+// restarts.
+func Run(args []string) error {
 	if len(args) != 1 || !filepath.IsAbs(args[0]) {
 		return fmt.Errorf("usage: cri-logger <absolute log path> (got %q)", args)
 	}
