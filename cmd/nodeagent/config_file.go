@@ -36,7 +36,7 @@ const (
 )
 
 // configCommands are the commands that take --config.
-var configCommands = []string{"server", "agent", "proxy"}
+var configCommands = []string{"server", "agent", "proxy", "dns"}
 
 // configDoc is the file as written.
 type configDoc struct {
@@ -45,6 +45,7 @@ type configDoc struct {
 	Server     map[string]json.RawMessage `json:"server,omitempty"`
 	Agent      map[string]json.RawMessage `json:"agent,omitempty"`
 	Proxy      map[string]json.RawMessage `json:"proxy,omitempty"`
+	DNS        map[string]json.RawMessage `json:"dns,omitempty"`
 }
 
 // commandConfig is one command's section: flag name → value.
@@ -68,7 +69,7 @@ func loadCommandConfig(path, command string) (*commandConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	raw := map[string]map[string]json.RawMessage{"server": doc.Server, "agent": doc.Agent, "proxy": doc.Proxy}[command]
+	raw := map[string]map[string]json.RawMessage{"server": doc.Server, "agent": doc.Agent, "proxy": doc.Proxy, "dns": doc.DNS}[command]
 	c := &commandConfig{path: path, command: command, flags: map[string]string{}}
 	for k, v := range raw {
 		s, err := flagValue(v)

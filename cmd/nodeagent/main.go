@@ -39,6 +39,7 @@ func commands() []command {
 		{"server", "run the API server (embedded etcd, HTTPS, authn/authz)", runServer},
 		{"agent", "run the node agent (kubelet) against an API server", runAgent},
 		{"proxy", "run the service proxy (kube-proxy) against an API server", runProxy},
+		{"dns", "run the cluster DNS server alone against an API server", runDNS},
 		{"kubeconfig", "mint credentials: kubeconfig node NAME", runKubeconfig},
 		{"lab", "create, enter and remove lab node network namespaces", runLab},
 		{"pause", "the pod sandbox's process (run by containerd, not by hand)", runPause},

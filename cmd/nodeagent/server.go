@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -59,6 +60,9 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	ao := defaultAgentOptions()
 	agentFlags(fs, ao)
 	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
+	var dnsO dnsOptions
+	dnsFlags(fs, &dnsO)
+	fs.BoolVar(&dnsO.disabled, "disable-dns", false, "do not run the cluster DNS (kube-system/kube-dns)")
 	if err := env.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,6 +86,9 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	}
 	if err := startControllers(ctx, srv, env); err != nil {
 		return err
+	}
+	if !dnsO.disabled {
+		startServerDNS(ctx, env, srv, dnsO, cfg, ao)
 	}
 	if !*noAgent {
 		if err := startEmbeddedAgent(ctx, env, srv, ao); err != nil {
@@ -220,4 +227,37 @@ func startEmbeddedAgent(ctx context.Context, env *environment, srv *apiserver.Se
 		}
 	}()
 	return nil
+}
+
+// startServerDNS runs the cluster DNS in the server, at the node's address
+// (the embedded agent's), for the agent's --cluster-dns and
+// --cluster-domain. A DNS that cannot start is logged; the API goes on.
+func startServerDNS(ctx context.Context, env *environment, srv *apiserver.Server, o dnsOptions, cfg apiserver.Config, ao *agentOptions) {
+	log := env.log.With("component", "dns")
+	restCfg, err := srv.LoopbackConfig()
+	if err == nil {
+		var client kubernetes.Interface
+		if client, err = kubernetes.NewForConfig(restCfg); err == nil {
+			err = startClusterDNS(ctx, log, client, o, dnsParams{domain: ao.cfg.ClusterDomain, serviceIP: ao.cfg.ClusterDNS,
+				serverIP: dnsServerIP(ao), clusterCIDR: ao.proxy.cfg.ClusterCIDR, serviceRange: cfg.ServiceClusterIPRange})
+		}
+	}
+	if err != nil {
+		log.Error("cluster DNS not started: pods' ClusterFirst names will not resolve", "err", err)
+	}
+}
+
+// dnsServerIP is where the server's DNS answers by default: the node's
+// address, or, on a node with only loopback (a lab node), the pod
+// network's gateway (the first address of --pod-cidr), which the pods
+// reach.
+func dnsServerIP(ao *agentOptions) string {
+	ip, err := netip.ParseAddr(agent.NodeIP(ao.cfg))
+	if err == nil && !ip.IsLoopback() {
+		return ip.String()
+	}
+	if p, err := netip.ParsePrefix(ao.cfg.PodCIDR); err == nil {
+		return p.Masked().Addr().Next().String()
+	}
+	return agent.NodeIP(ao.cfg)
 }
