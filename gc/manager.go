@@ -65,14 +65,23 @@ type noRecorder struct{}
 func (noRecorder) NodeEventf(string, string, string, ...any) {}
 
 // Run collects containers every ContainerGCPeriod and images every
-// ImageGCPeriod, both at once first, until ctx ends.
+// ImageGCPeriod, both at once first, until ctx ends. A high threshold of
+// 100 % turns the periodic image collection off, as in kubelet
+// (DeleteUnusedImages still works).
 func (m *Manager) Run(ctx context.Context) {
 	containers := m.clock.NewTicker(m.cfg.ContainerGCPeriod)
 	defer containers.Stop()
 	images := m.clock.NewTicker(m.cfg.ImageGCPeriod)
 	defer images.Stop()
+	imageGC := m.cfg.ImageGCHighThresholdPercent < 100
+	if !imageGC {
+		m.log.Info("image garbage collection is off: --image-gc-high-threshold is 100")
+	}
 	m.collectContainers(ctx)
-	imageFailures := m.collectImages(ctx, 0)
+	imageFailures := 0
+	if imageGC {
+		imageFailures = m.collectImages(ctx, 0)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -80,7 +89,9 @@ func (m *Manager) Run(ctx context.Context) {
 		case <-containers.C():
 			m.collectContainers(ctx)
 		case <-images.C():
-			imageFailures = m.collectImages(ctx, imageFailures)
+			if imageGC {
+				imageFailures = m.collectImages(ctx, imageFailures)
+			}
 		}
 	}
 }
