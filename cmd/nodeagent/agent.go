@@ -130,7 +130,11 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	}
 	// Tests only: stop volume stages at a step, for a kill -9 there.
 	o.cfg.TestHoldVolumeStep = os.Getenv("NODEAGENT_TEST_HOLD_VOLUME_STEP")
-	a, err := agent.New(o.cfg, client, rt, log, agent.WithMetrics(m))
+	agentRT, err := testGCHooks(&o.cfg, rt)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(o.cfg, client, agentRT, log, agent.WithMetrics(m))
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"os"
+	"strconv"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/nodeagent/nodeagent/agent"
+	"github.com/nodeagent/nodeagent/cri"
 )
 
 // gcFlags maps kubelet's garbage collection and log rotation flags, with
@@ -35,4 +40,47 @@ func gcFlags(fs *flag.FlagSet, c *agent.Config) {
 	})
 	fs.IntVar(&c.ContainerLogRotation.MaxFiles, "container-log-max-files", c.ContainerLogRotation.MaxFiles,
 		"most log files of a container, the current one included (at least 2)")
+}
+
+// testGCHooks applies, for tests only, two settings read from the
+// environment (as NODEAGENT_TEST_HOLD_VOLUME_STEP), which kubelet has no
+// flag for: NODEAGENT_TEST_GC_PERIOD, both collectors' period instead of
+// 1 min and 5 min; NODEAGENT_TEST_IMAGEFS_CAPACITY (bytes), an image
+// filesystem of that size holding the containerd namespace's content
+// alone, instead of statfs of the snapshotter's root, which the e2e tests
+// share with the machine and every other test: its usage is the images'
+// real bytes, which removals really free.
+func testGCHooks(cfg *agent.Config, rt cri.Runtime) (cri.Runtime, error) {
+	if v := os.Getenv("NODEAGENT_TEST_GC_PERIOD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("NODEAGENT_TEST_GC_PERIOD %q is not a positive duration", v)
+		}
+		cfg.GC.ContainerGCPeriod, cfg.GC.ImageGCPeriod = d, d
+	}
+	v := os.Getenv("NODEAGENT_TEST_IMAGEFS_CAPACITY")
+	if v == "" {
+		return rt, nil
+	}
+	capacity, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || capacity == 0 {
+		return nil, fmt.Errorf("NODEAGENT_TEST_IMAGEFS_CAPACITY %q is not a positive number of bytes", v)
+	}
+	return testImageFs{Runtime: rt, capacity: capacity}, nil
+}
+
+// testImageFs is a runtime whose image filesystem is capacity bytes
+// holding the namespace's images alone (testGCHooks).
+type testImageFs struct {
+	cri.Runtime
+	capacity uint64
+}
+
+func (r testImageFs) ImageFsInfo(ctx context.Context) (cri.FsInfo, error) {
+	fs, err := r.Runtime.ImageFsInfo(ctx)
+	if err != nil {
+		return fs, err
+	}
+	fs.CapacityBytes, fs.AvailableBytes = r.capacity, r.capacity-min(fs.UsedBytes, r.capacity)
+	return fs, nil
 }
