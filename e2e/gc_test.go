@@ -228,7 +228,15 @@ func TestContainerGCAndLogRotation(t *testing.T) {
 	l := startAgentLab(t, "--container-log-max-size", "1Mi")
 	ctr := containerdIn(t, l.dirs.Namespace)
 	t.Run("CrashLoop", func(t *testing.T) { crashLoopKeepsOneDead(t, l, ctr) })
-	t.Run("LogRotation", func(t *testing.T) { logsRotate(t, l) })
+	t.Run("LogRotation", func(t *testing.T) { logsRotate(t, l, 1<<20) })
+}
+
+// TestLogRotationAtDefaultSizes: the same log spammer on an agent with
+// kubelet's defaults (10Mi, 5 files): 30 MB of numbered lines followed
+// across rotations, then 50 MB more, and at most 5 files of 10Mi.
+func TestLogRotationAtDefaultSizes(t *testing.T) {
+	l := startAgentLab(t)
+	logsRotate(t, l, 10<<20)
 }
 
 func crashLoopKeepsOneDead(t *testing.T, l *agentLab, ctr *nsContainerd) {
@@ -309,15 +317,18 @@ spec:
       while [ ! -e /tmp/go ]; do sleep 0.1; done
       pad=$(head -c 1000 /dev/zero | tr '\0' x)
       i=0
-      while [ $i -lt 3000 ]; do echo "line-$i $pad"; i=$((i+1)); done
+      while [ $i -lt %d ]; do echo "line-$i $pad"; i=$((i+1)); done
       echo end-numbered
       yes "$pad" | head -n 50000
       echo end-spam
       exec sleep 3600
 `
 
-func logsRotate(t *testing.T, l *agentLab) {
-	l.k.ok(fmt.Sprintf(logSpammer, framework.TestImage()), "apply", "-f", "-")
+// logsRotate runs the spammer: lines of 1 KiB, numbered over three times
+// maxSize, followed with kubectl logs -f; then 50 MB more.
+func logsRotate(t *testing.T, l *agentLab, maxSize int64) {
+	numbered := int(3 * maxSize / 1000)
+	l.k.ok(fmt.Sprintf(logSpammer, framework.TestImage(), numbered), "apply", "-f", "-")
 	l.waitFor(t, 60*time.Second, "pod/spam", "{.status.phase}", "Running")
 	follow := l.start(t, l.k, "logs", "-f", "spam")
 	waitOutput(t, follow.out, "ready\n")
@@ -336,8 +347,8 @@ func logsRotate(t *testing.T, l *agentLab) {
 		}
 		next++
 	}
-	if next != 3000 {
-		t.Fatalf("kubectl logs -f: %d numbered lines, want 3000", next)
+	if next != numbered {
+		t.Fatalf("kubectl logs -f: %d numbered lines, want %d", next, numbered)
 	}
 	framework.Eventually(t, 120*time.Second, 500*time.Millisecond, "the spam written", func() error {
 		if out, _, _ := l.k.run("", "logs", "spam", "--tail", "1"); out != "end-spam\n" {
@@ -352,15 +363,15 @@ func logsRotate(t *testing.T, l *agentLab) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Size() > 1<<20 {
-			t.Errorf("%s: %d bytes, beyond --container-log-max-size 1Mi", f, st.Size())
+		if st.Size() > maxSize {
+			t.Errorf("%s: %d bytes, beyond --container-log-max-size %d", f, st.Size(), maxSize)
 		}
 		total += st.Size()
 	}
 	if len(files) == 0 || len(files) > 5 {
 		t.Errorf("log files %v: want 1 to 5 (--container-log-max-files)", files)
 	}
-	t.Logf("53 MB written: %d log files, %d bytes", len(files), total)
+	t.Logf("%d MB written: %d log files, %d bytes", (numbered+50000)/1000, len(files), total)
 }
 
 // waitOutput waits until out holds s.
