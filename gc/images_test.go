@@ -1,6 +1,7 @@
 package gc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -170,4 +171,22 @@ func TestRunRecordsImageGCFailures(t *testing.T) {
 		t.Error("a failing ImageFsInfo is no failure")
 	}
 	_ = fake.ImageSize
+}
+
+// A high threshold of 100 % turns the periodic image collection off, as
+// in kubelet; at 85 % the same full filesystem is collected.
+func TestRunImageGCOffAtHighThreshold100(t *testing.T) {
+	for _, high := range []int{100, 85} {
+		cfg := DefaultConfig()
+		cfg.ImageGCHighThresholdPercent, cfg.ImageMinimumGCAge = high, 0
+		e := newEnv(t, cfg)
+		e.rt.SetImageFs(4*mib, 0)
+		e.images(4) // 100 % full
+		ctx, cancel := context.WithCancel(e.ctx)
+		cancel()
+		e.m.Run(ctx) // the first passes, then it sees ctx done
+		if left := strings.Count(e.imageRefs(), "img-"); (left == 4) != (high == 100) {
+			t.Errorf("high threshold %d: %d images left of 4", high, left)
+		}
+	}
 }
