@@ -24,9 +24,10 @@
 // then used longest ago, then first detected first), until it is down to
 // ImageGCLowThresholdPercent (80). An image any container uses, running or
 // not, stays, and so does one first detected less than ImageMinimumGCAge
-// (2 min) ago. What a removal freed is measured on the filesystem after
-// it, not taken from the image's size, which counts layers shared with
-// other images. The first and last use of each image are remembered in
+// (2 min) ago. What a removal freed is measured after it, not taken from
+// the image's size, which counts layers shared with other images: the
+// filesystem's free space gained, or the bytes the images no longer take
+// when that is more (another writer on the filesystem). The first and last use of each image are remembered in
 // memory, as kubelet's are: after a restart every image is new again.
 //
 // The eviction manager frees disk through the DiskFreer interface

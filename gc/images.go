@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/cri"
 )
 
 // imageGC removes unused images, least recently used first, when the
@@ -60,7 +62,7 @@ func (g *imageGC) collect(ctx context.Context) (ImageStats, error) {
 	g.log.Info("disk usage on the image filesystem is over the high threshold, trying to free bytes down to the low threshold",
 		"usage", st.UsagePercent, "highThreshold", g.cfg.ImageGCHighThresholdPercent, "amountToFree", st.BytesToFree,
 		"lowThreshold", g.cfg.ImageGCLowThresholdPercent)
-	st.Removed, st.Freed, err = g.freeSpace(ctx, st.BytesToFree, fs.AvailableBytes)
+	st.Removed, st.Freed, err = g.freeSpace(ctx, st.BytesToFree, fs)
 	if err == nil && st.Freed < st.BytesToFree {
 		err = fmt.Errorf("%w: attempted to free %d bytes, but only found %d bytes eligible to free", ErrNotEnoughFreed, st.BytesToFree, st.Freed)
 	}
@@ -79,7 +81,7 @@ func (g *imageGC) deleteUnused(ctx context.Context, want int64) (int64, error) {
 	if want < 0 {
 		want = math.MaxInt64
 	}
-	_, freed, err := g.freeSpace(ctx, want, fs.AvailableBytes)
+	_, freed, err := g.freeSpace(ctx, want, fs)
 	return freed, err
 }
 
@@ -100,11 +102,14 @@ func (g *imageGC) detect(ctx context.Context, now time.Time) (map[string]bool, e
 }
 
 // freeSpace removes the images that may go, least recently used first,
-// until the filesystem has gained want bytes over availableBefore. What an
-// image frees is measured on the filesystem after its removal, not taken
-// from its size: an image's size counts the layers it shares with others,
-// and not its unpacked snapshots. A removal that fails is skipped.
-func (g *imageGC) freeSpace(ctx context.Context, want int64, availableBefore uint64) (int, int64, error) {
+// until the filesystem has gained want bytes since before. What a removal
+// freed is measured, not taken from the image's size, which counts the
+// layers it shares with other images and not its unpacked snapshots: the
+// filesystem's free space gained, or, when that is less, the bytes the
+// runtime's images no longer take (other writers on the filesystem, a
+// container's log, say, must not make it remove every image). A removal
+// that fails is skipped.
+func (g *imageGC) freeSpace(ctx context.Context, want int64, before cri.FsInfo) (int, int64, error) {
 	now := g.clock.Now()
 	inUse, err := g.detect(ctx, now)
 	if err != nil {
@@ -127,7 +132,7 @@ func (g *imageGC) freeSpace(ctx context.Context, want int64, availableBefore uin
 		if err != nil {
 			return removed, freed, errors.Join(append(errs, fmt.Errorf("image GC: %w", err))...)
 		}
-		freed = int64(fs.AvailableBytes) - int64(availableBefore)
+		freed = max(int64(fs.AvailableBytes)-int64(before.AvailableBytes), int64(before.UsedBytes)-int64(fs.UsedBytes))
 	}
 	return removed, max(freed, 0), errors.Join(errs...)
 }

@@ -190,3 +190,35 @@ func TestRunImageGCOffAtHighThreshold100(t *testing.T) {
 		}
 	}
 }
+
+// spammer is a runtime on whose image filesystem something else writes
+// 1 MiB while each image is removed (a container's log, say).
+type spammer struct {
+	*fake.Fake
+	other uint64
+}
+
+func (s *spammer) RemoveImage(ctx context.Context, ref string) error {
+	s.other += mib
+	s.SetImageFs(100*mib, s.other)
+	return s.Fake.RemoveImage(ctx, ref)
+}
+
+// Another writer on the filesystem does not make the collection remove
+// every image: what the images no longer take counts as freed.
+func TestImageGCWithAnotherWriter(t *testing.T) {
+	e := newEnv(t, DefaultConfig())
+	rt := &spammer{Fake: e.rt, other: 70 * mib}
+	rt.SetImageFs(100*mib, rt.other)
+	e.images(20) // 90 % full: 10 MiB to free
+	m, err := New(DefaultConfig(), Deps{Runtime: rt, Pods: e.pods, Clock: e.clock, Log: e.m.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.GarbageCollect(e.ctx)
+	e.clock.Step(3 * time.Minute)
+	_, st, err := m.GarbageCollect(e.ctx)
+	if err != nil || st.Removed != 10 || st.Freed != 10*mib || strings.Count(e.imageRefs(), "img-") != 10 {
+		t.Errorf("removed %d, freed %d, %v, left %q: want 10 images removed, 10 MiB", st.Removed, st.Freed, err, e.imageRefs())
+	}
+}
