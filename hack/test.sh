@@ -17,13 +17,13 @@ gofmt_check() {
   [ -z "$bad" ] || die "gofmt would change: $bad"
 }
 
-# import_boundaries: the node side (agent, runtime, PLEG, CNI, proxy,
+# import_boundaries: the node side (agent, runtime, GC, PLEG, CNI, proxy,
 # volumes) shares API validation, defaults and PKI through api/ and certs/,
 # never by importing the API server.
 import_boundaries() {
   step "import boundaries"
   local bad
-  bad=$(go list -deps ./agent/... ./cri/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
+  bad=$(go list -deps ./agent/... ./cri/... ./gc/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
     | grep -E '^github.com/nodeagent/nodeagent/apiserver(/|$)' || true)
   [ -z "$bad" ] || die "the node side imports the API server: $bad (move what it needs to api/ or certs/)"
 }
