@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,7 @@ import (
 	"github.com/nodeagent/nodeagent/agent/volumemanager"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/gc"
 	"github.com/nodeagent/nodeagent/pleg"
 	"github.com/nodeagent/nodeagent/volumes"
 )
@@ -76,6 +78,8 @@ type Agent struct {
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
+	gc            *gc.Manager // image and container GC (gc_wiring.go)
+	sourcesReady  atomic.Bool // every pod that runs here was queued once
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -103,6 +107,9 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	}
 	a.nodeIP = NodeIP(cfg)
 	a.stats = a.newStats()
+	if a.gc, err = a.newGC(); err != nil {
+		return nil, err
+	}
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
@@ -241,6 +248,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.serveAPI(ctx)
 	a.factory.Start(ctx.Done())
 	go a.housekeeping(ctx)
+	go a.gc.Run(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
 	a.prober.Stop()
@@ -316,6 +324,7 @@ func (a *Agent) housekeeping(ctx context.Context) {
 			// Every pod that runs here is queued: after this round the
 			// volume manager may unstage what none of them wants.
 			a.volumeManager.SetSourcesReady()
+			a.sourcesReady.Store(true) // and the collectors may take a pod unknown for gone
 		}
 		select {
 		case <-ctx.Done():

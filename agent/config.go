@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/nodeagent/nodeagent/cni"
+	"github.com/nodeagent/nodeagent/cri/crilog"
+	"github.com/nodeagent/nodeagent/gc"
 )
 
 // Config is the agent's configuration; DefaultConfig documents defaults.
@@ -82,6 +84,13 @@ type Config struct {
 	// hostPath volume may reach (the embedded API server's data dir: etcd,
 	// the CA key).
 	ProtectedPaths []string
+	// GC is the image and container garbage collectors' policy (gc/,
+	// kubelet's flags and defaults); its PodLogDir is always PodLogDir.
+	GC gc.Config
+	// ContainerLogRotation bounds every container's log
+	// (--container-log-max-size 10Mi, --container-log-max-files 5); a zero
+	// MaxSize: never rotated.
+	ContainerLogRotation crilog.Rotation
 }
 
 // DefaultConfig returns the defaults.
@@ -107,5 +116,8 @@ func DefaultConfig() Config {
 
 		ManifestCheckInterval: 5 * time.Second,
 		HealthzBindAddress:    "127.0.0.1",
+
+		GC:                   gc.DefaultConfig(),
+		ContainerLogRotation: crilog.Rotation{MaxSize: 10 << 20, MaxFiles: 5},
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/nodeagent/nodeagent/gc"
 )
 
 // withDefaults fills the fields whose zero value can only mean "not set"
@@ -42,6 +44,10 @@ func (c Config) withDefaults() Config {
 			*p.v = *p.def
 		}
 	}
+	if c.GC == (gc.Config{}) {
+		c.GC = d.GC
+	}
+	c.GC.PodLogDir = c.PodLogDir
 	return c
 }
 
@@ -71,6 +77,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validatePaths()...)
 	errs = append(errs, c.validateNumbers()...)
+	errs = append(errs, c.validateGC()...)
 	if (c.TLSCertFile == "") != (c.TLSPrivateKeyFile == "") {
 		bad("--tls-cert-file", "and --tls-private-key-file go together")
 	}
@@ -134,6 +141,23 @@ func (c Config) validateNumbers() []error {
 	}
 	if c.RenewInterval >= c.LeaseDuration {
 		bad("RenewInterval", "%s must be shorter than LeaseDuration %s", c.RenewInterval, c.LeaseDuration)
+	}
+	return errs
+}
+
+// validateGC refuses the collectors' and the log rotation's settings as
+// kubelet refuses them.
+func (c Config) validateGC() []error {
+	var errs []error
+	if err := c.GC.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	r := c.ContainerLogRotation
+	if r.MaxSize < 0 {
+		errs = append(errs, fmt.Errorf("invalid configuration: containerLogMaxSize (--container-log-max-size) %d must not be negative", r.MaxSize))
+	}
+	if r.Enabled() && r.MaxFiles <= 1 {
+		errs = append(errs, fmt.Errorf("invalid configuration: containerLogMaxFiles (--container-log-max-files) %d must be greater than 1", r.MaxFiles))
 	}
 	return errs
 }

@@ -75,7 +75,7 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	mounts = append(mounts, msgMount...)
 	return cri.ContainerConfig{
 		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
-		Mounts: mounts, Devices: devices, LogPath: logPath, Resources: resources(spec), Security: security(pod, spec),
+		Mounts: mounts, Devices: devices, LogPath: logPath, LogRotation: a.cfg.ContainerLogRotation, Resources: resources(spec), Security: security(pod, spec),
 		TTY: spec.TTY, Stdin: spec.Stdin, StdinOnce: spec.StdinOnce,
 		Labels: map[string]string{cri.LabelPodUID: string(pod.UID), cri.LabelPodNamespace: pod.Namespace,
 			cri.LabelPodName: pod.Name, cri.LabelContainerName: spec.Name, cri.LabelAttempt: fmt.Sprint(attempt)},

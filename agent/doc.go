@@ -40,6 +40,12 @@
 // per-image back-off, 10 s doubling to 5 min); crashing containers back off
 // per container in the same way (CrashLoopBackOff, actions.go).
 //
+// Dead containers and unused images are collected by gc/ (gc_wiring.go),
+// which takes a pod the agent does not know for gone only after the first
+// housekeeping round; every container's log rotates at
+// ContainerLogRotation (the runtime's log writer rotates it). DiskFreer is
+// the collectors' seam for the eviction manager.
+//
 // The API on 10250 (api.go; streaming*.go and api_logs.go) serves logs,
 // exec, attach, port-forward and /run as kubelet does, every request
 // through apiauth; the handlers ask only the runtime.

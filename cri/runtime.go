@@ -64,8 +64,14 @@ type Runtime interface {
 	PullImage(ctx context.Context, ref string, auth *AuthConfig) (string, error)
 	// ImageStatus returns the image, or ErrNotFound.
 	ImageStatus(ctx context.Context, ref string) (Image, error)
+	// ListImages lists the images, ordered by ID.
 	ListImages(ctx context.Context) ([]Image, error)
+	// RemoveImage removes the image with every name it has, and what it
+	// alone takes on disk; removing one that is gone is not an error.
 	RemoveImage(ctx context.Context, ref string) error
+	// ImageFsInfo describes the filesystem that holds the images: its
+	// size and free space, and what the images take there.
+	ImageFsInfo(ctx context.Context) (FsInfo, error)
 
 	// Events streams lifecycle events until ctx ends or the stream breaks
 	// (the channel is then closed; the caller reconnects and relists).

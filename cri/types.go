@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/nodeagent/nodeagent/cri/crilog"
 )
 
 // ErrNotFound is returned (wrapped) for a sandbox, container or image that
@@ -88,7 +90,11 @@ type ContainerConfig struct {
 	Mounts     []Mount
 	Devices    []Device
 	// LogPath is where stdout and stderr go, in CRI log format.
-	LogPath     string
+	LogPath string
+	// LogRotation bounds the log: the runtime's writer rotates it at
+	// MaxSize and keeps MaxFiles files (kubelet's containerLogMaxSize and
+	// containerLogMaxFiles); zero: the log is never rotated.
+	LogRotation crilog.Rotation
 	Resources   Resources
 	Security    SecurityContext
 	StopSignal  string // from the image when empty
@@ -133,6 +139,28 @@ type Image struct {
 	ID   string
 	Refs []string
 	Size int64
+}
+
+// FsInfo is a filesystem as the runtime uses it.
+type FsInfo struct {
+	// Path is a directory on the filesystem (e.g. the snapshotter's root).
+	Path string
+	// CapacityBytes and AvailableBytes are the filesystem's size and the
+	// bytes an unprivileged writer may still use (statfs).
+	CapacityBytes, AvailableBytes uint64
+	// UsedBytes are the bytes the runtime's images take there.
+	UsedBytes uint64
+	// Inodes and InodesFree count the filesystem's inodes.
+	Inodes, InodesFree uint64
+}
+
+// UsagePercent is how full the filesystem is, in percent, as kubelet's
+// image GC reckons it: 100 - available*100/capacity.
+func (f FsInfo) UsagePercent() int {
+	if f.CapacityBytes == 0 {
+		return 0
+	}
+	return 100 - int(f.AvailableBytes*100/f.CapacityBytes)
 }
 
 // AuthConfig is a registry credential.

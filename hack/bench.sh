@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# hack/bench.sh [--quick] [--only apiserver|agent|proxy] [--agent-FLAG=V...]
+# hack/bench.sh [--quick] [--only apiserver|agent|proxy|gc] [--agent-FLAG=V...]
 #               [--proxy-FLAG=V...] [APISERVER FLAGS...]:
 # benchmark the API server (bench/apiserver), the agent (bench/agent) and the
-# service proxy backends (bench/proxy).
+# service proxy backends (bench/proxy), and the garbage collectors (bench/gc,
+# on the fake runtime).
 # Builds bin/nodeagent and the three benches and runs them, one after the
 # other; each prints a report. --quick makes all three short; flags starting
 # with --agent- go to the agent bench without that prefix (e.g.
@@ -31,8 +32,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 case $only in
-  "" | apiserver | agent | proxy) ;;
-  *) die "--only takes apiserver, agent or proxy, not '$only'" ;;
+  "" | apiserver | agent | proxy | gc) ;;
+  *) die "--only takes apiserver, agent, proxy or gc, not '$only'" ;;
 esac
 
 cd "$REPO_ROOT"
@@ -46,6 +47,7 @@ step "build the benches"
 go build -o "$tmp/apiserver-bench" ./bench/apiserver
 go build -o "$tmp/agent-bench" ./bench/agent
 go build -o "$tmp/proxy-bench" ./bench/proxy
+go build -o "$tmp/gc-bench" ./bench/gc
 
 # wants NAME: whether the NAME bench is to run (--only).
 wants() { [ -z "$only" ] || [ "$only" = "$1" ]; }
@@ -71,4 +73,10 @@ if wants agent; then
 fi
 if wants proxy; then
   run_as_root proxy "$tmp/proxy-bench" ${proxy_args[@]+"${proxy_args[@]}"}
+fi
+if wants gc; then
+  step "run the gc bench"
+  quick=()
+  for a in ${api_args[@]+"${api_args[@]}"}; do [ "$a" = --quick ] && quick=(--quick); done
+  TMPDIR=$tmp "$tmp/gc-bench" ${quick[@]+"${quick[@]}"}
 fi

@@ -17,21 +17,22 @@ gofmt_check() {
   [ -z "$bad" ] || die "gofmt would change: $bad"
 }
 
-# import_boundaries: the node side (agent, runtime, PLEG, CNI, proxy,
+# import_boundaries: the node side (agent, runtime, GC, PLEG, CNI, proxy,
 # volumes) shares API validation, defaults and PKI through api/ and certs/,
 # never by importing the API server.
 import_boundaries() {
   step "import boundaries"
   local bad
-  bad=$(go list -deps ./agent/... ./cri/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
+  bad=$(go list -deps ./agent/... ./cri/... ./gc/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
     | grep -E '^github.com/nodeagent/nodeagent/apiserver(/|$)' || true)
   [ -z "$bad" ] || die "the node side imports the API server: $bad (move what it needs to api/ or certs/)"
   # Every pod runs a pause process and every container a logger: their
-  # binaries stay small (the standard library without net, x/sys/unix and
+  # binaries stay small (the standard library without net (net/url for the
+  # logger's argument is pure parsing), x/sys/unix and
   # their own packages), or each pod pays for what they pull in.
   bad=$(go list -deps ./cmd/nodeagent-pause ./cmd/nodeagent-logger \
     | grep -E '\.|^net(/|$)' \
-    | grep -vxE 'golang.org/x/sys/unix|github.com/nodeagent/nodeagent/(cmd/nodeagent-(pause|logger)|cri/(pause|crilogger|crilog))' || true)
+    | grep -vxE 'golang.org/x/sys/unix|net/url|net/netip|github.com/nodeagent/nodeagent/(cmd/nodeagent-(pause|logger)|cri/(pause|crilogger|crilog))' || true)
   [ -z "$bad" ] || die "the per-pod helpers import more than they need: $bad"
 }
 

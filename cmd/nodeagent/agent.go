@@ -68,6 +68,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity")
 	fs.StringVar(&c.PodManifestPath, "pod-manifest-path", c.PodManifestPath, "directory of static pod manifests (empty: none)")
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
+	gcFlags(fs, c)
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	helperFlags(fs, &o.helpers)
@@ -151,7 +152,11 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	}
 	// Tests only: stop volume stages at a step, for a kill -9 there.
 	o.cfg.TestHoldVolumeStep = os.Getenv("NODEAGENT_TEST_HOLD_VOLUME_STEP")
-	a, err := agent.New(o.cfg, client, rt, log, agent.WithMetrics(m))
+	agentRT, err := testGCHooks(&o.cfg, rt)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(o.cfg, client, agentRT, log, agent.WithMetrics(m))
 	if err != nil {
 		return err
 	}

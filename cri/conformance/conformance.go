@@ -5,6 +5,8 @@ package conformance
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +39,14 @@ const (
 	Ticker
 	// Echo serves TCP echo on Behaviour.Port of the pod's loopback.
 	Echo
+	// Flood writes Behaviour.Lines lines to stdout, FloodLine(0) to
+	// FloodLine(Lines-1), as fast as it can, then exits 0.
+	Flood
 )
+
+// FloodLine is line i of a Flood container's output: "line <i, 5 digits> "
+// and 50 x's.
+func FloodLine(i int) string { return fmt.Sprintf("line %05d %s", i, strings.Repeat("x", 50)) }
 
 // HogLimit is the memory limit of a Hog container.
 const HogLimit = 32 << 20
@@ -49,6 +58,7 @@ type Behaviour struct {
 	Code           int    // for Exit
 	Stdout, Stderr string // for Print
 	Port           int    // for Echo
+	Lines          int    // for Flood
 }
 
 // Env is what differs between the runtimes under test.
@@ -99,6 +109,9 @@ func Run(t *testing.T, newRuntime func(t *testing.T) (cri.Runtime, Env)) {
 		{"PortForward", testPortForward},
 		{"Devices", testDevices},
 		{"Logs", testLogs},
+		{"LogRotation", testLogRotation},
+		{"LogRotationWithStdio", testLogRotationWithStdio},
+		{"ImageFs", testImageFs},
 		{"RemoveSandboxRemovesContainers", testRemoveSandboxRemovesContainers},
 		{"NotFound", testNotFound},
 		{"Adoption", testAdoption},

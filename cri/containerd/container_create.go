@@ -59,7 +59,11 @@ func (r *Runtime) containerLabels(sb sandboxInfo, img imageConfig, cfg cri.Conta
 		labelImageID:    img.id,
 		labelStopSignal: sig,
 	}
+	if err := cfg.LogRotation.Validate(); err != nil {
+		return nil, err
+	}
 	setIfNotEmpty(internal, labelLogPath, cfg.LogPath)
+	setIfNotEmpty(internal, labelLogRotation, rotationLabel(cfg.LogRotation))
 	setIfNotEmpty(internal, labelStdio, stdioLabel(cfg))
 	public := podlabels.Container(publicLabels(sb.labels), cfg)
 	return storedLabels(public, internal, cfg.Annotations, r.log)

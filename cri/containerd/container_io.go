@@ -54,7 +54,7 @@ func stdioConfig(labels map[string]string) (ctrio.Config, bool) {
 		return ctrio.Config{}, false
 	}
 	set := strings.Split(v, ",")
-	return ctrio.Config{LogPath: labels[labelLogPath], Stdin: slices.Contains(set, "stdin"),
+	return ctrio.Config{LogPath: labels[labelLogPath], LogRotation: rotationOf(labels), Stdin: slices.Contains(set, "stdin"),
 		StdinOnce: slices.Contains(set, "stdin-once"), TTY: slices.Contains(set, "tty")}, true
 }
 

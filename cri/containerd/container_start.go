@@ -8,6 +8,8 @@ import (
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 
+	"github.com/nodeagent/nodeagent/cri/crilog"
+	"github.com/nodeagent/nodeagent/cri/crilogger"
 	"github.com/nodeagent/nodeagent/cri/internal/ctrio"
 	"github.com/nodeagent/nodeagent/cri/internal/podlabels"
 )
@@ -61,7 +63,7 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 func (r *Runtime) taskIO(id string, labels map[string]string) (cio.Creator, *ctrio.IO, error) {
 	cfg, ok := stdioConfig(labels)
 	if !ok {
-		creator, err := r.logIO(labels[labelLogPath])
+		creator, err := r.logIO(labels[labelLogPath], rotationOf(labels))
 		return creator, nil, err
 	}
 	stdio, err := r.openStdio(cfg)
@@ -72,13 +74,14 @@ func (r *Runtime) taskIO(id string, labels map[string]string) (cio.Creator, *ctr
 }
 
 // logIO sends a task's stdout and stderr to the logger binary, which the
-// shim runs and which outlives the agent; no log path, no output.
-func (r *Runtime) logIO(logPath string) (cio.Creator, error) {
+// shim runs, which outlives the agent and rotates the log as rot says; no
+// log path, no output.
+func (r *Runtime) logIO(logPath string, rot crilog.Rotation) (cio.Creator, error) {
 	if logPath == "" {
 		return cio.NullIO, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
-	return cio.BinaryIO(r.cfg.LoggerBinary, map[string]string{r.cfg.LoggerCommand: logPath}), nil
+	return cio.BinaryIO(r.cfg.LoggerBinary, map[string]string{r.cfg.LoggerCommand: crilogger.Arg(logPath, rot)}), nil
 }

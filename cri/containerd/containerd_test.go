@@ -202,6 +202,10 @@ func command(b conformance.Behaviour) ([]string, []string) {
 		return []string{"/bin/sh", "-c", "while :; do echo tick; sleep 0.1; done"}, nil
 	case conformance.Echo:
 		return nil, []string{"serve", "--http", "", "--udp-echo", "", "--tcp-echo", fmt.Sprintf(":%d", b.Port)}
+	case conformance.Flood:
+		// FloodLine(i), from a shell loop.
+		return []string{"/bin/sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt %d ]; do printf 'line %%05d %%s\n' $i %s; i=$((i+1)); done`,
+			b.Lines, strings.Repeat("x", 50))}, nil
 	}
 	return nil, []string{"pause"}
 }

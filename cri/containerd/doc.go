@@ -67,7 +67,12 @@
 // cri/crilogger alone, or nodeagent itself), which appends
 // CRI-format records ("<time> stdout F <line>", lines over crilog.MaxLine split
 // into "P" records) to the log file, and keeps running while the agent
-// restarts. It ends when the task is deleted. ExecSync's output is captured
+// restarts. It ends when the task is deleted. A container created with a
+// LogRotation (label io.nodeagent.cri.log-rotation) has its logger rotate
+// the file at that size (crilog.File: <path>.<time>, the newest MaxFiles
+// kept); the shim passes the logger's arguments as a URI query in no fixed
+// order, so the path and the rotation travel as one file URL,
+// file://<path>?max-size=N&max-files=M. ExecSync's output is captured
 // through FIFOs in Config.FIFODir, removed when the exec ends.
 //
 // # Stdin, TTY, exec, attach, port-forward
@@ -76,7 +81,7 @@
 // keeps its stdio in the runtime instead, as containerd's CRI plugin does
 // in containerd: its task's stdin, stdout and stderr (one terminal with
 // TTY) are FIFOs in <FIFODir>/ctr-<id>/, which the runtime reads into the
-// CRI log (the same records) and to every attached client, and which
+// CRI log (the same records, rotated alike) and to every attached client, and which
 // attached clients write. The shim holds the stdin FIFO open itself, so
 // clients come and go without closing it; StdinOnce closes it (CloseIO)
 // when the first client's stdin ends. Such a container's output passes
@@ -100,6 +105,8 @@
 // and unpack for the snapshotter. An image's ID is its config digest; all
 // names with that config are one image, and RemoveImage deletes them all,
 // synchronously, so containerd collects the content before it returns.
+// ImageFsInfo is statfs of the snapshotter's root directory (containerd's
+// introspection names it) and the size of the namespace's content.
 //
 // # Events
 //

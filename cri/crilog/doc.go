@@ -10,4 +10,13 @@
 // runtime's attach to a container without stdio use: it streams records
 // (it never holds the file), finds the tail by reading backwards from the
 // end, and follows a growing file.
+//
+// A log rotates as kubelet's containerLogMaxSize and containerLogMaxFiles
+// say (Rotation, File): the writer itself renames the file
+// <path>.<time> when the next records would not fit and starts a new one,
+// cutting between records, so no line is lost or split across files and
+// the bound holds whatever the writer's speed; it keeps the newest
+// MaxFiles-1 rotated files. Read reads the file at the path, as kubelet
+// does; a followed read goes on across rotations, from each file to the
+// one that followed it.
 package crilog

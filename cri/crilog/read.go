@@ -48,7 +48,8 @@ func Read(ctx context.Context, path string, opts Options, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	src := &source{path: path, f: f}
+	defer src.close()
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("read log %s: %w", path, err)
@@ -60,18 +61,19 @@ func Read(ctx context.Context, path string, opts Options, stdout, stderr io.Writ
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return fmt.Errorf("read log %s: %w", path, err)
 	}
+	src.lr = &lineReader{br: bufio.NewReaderSize(f, 64<<10)}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 100 * time.Millisecond
 	}
 	out := newOutput(opts, stdout, stderr)
-	return readRecords(ctx, &lineReader{br: bufio.NewReaderSize(f, 64<<10)}, opts, out)
+	return readRecords(ctx, src, opts, out)
 }
 
-// readRecords writes every record of lr, following the log if asked.
-func readRecords(ctx context.Context, lr *lineReader, opts Options, out *output) error {
+// readRecords writes every record of src, following the log if asked.
+func readRecords(ctx context.Context, src *source, opts Options, out *output) error {
 	stopping := false
 	for {
-		line, err := lr.next()
+		line, err := src.lr.next()
 		if err == nil {
 			if done, err := out.write(line); done || err != nil {
 				return err
@@ -81,9 +83,18 @@ func readRecords(ctx context.Context, lr *lineReader, opts Options, out *output)
 		if !errors.Is(err, io.EOF) {
 			return err
 		}
+		if opts.Follow {
+			// A rotated log goes on in a new file at the path.
+			if switched, err := src.follow(out); err != nil || switched {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		switch {
 		case !opts.Follow || stopping:
-			_, err := out.write(lr.rest())
+			_, err := out.write(src.lr.rest())
 			return err
 		case opts.Running == nil || !opts.Running():
 			// The container stopped: what it wrote may still be on its way
@@ -98,6 +109,109 @@ func readRecords(ctx context.Context, lr *lineReader, opts Options, out *output)
 		}
 	}
 }
+
+// source is the file a log is read from: the one at path when the read
+// began, then, as the log rotates (File renames it and starts a new one),
+// the files that followed it: the rotated ones that are left, oldest
+// first, and the one at path.
+type source struct {
+	path string
+	f    *os.File
+	lr   *lineReader
+	// rotated: the current file is no longer the one at path, so what it
+	// holds is final; at its end the read moves on to the next file.
+	rotated bool
+}
+
+// follow is called at the end of the current file, and reports whether
+// there is more to read. The first time it sees that the log has rotated
+// it reports true, so that the current file is read to its end again
+// (what was written before the rename); the next time it moves on to the
+// file that followed it.
+func (s *source) follow(out *output) (bool, error) {
+	if s.rotated {
+		return s.next(out)
+	}
+	cur, err := s.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("read log %s: %w", s.path, err)
+	}
+	st, err := os.Stat(s.path)
+	if err != nil || os.SameFile(cur, st) {
+		return false, nil // not rotated; or between the rename and the new file
+	}
+	s.rotated = true
+	return true, nil
+}
+
+// next writes the end of the current file (an incomplete line, which a
+// rotating writer never leaves) and opens the file that followed it.
+func (s *source) next(out *output) (bool, error) {
+	f, rotated, err := s.openSuccessor()
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil // gone for a moment: look again after the interval
+	}
+	if err != nil {
+		return false, fmt.Errorf("read rotated log %s: %w", s.path, err)
+	}
+	if _, err := out.write(s.lr.rest()); err != nil {
+		f.Close()
+		return false, err
+	}
+	s.f.Close()
+	s.f, s.rotated = f, rotated
+	s.lr = &lineReader{br: bufio.NewReaderSize(f, 64<<10)}
+	return true, nil
+}
+
+// openSuccessor opens the file that followed the current one, and says
+// whether it is a rotated one. The writer may rotate meanwhile: when a
+// rotated file follows the current one after the file at path was opened,
+// that one is read first.
+func (s *source) openSuccessor() (*os.File, bool, error) {
+	for {
+		name, err := s.successor()
+		if err != nil {
+			return nil, false, err
+		}
+		f, err := os.Open(name)
+		if err != nil || name != s.path {
+			return f, name != s.path, err
+		}
+		if again, err := s.successor(); err != nil || again == s.path {
+			return f, false, nil
+		}
+		f.Close()
+	}
+}
+
+// successor names the file that followed the current one: the next
+// rotated file, or the one at path after the newest. When the current
+// file was pruned, so were the older ones: the oldest left follows it.
+func (s *source) successor() (string, error) {
+	cur, err := s.f.Stat()
+	if err != nil {
+		return "", err
+	}
+	old, err := Rotated(s.path)
+	if err != nil {
+		return "", err
+	}
+	for i, name := range old {
+		if st, err := os.Stat(name); err == nil && os.SameFile(cur, st) {
+			if i+1 < len(old) {
+				return old[i+1], nil
+			}
+			return s.path, nil
+		}
+	}
+	if len(old) > 0 {
+		return old[0], nil
+	}
+	return s.path, nil
+}
+
+func (s *source) close() { s.f.Close() }
 
 func wait(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

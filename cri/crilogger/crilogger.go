@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,49 +24,42 @@ import (
 const logDrainTimeout = 2 * time.Second
 
 // Run is the logging binary containerd's shim runs for a container:
-// `<LoggerBinary> cri-logger <log path>` (the containerd runtime's
-// Config.LoggerBinary), with args being what follows "cri-logger". It reads
-// the container's stdout from fd 3 and stderr from fd 4, signals readiness
-// on fd 5 (the shim's binary logging protocol) and appends CRI-format
-// records (crilog) to the log file until both streams end, or shortly after
-// SIGTERM. It runs outside the agent, so logs flow while the agent
-// restarts.
+// `<LoggerBinary> cri-logger <log path or URL>` (the containerd runtime's
+// Config.LoggerBinary), with args being what follows "cri-logger" (Arg:
+// the path, or a file URL with the log's rotation). It reads the
+// container's stdout from fd 3 and stderr from fd 4, signals readiness on
+// fd 5 (the shim's binary logging protocol) and appends CRI-format records
+// (crilog) to the log file, rotating it at its size (crilog.File), until
+// both streams end, or shortly after SIGTERM. It runs outside the agent,
+// so logs flow, and rotate, while the agent restarts.
 func Run(args []string) error {
-	if len(args) != 1 || !filepath.IsAbs(args[0]) {
-		return fmt.Errorf("usage: cri-logger <absolute log path> (got %q)", args)
+	if len(args) != 1 {
+		return fmt.Errorf("usage: cri-logger <absolute log path or file URL> (got %q)", args)
+	}
+	path, rot, err := ParseArg(args[0])
+	if err != nil {
+		return fmt.Errorf("cri-logger: %w", err)
 	}
 	stdout, stderr, ready := os.NewFile(3, "stdout"), os.NewFile(4, "stderr"), os.NewFile(5, "ready")
 	if stdout == nil || stderr == nil || ready == nil {
 		return errors.New("cri-logger: fds 3, 4 and 5 must be open (it is run by containerd's shim)")
 	}
-	out, err := openLog(args[0])
+	out, err := crilog.OpenFile(path, rot, time.Now)
 	if err != nil {
-		return err
+		return fmt.Errorf("cri-logger: %w", err)
 	}
 	defer out.Close()
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(term)
-	w := crilog.NewLockedWriter(out)
 	done := make(chan error, 2)
-	go func() { done <- copyRecords(w, "stdout", stdout, time.Now) }()
-	go func() { done <- copyRecords(w, "stderr", stderr, time.Now) }()
+	go func() { done <- copyRecords(out, "stdout", stdout, time.Now) }()
+	go func() { done <- copyRecords(out, "stderr", stderr, time.Now) }()
 	if _, err := ready.Write([]byte{0}); err != nil {
 		return fmt.Errorf("cri-logger: signal ready: %w", err)
 	}
 	ready.Close()
 	return waitStreams(done, term)
-}
-
-func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("cri-logger: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("cri-logger: %w", err)
-	}
-	return f, nil
 }
 
 // waitStreams waits for both copies to end, or for logDrainTimeout after a

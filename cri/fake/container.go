@@ -37,6 +37,9 @@ func (f *Fake) CreateContainer(ctx context.Context, sandboxID string, cfg cri.Co
 	if err := checkDevices(cfg.Devices); err != nil {
 		return "", err
 	}
+	if err := cfg.LogRotation.Validate(); err != nil {
+		return "", fmt.Errorf("create container %q: %w", cfg.Name, err)
+	}
 	id := s.newID("container-")
 	labels := podlabels.Container(sb.Labels, cfg)
 	s.containers[id] = &container{
@@ -69,8 +72,8 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("start container %s: it is %s, not %s", id, c.State, cri.ContainerCreated)
 	}
 	if c.cfg.Stdin || c.cfg.TTY {
-		stdio, err := ctrio.Open(ctrio.Config{LogPath: c.LogPath, Stdin: c.cfg.Stdin, StdinOnce: c.cfg.StdinOnce,
-			TTY: c.cfg.TTY, Now: s.now})
+		stdio, err := ctrio.Open(ctrio.Config{LogPath: c.LogPath, LogRotation: c.cfg.LogRotation, Stdin: c.cfg.Stdin,
+			StdinOnce: c.cfg.StdinOnce, TTY: c.cfg.TTY, Now: s.now})
 		if err != nil {
 			return fmt.Errorf("start container %s: %w", id, err)
 		}

@@ -49,6 +49,9 @@ type state struct {
 	exec       ExecHandler
 	streamExec StreamExecHandler
 	ports      map[string]map[int32]PortHandler // by sandbox, by port
+	// imageFsCapacity is the image filesystem's size; imageFsOther what
+	// takes space there besides the images (SetImageFs).
+	imageFsCapacity, imageFsOther uint64
 }
 
 type sandbox struct {
@@ -80,7 +83,8 @@ func New() *Fake {
 		exec: func(string, []string) (cri.ExecResult, error) {
 			return cri.ExecResult{}, nil
 		},
-		ports: map[string]map[int32]PortHandler{},
+		ports:           map[string]map[int32]PortHandler{},
+		imageFsCapacity: DefaultImageFsCapacity,
 	}}
 }
 

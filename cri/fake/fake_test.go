@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,6 +49,8 @@ func command(b conformance.Behaviour) ([]string, []string) {
 		return []string{"ticker"}, nil
 	case conformance.Echo:
 		return []string{"echo-server", strconv.Itoa(b.Port)}, nil
+	case conformance.Flood:
+		return []string{"flood", strconv.Itoa(b.Lines)}, nil
 	}
 	return nil, []string{"pause"}
 }
@@ -67,6 +70,8 @@ func play(t *testing.T, f *fake.Fake, id string, b conformance.Behaviour) {
 			f.ExitContainer(id, 0, ""))
 	case conformance.Cat, conformance.Shell, conformance.Ticker, conformance.Echo:
 		err = playStreams(f, id, b)
+	case conformance.Flood:
+		err = errors.Join(flood(f, id, b.Lines), f.ExitContainer(id, 0, ""))
 	}
 	if err != nil {
 		t.Fatalf("play %+v in %s: %v", b, id, err)
@@ -175,4 +180,18 @@ func TestClockAndBrokenStream(t *testing.T) {
 	if _, ok := <-events; ok {
 		t.Errorf("event channel still open after BreakEvents")
 	}
+}
+
+// flood writes a Flood container's lines: to its stdio when it keeps one,
+// else to its log.
+func flood(f *fake.Fake, id string, lines int) error {
+	_, stdout, _, err := f.Stdio(id)
+	for i := 0; i < lines; i++ {
+		if err == nil {
+			_, err = fmt.Fprintln(stdout, conformance.FloodLine(i))
+		} else if err := f.WriteLog(id, "stdout", conformance.FloodLine(i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

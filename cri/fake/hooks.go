@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/cri/crilog"
 )
 
 // Test hooks: they play what a real runtime's processes and registries do.
@@ -41,6 +40,27 @@ func (f *Fake) FailNext(method string, err error) {
 	f.st.mu.Lock()
 	defer f.st.mu.Unlock()
 	f.st.failNext[method] = err
+}
+
+// SetImageSize sets the size of the image with ref (an image ID or a
+// reference), which ImageFsInfo counts.
+func (f *Fake) SetImageSize(ref string, size int64) error {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	img := f.st.findImage(ref)
+	if img == nil {
+		return notFound("image", ref)
+	}
+	img.Size = size
+	return nil
+}
+
+// SetImageFs sets the image filesystem's size and what takes space there
+// besides the images, which ImageFsInfo reports.
+func (f *Fake) SetImageFs(capacity, other uint64) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.imageFsCapacity, f.st.imageFsOther = capacity, other
 }
 
 // AddImage stores an image with ref, as if it had been pulled, and returns it.
@@ -113,7 +133,7 @@ func (f *Fake) BreakEvents() {
 
 // WriteLog appends line (without its newline) to container id's log file in
 // CRI format, as if the container had written it to stream ("stdout" or
-// "stderr").
+// "stderr"), rotating the log as the container's LogRotation says.
 func (f *Fake) WriteLog(id, stream, line string) error {
 	f.st.mu.Lock()
 	c, ok := f.st.containers[id]
@@ -125,15 +145,12 @@ func (f *Fake) WriteLog(id, stream, line string) error {
 	if c.LogPath == "" {
 		return fmt.Errorf("write log of container %s: it has no log path", id)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
-		return fmt.Errorf("write log of container %s: %w", id, err)
-	}
-	out, err := os.OpenFile(c.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	out, err := crilog.OpenFile(c.LogPath, c.cfg.LogRotation, now)
 	if err != nil {
 		return fmt.Errorf("write log of container %s: %w", id, err)
 	}
-	ts := now().UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
-	_, err = fmt.Fprintf(out, "%s %s F %s\n", ts, stream, line)
+	recs, _ := crilog.AppendRecords(nil, now(), stream, []byte(line+"\n"), crilog.MaxLine, true)
+	_, err = out.Write(recs)
 	return errors.Join(err, out.Close())
 }
 

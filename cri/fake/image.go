@@ -10,8 +10,15 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
-// ImageSize is the size the fake reports for every image.
+// ImageSize is the size of an image the fake pulls or adds (SetImageSize
+// changes it).
 const ImageSize = 1 << 20
+
+// DefaultImageFsCapacity is the image filesystem's size until SetImageFs.
+const DefaultImageFsCapacity = 100 << 30
+
+// ImageFsPath is the path ImageFsInfo reports.
+const ImageFsPath = "/fake/imagefs"
 
 // PullImage implements cri.Runtime. It fails with the error queued by
 // FailNextPull for ref, if any. An image's ID is derived from its first ref.
@@ -105,4 +112,23 @@ func copyImage(img *cri.Image) cri.Image {
 	out := *img
 	out.Refs = slices.Clone(img.Refs)
 	return out
+}
+
+// ImageFsInfo implements cri.Runtime: a filesystem of the capacity
+// SetImageFs set, on which the images take their sizes and something else
+// what SetImageFs said; it is never more than full.
+func (f *Fake) ImageFsInfo(ctx context.Context) (cri.FsInfo, error) {
+	s := f.st
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.takeFailure("ImageFsInfo"); err != nil {
+		return cri.FsInfo{}, err
+	}
+	var used uint64
+	for _, img := range s.images {
+		used += uint64(max(img.Size, 0))
+	}
+	taken := min(used+s.imageFsOther, s.imageFsCapacity)
+	return cri.FsInfo{Path: ImageFsPath, CapacityBytes: s.imageFsCapacity, AvailableBytes: s.imageFsCapacity - taken,
+		UsedBytes: used, Inodes: 1 << 20, InodesFree: 1<<20 - uint64(len(s.images))}, nil
 }

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -25,6 +23,8 @@ import (
 type Config struct {
 	// LogPath is the CRI log the output is appended to; "" none.
 	LogPath string
+	// LogRotation rotates the log at its size (crilog.File).
+	LogRotation crilog.Rotation
 	// Stdin keeps an input the attached clients write to; StdinOnce closes
 	// it when the first client's stdin ends (not with a TTY); TTY: the
 	// process has a terminal, its output is all stdout.
@@ -40,7 +40,7 @@ var ErrNoStdin = errors.New("the container was not created with stdin")
 // IO is one container's stdio.
 type IO struct {
 	cfg            Config
-	log            *os.File
+	log            *crilog.File
 	stdout, stderr *fanout
 	stdinR         *io.PipeReader
 	stdinW         *io.PipeWriter
@@ -57,14 +57,11 @@ func Open(cfg Config) (*IO, error) {
 	c := &IO{cfg: cfg, ended: make(chan struct{})}
 	var logOut io.Writer
 	if cfg.LogPath != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
-			return nil, fmt.Errorf("container log: %w", err)
-		}
-		f, err := os.OpenFile(cfg.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		f, err := crilog.OpenFile(cfg.LogPath, cfg.LogRotation, cfg.Now)
 		if err != nil {
 			return nil, fmt.Errorf("container log: %w", err)
 		}
-		c.log, logOut = f, crilog.NewLockedWriter(f)
+		c.log, logOut = f, f
 	}
 	c.stdout = newFanout(logOut, crilog.Stdout, cfg.Now)
 	c.stderr = newFanout(logOut, crilog.Stderr, cfg.Now)
