@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# hack/bench.sh [--quick] [--only apiserver|agent|proxy|gc] [--agent-FLAG=V...]
-#               [--proxy-FLAG=V...] [APISERVER FLAGS...]:
+# hack/bench.sh [--quick] [--only apiserver|agent|proxy|gc|dns] [--agent-FLAG=V...]
+#               [--proxy-FLAG=V...] [--dns-FLAG=V...] [APISERVER FLAGS...]:
 # benchmark the API server (bench/apiserver), the agent (bench/agent) and the
-# service proxy backends (bench/proxy), and the garbage collectors (bench/gc,
-# on the fake runtime).
+# service proxy backends (bench/proxy), the garbage collectors (bench/gc,
+# on the fake runtime) and the cluster DNS beside CoreDNS (bench/dns; CoreDNS
+# is built once from the Go module proxy into /var/cache/nodeagent/anchors).
 # Builds bin/nodeagent and the three benches and runs them, one after the
 # other; each prints a report. --quick makes all three short; flags starting
 # with --agent- go to the agent bench without that prefix (e.g.
@@ -19,21 +20,22 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap on_error ERR
 
-api_args=() agent_args=() proxy_args=() only=""
+api_args=() agent_args=() proxy_args=() dns_args=() only=""
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) api_args+=(--quick); agent_args+=(--quick); proxy_args+=(--quick) ;;
+    --quick) api_args+=(--quick); agent_args+=(--quick); proxy_args+=(--quick); dns_args+=(--quick) ;;
     --only) only=$2; shift ;;
     --only=*) only=${1#--only=} ;;
     --agent-*) agent_args+=("--${1#--agent-}") ;;
     --proxy-*) proxy_args+=("--${1#--proxy-}") ;;
+    --dns-*) dns_args+=("--${1#--dns-}") ;;
     *) api_args+=("$1") ;;
   esac
   shift
 done
 case $only in
-  "" | apiserver | agent | proxy | gc) ;;
-  *) die "--only takes apiserver, agent, proxy or gc, not '$only'" ;;
+  "" | apiserver | agent | proxy | gc | dns) ;;
+  *) die "--only takes apiserver, agent, proxy, gc or dns, not '$only'" ;;
 esac
 
 cd "$REPO_ROOT"
@@ -48,6 +50,7 @@ go build -o "$tmp/apiserver-bench" ./bench/apiserver
 go build -o "$tmp/agent-bench" ./bench/agent
 go build -o "$tmp/proxy-bench" ./bench/proxy
 go build -o "$tmp/gc-bench" ./bench/gc
+go build -o "$tmp/dns-bench" ./bench/dns
 
 # wants NAME: whether the NAME bench is to run (--only).
 wants() { [ -z "$only" ] || [ "$only" = "$1" ]; }
@@ -79,4 +82,12 @@ if wants gc; then
   quick=()
   for a in ${api_args[@]+"${api_args[@]}"}; do [ "$a" = --quick ] && quick=(--quick); done
   TMPDIR=$tmp "$tmp/gc-bench" ${quick[@]+"${quick[@]}"}
+fi
+if wants dns; then
+  coredns=()
+  if [ "$(id -u)" -eq 0 ]; then
+    step "build CoreDNS $COREDNS_VERSION (the anchor), once"
+    if bin=$(build_coredns); then coredns=(--coredns "$bin"); else echo "CoreDNS not built: measuring nodeagent's DNS alone"; fi
+  fi
+  run_as_root dns "$tmp/dns-bench" --bin "$REPO_ROOT/bin/nodeagent" ${coredns[@]+"${coredns[@]}"} ${dns_args[@]+"${dns_args[@]}"}
 fi

@@ -151,3 +151,26 @@ ctr_na() {
 build_nodeagent() {
   (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o bin/ ./cmd/...)
 }
+
+# COREDNS_VERSION is the CoreDNS the DNS bench measures beside ours
+# (kubeadm 1.33's).
+COREDNS_VERSION=v1.12.0
+
+# build_coredns builds CoreDNS from the Go module proxy into
+# /var/cache/nodeagent/anchors (once) and prints the binary's path.
+build_coredns() {
+  local dir=/var/cache/nodeagent/anchors
+  local bin=$dir/coredns-$COREDNS_VERSION
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$dir"
+    local tmp
+    tmp=$(mktemp -d "$dir/build.XXXXXX")
+    if ! GOBIN=$tmp go install "github.com/coredns/coredns@$COREDNS_VERSION" >&2; then
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp/coredns" "$bin"
+    rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
