@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/nodeagent/nodeagent/agent/shutdown"
 	"github.com/nodeagent/nodeagent/cni"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// hostPath volume may reach (the embedded API server's data dir: etcd,
 	// the CA key).
 	ProtectedPaths []string
+	// Shutdown is graceful node shutdown (--shutdown-grace-period,
+	// --shutdown-grace-period-critical-pods; 0: off). It also needs an
+	// Inhibitor (WithShutdownInhibitor): logind on a systemd host.
+	Shutdown shutdown.Config
 }
 
 // DefaultConfig returns the defaults.

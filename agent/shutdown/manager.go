@@ -39,13 +39,13 @@ type Config struct {
 // Enabled says whether graceful shutdown is on.
 func (c Config) Enabled() bool { return c.GracePeriod > 0 }
 
-// Validate checks the periods as kubelet does.
+// Validate checks the periods as kubelet does, naming the flags.
 func (c Config) Validate() error {
 	if c.GracePeriod < 0 || c.GracePeriodCriticalPods < 0 {
-		return errors.New("shutdown grace periods must not be negative")
+		return errors.New("--shutdown-grace-period, --shutdown-grace-period-critical-pods: must not be negative")
 	}
 	if c.GracePeriodCriticalPods > c.GracePeriod {
-		return fmt.Errorf("shutdown grace period for critical pods (%s) must not exceed the shutdown grace period (%s)",
+		return fmt.Errorf("--shutdown-grace-period-critical-pods: %s must not exceed --shutdown-grace-period (%s)",
 			c.GracePeriodCriticalPods, c.GracePeriod)
 	}
 	return nil

@@ -25,6 +25,8 @@ func TestBadFlagsAreRefusedFirst(t *testing.T) {
 		{runAgent, []string{"--node-name", "n1", "--containerd-namespace", "a/b"}, "--containerd-namespace"},
 		{runAgent, []string{"--node-name", "n1", "--proxy-full-sync-interval", "0s"}, "--proxy-full-sync-interval"},
 		{runAgent, []string{"--node-name", "N_1", "--cleanup"}, "--node-name"},
+		{runAgent, []string{"--node-name", "n1", "--shutdown-grace-period", "10s", "--shutdown-grace-period-critical-pods", "20s"},
+			"--shutdown-grace-period-critical-pods"},
 		{runProxy, []string{"--node-name", "n1", "--masquerade-bit", "40"}, "--masquerade-bit"},
 		{runProxy, []string{"--node-name", "n1", "--proxy-mode", "userspace"}, "--proxy-mode"},
 		{runServer, []string{"--data-dir", dir, "--secure-port", "0"}, "--secure-port"},

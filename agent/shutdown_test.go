@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/nodeagent/nodeagent/agent/shutdown"
+	"github.com/nodeagent/nodeagent/cri"
+	crifake "github.com/nodeagent/nodeagent/cri/fake"
+)
+
+func shutdownPod(name string, prio int32) *corev1.Pod {
+	p := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	p.Name, p.UID, p.Spec.NodeName, p.Spec.Priority = name, types.UID("uid-"+name), "n1", &prio
+	p.Status.Phase = corev1.PodPending
+	return p
+}
+
+// On PrepareForShutdown the agent's pods, ordinary and critical, are
+// stopped by their workers, with kubelet's status, and stay stopped (a
+// restartPolicy Always pod is not restarted); the node is not ready
+// meanwhile; then the inhibitor lock goes.
+func TestGracefulShutdownTerminatesPods(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	logind := shutdown.NewFake(time.Minute)
+	h := newHarnessWith(t, rt, []Option{WithShutdownInhibitor(logind)}, shutdownPod("web", 0), shutdownPod("critical", 2000001000))
+	h.startInformer()
+	h.a.cfg.Shutdown = shutdown.Config{GracePeriod: 20 * time.Second, GracePeriodCriticalPods: 10 * time.Second}
+	h.a.shutdown = h.a.newShutdownManager()
+	h.sync("ns/web")
+	h.sync("ns/critical")
+	if running := runningContainers(h); running != 2 {
+		t.Fatalf("%d containers running before shutdown", running)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	t.Cleanup(h.a.queue.ShutDown)
+	go h.a.worker(ctx)
+	go h.a.runShutdown(ctx)
+	<-logind.Subscribed
+	if _, healthy, _ := h.a.runtimeHealth(ctx); !healthy {
+		t.Fatal("node not ready before the shutdown")
+	}
+	logind.Announce(true)
+	select {
+	case <-logind.Released:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the inhibitor lock was not released")
+	}
+	if running := runningContainers(h); running != 0 {
+		t.Errorf("%d containers still running", running)
+	}
+	for _, name := range []string{"web", "critical"} {
+		s := h.pod("ns", name).Status
+		if s.Phase != corev1.PodFailed || s.Reason != "Terminated" || s.Message != "Pod was terminated in response to imminent node shutdown." {
+			t.Errorf("%s: status %s %s %q", name, s.Phase, s.Reason, s.Message)
+		}
+	}
+	if _, healthy, why := h.a.runtimeHealth(ctx); healthy || why != "node is shutting down" {
+		t.Errorf("node health during shutdown: %v %q", healthy, why)
+	}
+	h.sync("ns/web") // a later sync does not bring it back
+	if running := runningContainers(h); running != 0 {
+		t.Errorf("%d containers running after a sync", running)
+	}
+}
+
+func runningContainers(h *harness) int {
+	n := 0
+	for _, c := range h.containers() {
+		if c.State == cri.ContainerRunning {
+			n++
+		}
+	}
+	return n
+}
