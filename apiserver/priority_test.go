@@ -55,6 +55,11 @@ func TestPriorityClasses(t *testing.T) {
 	if _, err := pcs.Update(bg, high, metav1.UpdateOptions{}); err != nil {
 		t.Errorf("updating the default itself: %v", err)
 	}
+	err = pcs.Delete(bg, "system-node-critical", metav1.DeleteOptions{})
+	wantForbidden(t, "deleting a system class", err, `priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted`)
+	if err := pcs.Delete(bg, "high", metav1.DeleteOptions{}); err != nil {
+		t.Errorf("deleting a class: %v", err)
+	}
 }
 
 // The Priority admission plugin: a pod's priority and preemption policy

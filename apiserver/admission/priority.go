@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,9 @@ func Priority(ctx context.Context, a Attributes, classes PriorityClasses) error 
 	case priorityClassesResource:
 		if a.Operation == Create || a.Operation == Update {
 			return oneGlobalDefault(ctx, a, classes)
+		}
+		if _, builtin := priority.BuiltinValue(a.name()); a.Operation == Delete && builtin {
+			return forbidden(a, errors.New("this is a system priority class and cannot be deleted"))
 		}
 	}
 	return nil
