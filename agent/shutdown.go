@@ -131,6 +131,32 @@ func (s shutdownPods) TerminatePod(ctx context.Context, pod *corev1.Pod, grace t
 	}
 }
 
+// shutdownTermination is the pod's termination for shutdown, if any: the
+// shutdown manager's, or, while the node shuts down, a refusal of a pod
+// that has not started, as kubelet's admission refuses it (Failed,
+// NodeShutdown, a warning event).
+func (a *Agent) shutdownTermination(ctx context.Context, pod *corev1.Pod) (*termination, error) {
+	if pod.DeletionTimestamp != nil {
+		return nil, nil
+	}
+	if t := a.terminations.get(pod.UID); t != nil || !a.shuttingDown() {
+		return t, nil
+	}
+	st, err := a.podState(ctx, string(pod.UID))
+	if err != nil {
+		return nil, err
+	}
+	if phase := a.statusManager.OldStatus(pod).Phase; len(st.sandboxes) > 0 || phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+		return nil, nil
+	}
+	a.event(pod, corev1.EventTypeWarning, shutdown.RejectedReason, "%s", shutdown.RejectedMessage)
+	return a.terminations.add(pod.UID, &termination{status: rejectedForShutdown, done: make(chan struct{})}), nil
+}
+
+func rejectedForShutdown(s *corev1.PodStatus) {
+	s.Phase, s.Reason, s.Message = corev1.PodFailed, shutdown.RejectedReason, "Pod was rejected: "+shutdown.RejectedMessage
+}
+
 // syncTermination fails the pod as the shutdown manager says, then kills
 // it with its grace; once nothing of it runs, the manager hears so.
 func (a *Agent) syncTermination(ctx context.Context, pod *corev1.Pod, t *termination) error {

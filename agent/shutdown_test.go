@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nodeagent/nodeagent/agent/shutdown"
@@ -67,6 +68,21 @@ func TestGracefulShutdownTerminatesPods(t *testing.T) {
 	h.sync("ns/web") // a later sync does not bring it back
 	if running := runningContainers(h); running != 0 {
 		t.Errorf("%d containers running after a sync", running)
+	}
+
+	// A pod that comes now is refused, as kubelet refuses it.
+	late := shutdownPod("late", 0)
+	if _, err := h.client.CoreV1().Pods("ns").Create(h.ctx, late, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCache("ns", "late")
+	h.sync("ns/late")
+	if s := h.pod("ns", "late").Status; s.Phase != corev1.PodFailed || s.Reason != "NodeShutdown" ||
+		s.Message != "Pod was rejected: Pod was rejected as the node is shutting down." {
+		t.Errorf("late pod: %s %s %q", s.Phase, s.Reason, s.Message)
+	}
+	if sbs, _ := rt.ListPodSandboxes(h.ctx, map[string]string{cri.LabelPodUID: "uid-late"}); len(sbs) != 0 {
+		t.Errorf("late pod got sandboxes %v", sbs)
 	}
 }
 

@@ -21,6 +21,11 @@ const (
 	Message = "Pod was terminated in response to imminent node shutdown."
 	// NotReadyMessage is why the node is not ready meanwhile.
 	NotReadyMessage = "node is shutting down"
+	// RejectedReason and RejectedMessage are a pod's status and event when
+	// it arrives while the node shuts down (kubelet's admission; its pod
+	// status message is "Pod was rejected: " and this).
+	RejectedReason  = "NodeShutdown"
+	RejectedMessage = "Pod was rejected as the node is shutting down."
 	// inhibitWho and inhibitWhy are what systemd-inhibit --list shows.
 	inhibitWho = "nodeagent"
 	inhibitWhy = "Kubelet needs time to handle node shutdown"
