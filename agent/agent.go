@@ -28,6 +28,7 @@ import (
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/agent/nodestatus"
 	"github.com/nodeagent/nodeagent/agent/prober"
+	"github.com/nodeagent/nodeagent/agent/shutdown"
 	"github.com/nodeagent/nodeagent/agent/stats"
 	"github.com/nodeagent/nodeagent/agent/status"
 	"github.com/nodeagent/nodeagent/agent/volumemanager"
@@ -83,6 +84,11 @@ type Agent struct {
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
+
+	// Graceful node shutdown (shutdown.go): nil when off.
+	inhibitor    shutdown.Inhibitor
+	shutdown     *shutdown.Manager
+	terminations terminations
 }
 
 // Option changes what New wires in.
@@ -157,6 +163,7 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	a.statusManager = a.newStatusManager()
 	a.tokens = newTokenManager(client, a.clock)
 	a.volumeManager, err = a.newVolumeManager(a.volumes, volumeKernel{mounter: volumes.System{}, loop: volumes.SystemLoop{}, formatter: volumes.SystemFormatter{}})
+	a.shutdown = a.newShutdownManager()
 	return a, err
 }
 
@@ -249,6 +256,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.factory.Start(ctx.Done())
 	go a.housekeeping(ctx)
 	go a.gc.Run(ctx)
+	go a.runShutdown(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
 	a.prober.Stop()
@@ -269,6 +277,9 @@ func (a *Agent) runtimeHealth(ctx context.Context) (string, bool, string) {
 	v, err := a.rt.Version(ctx)
 	if err != nil {
 		return "", false, err.Error()
+	}
+	if a.shuttingDown() {
+		return v, false, shutdown.NotReadyMessage
 	}
 	ok, why := a.pleg.Healthy()
 	return v, ok, why

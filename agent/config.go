@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/nodeagent/nodeagent/agent/shutdown"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri/crilog"
 	"github.com/nodeagent/nodeagent/gc"
@@ -91,6 +92,10 @@ type Config struct {
 	// (--container-log-max-size 10Mi, --container-log-max-files 5); a zero
 	// MaxSize: never rotated.
 	ContainerLogRotation crilog.Rotation
+	// Shutdown is graceful node shutdown (--shutdown-grace-period,
+	// --shutdown-grace-period-critical-pods; 0: off). It also needs an
+	// Inhibitor (WithShutdownInhibitor): logind on a systemd host.
+	Shutdown shutdown.Config
 }
 
 // DefaultConfig returns the defaults.

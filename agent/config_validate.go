@@ -122,6 +122,9 @@ func (c Config) validateNumbers() []error {
 	if c.HealthzPort < 0 || c.HealthzPort > 65535 {
 		bad("--healthz-port", "%d is not a port (1-65535, or 0 for none)", c.HealthzPort)
 	}
+	if err := c.Shutdown.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxPods < 1 {
 		bad("--max-pods", "must be at least 1, got %d", c.MaxPods)
 	}

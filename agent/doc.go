@@ -20,7 +20,11 @@
 // periods, sidecars after the app containers (kill.go), starts sidecars in
 // order behind their startup probes (PlanInit, actions.go), fills
 // termination messages (termination.go) and fails a pod past its
-// activeDeadlineSeconds (deadline.go).
+// activeDeadlineSeconds (deadline.go). Graceful node shutdown is
+// agent/shutdown's manager; the agent is its Pods (shutdown.go): a pod it
+// terminates is synced by syncTermination, failed as kubelet fails it and
+// killed with the manager's grace, and pods that come meanwhile are
+// refused.
 //
 // Everything the agent needs after a restart is in the runtime (labels on
 // sandboxes and containers) or on disk (the pod directory with resolv.conf

@@ -29,6 +29,9 @@ func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) 
 	if failedForDeadline(old, &s, now) {
 		lifecycle.FailForDeadline(&s)
 	}
+	if t := a.terminations.get(pod.UID); t != nil {
+		t.status(&s) // graceful node shutdown (shutdown.go)
+	}
 	a.addTerminationMessages(pod, st, &s)
 	return a.statusManager.SetPodStatus(ctx, pod, s)
 }

@@ -48,6 +48,11 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 	if err := validUID(string(pod.UID)); err != nil {
 		return err // its directory would be no pod's
 	}
+	if t, err := a.shutdownTermination(ctx, pod); err != nil {
+		return err
+	} else if t != nil {
+		return a.syncTermination(ctx, pod, t) // shutdown.go
+	}
 	st, err := a.podState(ctx, string(pod.UID))
 	if err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 
 // admit runs the admission rules kube runs on a write (apiserver/admission):
 // the ServiceAccount plugin's mirror pod rules, DefaultStorageClass,
-// StorageObjectInUseProtection and PersistentVolumeClaimResize for
-// everyone, NodeRestriction for a node. obj is the new object (create, update), old the stored one
+// StorageObjectInUseProtection, PersistentVolumeClaimResize and Priority
+// for everyone, NodeRestriction for a node. obj is the new object (create, update), old the stored one
 // (update, delete). It runs where kube's mutating admission runs: after
 // defaulting, before validation; on an update, on the object the client
 // sent, before the status or spec of the stored one is carried over.
@@ -27,6 +27,9 @@ func (s *Server) admit(q *request, op admission.Operation, obj, old runtime.Obje
 	}
 	admission.StorageObjectInUseProtection(a)
 	if err := admission.PersistentVolumeClaimResize(q.ctx, a, classLister{s}); err != nil {
+		return err
+	}
+	if err := admission.Priority(q.ctx, a, priorityClassLister{s}); err != nil {
 		return err
 	}
 	if node, ok := q.user.NodeName(); ok {

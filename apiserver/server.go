@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(resources(), reviewResources()...), storageResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -157,6 +157,9 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	if err := s.ensureStorageDefaults(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureSystemPriorityClasses(ctx); err != nil {
 		return err
 	}
 	return s.ensureKubernetesService(ctx)

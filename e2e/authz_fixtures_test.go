@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -103,6 +104,8 @@ func (f *fixtures) create(o runtime.Object) error {
 		_, err = f.c.StorageV1().CSIDrivers().Create(f.ctx, o, opts)
 	case *storagev1.VolumeAttachment:
 		_, err = f.c.StorageV1().VolumeAttachments().Create(f.ctx, o, opts)
+	case *schedulingv1.PriorityClass:
+		_, err = f.c.SchedulingV1().PriorityClasses().Create(f.ctx, o, opts)
 	default:
 		err = fmt.Errorf("no fixture of type %T", o)
 	}
@@ -230,6 +233,10 @@ func localVolume(name, node string) *corev1.PersistentVolume {
 
 func storageClass(name string) *storagev1.StorageClass {
 	return &storagev1.StorageClass{ObjectMeta: objectMeta("", name), Provisioner: "matrix.example.com"}
+}
+
+func priorityClass(name string) *schedulingv1.PriorityClass {
+	return &schedulingv1.PriorityClass{ObjectMeta: objectMeta("", name), Value: 10}
 }
 
 func csiDriver(name string) *storagev1.CSIDriver {

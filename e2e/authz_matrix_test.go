@@ -129,6 +129,9 @@ func targets() map[string]target {
 		"storageclasses": {collection: storage("storageclasses"), fixture: func(f *fixtures, n string) []runtime.Object {
 			return []runtime.Object{storageClass(n)}
 		}},
+		"priorityclasses": {collection: "/apis/scheduling.k8s.io/v1/priorityclasses", fixture: func(f *fixtures, n string) []runtime.Object {
+			return []runtime.Object{priorityClass(n)}
+		}},
 		"csidrivers": {collection: storage("csidrivers"), fixture: func(f *fixtures, n string) []runtime.Object {
 			return []runtime.Object{csiDriver(n)}
 		}},
@@ -344,6 +347,15 @@ var verbRows = []verbRow{
 	{"storageclasses", "patch", c(403, 403, 200)},
 	{"storageclasses", "delete", c(403, 403, 200)},
 	{"storageclasses", "deletecollection", c(403, 403, 200)},
+	// kube's system:node role grants nothing on priorityclasses.
+	{"priorityclasses", "get", c(403, 403, 200)},
+	{"priorityclasses", "list", c(403, 403, 200)},
+	{"priorityclasses", "watch", c(403, 403, 200)},
+	{"priorityclasses", "create", c(403, 403, 201)},
+	{"priorityclasses", "update", c(403, 403, 200)},
+	{"priorityclasses", "patch", c(403, 403, 200)},
+	{"priorityclasses", "delete", c(403, 403, 200)},
+	{"priorityclasses", "deletecollection", c(403, 403, 200)},
 	{"csidrivers", "get", c(200, 200, 200)},
 	{"csidrivers", "list", c(200, 200, 200)},
 	{"csidrivers", "watch", c(200, 200, 200)},

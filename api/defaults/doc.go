@@ -1,7 +1,8 @@
 // Package defaults fills in the fields that kube-apiserver fills in when it
 // stores an object: the values of the v1 defaulting functions, plus those the
-// default admission chain adds to pods (ServiceAccount, Priority,
-// DefaultTolerationSeconds) and the status a new pod or namespace starts with.
+// default admission chain adds to pods (ServiceAccount,
+// DefaultTolerationSeconds; Priority is the API server's, as it reads the
+// PriorityClasses) and the status a new pod or namespace starts with.
 //
 // Every function mutates its argument in place and is idempotent, so the API
 // layer can call it on both create and update. Only unset fields are set,

@@ -2,6 +2,8 @@ package defaults
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodeagent/nodeagent/api/priority"
 )
 
 const (
@@ -24,7 +26,9 @@ const MirrorPodAnnotation = "kubernetes.io/config.mirror"
 // Pod applies the v1 defaults and the default admission plugins' mutations to
 // p, then fills status.phase (Pending) and status.qosClass when they are empty.
 // A mirror pod gets no service account: kube's ServiceAccount admission
-// leaves mirror pods alone (and refuses one that names an account).
+// leaves mirror pods alone (and refuses one that names an account). The
+// priority is not set here: the API server's Priority admission resolves
+// it from the PriorityClasses it stores.
 func Pod(p *corev1.Pod) {
 	_, mirror := p.Annotations[MirrorPodAnnotation]
 	pod(p, !mirror)
@@ -32,14 +36,18 @@ func Pod(p *corev1.Pod) {
 
 // StaticPod is Pod for a static pod read from a manifest: no service account
 // either, as a kubelet runs one without admission and its mirror pod may
-// name none.
-func StaticPod(p *corev1.Pod) { pod(p, false) }
+// name none. A static pod that names a built-in PriorityClass gets its
+// value, which is all a node knows without the API (any other class is
+// left for its mirror pod's admission).
+func StaticPod(p *corev1.Pod) {
+	pod(p, false)
+	builtinPriority(&p.Spec)
+}
 
 func pod(p *corev1.Pod, defaultServiceAccount bool) {
 	podSpec(&p.Spec)
 	requestsFromLimits(&p.Spec)
 	serviceAccount(&p.Spec, defaultServiceAccount)
-	priority(&p.Spec)
 	p.Spec.Tolerations = nodeFailureTolerations(p.Spec.Tolerations)
 	if p.Status.Phase == "" {
 		p.Status.Phase = corev1.PodPending
@@ -129,12 +137,15 @@ func serviceAccount(s *corev1.PodSpec, defaultName bool) {
 	s.DeprecatedServiceAccount = s.ServiceAccountName
 }
 
-// priority resolves the pod's priority the way the Priority admission plugin
-// does in a cluster with no global default PriorityClass. Only the two
-// built-in classes are known; any other class name resolves to 0.
-func priority(s *corev1.PodSpec) {
+// builtinPriority sets the priority and preemption policy of a pod that
+// names a built-in class and has none.
+func builtinPriority(s *corev1.PodSpec) {
+	v, ok := priority.BuiltinValue(s.PriorityClassName)
+	if !ok {
+		return
+	}
 	if s.Priority == nil {
-		s.Priority = ptrTo(builtinPriority(s.PriorityClassName))
+		s.Priority = ptrTo(v)
 	}
 	if s.PreemptionPolicy == nil {
 		s.PreemptionPolicy = ptrTo(corev1.PreemptLowerPriority)
@@ -169,17 +180,6 @@ func tolerates(ts []corev1.Toleration, key string) bool {
 		}
 	}
 	return false
-}
-
-// builtinPriority is the value of the priority classes every cluster has.
-func builtinPriority(class string) int32 {
-	switch class {
-	case "system-node-critical":
-		return 2000001000
-	case "system-cluster-critical":
-		return 2000000000
-	}
-	return 0
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -35,8 +35,6 @@ func TestPodMinimal(t *testing.T) {
 			SchedulerName:                 "default-scheduler",
 			SecurityContext:               &corev1.PodSecurityContext{},
 			EnableServiceLinks:            ptrTo(true),
-			PreemptionPolicy:              ptrTo(corev1.PreemptLowerPriority),
-			Priority:                      ptrTo(int32(0)),
 			ServiceAccountName:            "default",
 			DeprecatedServiceAccount:      "default",
 			Tolerations: []corev1.Toleration{
@@ -274,14 +272,6 @@ func TestPodSpecDefaults(t *testing.T) {
 			}
 		},
 	}, {
-		name: "built-in priority class",
-		spec: corev1.PodSpec{PriorityClassName: "system-node-critical"},
-		check: func(t *testing.T, s corev1.PodSpec) {
-			if *s.Priority != 2000001000 {
-				t.Errorf("priority = %d", *s.Priority)
-			}
-		},
-	}, {
 		name: "explicit values kept",
 		spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, DNSPolicy: corev1.DNSDefault, SchedulerName: "mine",
 			TerminationGracePeriodSeconds: ptrTo(int64(0)), EnableServiceLinks: ptrTo(false), ServiceAccountName: "sa"},
@@ -344,5 +334,25 @@ func TestNoDefaultServiceAccountForMirrorAndStaticPods(t *testing.T) {
 		if s := c.pod.Spec; s.ServiceAccountName != c.want || s.DeprecatedServiceAccount != c.want {
 			t.Errorf("%s: serviceAccountName %q, serviceAccount %q; want %q", c.name, s.ServiceAccountName, s.DeprecatedServiceAccount, c.want)
 		}
+	}
+}
+
+// A pod's priority is the API server's admission's; a static pod, which
+// no admission sees, gets the value of a built-in class it names and
+// nothing for another class.
+func TestPodPriority(t *testing.T) {
+	p := &corev1.Pod{Spec: corev1.PodSpec{PriorityClassName: "system-node-critical"}}
+	Pod(p)
+	if p.Spec.Priority != nil || p.Spec.PreemptionPolicy != nil {
+		t.Errorf("Pod set priority %v, policy %v", p.Spec.Priority, p.Spec.PreemptionPolicy)
+	}
+	StaticPod(p)
+	if p.Spec.Priority == nil || *p.Spec.Priority != 2000001000 || *p.Spec.PreemptionPolicy != corev1.PreemptLowerPriority {
+		t.Errorf("static pod of system-node-critical: priority %v, policy %v", p.Spec.Priority, p.Spec.PreemptionPolicy)
+	}
+	other := &corev1.Pod{Spec: corev1.PodSpec{PriorityClassName: "high"}}
+	StaticPod(other)
+	if other.Spec.Priority != nil {
+		t.Errorf("static pod of a user class: priority %d", *other.Spec.Priority)
 	}
 }

@@ -60,6 +60,8 @@ func For(resource string) (Printer, bool) {
 		return volumeAttachmentPrinter(), true
 	case "csidrivers":
 		return csiDriverPrinter(), true
+	case "priorityclasses":
+		return priorityClassPrinter(), true
 	}
 	return Default(), false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/agent"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
+	"github.com/nodeagent/nodeagent/agent/shutdown"
 	crictr "github.com/nodeagent/nodeagent/cri/containerd"
 	"github.com/nodeagent/nodeagent/cri/crilogger"
 	"github.com/nodeagent/nodeagent/cri/pause"
@@ -69,6 +71,10 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.StringVar(&c.PodManifestPath, "pod-manifest-path", c.PodManifestPath, "directory of static pod manifests (empty: none)")
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
 	gcFlags(fs, c)
+	fs.DurationVar(&c.Shutdown.GracePeriod, "shutdown-grace-period", c.Shutdown.GracePeriod,
+		"how long a systemd host's shutdown waits for the pods to stop (a logind inhibitor lock; 0: off)")
+	fs.DurationVar(&c.Shutdown.GracePeriodCriticalPods, "shutdown-grace-period-critical-pods", c.Shutdown.GracePeriodCriticalPods,
+		"the part of --shutdown-grace-period kept for critical pods, stopped last")
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	helperFlags(fs, &o.helpers)
@@ -156,7 +162,12 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(o.cfg, client, agentRT, log, agent.WithMetrics(m))
+	opts := []agent.Option{agent.WithMetrics(m)}
+	if inh := shutdownInhibitor(o.cfg.Shutdown, log); inh != nil {
+		defer inh.Close()
+		opts = append(opts, agent.WithShutdownInhibitor(inh))
+	}
+	a, err := agent.New(o.cfg, client, agentRT, log, opts...)
 	if err != nil {
 		return err
 	}
@@ -167,6 +178,21 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 		go runEmbeddedProxy(ctx, env, o, client)
 	}
 	return a.Run(ctx)
+}
+
+// shutdownInhibitor is logind when graceful node shutdown is asked for and
+// the host has it; else nil, and the agent says why.
+func shutdownInhibitor(cfg shutdown.Config, log *slog.Logger) *shutdown.Logind {
+	if !cfg.Enabled() {
+		log.Info("graceful node shutdown off: --shutdown-grace-period is 0")
+		return nil
+	}
+	l, err := shutdown.NewLogind()
+	if err != nil {
+		log.Warn("graceful node shutdown off: no systemd-logind on the system bus", "err", err)
+		return nil
+	}
+	return l
 }
 
 // clientCA is the PEM that verifies client certificates on the agent's

@@ -31,6 +31,8 @@ func TestBadFlagsAreRefusedFirst(t *testing.T) {
 		{runAgent, []string{"--node-name", "n1", "--container-log-max-files", "1"}, "--container-log-max-files) 1 must be greater than 1"},
 		{runAgent, []string{"--node-name", "n1", "--container-log-max-size", "ten"}, "--container-log-max-size"},
 		{runAgent, []string{"--node-name", "n1", "--maximum-dead-containers-per-container", "0"}, "--maximum-dead-containers-per-container"},
+		{runAgent, []string{"--node-name", "n1", "--shutdown-grace-period", "10s", "--shutdown-grace-period-critical-pods", "20s"},
+			"--shutdown-grace-period-critical-pods"},
 		{runProxy, []string{"--node-name", "n1", "--masquerade-bit", "40"}, "--masquerade-bit"},
 		{runProxy, []string{"--node-name", "n1", "--proxy-mode", "userspace"}, "--proxy-mode"},
 		{runServer, []string{"--data-dir", dir, "--secure-port", "0"}, "--secure-port"},

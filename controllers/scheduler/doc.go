@@ -34,7 +34,16 @@
 // is bound when the volume controller has bound its claims (a claim change
 // brings the pod back), so the one worker never blocks on provisioning.
 //
-// Left out, compared with kube-scheduler: preemption and priorities, pod
+// A node under pressure is avoided through its taints, as in kube 1.3x: the
+// node lifecycle controller taints a node whose MemoryPressure,
+// DiskPressure or PIDPressure is True (node.kubernetes.io/memory-pressure
+// ... NoSchedule), and checkTaints keeps off every pod that does not
+// tolerate the taint, BestEffort or not (kube's old CheckNodeMemoryPressure
+// predicate is gone; the kubelet refuses BestEffort pods under memory
+// pressure itself).
+//
+// Left out, compared with kube-scheduler: preemption and priorities (the
+// queue is first come, first served; pods do carry spec.priority), pod
 // (anti-)affinity, topology spread, preferred node affinity in scoring,
 // volume limits and capacity, ReadWriteOncePod, and binding to nominated
 // nodes.

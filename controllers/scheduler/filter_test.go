@@ -11,6 +11,8 @@ func TestFilter(t *testing.T) {
 	cordoned := func(n *corev1.Node) { n.Spec.Unschedulable = true }
 	noSchedule := corev1.Taint{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}
 	unreachable := corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}
+	diskPressure := corev1.Taint{Key: corev1.TaintNodeDiskPressure, Effect: corev1.TaintEffectNoSchedule}
+	memoryPressure := corev1.Taint{Key: corev1.TaintNodeMemoryPressure, Effect: corev1.TaintEffectNoSchedule}
 	terminated := func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }
 	tests := []struct {
 		name   string
@@ -27,6 +29,14 @@ func TestFilter(t *testing.T) {
 			Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})), node("n", cordoned), nil, ""},
 		{"untolerated NoSchedule", pod("p", "", ""), node("n", tainted(noSchedule)), nil, "node(s) had untolerated taint {dedicated: gpu}"},
 		{"untolerated NoExecute", pod("p", "", ""), node("n", tainted(unreachable)), nil, "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"},
+		// kube 1.3x has no CheckNodeMemoryPressure: the node lifecycle
+		// controller's pressure taints keep every pod (BestEffort or not)
+		// off a node under pressure, unless it tolerates the taint.
+		{"disk pressure", pod("p", "", ""), node("n", tainted(diskPressure)), nil, "node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }"},
+		{"memory pressure, guaranteed pod", pod("p", "1", "1Gi"), node("n", tainted(memoryPressure)), nil,
+			"node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }"},
+		{"memory pressure tolerated", pod("p", "", "", tolerating(corev1.Toleration{Key: corev1.TaintNodeMemoryPressure,
+			Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})), node("n", tainted(memoryPressure)), nil, ""},
 		{"PreferNoSchedule ignored", pod("p", "", ""), node("n", tainted(corev1.Taint{Key: "k", Effect: corev1.TaintEffectPreferNoSchedule})), nil, ""},
 		{"tolerated by Equal", pod("p", "", "", tolerating(corev1.Toleration{Key: "dedicated", Operator: corev1.TolerationOpEqual,
 			Value: "gpu", Effect: corev1.TaintEffectNoSchedule})), node("n", tainted(noSchedule)), nil, ""},
