@@ -39,18 +39,23 @@ type config struct {
 	ProbePods int           // pods with a readiness probe every second
 	CPUWindow time.Duration // how long the agent's CPU time is read over
 	Flips     int           // readiness changes timed to the proxy's rules
+	// The volume phase (volumes.go).
+	Volumes          int // pods with a new volume, and pods on a staged one
+	ConfigMapPods    int // pods with a configMap volume
+	ConfigMapChanges int // configMap changes timed to the pods' files
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
 		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
-		ProbePods: 100, CPUWindow: time.Minute, Flips: 20}
+		ProbePods: 100, CPUWindow: time.Minute, Flips: 20, Volumes: 20, ConfigMapPods: 20, ConfigMapChanges: 3}
 }
 
 func quickConfig() config {
 	c := defaultConfig()
 	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
 	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
+	c.Volumes, c.ConfigMapPods, c.ConfigMapChanges = 3, 5, 1
 	return c
 }
 
@@ -60,6 +65,7 @@ type results struct {
 	seq, batch, exits, exitsAgent stats.Summary
 	agentRSS, serverRSS, agentMax uint64
 	probes                        probeResults
+	volumes                       volumeResults
 }
 
 func main() { cli.Main("agent bench", mainErr) }
@@ -87,6 +93,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.ProbePods, "probe-pods", cfg.ProbePods, "pods with a readiness probe every second")
 	fs.DurationVar(&cfg.CPUWindow, "cpu-window", cfg.CPUWindow, "how long the agent's CPU time is read over, with the probed pods")
 	fs.IntVar(&cfg.Flips, "flips", cfg.Flips, "readiness changes timed to the proxy's rules")
+	fs.IntVar(&cfg.Volumes, "volumes", cfg.Volumes, "pods with a new volume, and pods on a staged one")
+	fs.IntVar(&cfg.ConfigMapPods, "configmap-pods", cfg.ConfigMapPods, "pods with a configMap volume")
+	fs.IntVar(&cfg.ConfigMapChanges, "configmap-changes", cfg.ConfigMapChanges, "configMap changes timed to the pods' files")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -99,9 +108,13 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "probe-pods", &cfg.ProbePods, q.ProbePods)
 		cli.Pick(set, "cpu-window", &cfg.CPUWindow, q.CPUWindow)
 		cli.Pick(set, "flips", &cfg.Flips, q.Flips)
+		cli.Pick(set, "volumes", &cfg.Volumes, q.Volumes)
+		cli.Pick(set, "configmap-pods", &cfg.ConfigMapPods, q.ConfigMapPods)
+		cli.Pick(set, "configmap-changes", &cfg.ConfigMapChanges, q.ConfigMapChanges)
 	}
-	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 {
-		return cfg, errors.New("--seq, --batch, --exits, --probe-pods and --flips must be at least 1")
+	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 ||
+		cfg.Volumes < 1 || cfg.ConfigMapPods < 1 || cfg.ConfigMapChanges < 1 {
+		return cfg, errors.New("--seq, --batch, --exits, --probe-pods, --flips, --volumes, --configmap-pods and --configmap-changes must be at least 1")
 	}
 	if cfg.CPUWindow <= 0 {
 		return cfg, errors.New("--cpu-window must be positive")
@@ -165,7 +178,8 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error 
 }
 
 // measure runs the phases: a warm-up pod (the image gets pulled once),
-// pods one at a time, pods at once, the idle RSS, then container exits.
+// pods one at a time, pods at once, the idle RSS, container exits, volumes,
+// then readiness probes.
 func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interface, r *results, progress io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx) // the watch ends before teardown
 	defer cancel()
@@ -206,6 +220,9 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 		return err
 	}
 	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	if r.volumes, err = measureVolumes(ctx, cfg, b, p, progress); err != nil {
 		return err
 	}
 	r.probes, err = measureProbes(ctx, cfg, b, p, progress)
@@ -250,6 +267,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "%-26s (kubelet's generic PLEG relists every 1 s, so it shows an exit up to 1 s late; nodeagent follows containerd's task-exit events)\n", "")
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
+	reportVolumes(w, cfg, r.volumes)
 	reportProbes(w, cfg, r.probes)
 }
 
