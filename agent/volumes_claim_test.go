@@ -9,31 +9,42 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/nodeagent/nodeagent/agent/volumemanager"
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
 	"github.com/nodeagent/nodeagent/volumes/localdriver"
 )
 
-// boundClaim creates a claim and a file-backed PV bound to it, as the
-// control plane's binder leaves them.
+// boundClaim creates a claim and a file-backed PV bound to it on the
+// agent's node, as the control plane's binder leaves them, and the
+// volume's attachment there, as the attach/detach controller makes it.
 func (h *harness) boundClaim(name string) {
 	h.t.Helper()
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "claim-" + "uid"},
 		Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: "pv-" + name},
 		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}}
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-" + name}, Spec: corev1.PersistentVolumeSpec{
-		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-		ClaimRef:    &corev1.ObjectReference{Namespace: "ns", Name: name, UID: pvc.UID},
+		AccessModes:  []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		ClaimRef:     &corev1.ObjectReference{Namespace: "ns", Name: name, UID: pvc.UID},
+		NodeAffinity: localvolume.NodeAffinity(h.a.cfg.NodeName),
 		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: localdriver.Name,
 			VolumeHandle: "pv-" + name, FSType: "ext4", VolumeAttributes: map[string]string{"backing": "file", "size": "1048576"}}}}}
 	if _, err := h.client.CoreV1().PersistentVolumeClaims("ns").Create(h.ctx, pvc, metav1.CreateOptions{}); err != nil {
 		h.t.Fatal(err)
 	}
 	if _, err := h.client.CoreV1().PersistentVolumes().Create(h.ctx, pv, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+	va := &storagev1.VolumeAttachment{ObjectMeta: metav1.ObjectMeta{Name: localvolume.AttachmentName(pv.Name, localvolume.Driver, h.a.cfg.NodeName)},
+		Spec: storagev1.VolumeAttachmentSpec{Attacher: localvolume.Driver, NodeName: h.a.cfg.NodeName,
+			Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: &pv.Name}},
+		Status: storagev1.VolumeAttachmentStatus{Attached: true}}
+	if _, err := h.client.StorageV1().VolumeAttachments().Create(h.ctx, va, metav1.CreateOptions{}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -225,5 +236,25 @@ func TestEphemeralClaimMustBeThePods(t *testing.T) {
 	h.clock.Step(time.Minute)
 	if _, err := h.a.volumeManager.WaitForMount(h.ctx, pod); err != nil {
 		t.Fatalf("the pod's own claim: %v", err)
+	}
+}
+
+// TestClaimAndVolumeNameEachOther: the volume a claim names is used only
+// if its claimRef names the claim back (namespace, name and UID).
+func TestClaimAndVolumeNameEachOther(t *testing.T) {
+	pod := volumePod(corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}, "")
+	h := newHarness(t, crifake.New(), pod)
+	h.boundClaim("data")
+	pv, _ := h.client.CoreV1().PersistentVolumes().Get(h.ctx, "pv-data", metav1.GetOptions{})
+	pv.Spec.ClaimRef.Name = "other"
+	if _, err := h.client.CoreV1().PersistentVolumes().Update(h.ctx, pv, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.a.volumeManager.WaitForMount(h.ctx, pod)
+	if err == nil || !strings.Contains(err.Error(), `found PV object "pv-data" but its pv.Spec.ClaimRef (ns/other) does not name claim ns/data`) {
+		t.Fatalf("a volume that names another claim: %v", err)
+	}
+	if len(h.mounts.Mounts()) != 0 {
+		t.Fatalf("mounted: %v", h.mounts.Mounts())
 	}
 }

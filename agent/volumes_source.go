@@ -40,13 +40,23 @@ func (s volumeSource) Claim(ctx context.Context, pod *corev1.Pod, v corev1.Volum
 	if err != nil {
 		return nil, fmt.Errorf("error processing PVC %s/%s: failed to fetch PV %q from API server: %w", pod.Namespace, claim, pvc.Spec.VolumeName, err)
 	}
+	return pv, claimedBy(pv, pvc)
+}
+
+// claimedBy: the volume's claimRef names the claim (namespace, name and
+// UID), so claim and volume name each other: a claim may name any volume
+// (pre-binding), a pod may skip the scheduler.
+func claimedBy(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim) error {
+	ref := pv.Spec.ClaimRef
 	switch {
-	case pv.Spec.ClaimRef == nil:
-		return nil, fmt.Errorf("found PV object %q but it has a nil pv.Spec.ClaimRef indicating it is not yet bound to the claim", pv.Name)
-	case pv.Spec.ClaimRef.UID != pvc.UID:
-		return nil, fmt.Errorf("found PV object %q but its pv.Spec.ClaimRef.UID (%q) does not point to claim.UID (%q)", pv.Name, pv.Spec.ClaimRef.UID, pvc.UID)
+	case ref == nil:
+		return fmt.Errorf("found PV object %q but it has a nil pv.Spec.ClaimRef indicating it is not yet bound to the claim", pv.Name)
+	case ref.UID != pvc.UID:
+		return fmt.Errorf("found PV object %q but its pv.Spec.ClaimRef.UID (%q) does not point to claim.UID (%q)", pv.Name, ref.UID, pvc.UID)
+	case ref.Namespace != pvc.Namespace || ref.Name != pvc.Name:
+		return fmt.Errorf("found PV object %q but its pv.Spec.ClaimRef (%s/%s) does not name claim %s/%s", pv.Name, ref.Namespace, ref.Name, pvc.Namespace, pvc.Name)
 	}
-	return pv, nil
+	return nil
 }
 
 // Files is the content of a configMap, secret, downwardAPI or projected

@@ -28,14 +28,21 @@ const BackingDirName = "volumes-backing"
 
 // newVolumeManager wires the volume manager: pod directories laid out by
 // pods, the local.nodeagent.io driver on the kernel edges, the API read
-// through volumeSource, events through the agent's recorder.
+// through volumeSource, the storage control plane (attachments, the
+// backing-file finalizer) through the agent's client, events through the
+// agent's recorder.
 func (a *Agent) newVolumeManager(pods *volumes.Manager, k volumeKernel) (*volumemanager.Manager, error) {
 	log := a.log.With("component", "volumemanager")
 	driver := localdriver.New(localdriver.Config{BackingDir: filepath.Join(a.cfg.RootDir, BackingDirName), Loop: k.loop,
 		Formatter: k.formatter, Mounter: k.mounter, Log: log.With("driver", localdriver.Name), Hold: a.testHold()})
+	var control volumemanager.ControlPlane
+	if a.client != nil { // nil for `agent --cleanup`
+		control = volumemanager.NewControlPlane(a.client)
+	}
 	return volumemanager.New(volumemanager.Config{RootDir: a.cfg.RootDir, Pods: pods, Mounter: k.mounter,
 		Plugins: map[string]volumes.NodePlugin{localdriver.Name: driver}, Source: volumeSource{a}, Recorder: eventRecorder{a},
-		Clock: a.clock, Log: log, RefreshPeriod: a.cfg.VolumeRefreshPeriod, OnReady: a.volumesReady})
+		Clock: a.clock, Log: log, RefreshPeriod: a.cfg.VolumeRefreshPeriod, OnReady: a.volumesReady,
+		NodeName: a.cfg.NodeName, Control: control})
 }
 
 // volumesReady wakes the worker of a pod whose volumes became ready.

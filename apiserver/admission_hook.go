@@ -10,7 +10,8 @@ import (
 )
 
 // admit runs the admission rules kube runs on a write (apiserver/admission):
-// the ServiceAccount plugin's mirror pod rules, DefaultStorageClass,
+// the ServiceAccount plugin (mirror pod rules; a pod's account and its
+// kube-api-access volume), DefaultStorageClass,
 // StorageObjectInUseProtection, PersistentVolumeClaimResize and Priority
 // for everyone, NodeRestriction for a node. obj is the new object (create, update), old the stored one
 // (update, delete). It runs where kube's mutating admission runs: after
@@ -20,6 +21,9 @@ func (s *Server) admit(q *request, op admission.Operation, obj, old runtime.Obje
 	a := admission.Attributes{Operation: op, Resource: q.gr(), Subresource: q.info.subresource,
 		Namespace: q.info.namespace, Name: q.info.name, Object: obj, Old: old}
 	if err := admission.MirrorPod(a); err != nil {
+		return err
+	}
+	if err := s.serviceAccountAdmission().Admit(q.ctx, a); err != nil {
 		return err
 	}
 	if err := admission.DefaultStorageClass(q.ctx, a, classLister{s}); err != nil {

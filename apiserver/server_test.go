@@ -17,9 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/controllers/serviceaccount"
 )
 
 // testServer runs a server on loopback with its data in a temp dir.
@@ -59,7 +63,34 @@ func startServerWith(t testing.TB, dir string, port int, change func(*Config)) *
 	ts := &testServer{srv: srv, cancel: cancel, done: make(chan error, 1), dir: dir, port: cfg.Port}
 	go func() { ts.done <- srv.Serve(ctx, l) }()
 	t.Cleanup(ts.stop)
+	ts.runServiceAccounts(t, ctx)
 	return ts
+}
+
+// runServiceAccounts runs the service account controller against the
+// server, as `nodeagent server` does: pods run as their namespace's
+// "default" account, which the ServiceAccount admission requires.
+func (ts *testServer) runServiceAccounts(t testing.TB, ctx context.Context) {
+	t.Helper()
+	cfg, err := ts.srv.LoopbackConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kubernetes.NewForConfigOrDie(cfg)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	c := serviceaccount.New(client, factory, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.RealClock{})
+	ctx, cancel := context.WithCancel(ctx)
+	factory.Start(ctx.Done())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		c.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-ran
+		factory.Shutdown()
+	})
 }
 
 func (ts *testServer) stop() {

@@ -340,7 +340,9 @@ func TestVolumeMountsAfterAgentRestartAndCleanup(t *testing.T) {
 	}
 	l.k.ok(fill(secretModes), "apply", "-f", "-")
 	l.logsContain(t, "modes", "c", "read-only")
-	framework.Eventually(t, 10*time.Second, 200*time.Millisecond, "a tmpfs per secret volume and the subPath", mounted(3))
+	// Two secret volumes, the subPath, and the kube-api-access volume that
+	// ServiceAccount admission adds (it holds a token: a tmpfs too).
+	framework.Eventually(t, 10*time.Second, 200*time.Millisecond, "a tmpfs per secret volume, the token volume and the subPath", mounted(4))
 
 	agent.Kill9()
 	agent.Start()

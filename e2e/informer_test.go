@@ -23,7 +23,9 @@ import (
 	"github.com/nodeagent/nodeagent/e2e/framework"
 )
 
-// eventLog counts what an informer's handler saw, per object uid.
+// eventLog counts what an informer's handler saw, per object uid, of the
+// test's own ConfigMaps (cm-N; not kube-root-ca.crt, which the root CA
+// publisher makes in every namespace, before or after the informer syncs).
 type eventLog struct {
 	mu      sync.Mutex
 	adds    map[types.UID]int
@@ -31,7 +33,7 @@ type eventLog struct {
 }
 
 func (l *eventLog) count(m map[types.UID]int, obj any) {
-	if cm, ok := obj.(*corev1.ConfigMap); ok {
+	if cm, ok := obj.(*corev1.ConfigMap); ok && strings.HasPrefix(cm.Name, "cm-") {
 		l.mu.Lock()
 		m[cm.UID]++
 		l.mu.Unlock()

@@ -224,6 +224,13 @@ spec:
 // token.
 func tokenKubeconfig(t *testing.T, srv *framework.APIServer, token string) string {
 	t.Helper()
+	return caTokenKubeconfig(t, filepath.Join(srv.DataDir, "pki", "ca.crt"), token)
+}
+
+// caTokenKubeconfig is a kubeconfig for the lab's server that trusts only
+// the CA in caFile and has only a bearer token.
+func caTokenKubeconfig(t *testing.T, caFile, token string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "token.kubeconfig")
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -231,7 +238,7 @@ clusters: [{name: lab, cluster: {server: "https://127.0.0.1:6443", certificate-a
 users: [{name: sa, user: {token: %q}}]
 contexts: [{name: lab, context: {cluster: lab, user: sa}}]
 current-context: lab
-`, filepath.Join(srv.DataDir, "pki", "ca.crt"), token)
+`, caFile, token)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -107,3 +107,11 @@ func StagingDir(rootDir, driver, volumeHandle string) string {
 	sum := sha256.Sum256([]byte(volumeHandle))
 	return filepath.Join(rootDir, CSIPluginDir, driver, hex.EncodeToString(sum[:]))
 }
+
+// HeldFile is a file-backed volume's file on the node, or what is left of
+// one being removed (Removing: its data is gone, a marker stays until the
+// control plane has been told).
+type HeldFile struct {
+	Handle   string
+	Removing bool
+}

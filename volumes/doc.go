@@ -25,6 +25,7 @@
 //	plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/vol_data.json  the manager's record
 //	plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/stage.json     the driver's steps
 //	volumes-backing/<handle>.img                                         a file-backed volume's data
+//	volumes-backing/<handle>.removing                                    its removal under way (empty)
 //
 // The PersistentVolume the control plane's provisioner writes for a
 // dynamically provisioned volume of the class nodeagent-local, and that an
@@ -37,9 +38,9 @@
 //	spec.csi.volumeAttributes: {backing: file, size: "<bytes>"}
 //	spec.nodeAffinity: kubernetes.io/hostname In [<the node>]
 //
-// The file is created sparse on the first stage. Removing it when the
-// claim goes (reclaim Delete) is not the node's to decide from what it can
-// read: a node may get only the PVs its pods use.
+// The file is created sparse on the first stage. It is removed when the
+// control plane deletes the volume and its reclaim policy is Delete (see
+// "Control plane" below: the backing-file finalizer).
 //
 // Persistent volumes, in order (each step written to a record before it
 // begins, so that kill -9 at any point and a restart converge): the
@@ -93,7 +94,8 @@
 //
 // What the server's controllers (controllers/persistentvolume,
 // attachdetach, ephemeral, scheduler) and the API give the agent, and what
-// the agent owes them. The names are constants of api/localvolume.
+// the agent owes them (agent/volumemanager does the node's part: attach.go,
+// backing.go, reclaim.go). The names are constants of api/localvolume.
 //
 // A volume of the default class nodeagent-local is provisioned when the
 // scheduler has chosen a node for the first pod that uses its claim. It is

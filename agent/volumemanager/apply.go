@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/volumes"
 )
 
@@ -27,8 +28,12 @@ func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput
 		m.mu.Unlock()
 	}
 	for _, k := range p.unstage {
-		if _, err := m.try(opKey{op: "unstage", name: k.driver + "/" + k.handle}, func() error { return m.unstage(ctx, k, a.staged[k]) }); err != nil {
+		ran, err := m.try(opKey{op: "unstage", name: k.driver + "/" + k.handle}, func() error { return m.unstage(ctx, k, a.staged[k]) })
+		switch {
+		case err != nil:
 			m.cfg.Log.Warn("unstaging a volume", "driver", k.driver, "volume", k.handle, "err", err)
+		case ran:
+			m.reclaimSoon(k)
 		}
 	}
 	pods, vols := index(in.desired)
@@ -41,6 +46,7 @@ func (m *Manager) apply(ctx context.Context, p plan, a actualState, in planInput
 			m.setStageErr(in.desired, k, err)
 		}
 	}
+	m.setWaiting(p.stage)
 	for _, pv := range p.publish {
 		v := vols[pv]
 		if !staged[v.csi.key] {
@@ -104,10 +110,14 @@ func (m *Manager) plugin(driver string) (volumes.NodePlugin, error) {
 	return p, nil
 }
 
-// stage records the staged volume, then has its plugin stage it.
+// stage waits for the volume's attachment, guards its backing file,
+// records the staged volume, then has its plugin stage it.
 func (m *Manager) stage(ctx context.Context, k stagingKey, rec stagedRecord, v *desiredVolume) error {
 	p, err := m.plugin(k.driver)
 	if err != nil {
+		return err
+	}
+	if err := m.beforeStage(ctx, v.csi, p); err != nil {
 		return err
 	}
 	want := stagedRecord{Driver: k.driver, VolumeHandle: k.handle, PVName: v.csi.pvName, Block: v.csi.capability.Block, Staged: rec.Staged}
@@ -133,6 +143,45 @@ func (m *Manager) stage(ctx context.Context, k stagingKey, rec stagedRecord, v *
 		return writeJSON(k.dir(m.cfg.RootDir)+"/"+recordName, want)
 	}
 	return nil
+}
+
+// beforeStage is the control plane's part of a stage (volumes/doc.go,
+// "Control plane"): a local volume lives on this node, the volume is
+// attached here, and a backing file is guarded by its finalizer.
+func (m *Manager) beforeStage(ctx context.Context, c *csiVolume, p volumes.NodePlugin) error {
+	if !c.csiSource {
+		return nil
+	}
+	if m.cfg.Control == nil {
+		return fmt.Errorf("volume %q: no API client to attach it with", c.pvName)
+	}
+	if c.key.driver == localvolume.Driver && c.home != m.cfg.NodeName {
+		return fmt.Errorf("%w: volume %q of %s lives on node %q, not on this node %q (its node affinity must be the one term %s In [%s])",
+			volumes.ErrInvalidArgument, c.pvName, localvolume.Driver, c.home, m.cfg.NodeName, localvolume.HostnameLabel, m.cfg.NodeName)
+	}
+	if err := m.waitAttached(ctx, c); err != nil {
+		return err
+	}
+	return m.guardBackingFile(ctx, c, p)
+}
+
+// setWaiting notes whether a volume to stage waits for its attachment
+// (Run then passes again soon).
+func (m *Manager) setWaiting(stage []stagingKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.waitingAttach = false
+	for _, k := range stage {
+		if m.backoff[opKey{op: "stage", name: k.driver + "/" + k.handle}].waiting {
+			m.waitingAttach = true
+		}
+	}
+}
+
+func (m *Manager) waiting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.waitingAttach
 }
 
 // unstage has the plugin unstage the volume, then removes its directory

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/volumes"
 	"github.com/nodeagent/nodeagent/volumes/localdriver"
 )
@@ -43,6 +44,12 @@ type csiVolume struct {
 	// ReadWriteOnceWithFSType policy: a filesystem of a named type,
 	// writable by one node).
 	ownership bool
+	// csiSource: the volume has a spec.csi source (attached by the
+	// attach/detach controller), not a spec.local one.
+	csiSource bool
+	// home is the node a local.nodeagent.io volume lives on, by its node
+	// affinity ("" for none or another shape).
+	home string
 }
 
 // claimName is the claim a volume uses: its persistentVolumeClaim, or a
@@ -126,6 +133,8 @@ func csiRequest(pv *corev1.PersistentVolume) (*csiVolume, error) {
 	case s.CSI != nil:
 		c.key = stagingKey{driver: s.CSI.Driver, handle: s.CSI.VolumeHandle}
 		c.attrs, c.capability.FsType, c.readOnly = s.CSI.VolumeAttributes, s.CSI.FSType, s.CSI.ReadOnly
+		c.csiSource = true
+		c.home, _ = localvolume.Node(pv)
 	case s.Local != nil:
 		c.key = stagingKey{driver: localdriver.Name, handle: pv.Name}
 		c.attrs = map[string]string{localdriver.AttrBacking: localdriver.BackingLocal, localdriver.AttrPath: s.Local.Path}

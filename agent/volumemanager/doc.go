@@ -15,6 +15,18 @@
 // pod changes. Each operation has its own back-off (500 ms doubling to
 // 30 s) and a failure is a FailedMount event on the pod.
 //
+// The node's half of the storage control plane's contract (volumes/doc.go,
+// "Control plane"; ControlPlane reads and writes it): before a stage the
+// manager waits for the volume's VolumeAttachment to say attached
+// (attach.go: looked at every WaitPeriod to 2 s, no FailedMount event: the
+// attach/detach controller reports the wait), checks that a local volume
+// lives on this node, and adds the backing-file finalizer to a file-backed
+// volume before its first stage makes the file (backing.go); it looks at
+// the volume of every backing file it holds right after an unstage and
+// then at growing intervals up to ReclaimPeriod, and for one deleted by
+// the control plane and unused here removes the file (reclaim policy
+// Delete; Retain keeps it) and then the finalizer (reclaim.go).
+//
 // The agent asks WaitForMount before it makes a pod's sandbox or starts a
 // container (not ready: the pod waits, woken by OnReady), and TearDownPod
 // before it removes the pod's directory. See volumes/doc.go for the paths

@@ -57,6 +57,19 @@ type Config struct {
 	// OnReady is called with a pod whose volumes have all become ready
 	// in a pass of the loop: the agent wakes its worker.
 	OnReady func(types.UID)
+	// NodeName is this node's: its VolumeAttachments are waited for, and
+	// the local volumes that live on it are guarded and reclaimed.
+	NodeName string
+	// Control reads and writes the storage control plane (attachments,
+	// the backing-file finalizer); nil only for `agent --cleanup`, which
+	// stages nothing and reclaims nothing.
+	Control ControlPlane
+	// ReclaimPeriod is how often, at most, the volume of each backing
+	// file held is looked at (reclaim.go; default 30 s).
+	ReclaimPeriod time.Duration
+	// WaitPeriod is how soon a pass comes again while a volume waits for
+	// its attachment (default 250 ms).
+	WaitPeriod time.Duration
 }
 
 // Manager is the agent's volume manager, shaped as kubelet's: the desired
@@ -75,6 +88,10 @@ type Manager struct {
 	backoff      map[opKey]backoffEntry
 	// unpublishErrs are the last unpublish failures, by published volume.
 	unpublishErrs map[publishKey]error
+	// reclaims: when each held backing file's volume is looked at next.
+	reclaims map[stagingKey]reclaimEntry
+	// waitingAttach: a volume to stage waits for its attachment.
+	waitingAttach bool
 
 	passMu  sync.Mutex // one pass at a time
 	trigger chan struct{}
@@ -108,6 +125,12 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.RetryPeriod <= 0 {
 		cfg.RetryPeriod = time.Second
 	}
+	if cfg.ReclaimPeriod <= 0 {
+		cfg.ReclaimPeriod = 30 * time.Second
+	}
+	if cfg.WaitPeriod <= 0 {
+		cfg.WaitPeriod = 250 * time.Millisecond
+	}
 	// As the mount table names paths; a root that does not exist yet (an
 	// agent's first start, `agent --cleanup` on a clean machine) is made
 	// by the first pod, not here.
@@ -120,27 +143,44 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg.RootDir = root
 	return &Manager{cfg: cfg, pods: map[types.UID]*podEntry{}, gone: map[types.UID]bool{}, setUp: map[podVolume]setUpInfo{},
-		backoff: map[opKey]backoffEntry{}, unpublishErrs: map[publishKey]error{}, trigger: make(chan struct{}, 1)}, nil
+		backoff: map[opKey]backoffEntry{}, unpublishErrs: map[publishKey]error{}, reclaims: map[stagingKey]reclaimEntry{},
+		trigger: make(chan struct{}, 1)}, nil
 }
 
 func (m *Manager) podsDir() string { return filepath.Join(m.cfg.RootDir, "pods") }
 
 func (m *Manager) podDir(uid types.UID) string { return filepath.Join(m.podsDir(), string(uid)) }
 
-// Run reconciles when woken (a pod added or removed) and every
-// RetryPeriod (retries, refreshes) until ctx ends.
+// Run reconciles when woken (a pod added or removed), every RetryPeriod
+// (retries, refreshes), and every WaitPeriod while a volume waits for
+// its attachment, until ctx ends.
 func (m *Manager) Run(ctx context.Context) {
 	t := m.cfg.Clock.NewTicker(m.cfg.RetryPeriod)
 	defer t.Stop()
 	for {
 		m.pass(ctx)
-		select {
-		case <-ctx.Done():
+		if !m.sleep(ctx, t) {
 			return
-		case <-m.trigger:
-		case <-t.C():
 		}
 	}
+}
+
+// sleep waits for the next pass; false when ctx ended.
+func (m *Manager) sleep(ctx context.Context, t clock.Ticker) bool {
+	var soon <-chan time.Time
+	if m.waiting() {
+		w := m.cfg.Clock.NewTimer(m.cfg.WaitPeriod)
+		defer w.Stop()
+		soon = w.C()
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-m.trigger:
+	case <-t.C():
+	case <-soon:
+	}
+	return true
 }
 
 func (m *Manager) wake() {

@@ -17,9 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 	testingclock "k8s.io/utils/clock/testing"
 
+	"github.com/nodeagent/nodeagent/api/localvolume"
 	"github.com/nodeagent/nodeagent/volumes"
 	"github.com/nodeagent/nodeagent/volumes/localdriver"
 )
@@ -37,6 +39,7 @@ type node struct {
 	events *record.FakeRecorder
 	hold   func(context.Context, string, localdriver.Step)
 	ready  chan types.UID
+	api    *fake.Clientset // the storage control plane: volumes, attachments
 }
 
 func newNode(t *testing.T) *node {
@@ -48,7 +51,7 @@ func newNode(t *testing.T) *node {
 	n := &node{t: t, root: root, mount: volumes.NewFake(), loop: loop, format: volumes.NewFakeFormatter(loop),
 		src:   &fakeSource{pvs: map[string]*corev1.PersistentVolume{}, files: map[string]string{}},
 		clock: testingclock.NewFakeClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)), events: record.NewFakeRecorder(100),
-		ready: make(chan types.UID, 100)}
+		ready: make(chan types.UID, 100), api: fake.NewClientset()}
 	return n
 }
 
@@ -59,7 +62,8 @@ func (n *node) manager() *Manager {
 		Formatter: n.format, Mounter: n.mount, Log: log, Hold: n.hold})
 	m, err := New(Config{RootDir: n.root, Pods: volumes.NewManager(n.mount, nil, log), Mounter: n.mount,
 		Plugins: map[string]volumes.NodePlugin{localdriver.Name: driver}, Source: n.src, Recorder: n.events, Clock: n.clock,
-		Log: log, RefreshPeriod: time.Minute, OnReady: func(uid types.UID) { n.ready <- uid }})
+		Log: log, RefreshPeriod: time.Minute, OnReady: func(uid types.UID) { n.ready <- uid },
+		NodeName: testNode, Control: NewControlPlane(n.api)})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -100,10 +104,12 @@ func (s *fakeSource) bind(claim string, pv *corev1.PersistentVolume) {
 	s.pvs[claim] = pv
 }
 
-// filePV is a file-backed PV of local.nodeagent.io.
+// filePV is a file-backed PV of local.nodeagent.io on the test's node.
 func filePV(name string, block bool) *corev1.PersistentVolume {
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeSpec{
 		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, MountOptions: []string{"noatime"},
+		NodeAffinity:                  localvolume.NodeAffinity(testNode),
+		PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
 		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: localdriver.Name,
 			VolumeHandle: name, FSType: "ext4", VolumeAttributes: map[string]string{"backing": "file", "size": "1048576"}}}}}
 	if block {
@@ -159,7 +165,7 @@ func (n *node) assertNothingLeft() {
 // unpublishes its pod only, the second unstages and detaches.
 func TestTwoPodsShareOneStagedVolume(t *testing.T) {
 	n := newNode(t)
-	n.src.bind("claim", filePV("pv-1", false))
+	n.bind("claim", filePV("pv-1", false))
 	m := n.manager()
 	m.SetSourcesReady()
 	ctx := context.Background()
@@ -211,7 +217,7 @@ func TestTwoPodsShareOneStagedVolume(t *testing.T) {
 // pod comes back, and cleans up when it goes.
 func TestRestartAdoptsPublishedVolumes(t *testing.T) {
 	n := newNode(t)
-	n.src.bind("claim", filePV("pv-1", false))
+	n.bind("claim", filePV("pv-1", false))
 	ctx := context.Background()
 	pod := claimPod("u1", "claim")
 	if _, err := n.manager().WaitForMount(ctx, pod); err != nil {
@@ -246,7 +252,7 @@ func TestRestartAdoptsPublishedVolumes(t *testing.T) {
 // unstaged, but only once every pod is known.
 func TestOrphanStagedVolumeIsUnstagedOnceSourcesAreReady(t *testing.T) {
 	n := newNode(t)
-	n.src.bind("claim", filePV("pv-1", false))
+	n.bind("claim", filePV("pv-1", false))
 	ctx, cancel := context.WithCancel(context.Background())
 	n.hold = func(_ context.Context, _ string, s localdriver.Step) {
 		if s == localdriver.StepStaged {
@@ -286,7 +292,7 @@ func TestPendingClaimWaits(t *testing.T) {
 	if ev := <-n.events.Events; !strings.Contains(ev, "FailedMount") || !strings.Contains(ev, "is not bound") {
 		t.Fatalf("event %q", ev)
 	}
-	n.src.bind("claim", filePV("pv-1", false))
+	n.bind("claim", filePV("pv-1", false))
 	n.clock.Step(time.Second)
 	m.pass(ctx)
 	select {
@@ -306,7 +312,7 @@ func TestPendingClaimWaits(t *testing.T) {
 // refresh period, a downwardAPI volume as soon as the pod changes.
 func TestFilesAreRefreshed(t *testing.T) {
 	n := newNode(t)
-	n.src.bind("claim", filePV("pv-1", false))
+	n.bind("claim", filePV("pv-1", false))
 	n.src.files["cm"] = "v1"
 	m := n.manager()
 	ctx := context.Background()
@@ -344,7 +350,7 @@ func TestStageFailureIsReported(t *testing.T) {
 	n := newNode(t)
 	pv := filePV("pv-1", false)
 	pv.Spec.CSI.Driver = "ebs.csi.aws.com"
-	n.src.bind("claim", pv)
+	n.bind("claim", pv)
 	_, err := n.manager().WaitForMount(context.Background(), claimPod("u1", "claim"))
 	if err == nil || !strings.Contains(err.Error(), "driver name ebs.csi.aws.com not found in the list of registered CSI drivers") {
 		t.Fatalf("WaitForMount: %v", err)

@@ -9,8 +9,8 @@ import (
 )
 
 // pass is one reconcile: resolve the claims not resolved yet, read the
-// actual state, compute the plan, apply it, then tell which pods have
-// all their volumes now.
+// actual state, compute the plan, apply it, look at the backing files
+// due for reclaim, then tell which pods have all their volumes now.
 func (m *Manager) pass(ctx context.Context) {
 	m.passMu.Lock()
 	defer m.passMu.Unlock()
@@ -26,6 +26,7 @@ func (m *Manager) pass(ctx context.Context) {
 		m.cfg.Log.Warn("reading the volumes' actual state", "err", err)
 		return
 	}
+	m.reclaim(ctx, actual)
 	for _, uid := range m.updateReadiness(actual) {
 		if m.cfg.OnReady != nil {
 			m.cfg.OnReady(uid)
@@ -170,11 +171,12 @@ func hasPublished(a actualState, uid types.UID) bool {
 }
 
 // reportFailures records a FailedMount event for each volume whose
-// failure changed since the last one.
+// failure changed since the last one (a wait for the volume's attachment
+// is no failure: the attach/detach controller reports it).
 func (m *Manager) reportFailures(e *podEntry) {
 	for name, err := range e.errs {
 		msg := err.Error()
-		if e.events[name] == msg || m.cfg.Recorder == nil {
+		if e.events[name] == msg || m.cfg.Recorder == nil || isWaiting(err) {
 			continue
 		}
 		e.events[name] = msg
@@ -203,20 +205,25 @@ type opKey struct {
 	name string
 }
 
-// backoffEntry is an operation's back-off after a failure.
+// backoffEntry is an operation's back-off after a failure, or while it
+// waits for another component (waiting: a waitingError).
 type backoffEntry struct {
-	next  time.Time
-	delay time.Duration
+	next    time.Time
+	delay   time.Duration
+	waiting bool
 }
 
 const (
 	initialBackoff = 500 * time.Millisecond
 	maxBackoff     = 30 * time.Second
+	// maxWaitBackoff bounds the back-off of a wait: the attachment is
+	// looked at again within 2 s of the last look.
+	maxWaitBackoff = 2 * time.Second
 )
 
 // try runs op unless it is backing off from a failure (ran false: the
-// caller keeps what it knew); a failure doubles the back-off, a success
-// ends it.
+// caller keeps what it knew); a failure doubles the back-off (a wait
+// doubles from WaitPeriod up to maxWaitBackoff), a success ends it.
 func (m *Manager) try(key opKey, op func() error) (ran bool, err error) {
 	now := m.cfg.Clock.Now()
 	m.mu.Lock()
@@ -232,7 +239,11 @@ func (m *Manager) try(key opKey, op func() error) (ran bool, err error) {
 		delete(m.backoff, key)
 		return true, nil
 	}
-	b.delay = min(max(2*b.delay, initialBackoff), maxBackoff)
+	if b.waiting = isWaiting(err); b.waiting {
+		b.delay = min(max(2*b.delay, m.cfg.WaitPeriod), maxWaitBackoff)
+	} else {
+		b.delay = min(max(2*b.delay, initialBackoff), maxBackoff)
+	}
 	b.next = now.Add(b.delay)
 	m.backoff[key] = b
 	return true, err

@@ -1,7 +1,9 @@
 // Package admission holds the admission rules kube-apiserver applies to
 // writes that nodeagent must apply the same way: the NodeRestriction plugin
-// (what a node may write, given the object and the stored one) and the
-// ServiceAccount plugin's rules for mirror pods. Each rule is a function of
+// (what a node may write, given the object and the stored one), the
+// ServiceAccount plugin (a pod's account and its kube-api-access volume;
+// mirror pods get nothing and may name none), DefaultStorageClass and the
+// claim rules. Each rule is a function of
 // the request's attributes; a refusal is kube's 403 (or 404) with kube's
 // message. The server calls them after defaulting and before validation,
 // where kube runs its mutating admission.

@@ -46,13 +46,17 @@ type config struct {
 	Execs      int    // kubectl exec -- true round trips
 	TransferMB int    // MB echoed through kubectl port-forward per transfer
 	Transfers  int    // port-forward transfers
+	// The volume phase (volumes.go).
+	Volumes          int // pods with a new volume, and pods on a staged one
+	ConfigMapPods    int // pods with a configMap volume
+	ConfigMapChanges int // configMap changes timed to the pods' files
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
 		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
 		ProbePods: 100, CPUWindow: time.Minute, Flips: 20,
-		Kubectl: "kubectl", Execs: 50, TransferMB: 100, Transfers: 3}
+		Kubectl: "kubectl", Execs: 50, TransferMB: 100, Transfers: 3, Volumes: 20, ConfigMapPods: 20, ConfigMapChanges: 3}
 }
 
 func quickConfig() config {
@@ -60,6 +64,7 @@ func quickConfig() config {
 	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
 	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
 	c.Execs, c.TransferMB, c.Transfers = 5, 20, 1
+	c.Volumes, c.ConfigMapPods, c.ConfigMapChanges = 3, 5, 1
 	return c
 }
 
@@ -71,6 +76,7 @@ type results struct {
 	procs                         perPodProcs
 	streams                       streamResults
 	probes                        probeResults
+	volumes                       volumeResults
 }
 
 func main() { cli.Main("agent bench", mainErr) }
@@ -102,6 +108,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Execs, "execs", cfg.Execs, "kubectl exec -- true round trips")
 	fs.IntVar(&cfg.TransferMB, "transfer-mb", cfg.TransferMB, "MB echoed through kubectl port-forward per transfer")
 	fs.IntVar(&cfg.Transfers, "transfers", cfg.Transfers, "port-forward transfers")
+	fs.IntVar(&cfg.Volumes, "volumes", cfg.Volumes, "pods with a new volume, and pods on a staged one")
+	fs.IntVar(&cfg.ConfigMapPods, "configmap-pods", cfg.ConfigMapPods, "pods with a configMap volume")
+	fs.IntVar(&cfg.ConfigMapChanges, "configmap-changes", cfg.ConfigMapChanges, "configMap changes timed to the pods' files")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -117,10 +126,13 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "execs", &cfg.Execs, q.Execs)
 		cli.Pick(set, "transfer-mb", &cfg.TransferMB, q.TransferMB)
 		cli.Pick(set, "transfers", &cfg.Transfers, q.Transfers)
+		cli.Pick(set, "volumes", &cfg.Volumes, q.Volumes)
+		cli.Pick(set, "configmap-pods", &cfg.ConfigMapPods, q.ConfigMapPods)
+		cli.Pick(set, "configmap-changes", &cfg.ConfigMapChanges, q.ConfigMapChanges)
 	}
 	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 ||
-		cfg.Execs < 1 || cfg.TransferMB < 1 || cfg.Transfers < 1 {
-		return cfg, errors.New("--seq, --batch, --exits, --probe-pods, --flips, --execs, --transfer-mb and --transfers must be at least 1")
+		cfg.Execs < 1 || cfg.TransferMB < 1 || cfg.Transfers < 1 || cfg.Volumes < 1 || cfg.ConfigMapPods < 1 || cfg.ConfigMapChanges < 1 {
+		return cfg, errors.New("--seq, --batch, --exits, --probe-pods, --flips, --execs, --transfer-mb, --transfers, --volumes, --configmap-pods and --configmap-changes must be at least 1")
 	}
 	if cfg.CPUWindow <= 0 {
 		return cfg, errors.New("--cpu-window must be positive")
@@ -185,8 +197,8 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error 
 
 // measure runs the phases: a warm-up pod (the image gets pulled once),
 // pods one at a time, pods at once, the idle RSS and what each pod's
-// processes cost, exec and port-forward through kubectl, then container
-// exits and the probed pods.
+// processes cost, exec and port-forward through kubectl, container exits,
+// volumes, then the probed pods.
 func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interface, r *results, progress io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx) // the watch ends before teardown
 	defer cancel()
@@ -236,6 +248,9 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	if err := p.deleteAll(ctx); err != nil {
 		return err
 	}
+	if r.volumes, err = measureVolumes(ctx, cfg, b, p, progress); err != nil {
+		return err
+	}
 	r.probes, err = measureProbes(ctx, cfg, b, p, progress)
 	return err
 }
@@ -280,6 +295,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
 	reportPerPodProcs(w, cfg.Batch, r.procs)
 	reportStreams(w, cfg, r.streams)
+	reportVolumes(w, cfg, r.volumes)
 	reportProbes(w, cfg, r.probes)
 }
 

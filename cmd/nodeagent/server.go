@@ -179,7 +179,10 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	sched := scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
-	volumeControllers := startVolumeControllers(ctx, client, factory, env)
+	volumeControllers, err := startVolumeControllers(ctx, client, factory, cfg.TLSClientConfig.CAData, env)
+	if err != nil {
+		return err
+	}
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)

@@ -14,14 +14,16 @@ import (
 	"github.com/nodeagent/nodeagent/controllers/attachdetach"
 	"github.com/nodeagent/nodeagent/controllers/ephemeral"
 	"github.com/nodeagent/nodeagent/controllers/persistentvolume"
+	"github.com/nodeagent/nodeagent/controllers/rootcacert"
 	"github.com/nodeagent/nodeagent/controllers/serviceaccount"
 )
 
-// startVolumeControllers builds the volume controllers and the service
-// account controller (pods' tokens) on factory (started by the caller) and
-// returns their Run functions. Their events go through
+// startVolumeControllers builds the volume controllers, the service
+// account controller and the root CA publisher (pods' tokens and the CA
+// bundle rootCA of their kube-api-access volumes) on factory (started by
+// the caller) and returns their Run functions. Their events go through
 // one broadcaster, each under its kube component name.
-func startVolumeControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
+func startVolumeControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, env *environment) ([]func(context.Context), error) {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := func(component string) record.EventRecorder {
@@ -33,5 +35,9 @@ func startVolumeControllers(ctx context.Context, client kubernetes.Interface, fa
 		env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{})
 	eph := ephemeral.New(client, factory, env.log.With("controller", "ephemeral-volume"), clock.RealClock{}, ephemeral.Config{})
 	sa := serviceaccount.New(client, factory, env.log.With("controller", "serviceaccount"), clock.RealClock{})
-	return []func(context.Context){pv.Run, ad.Run, eph.Run, sa.Run}
+	ca, err := rootcacert.New(client, factory, rootCA, env.log.With("controller", "root-ca-cert-publisher"), clock.RealClock{})
+	if err != nil {
+		return nil, err
+	}
+	return []func(context.Context){pv.Run, ad.Run, eph.Run, sa.Run, ca.Run}, nil
 }

@@ -47,5 +47,9 @@
 // detaches the backing file's loop devices (LOOP_CLR_FD: a device still
 // open is detached by the kernel at its last close), then removes the
 // record. The backing file, with the volume's data, stays: removing it is
-// the reclaim policy's business.
+// the reclaim policy's business. When the volume manager reclaims it
+// (backing.go), RemoveBackingFile renames it to <handle>.removing and
+// empties it (never one a loop device holds, never a symlink), and
+// FinishRemoval removes that marker once the volume's finalizer is gone:
+// an agent killed in between still finds the volume to finish.
 package localdriver
