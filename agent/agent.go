@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nodeagent/nodeagent/agent/cm"
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
@@ -76,6 +77,8 @@ type Agent struct {
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
+	cm            *cm.Manager // the node's cgroups (cgroups.go)
+	cgroups       cm.Cgroups  // WithCgroups; nil: the mounted hierarchy
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -86,6 +89,10 @@ type Option func(*Agent)
 
 // WithClock makes the agent read time from c (a fake clock in tests).
 func WithClock(c clock.WithTicker) Option { return func(a *Agent) { a.clock = c } }
+
+// WithCgroups makes the agent write its cgroups through cg (a cm.Fake in
+// tests) instead of the hierarchy mounted at CgroupMount.
+func WithCgroups(cg cm.Cgroups) Option { return func(a *Agent) { a.cgroups = cg } }
 
 // WithMetrics makes the agent report to m (kubelet's metrics on its API);
 // without it the agent keeps them in registries of its own.
@@ -133,6 +140,7 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	if a.metrics == nil {
 		a.metrics = ownMetrics(cfg.NodeName, rt, a.clock, log)
 	}
+	a.cm = a.newContainerManager(a.cgroups)
 	if a.prober == nil {
 		m, err := a.newProber()
 		if err != nil {
@@ -224,6 +232,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.setupNetwork(); err != nil {
 		return err
 	}
+	if err := a.startContainerManager(); err != nil {
+		return err
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
@@ -251,7 +262,8 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
 	c := a.cfg
 	return nodestatus.New(nodestatus.Config{NodeName: c.NodeName, NodeIP: a.nodeIP, PodCIDR: c.PodCIDR, Port: c.Port, MaxPods: c.MaxPods,
-		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration},
+		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration,
+		Allocatable: a.cm.AllocatableOf},
 		a.client, a.runtimeHealth, a.clock, a.log.With("component", "nodestatus"))
 }
 

@@ -82,6 +82,9 @@ type Config struct {
 	// hostPath volume may reach (the embedded API server's data dir: etcd,
 	// the CA key).
 	ProtectedPaths []string
+	// Resources are the QoS cgroups, node allocatable, eviction and
+	// shutdown settings (config_resources.go).
+	Resources ResourceConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -107,5 +110,6 @@ func DefaultConfig() Config {
 
 		ManifestCheckInterval: 5 * time.Second,
 		HealthzBindAddress:    "127.0.0.1",
+		Resources:             defaultResourceConfig(),
 	}
 }

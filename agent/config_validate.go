@@ -31,6 +31,7 @@ func (c Config) withDefaults() Config {
 	fill(&c.CNI.ConfDir, d.CNI.ConfDir)
 	fill(&c.CNI.CacheDir, d.CNI.CacheDir)
 	fill(&c.HealthzBindAddress, d.HealthzBindAddress)
+	fill(&c.Resources.CgroupMount, d.Resources.CgroupMount)
 	if len(c.CNI.PluginDirs) == 0 {
 		c.CNI.PluginDirs = d.CNI.PluginDirs
 	}

@@ -43,6 +43,8 @@ type Cgroups interface {
 	// Destroy removes the cgroup with its (task-free) children; one that is
 	// not there is not an error.
 	Destroy(path string) error
+	// Children lists the names of the cgroup's child cgroups.
+	Children(path string) ([]string, error)
 	// Version is 1 or 2.
 	Version() int
 }
@@ -80,6 +82,21 @@ func validPath(p string) error {
 		return fmt.Errorf("cgroup: %q is not a clean absolute cgroup path below the root", p)
 	}
 	return nil
+}
+
+// childDirs lists the directories in dir; none when dir is missing.
+func childDirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, ignoreMissing(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 func itoa(n int64) string  { return strconv.FormatInt(n, 10) }

@@ -100,3 +100,11 @@ func (c V1) Destroy(path string) error {
 	}
 	return cgroupfs.RemoveTree(c.Root, path)
 }
+
+// Children implements Cgroups: the memory hierarchy's child directories.
+func (c V1) Children(path string) ([]string, error) {
+	if err := validPath(path); err != nil {
+		return nil, err
+	}
+	return childDirs(c.dir("memory", path))
+}

@@ -143,3 +143,11 @@ func (c V2) Destroy(path string) error {
 	}
 	return cgroupfs.RemoveTree(c.Root, path)
 }
+
+// Children implements Cgroups.
+func (c V2) Children(path string) ([]string, error) {
+	if err := validPath(path); err != nil {
+		return nil, err
+	}
+	return childDirs(c.dir(path))
+}

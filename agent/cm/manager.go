@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -53,8 +51,12 @@ func (m *Manager) MemoryCapacity() int64 {
 }
 
 // Allocatable is what the node reports it offers pods.
-func (m *Manager) Allocatable() corev1.ResourceList {
-	alloc := m.cfg.Reservation.Allocatable(m.cfg.Capacity)
+func (m *Manager) Allocatable() corev1.ResourceList { return m.AllocatableOf(m.cfg.Capacity) }
+
+// AllocatableOf is what the node offers pods out of capacity (the node
+// status's, which also counts pods).
+func (m *Manager) AllocatableOf(capacity corev1.ResourceList) corev1.ResourceList {
+	alloc := m.cfg.Reservation.Allocatable(capacity)
 	delete(alloc, ResourcePID) // kubelet reports no pid capacity
 	return alloc
 }
@@ -111,18 +113,13 @@ func (m *Manager) DestroyPod(uid string) error {
 	return errors.Join(errs...)
 }
 
-// PodUIDs lists the uids of the pods that have a cgroup, read from the
-// tiers' directories under cgroupRoot (the memory hierarchy on v1).
-func (m *Manager) PodUIDs(cgroupRoot string) []string {
-	base := cgroupRoot
-	if m.cg.Version() == 1 {
-		base = filepath.Join(cgroupRoot, "memory")
-	}
+// PodUIDs lists the uids of the pods that have a cgroup in a tier.
+func (m *Manager) PodUIDs() []string {
 	var out []string
 	for _, tier := range m.layout.tiers() {
-		entries, _ := os.ReadDir(filepath.Join(base, tier))
-		for _, e := range entries {
-			if uid, ok := strings.CutPrefix(e.Name(), "pod"); ok && e.IsDir() && uid != "" {
+		names, _ := m.cg.Children(tier)
+		for _, n := range names {
+			if uid, ok := strings.CutPrefix(n, "pod"); ok && uid != "" {
 				out = append(out, uid)
 			}
 		}

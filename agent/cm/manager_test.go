@@ -102,7 +102,7 @@ func TestManagerMakesTheQOSTreeAndPodCgroups(t *testing.T) {
 	if got := read(t, filepath.Join(root, "memory", want["u1"], "memory.limit_in_bytes")); got != "1073741824" {
 		t.Errorf("guaranteed pod memory limit %s", got)
 	}
-	uids := m.PodUIDs(root)
+	uids := m.PodUIDs()
 	slices.Sort(uids)
 	if !slices.Equal(uids, []string{"u1", "u2", "u3"}) {
 		t.Errorf("PodUIDs %v", uids)

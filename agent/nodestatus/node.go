@@ -41,6 +41,9 @@ type Config struct {
 	// StatusInterval is how often the status is posted; RenewInterval how
 	// often the Lease is renewed, for LeaseDuration.
 	StatusInterval, RenewInterval, LeaseDuration time.Duration
+	// Allocatable is what the node offers pods out of its capacity (node
+	// allocatable); nil: all of it.
+	Allocatable func(capacity corev1.ResourceList) corev1.ResourceList
 }
 
 // Health says whether the runtime is healthy, and why not.
@@ -113,8 +116,12 @@ func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1
 	now := metav1.NewTime(r.clock.Now())
 	rtVersion, healthy, why := r.health(ctx)
 	capacity := r.capacity()
+	allocatable := capacity
+	if r.cfg.Allocatable != nil {
+		allocatable = r.cfg.Allocatable(capacity)
+	}
 	s := corev1.NodeStatus{
-		Capacity: capacity, Allocatable: capacity,
+		Capacity: capacity, Allocatable: allocatable,
 		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: r.cfg.NodeIP}, {Type: corev1.NodeHostName, Address: r.cfg.NodeName}},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(r.cfg.Port)}},
 		NodeInfo: corev1.NodeSystemInfo{KernelVersion: kernelVersion(), OSImage: osImage(), OperatingSystem: runtime.GOOS,

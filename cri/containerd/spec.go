@@ -34,6 +34,7 @@ func (r *Runtime) sandboxSpec(id, rootfs string, cfg cri.SandboxConfig) []oci.Sp
 		oci.WithCgroup(path.Join(r.cgroupParent(cfg.CgroupParent), id)),
 		oci.WithAnnotations(cfg.Annotations),
 		oci.WithAnnotations(map[string]string{shimGroupAnnotation: id}),
+		withOOMScoreAdj(sandboxOOMScoreAdj),
 	}
 	opts = append(opts, networkAndUTS(hostNet, cfg.NetNSPath, "", cfg.Hostname)...)
 	if cfg.HostIPC {
@@ -175,9 +176,29 @@ func bindMount(src, dst string, readOnly bool) specs.Mount {
 	return specs.Mount{Type: "bind", Source: src, Destination: dst, Options: []string{"rbind", "rprivate", mode}}
 }
 
-// resourceOpts sets the cgroup limits that are not zero.
+// sandboxOOMScoreAdj is the pause process's oom_score_adj, as under
+// containerd's CRI: below every container's, so that the OOM killer takes
+// a pod's containers before the process that holds its namespaces.
+const sandboxOOMScoreAdj = -998
+
+// withOOMScoreAdj sets the process's oom_score_adj.
+func withOOMScoreAdj(adj int) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.OOMScoreAdj = &adj
+		return nil
+	}
+}
+
+// resourceOpts sets the cgroup limits that are not zero, and the
+// oom_score_adj when given.
 func resourceOpts(res cri.Resources) []oci.SpecOpts {
 	var opts []oci.SpecOpts
+	if res.OOMScoreAdj != nil {
+		opts = append(opts, withOOMScoreAdj(*res.OOMScoreAdj))
+	}
 	if res.CPUShares > 0 {
 		opts = append(opts, oci.WithCPUShares(res.CPUShares))
 	}

@@ -1,9 +1,13 @@
 package containerd
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nodeagent/nodeagent/cri"
 )
@@ -82,5 +86,32 @@ func TestStdioLabelAndTTYEnv(t *testing.T) {
 	}
 	if env := containerEnv(cri.ContainerConfig{Env: []string{"A=1"}}); strings.Join(env, " ") != "A=1" {
 		t.Errorf("env without a TTY: %q", env)
+	}
+}
+
+func TestOOMScoreAdjInTheSpec(t *testing.T) {
+	apply := func(opts []oci.SpecOpts) *oci.Spec {
+		s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
+		for _, o := range opts {
+			if err := o(context.Background(), nil, nil, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	adj := 1000
+	if s := apply(resourceOpts(cri.Resources{OOMScoreAdj: &adj})); s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != 1000 {
+		t.Errorf("container oom_score_adj %v, want 1000", s.Process.OOMScoreAdj)
+	}
+	if s := apply(resourceOpts(cri.Resources{})); s.Process.OOMScoreAdj != nil {
+		t.Errorf("oom_score_adj %d set without being asked", *s.Process.OOMScoreAdj)
+	}
+	r := &Runtime{cfg: DefaultConfig()}
+	s := apply(r.sandboxSpec("id", "/rootfs", cri.SandboxConfig{CgroupParent: "/nodeagent/n1/kubepods/podu"})[2:]) // past the rootfs options
+	if s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != -998 {
+		t.Errorf("sandbox oom_score_adj %v, want -998", s.Process.OOMScoreAdj)
+	}
+	if s.Linux.CgroupsPath != "/nodeagent/n1/kubepods/podu/id" {
+		t.Errorf("sandbox cgroup %q", s.Linux.CgroupsPath)
 	}
 }

@@ -134,11 +134,16 @@ func ContainerdLeftovers(ns string) ([]string, error) {
 	return out, err
 }
 
-// PodCgroups lists the per-pod cgroup directories of node under
-// /nodeagent/<node>.
+// PodCgroups lists the per-pod cgroup directories of node: below its QoS
+// tiers /nodeagent/<node>/kubepods[/burstable|/besteffort], and where
+// pods went before those (/nodeagent/<node>).
 func PodCgroups(node string) []string {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node + "/pod*")
-	return dirs
+	var out []string
+	for _, tier := range []string{"", "/kubepods", "/kubepods/burstable", "/kubepods/besteffort"} {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node + tier + "/pod*")
+		out = append(out, dirs...)
+	}
+	return out
 }
 
 // RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
