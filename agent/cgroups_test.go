@@ -3,10 +3,10 @@ package agent
 import (
 	"testing"
 
+	crifake "github.com/nodeagent/nodeagent/cri/fake"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	crifake "github.com/nodeagent/nodeagent/cri/fake"
 )
 
 // burstablePod requests CPU and memory and limits memory only.

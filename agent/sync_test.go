@@ -75,12 +75,12 @@ type harness struct {
 	t       *testing.T
 	a       *Agent
 	cgroups *cm.Fake
-	rt     *crifake.Fake
-	client *fake.Clientset
-	net    *fakeNet
-	mounts *volumes.Fake
-	clock  *testingclock.FakeClock
-	ctx    context.Context
+	rt      *crifake.Fake
+	client  *fake.Clientset
+	net     *fakeNet
+	mounts  *volumes.Fake
+	clock   *testingclock.FakeClock
+	ctx     context.Context
 }
 
 func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
