@@ -20,11 +20,14 @@ type ResourceConfig struct {
 	// --kube-reserved: kept from the pods for the OS and for the agent and
 	// runtime (cpu, memory, ephemeral-storage, pid).
 	SystemReserved, KubeReserved corev1.ResourceList
+	// ImageFsDir's filesystem holds the runtime's images: containerd's
+	// root (hack/config/containerd.toml), for imagefs.available.
+	ImageFsDir string
 }
 
 // defaultResourceConfig is ResourceConfig's defaults: nothing reserved.
 func defaultResourceConfig() ResourceConfig {
-	return ResourceConfig{CgroupMount: cgroupRoot}
+	return ResourceConfig{CgroupMount: cgroupRoot, ImageFsDir: "/var/lib/nodeagent/containerd"}
 }
 
 // hardEvictionReserve is what the hard eviction thresholds keep from
