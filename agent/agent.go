@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nodeagent/nodeagent/agent/cm"
+	"github.com/nodeagent/nodeagent/agent/eviction"
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
@@ -77,8 +78,11 @@ type Agent struct {
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
-	cm            *cm.Manager // the node's cgroups (cgroups.go)
-	cgroups       cm.Cgroups  // WithCgroups; nil: the mounted hierarchy
+	cm            *cm.Manager            // the node's cgroups (cgroups.go)
+	cgroups       cm.Cgroups             // WithCgroups; nil: the mounted hierarchy
+	eviction      *eviction.Manager      // eviction_wiring.go
+	reclaimer     eviction.DiskReclaimer // WithDiskReclaimer; nil: none
+	nodeStatus    *nodestatus.Reporter   // made by Run
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -110,6 +114,9 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	}
 	a.nodeIP = NodeIP(cfg)
 	a.stats = a.newStats()
+	if a.eviction, err = a.newEvictionManager(); err != nil {
+		return nil, err
+	}
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
@@ -239,7 +246,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
-	go a.nodeStatusReporter().Run(ctx)
+	a.nodeStatus = a.nodeStatusReporter()
+	go a.nodeStatus.Run(ctx)
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
@@ -252,6 +260,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.serveAPI(ctx)
 	a.factory.Start(ctx.Done())
 	go a.housekeeping(ctx)
+	go a.runEviction(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
 	a.prober.Stop()
@@ -263,7 +272,7 @@ func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
 	c := a.cfg
 	return nodestatus.New(nodestatus.Config{NodeName: c.NodeName, NodeIP: a.nodeIP, PodCIDR: c.PodCIDR, Port: c.Port, MaxPods: c.MaxPods,
 		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration,
-		Allocatable: a.cm.AllocatableOf},
+		Allocatable: a.cm.AllocatableOf, Pressure: a.eviction},
 		a.client, a.runtimeHealth, a.clock, a.log.With("component", "nodestatus"))
 }
 

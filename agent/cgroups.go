@@ -26,9 +26,9 @@ func (a *Agent) newContainerManager(cg cm.Cgroups) *cm.Manager {
 		cg = cm.DetectCgroups(a.cfg.Resources.CgroupMount)
 	}
 	os.MkdirAll(a.cfg.RootDir, 0o750) // statfs'ed for the capacity
-	r := a.cfg.Resources
-	return cm.New(cm.Config{Root: nodeCgroup(a.cfg.NodeName), Capacity: cm.ReadCapacity(procRoot, a.cfg.RootDir),
-		Reservation: cm.Reservation{SystemReserved: r.SystemReserved, KubeReserved: r.KubeReserved, HardEviction: a.hardEvictionReserve()}},
+	r, capacity := a.cfg.Resources, cm.ReadCapacity(procRoot, a.cfg.RootDir)
+	return cm.New(cm.Config{Root: nodeCgroup(a.cfg.NodeName), Capacity: capacity,
+		Reservation: cm.Reservation{SystemReserved: r.SystemReserved, KubeReserved: r.KubeReserved, HardEviction: a.hardEvictionReserve(capacity)}},
 		cg, a.log.With("component", "cm"))
 }
 

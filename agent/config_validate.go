@@ -78,6 +78,12 @@ func (c Config) Validate() error {
 	if c.HealthzPort != 0 && !isIP(c.HealthzBindAddress) {
 		bad("--healthz-bind-address", "%q is not an IP address", c.HealthzBindAddress)
 	}
+	if _, err := c.Resources.Eviction.thresholds(); err != nil {
+		bad("--eviction-hard/--eviction-soft", "%v", err)
+	}
+	if c.Resources.Eviction.MaxPodGracePeriod < 0 {
+		bad("--eviction-max-pod-grace-period", "%d is negative", c.Resources.Eviction.MaxPodGracePeriod)
+	}
 	return errors.Join(errs...)
 }
 

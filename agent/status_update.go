@@ -29,6 +29,7 @@ func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) 
 	if failedForDeadline(old, &s, now) {
 		lifecycle.FailForDeadline(&s)
 	}
+	keepEvicted(old, &s)
 	a.addTerminationMessages(pod, st, &s)
 	return a.statusManager.SetPodStatus(ctx, pod, s)
 }

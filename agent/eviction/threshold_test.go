@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestParseThresholdsDefaults(t *testing.T) {
@@ -78,5 +80,13 @@ func TestThresholdsMetPercentageAndMinReclaim(t *testing.T) {
 		if got := len(thresholdsMet(ts, obs(tc.avail), tc.reclaim)) == 1; got != tc.met {
 			t.Errorf("available 100%%-of-1000 %d (min reclaim %v): met %v, want %v", tc.avail, tc.reclaim, got, tc.met)
 		}
+	}
+}
+
+func TestHardReservation(t *testing.T) {
+	ts := mustThresholds(t, DefaultEvictionHard(), map[string]string{"memory.available": "1Gi"}, map[string]string{"memory.available": "1m"}, nil)
+	got := HardReservation(ts, res("memory", "8Gi", "ephemeral-storage", "100Gi", "cpu", "2"))
+	if m, e := got[corev1.ResourceMemory], got[corev1.ResourceEphemeralStorage]; len(got) != 2 || m.String() != "100Mi" || e.String() != "10Gi" {
+		t.Errorf("reservation %v, want memory 100Mi (the hard threshold, not the soft) and ephemeral-storage 10Gi", got)
 	}
 }

@@ -63,6 +63,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity")
 	fs.StringVar(&c.PodManifestPath, "pod-manifest-path", c.PodManifestPath, "directory of static pod manifests (empty: none)")
 	fs.DurationVar(&c.RelistPeriod, "pleg-relist-period", c.RelistPeriod, "safety-net relist period")
+	resourceFlags(fs, &c.Resources)
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	proxyFlags(fs, o.proxy)
