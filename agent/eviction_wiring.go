@@ -27,7 +27,7 @@ func (a *Agent) newEvictionManager() (*eviction.Manager, error) {
 	}
 	cfg := eviction.Config{NodeName: a.cfg.NodeName, Thresholds: ts, PressureTransitionPeriod: e.PressureTransitionPeriod,
 		MaxPodGracePeriodSeconds: e.MaxPodGracePeriod}
-	return eviction.New(cfg, eviction.Deps{Summary: a.stats, ActivePods: a.activePods, KillPod: a.evictPod,
+	return eviction.New(cfg, eviction.Deps{Summary: a.stats, NodeMemory: a.stats.NodeMemory, ActivePods: a.activePods, KillPod: a.evictPod,
 		Reclaimer: a.reclaimer, Recorder: eventRecorder{a}, OnConditionsChanged: a.kickNodeStatus, Clock: a.clock,
 		Log: a.log.With("component", "eviction")}), nil
 }

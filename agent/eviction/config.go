@@ -30,6 +30,11 @@ type Config struct {
 	MaxPodGracePeriodSeconds int64
 	// HousekeepingInterval is how often the manager looks (10 s).
 	HousekeepingInterval time.Duration
+	// MemoryCheckInterval is how often, between passes, the manager reads
+	// memory.available alone (Deps.NodeMemory) and makes a pass at once
+	// when a memory threshold is newly crossed (1 s), where kubelet has a
+	// memcg threshold notifier.
+	MemoryCheckInterval time.Duration
 }
 
 // Defaults fills in kubelet's defaults.
@@ -39,6 +44,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.HousekeepingInterval == 0 {
 		c.HousekeepingInterval = 10 * time.Second
+	}
+	if c.MemoryCheckInterval == 0 {
+		c.MemoryCheckInterval = time.Second
 	}
 	return c
 }
@@ -82,6 +90,9 @@ type Recorder interface {
 // Deps are what the manager reads and acts through.
 type Deps struct {
 	Summary SummaryProvider
+	// NodeMemory reads memory.available alone: what is available and the
+	// working set (stats.Collector.NodeMemory); nil: only the passes look.
+	NodeMemory func() (available, workingSet uint64, err error)
 	// ActivePods are the pods the agent runs or is to run.
 	ActivePods func() []*corev1.Pod
 	KillPod    KillPodFunc

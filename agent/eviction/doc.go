@@ -7,7 +7,9 @@
 // pass, until the signal is back above its threshold.
 //
 // Every HousekeepingInterval (10 s, kubelet's) a pass reads the stats
-// summary (agent/stats) and:
+// summary (agent/stats), and between passes memory.available alone is read
+// every second, a pass following at once when one of its thresholds is
+// newly crossed (kubelet has a memcg threshold notifier for this). A pass:
 //   - observes the signals (signals.go): memory.available (the node's
 //     memory less the root cgroup's working set) and
 //     allocatableMemory.available (the pods' cgroup against node

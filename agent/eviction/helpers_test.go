@@ -31,6 +31,7 @@ type fakeNode struct {
 	afterReclaim      func(*statsapi.Summary)
 	reclaims          []int64
 	containersDeleted int
+	summaries         int // Summary calls
 }
 
 type killed struct {
@@ -51,6 +52,7 @@ func newFakeNode(memAvailable, memWorkingSet uint64) *fakeNode {
 func (n *fakeNode) Summary(context.Context) (*statsapi.Summary, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.summaries++
 	s := n.summary
 	return &s, nil
 }

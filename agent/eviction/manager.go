@@ -48,20 +48,71 @@ func New(cfg Config, deps Deps) *Manager {
 		firstObservedAt: map[thresholdKey]time.Time{}}
 }
 
-// Run makes a pass every HousekeepingInterval until ctx ends.
+// Run makes a pass every HousekeepingInterval, and at once when a memory
+// threshold is newly crossed, until ctx ends.
 func (m *Manager) Run(ctx context.Context) {
 	t := m.deps.Clock.NewTicker(m.cfg.HousekeepingInterval)
 	defer t.Stop()
+	var memory <-chan time.Time
+	if m.deps.NodeMemory != nil && len(m.memoryThresholds()) > 0 {
+		w := m.deps.Clock.NewTicker(m.cfg.MemoryCheckInterval)
+		defer w.Stop()
+		memory = w.C()
+	}
 	for {
 		if _, err := m.synchronize(ctx); err != nil && ctx.Err() == nil {
 			m.deps.Log.Warn("eviction manager pass failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if !m.waitForPass(ctx, t.C(), memory) {
 			return
-		case <-t.C():
 		}
 	}
+}
+
+// waitForPass waits for the next tick, or for a memory check that finds a
+// memory threshold newly crossed; false when ctx ended.
+func (m *Manager) waitForPass(ctx context.Context, tick, memory <-chan time.Time) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick:
+			return true
+		case <-memory:
+			if m.memoryNewlyCrossed() {
+				return true
+			}
+		}
+	}
+}
+
+// memoryThresholds are the memory.available thresholds.
+func (m *Manager) memoryThresholds() []Threshold {
+	var out []Threshold
+	for _, t := range m.cfg.Thresholds {
+		if t.Signal == SignalMemoryAvailable {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// memoryNewlyCrossed reads memory.available alone and says whether one of
+// its thresholds is crossed that the last pass did not see crossed.
+func (m *Manager) memoryNewlyCrossed() bool {
+	avail, ws, err := m.deps.NodeMemory()
+	if err != nil {
+		return false
+	}
+	obs := observations{SignalMemoryAvailable: bytesObservation(avail, avail+ws)}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range thresholdsMet(m.memoryThresholds(), obs, false) {
+		if _, seen := m.firstObservedAt[keyOf(t)]; !seen {
+			return true
+		}
+	}
+	return false
 }
 
 // IsUnderMemoryPressure says whether the node reports MemoryPressure.

@@ -218,3 +218,50 @@ func TestAllocatableMemory(t *testing.T) {
 		t.Errorf("evicted %v, want p: the pods' cgroup has 20Mi left of allocatable", got)
 	}
 }
+
+func TestMemoryCheckBetweenPasses(t *testing.T) {
+	n := newFakeNode(500*mi, 900*mi)
+	n.addPod("p", 10*mi, 0, nil, nil)
+	m, clk := newTestManager(t, n, Config{Thresholds: mustThresholds(t, hardMemory, nil, nil, nil)})
+	m.deps.NodeMemory = func() (uint64, uint64, error) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return *n.summary.Node.Memory.AvailableBytes, *n.summary.Node.Memory.WorkingSetBytes, nil
+	}
+	if m.memoryNewlyCrossed() {
+		t.Fatal("crossed with 500Mi available")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	waitFor(t, "the first pass and the tickers", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return clk.HasWaiters() && n.summaries > 0
+	})
+	n.mu.Lock()
+	n.summary.Node.Memory.AvailableBytes = ptr[uint64](50 * mi)
+	n.mu.Unlock()
+	clk.Step(time.Second) // the memory check, long before the 10 s pass
+	waitFor(t, "an eviction after the memory check", func() bool { return len(n.killedNames()) == 1 })
+	if !m.IsUnderMemoryPressure() {
+		t.Error("no MemoryPressure")
+	}
+	if m.memoryNewlyCrossed() {
+		t.Error("still newly crossed after the pass saw it")
+	}
+	cancel()
+	<-done
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

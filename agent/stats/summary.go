@@ -282,3 +282,19 @@ func OnlyCPUAndMemory(s *statsapi.Summary) {
 		}
 	}
 }
+
+// NodeMemory is the node's memory as the summary reports it, alone and
+// cheaply (two reads): what is available (the node's memory less the root
+// cgroup's working set) and the working set. The eviction manager watches
+// memory.available with it between its passes.
+func (c *Collector) NodeMemory() (available, workingSet uint64, err error) {
+	m, err := c.deps.Cgroups.Memory(rootCgroup)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stats: node memory: %w", err)
+	}
+	total, err := c.deps.Host.MemTotal()
+	if err != nil {
+		return 0, 0, fmt.Errorf("stats: node memory: %w", err)
+	}
+	return sub(total, m.WorkingSet), m.WorkingSet, nil
+}

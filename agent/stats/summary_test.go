@@ -205,3 +205,12 @@ func TestSummaryHasWhatEvictionReads(t *testing.T) {
 	check(t, "ephemeral storage: logs and volumes", p.EphemeralStorage.UsedBytes, 10+5+10+4096)
 	check(t, "ephemeral storage inodes", p.EphemeralStorage.InodesUsed, 3+3)
 }
+
+// NodeMemory is the summary's node memory, alone.
+func TestNodeMemory(t *testing.T) {
+	f := newFixture(t)
+	avail, ws, err := f.c.NodeMemory()
+	if err != nil || avail != 300*1024 || ws != 700*1024 {
+		t.Errorf("node memory available %d working set %d (%v), want 300Ki and 700Ki as the summary", avail, ws, err)
+	}
+}
