@@ -39,18 +39,22 @@ type config struct {
 	ProbePods int           // pods with a readiness probe every second
 	CPUWindow time.Duration // how long the agent's CPU time is read over
 	Flips     int           // readiness changes timed to the proxy's rules
+	// EvictionRounds are the eviction phase's rounds (eviction.go); 0:
+	// none.
+	EvictionRounds int
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
 		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
-		ProbePods: 100, CPUWindow: time.Minute, Flips: 20}
+		ProbePods: 100, CPUWindow: time.Minute, Flips: 20, EvictionRounds: 5}
 }
 
 func quickConfig() config {
 	c := defaultConfig()
 	c.Seq, c.Batch, c.Exits, c.Settle = 3, 5, 5, 2*time.Second
 	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
+	c.EvictionRounds = 2
 	return c
 }
 
@@ -60,6 +64,7 @@ type results struct {
 	seq, batch, exits, exitsAgent stats.Summary
 	agentRSS, serverRSS, agentMax uint64
 	probes                        probeResults
+	eviction                      evictionResults
 }
 
 func main() { cli.Main("agent bench", mainErr) }
@@ -87,6 +92,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.ProbePods, "probe-pods", cfg.ProbePods, "pods with a readiness probe every second")
 	fs.DurationVar(&cfg.CPUWindow, "cpu-window", cfg.CPUWindow, "how long the agent's CPU time is read over, with the probed pods")
 	fs.IntVar(&cfg.Flips, "flips", cfg.Flips, "readiness changes timed to the proxy's rules")
+	fs.IntVar(&cfg.EvictionRounds, "eviction-rounds", cfg.EvictionRounds, "memory pressure rounds timed to the condition and the first eviction (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -99,9 +105,13 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "probe-pods", &cfg.ProbePods, q.ProbePods)
 		cli.Pick(set, "cpu-window", &cfg.CPUWindow, q.CPUWindow)
 		cli.Pick(set, "flips", &cfg.Flips, q.Flips)
+		cli.Pick(set, "eviction-rounds", &cfg.EvictionRounds, q.EvictionRounds)
 	}
 	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 {
 		return cfg, errors.New("--seq, --batch, --exits, --probe-pods and --flips must be at least 1")
+	}
+	if cfg.EvictionRounds < 0 {
+		return cfg, errors.New("--eviction-rounds cannot be negative")
 	}
 	if cfg.CPUWindow <= 0 {
 		return cfg, errors.New("--cpu-window must be positive")
@@ -208,7 +218,13 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	if err := p.deleteAll(ctx); err != nil {
 		return err
 	}
-	r.probes, err = measureProbes(ctx, cfg, b, p, progress)
+	if r.probes, err = measureProbes(ctx, cfg, b, p, progress); err != nil || cfg.EvictionRounds == 0 {
+		return err
+	}
+	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	r.eviction, err = measureEviction(ctx, cfg, b, p, progress)
 	return err
 }
 
@@ -251,6 +267,9 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	fmt.Fprintf(w, "%-26s %s  (highest over the %s: %s; the server process: %s)\n",
 		fmt.Sprintf("agent RSS idle, %d pods", cfg.Batch), stats.MiB(r.agentRSS), cfg.Settle, stats.MiB(r.agentMax), stats.MiB(r.serverRSS))
 	reportProbes(w, cfg, r.probes)
+	if cfg.EvictionRounds > 0 {
+		reportEviction(w, r.eviction)
+	}
 }
 
 func line(w io.Writer, label string, s stats.Summary, what string) {

@@ -117,15 +117,16 @@ func (b *benchNode) startServer(ctx context.Context) (*rest.Config, error) {
 	return cfg, err
 }
 
-// startAgent mints the node's kubeconfig and runs `nodeagent agent`.
-func (b *benchNode) startAgent() error {
+// startAgent mints the node's kubeconfig and runs `nodeagent agent`, with
+// extra flags.
+func (b *benchNode) startAgent(extra ...string) error {
 	kc := filepath.Join(b.dir, "node.kubeconfig")
 	mint := exec.Command(b.bin, "kubeconfig", "node", b.name, "--data-dir", b.serverDir(), "--out", kc)
 	if out, err := mint.CombinedOutput(); err != nil {
 		return fmt.Errorf("mint the node kubeconfig: %w: %s", err, out)
 	}
 	var err error
-	b.agent, err = b.start("agent", append([]string{"agent", "--kubeconfig", kc}, b.agentArgs()...)...)
+	b.agent, err = b.start("agent", append(append([]string{"agent", "--kubeconfig", kc}, b.agentArgs()...), extra...)...)
 	return err
 }
 
