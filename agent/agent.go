@@ -83,6 +83,7 @@ type Agent struct {
 	eviction      *eviction.Manager      // eviction_wiring.go
 	reclaimer     eviction.DiskReclaimer // WithDiskReclaimer; nil: none
 	nodeStatus    *nodestatus.Reporter   // made by Run
+	admitter      podAdmitter            // the eviction manager; tests: a fake
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -117,6 +118,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if a.eviction, err = a.newEvictionManager(); err != nil {
 		return nil, err
 	}
+	a.admitter = a.eviction
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))

@@ -86,3 +86,32 @@ func keepEvicted(old *corev1.Pod, s *corev1.PodStatus) {
 		s.Phase, s.Reason, s.Message = corev1.PodFailed, eviction.Reason, old.Status.Message
 	}
 }
+
+// podAdmitter says whether a new pod may start (the eviction manager).
+type podAdmitter interface {
+	Admit(pod *corev1.Pod) (ok bool, reason, message string)
+}
+
+// admitNewPod refuses, as kubelet's pod admission, a pod this node has not
+// started yet (no sandbox, no start time) while the node's pressure
+// forbids it: the pod is Failed with the refusal's reason and "Pod was
+// rejected: " and its message, and never runs. It says whether the pod
+// may go on.
+func (a *Agent) admitNewPod(ctx context.Context, pod *corev1.Pod, st podState) (bool, error) {
+	if a.admitter == nil || pod.DeletionTimestamp != nil || len(st.sandboxes) > 0 {
+		return true, nil
+	}
+	old := a.statusManager.OldStatus(pod)
+	if old.StartTime != nil || isFinished(old) {
+		return true, nil
+	}
+	ok, reason, msg := a.admitter.Admit(pod)
+	if ok {
+		return true, nil
+	}
+	msg = "Pod was rejected: " + msg
+	a.event(pod, corev1.EventTypeWarning, reason, "%s", msg)
+	s := *old.DeepCopy()
+	s.Phase, s.Reason, s.Message = corev1.PodFailed, reason, msg
+	return false, a.statusManager.SetPodStatus(ctx, pod, s)
+}

@@ -107,3 +107,42 @@ func TestEvictedPodStaysFailed(t *testing.T) {
 		t.Fatalf("status %s/%s, want Failed/Evicted", s.Phase, s.Reason)
 	}
 }
+
+type refuseAll struct{}
+
+func (refuseAll) Admit(*corev1.Pod) (bool, string, string) {
+	return false, "Evicted", "The node had condition: [DiskPressure]. "
+}
+
+// Under pressure a new pod is refused as kubelet refuses it, and never
+// runs; a pod that already runs is not touched.
+func TestNewPodRefusedUnderPressure(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	running := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	running.Spec.NodeName = "n1"
+	fresh := podSpec(corev1.RestartPolicyAlways, nil, "a")
+	fresh.Name, fresh.UID, fresh.Spec.NodeName = "q", "uid2", "n1"
+	h := newHarness(t, rt, running, fresh)
+	h.sync("ns/p")
+	h.a.admitter = refuseAll{}
+	h.waitCache("ns", "p")
+	h.sync("ns/p")
+	h.sync("ns/q")
+	if s := h.pod("ns", "q").Status; s.Phase != corev1.PodFailed || s.Reason != "Evicted" ||
+		s.Message != "Pod was rejected: The node had condition: [DiskPressure]. " {
+		t.Errorf("refused pod's status %s/%s %q", s.Phase, s.Reason, s.Message)
+	}
+	sbs, _ := rt.ListPodSandboxes(h.ctx, map[string]string{cri.LabelPodUID: "uid2"})
+	if len(sbs) != 0 {
+		t.Errorf("the refused pod has %d sandboxes", len(sbs))
+	}
+	if p := h.pod("ns", "p"); p.Status.Phase != corev1.PodRunning {
+		t.Errorf("the running pod is %s", p.Status.Phase)
+	}
+	h.waitCache("ns", "q")
+	h.sync("ns/q") // and stays refused
+	if s := h.pod("ns", "q").Status; s.Phase != corev1.PodFailed || s.Reason != "Evicted" {
+		t.Errorf("after another sync: %s/%s", s.Phase, s.Reason)
+	}
+}
