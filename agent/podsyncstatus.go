@@ -141,6 +141,18 @@ func (p *podSyncStatuses) get(uid types.UID) *podSyncStatus {
 	return s
 }
 
+// gracePeriod is the pod's grace override, if an eviction set one; a pod
+// without an entry gets no entry.
+func (p *podSyncStatuses) gracePeriod(uid types.UID) (time.Duration, bool) {
+	p.mu.Lock()
+	s, ok := p.pods[uid]
+	p.mu.Unlock()
+	if !ok {
+		return 0, false
+	}
+	return s.gracePeriod()
+}
+
 // waitingReasons returns a copy of the pod's waiting reasons; a pod
 // without an entry gets none, and still none.
 func (p *podSyncStatuses) waitingReasons(uid types.UID) map[string]waitingInfo {
