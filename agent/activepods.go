@@ -15,10 +15,12 @@ func (a *Agent) activePods() []*corev1.Pod {
 		out = append(out, p)
 	}
 	a.staticMu.Unlock()
-	for _, obj := range a.pods.GetIndexer().List() {
-		p := obj.(*corev1.Pod)
-		if !isMirror(p) {
-			out = append(out, p)
+	if a.pods != nil { // Cleanup's agent has no API
+		for _, obj := range a.pods.GetIndexer().List() {
+			p := obj.(*corev1.Pod)
+			if !isMirror(p) {
+				out = append(out, p)
+			}
 		}
 	}
 	active := out[:0]
