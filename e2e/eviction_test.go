@@ -3,13 +3,17 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nodeagent/nodeagent/e2e/framework"
 )
@@ -177,4 +181,80 @@ func TestLocalLimits(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// diskPods: one pod writes 64 MiB into an emptyDir (no sizeLimit), the
+// other idles.
+const diskPods = `apiVersion: v1
+kind: Pod
+metadata: {name: filler}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: writer
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    command: [sh, -c, "dd if=/dev/zero of=/data/fill bs=1M count=64 && exec testserver pause"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: quiet}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: idle
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    args: [pause]
+`
+
+// TestDiskPressureEvictsTheLargestUser: the agent's root directory on a
+// 128 MiB loop-mounted ext4 with nodefs.available<60%: a pod filling 64
+// MiB of it crosses the threshold for real; the node reports DiskPressure
+// and that pod, the largest user of the disk, is evicted first.
+func TestDiskPressureEvictsTheLargestUser(t *testing.T) {
+	framework.RequireBinaries(t, "mkfs.ext4", "mount", "umount")
+	root := smallFilesystem(t, 128<<20)
+	l := startAgentLab(t, "--root-dir", root, "--eviction-hard=nodefs.available<60%", "--eviction-pressure-transition-period=30s")
+	l.k.ok(diskPods, "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/filler", "{.status.reason}", "Evicted")
+	msg := l.jsonpath("pod/filler", "{.status.message}")
+	if !strings.HasPrefix(msg, "The node was low on resource: ephemeral-storage. Threshold quantity: ") {
+		t.Errorf("eviction message %q", msg)
+	}
+	if r := l.jsonpath("pod/quiet", "{.status.reason}"); r == "Evicted" {
+		t.Error("the quiet pod was evicted before the one filling the disk")
+	}
+	if c := l.jsonpath("node/"+nodeName, "{.status.conditions[?(@.type=='DiskPressure')].status}"); c != "True" {
+		t.Errorf("DiskPressure %q, want True", c)
+	}
+}
+
+// smallFilesystem mounts a fresh ext4 of size bytes (a sparse file on a
+// loop device) and returns its mount point; it is unmounted, with what
+// was mounted below it, when the test ends.
+func smallFilesystem(t *testing.T, size int64) string {
+	t.Helper()
+	img, dir := filepath.Join(t.TempDir(), "disk.img"), t.TempDir()
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(f.Truncate(size), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		for _, m := range framework.MountsUnder(dir) { // the loop mount last
+			if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
+				t.Errorf("unmount %s: %v", m, err)
+			}
+		}
+	})
+	return dir
 }
