@@ -33,6 +33,11 @@
 //     message, in at most one second after SIGTERM (a soft threshold: the
 //     pod's grace period, at most --eviction-max-pod-grace-period).
 //
+// Admit refuses new pods under pressure as kubelet's eviction manager
+// does: BestEffort pods under MemoryPressure (unless they tolerate the
+// memory-pressure taint), every pod under DiskPressure or PIDPressure;
+// critical pods always start.
+//
 // It changes nothing in the kernel itself: it reads through the summary
 // and acts through the functions the agent passes in (Deps).
 package eviction
