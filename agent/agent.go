@@ -23,6 +23,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nodeagent/nodeagent/agent/cm"
+	"github.com/nodeagent/nodeagent/agent/eviction"
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/agent/lifecycle"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
@@ -79,8 +81,14 @@ type Agent struct {
 	podSync       *podSyncStatuses // per-pod state (podsyncstatus.go)
 	metrics       *agentmetrics.Metrics
 	stats         *stats.Collector
-	gc            *gc.Manager // image and container GC (gc_wiring.go)
-	sourcesReady  atomic.Bool // every pod that runs here was queued once
+	gc            *gc.Manager            // image and container GC (gc_wiring.go)
+	sourcesReady  atomic.Bool            // every pod that runs here was queued once
+	cm            *cm.Manager            // the node's cgroups (cgroups.go)
+	cgroups       cm.Cgroups             // WithCgroups; nil: the mounted hierarchy
+	eviction      *eviction.Manager      // eviction_wiring.go
+	reclaimer     eviction.DiskReclaimer // WithDiskReclaimer; default: the collectors (gc)
+	nodeStatus    *nodestatus.Reporter   // made by Run
+	admitter      podAdmitter            // the eviction manager; tests: a fake
 
 	staticMu sync.Mutex
 	static   map[string]*corev1.Pod // static pods by ns/name (static.go)
@@ -96,6 +104,10 @@ type Option func(*Agent)
 
 // WithClock makes the agent read time from c (a fake clock in tests).
 func WithClock(c clock.WithTicker) Option { return func(a *Agent) { a.clock = c } }
+
+// WithCgroups makes the agent write its cgroups through cg (a cm.Fake in
+// tests) instead of the hierarchy mounted at CgroupMount.
+func WithCgroups(cg cm.Cgroups) Option { return func(a *Agent) { a.cgroups = cg } }
 
 // WithMetrics makes the agent report to m (kubelet's metrics on its API);
 // without it the agent keeps them in registries of its own.
@@ -116,6 +128,13 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 	if a.gc, err = a.newGC(); err != nil {
 		return nil, err
 	}
+	if a.reclaimer == nil {
+		a.reclaimer = a.gc // eviction frees disk through the collectors first
+	}
+	if a.eviction, err = a.newEvictionManager(); err != nil {
+		return nil, err
+	}
+	a.admitter = a.eviction
 	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
@@ -146,6 +165,7 @@ func newAgent(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog
 	if a.metrics == nil {
 		a.metrics = ownMetrics(cfg.NodeName, rt, a.clock, log)
 	}
+	a.cm = a.newContainerManager(a.cgroups)
 	if a.prober == nil {
 		m, err := a.newProber()
 		if err != nil {
@@ -238,11 +258,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.setupNetwork(); err != nil {
 		return err
 	}
+	if err := a.startContainerManager(); err != nil {
+		return err
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
-	go a.nodeStatusReporter().Run(ctx)
+	a.nodeStatus = a.nodeStatusReporter()
+	go a.nodeStatus.Run(ctx)
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
@@ -257,6 +281,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.housekeeping(ctx)
 	go a.gc.Run(ctx)
 	go a.runShutdown(ctx)
+	go a.runEviction(ctx)
 	<-ctx.Done()
 	a.queue.ShutDown()
 	a.prober.Stop()
@@ -267,7 +292,8 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
 	c := a.cfg
 	return nodestatus.New(nodestatus.Config{NodeName: c.NodeName, NodeIP: a.nodeIP, PodCIDR: c.PodCIDR, Port: c.Port, MaxPods: c.MaxPods,
-		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration},
+		RootDir: c.RootDir, StatusInterval: c.StatusInterval, RenewInterval: c.RenewInterval, LeaseDuration: c.LeaseDuration,
+		Allocatable: a.cm.AllocatableOf, Pressure: a.eviction},
 		a.client, a.runtimeHealth, a.clock, a.log.With("component", "nodestatus"))
 }
 

@@ -96,6 +96,9 @@ type Config struct {
 	// --shutdown-grace-period-critical-pods; 0: off). It also needs an
 	// Inhibitor (WithShutdownInhibitor): logind on a systemd host.
 	Shutdown shutdown.Config
+	// Resources are the QoS cgroups, node allocatable, eviction and
+	// cgroup and eviction settings (config_resources.go).
+	Resources ResourceConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -124,5 +127,6 @@ func DefaultConfig() Config {
 
 		GC:                   gc.DefaultConfig(),
 		ContainerLogRotation: crilog.Rotation{MaxSize: 10 << 20, MaxFiles: 5},
+		Resources:            defaultResourceConfig(),
 	}
 }

@@ -33,6 +33,7 @@ func (c Config) withDefaults() Config {
 	fill(&c.CNI.ConfDir, d.CNI.ConfDir)
 	fill(&c.CNI.CacheDir, d.CNI.CacheDir)
 	fill(&c.HealthzBindAddress, d.HealthzBindAddress)
+	fill(&c.Resources.CgroupMount, d.Resources.CgroupMount)
 	if len(c.CNI.PluginDirs) == 0 {
 		c.CNI.PluginDirs = d.CNI.PluginDirs
 	}
@@ -83,6 +84,12 @@ func (c Config) Validate() error {
 	}
 	if c.HealthzPort != 0 && !isIP(c.HealthzBindAddress) {
 		bad("--healthz-bind-address", "%q is not an IP address", c.HealthzBindAddress)
+	}
+	if _, err := c.Resources.Eviction.thresholds(); err != nil {
+		bad("--eviction-hard/--eviction-soft", "%v", err)
+	}
+	if c.Resources.Eviction.MaxPodGracePeriod < 0 {
+		bad("--eviction-max-pod-grace-period", "%d is negative", c.Resources.Eviction.MaxPodGracePeriod)
 	}
 	return errors.Join(errs...)
 }

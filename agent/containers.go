@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeagent/nodeagent/agent/cm"
 	"github.com/nodeagent/nodeagent/agent/images"
 	"github.com/nodeagent/nodeagent/cri"
 )
@@ -75,11 +76,20 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 	mounts = append(mounts, msgMount...)
 	return cri.ContainerConfig{
 		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
-		Mounts: mounts, Devices: devices, LogPath: logPath, LogRotation: a.cfg.ContainerLogRotation, Resources: resources(spec), Security: security(pod, spec),
+		Mounts: mounts, Devices: devices, LogPath: logPath, LogRotation: a.cfg.ContainerLogRotation, Resources: a.containerResources(pod, spec), Security: security(pod, spec),
 		TTY: spec.TTY, Stdin: spec.Stdin, StdinOnce: spec.StdinOnce,
 		Labels: map[string]string{cri.LabelPodUID: string(pod.UID), cri.LabelPodNamespace: pod.Namespace,
 			cri.LabelPodName: pod.Name, cri.LabelContainerName: spec.Name, cri.LabelAttempt: fmt.Sprint(attempt)},
 	}, nil
+}
+
+// containerResources are the container's cgroup settings and its
+// oom_score_adj from the pod's QoS class (agent/cm).
+func (a *Agent) containerResources(pod *corev1.Pod, spec corev1.Container) cri.Resources {
+	r := resources(spec)
+	adj := cm.OOMScoreAdj(pod, &spec, a.cm.MemoryCapacity())
+	r.OOMScoreAdj = &adj
+	return r
 }
 
 // resources maps requests and limits onto cgroup settings as the kubelet

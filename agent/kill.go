@@ -64,6 +64,9 @@ func (a *Agent) killContainer(ctx context.Context, pod *corev1.Pod, podIP string
 	a.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
 	spec := containerSpec(pod, k.name)
 	grace := lifecycle.GracePeriod(pod, spec, k.reason)
+	if g, ok := a.podSync.gracePeriod(pod.UID); ok {
+		grace = g // evicted
+	}
 	var used time.Duration
 	if spec != nil {
 		used = a.hooks.PreStop(ctx, lifecycle.Container{Pod: pod, Spec: spec, ID: k.id, PodIP: podIP}, grace)

@@ -22,8 +22,10 @@ const procRoot = "/proc"
 // or v2 where that is mounted there), the pods' network namespaces, statfs
 // of the root and log directories.
 func (a *Agent) newStats() *stats.Collector {
-	cfg := stats.Config{NodeName: a.cfg.NodeName, RootDir: a.cfg.RootDir, LogDir: a.cfg.PodLogDir, PodCgroup: a.podCgroup}
-	deps := stats.Deps{Cgroups: stats.DetectCgroups(cgroupRoot), Network: stats.ProcNetDev{}, Host: stats.Proc{Root: procRoot}}
+	cfg := stats.Config{NodeName: a.cfg.NodeName, RootDir: a.cfg.RootDir, LogDir: a.cfg.PodLogDir, PodCgroup: a.podCgroup,
+		PodsCgroup: a.cm.Layout().Kubepods(), ImageFsDir: a.cfg.Resources.ImageFsDir}
+	deps := stats.Deps{Cgroups: stats.DetectCgroups(a.cfg.Resources.CgroupMount), Network: stats.ProcNetDev{},
+		Host: stats.Proc{Root: procRoot}, Volumes: localVolumeStats{a}}
 	return stats.New(cfg, a.rt, deps, clock.RealClock{})
 }
 

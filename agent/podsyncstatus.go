@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -26,6 +27,9 @@ type podSyncStatus struct {
 	// starts now ends at once.
 	cancelHook  context.CancelFunc
 	terminating bool
+	// graceOverride, when set, is the grace period every container of
+	// the pod gets when it is killed (an eviction's).
+	graceOverride *time.Duration
 }
 
 // waitingInfo is why a container does not run, when only the agent knows.
@@ -49,6 +53,23 @@ func (s *podSyncStatus) clearWaiting(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.waiting, name)
+}
+
+// setGraceOverride gives the pod's containers grace when they are killed.
+func (s *podSyncStatus) setGraceOverride(grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.graceOverride = &grace
+}
+
+// gracePeriod is the grace override, if one was set.
+func (s *podSyncStatus) gracePeriod() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.graceOverride == nil {
+		return 0, false
+	}
+	return *s.graceOverride, true
 }
 
 // waitingReasons returns a copy of the waiting reasons.
@@ -118,6 +139,18 @@ func (p *podSyncStatuses) get(uid types.UID) *podSyncStatus {
 		p.pods[uid] = s
 	}
 	return s
+}
+
+// gracePeriod is the pod's grace override, if an eviction set one; a pod
+// without an entry gets no entry.
+func (p *podSyncStatuses) gracePeriod(uid types.UID) (time.Duration, bool) {
+	p.mu.Lock()
+	s, ok := p.pods[uid]
+	p.mu.Unlock()
+	if !ok {
+		return 0, false
+	}
+	return s.gracePeriod()
 }
 
 // waitingReasons returns a copy of the pod's waiting reasons; a pod

@@ -37,11 +37,16 @@ func (a *Agent) createSandbox(ctx context.Context, pod *corev1.Pod, attempt int)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return cri.Sandbox{}, err
 	}
+	a.updateQOSCgroups() // the burstable tier weighs this pod's requests too
+	cgroup, err := a.ensurePodCgroup(pod)
+	if err != nil {
+		return cri.Sandbox{}, err
+	}
 	cfg := cri.SandboxConfig{
 		Name:     fmt.Sprintf("%s_%s_%s_%d", pod.Namespace, pod.Name, uid, attempt),
 		Hostname: podHostname(pod), HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC, HostPID: pod.Spec.HostPID,
 		ResolvConf: filepath.Join(dir, "resolv.conf"), Hosts: filepath.Join(dir, "hosts"),
-		CgroupParent: a.podCgroup(uid),
+		CgroupParent: cgroup,
 		Labels: map[string]string{cri.LabelPodUID: uid, cri.LabelPodNamespace: pod.Namespace, cri.LabelPodName: pod.Name,
 			labelSandboxAttempt: fmt.Sprint(attempt)},
 	}
@@ -168,7 +173,9 @@ func (a *Agent) teardown(ctx context.Context, uid string) error {
 	if err := a.volumeManager.TearDownPod(ctx, types.UID(uid)); err != nil {
 		return errors.Join(append(errs, err, a.removePodCgroup(uid))...)
 	}
-	return errors.Join(append(errs, a.volumes.RemovePodDir(a.podsDir(), uid), a.removePodCgroup(uid))...)
+	errs = append(errs, a.volumes.RemovePodDir(a.podsDir(), uid), a.removePodCgroup(uid))
+	a.updateQOSCgroups()
+	return errors.Join(errs...)
 }
 
 // teardownByName tears down the runtime leftovers of a pod known by name.

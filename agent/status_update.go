@@ -32,6 +32,7 @@ func (a *Agent) updateStatus(ctx context.Context, pod *corev1.Pod, st podState) 
 	if t := a.terminations.get(pod.UID); t != nil {
 		t.status(&s) // graceful node shutdown (shutdown.go)
 	}
+	keepEvicted(old, &s)
 	a.addTerminationMessages(pod, st, &s)
 	return a.statusManager.SetPodStatus(ctx, pod, s)
 }

@@ -58,6 +58,9 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	a.checkAdopted(ctx, pod, st)
+	if ok, err := a.admitNewPod(ctx, pod, st); !ok {
+		return err
+	}
 	actions := computePodActions(a.withOldStatus(pod), st, a.clock.Now(), defaultBackoff, a.probeView(pod, st))
 	if actions.deadlineExceeded {
 		a.event(pod, corev1.EventTypeNormal, lifecycle.ReasonDeadlineExceeded, "%s", lifecycle.MessageDeadlineExceeded)

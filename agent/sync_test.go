@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	testingclock "k8s.io/utils/clock/testing"
 
+	"github.com/nodeagent/nodeagent/agent/cm"
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
@@ -71,14 +72,15 @@ func (n *fakeNet) Check(_ context.Context, a cni.Attachment) error {
 
 // harness is an agent over a fake runtime and a fake API, synced by hand.
 type harness struct {
-	t      *testing.T
-	a      *Agent
-	rt     *crifake.Fake
-	client *fake.Clientset
-	net    *fakeNet
-	mounts *volumes.Fake
-	clock  *testingclock.FakeClock
-	ctx    context.Context
+	t       *testing.T
+	a       *Agent
+	cgroups *cm.Fake
+	rt      *crifake.Fake
+	client  *fake.Clientset
+	net     *fakeNet
+	mounts  *volumes.Fake
+	clock   *testingclock.FakeClock
+	ctx     context.Context
 }
 
 func newHarness(t *testing.T, rt *crifake.Fake, pods ...*corev1.Pod) *harness {
@@ -105,11 +107,15 @@ func newHarnessWith(t *testing.T, rt *crifake.Fake, opts []Option, pods ...*core
 	cfg := DefaultConfig()
 	cfg.NodeName, cfg.RootDir, cfg.PodLogDir = "n1", t.TempDir(), t.TempDir()
 	clk := testingclock.NewFakeClock(t0)
-	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), append(opts, WithClock(clk))...)
+	cgroups := cm.NewFake(1)
+	a, err := New(cfg, client, rt, slog.New(slog.NewTextHandler(io.Discard, nil)), append([]Option{WithCgroups(cgroups)}, append(opts, WithClock(clk))...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, a: a, rt: rt, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
+	if err := a.cm.Start(); err != nil { // Run's first step
+		t.Fatal(err)
+	}
+	h := &harness{t: t, a: a, rt: rt, cgroups: cgroups, client: client, net: &fakeNet{attached: map[string]bool{}}, mounts: volumes.NewFake(),
 		clock: clk, ctx: context.Background()}
 	a.net = h.net
 	h.resetVolumes()

@@ -67,6 +67,9 @@ type Resources struct {
 	CPUQuota    int64  // microseconds per CPUPeriod (from limits); 0: none
 	CPUPeriod   uint64
 	MemoryLimit int64 // bytes; 0: none
+	// OOMScoreAdj is the container's oom_score_adj (kubelet's QoS
+	// policy); nil: the runtime's default.
+	OOMScoreAdj *int
 }
 
 // SecurityContext is what a container may do.

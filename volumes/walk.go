@@ -76,15 +76,23 @@ func (w walker) children(f *os.File) error {
 // blocks, as du counts them), on dir's mount only and following no
 // symlink: an emptyDir's usage against its sizeLimit.
 func DiskUsage(dir string) (int64, error) {
+	bytes, _, err := DiskUsageAndInodes(dir)
+	return bytes, err
+}
+
+// DiskUsageAndInodes is DiskUsage with the number of inodes counted (each
+// file, directory and symlink once): a volume's use as the node's stats
+// report it.
+func DiskUsageAndInodes(dir string) (bytes, inodes int64, err error) {
 	root, err := OpenTrusted(dir)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer root.Close()
-	var sum int64
 	err = walkBeneath(root, func(_ *os.File, st *unix.Stat_t) error {
-		sum += st.Blocks * 512
+		bytes += st.Blocks * 512
+		inodes++
 		return nil
 	})
-	return sum, err
+	return bytes, inodes, err
 }

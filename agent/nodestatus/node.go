@@ -41,6 +41,19 @@ type Config struct {
 	// StatusInterval is how often the status is posted; RenewInterval how
 	// often the Lease is renewed, for LeaseDuration.
 	StatusInterval, RenewInterval, LeaseDuration time.Duration
+	// Allocatable is what the node offers pods out of its capacity (node
+	// allocatable); nil: all of it.
+	Allocatable func(capacity corev1.ResourceList) corev1.ResourceList
+	// Pressure says which pressure conditions hold (the eviction
+	// manager); nil: none.
+	Pressure Pressure
+}
+
+// Pressure is what the eviction manager says of the node's resources.
+type Pressure interface {
+	IsUnderMemoryPressure() bool
+	IsUnderDiskPressure() bool
+	IsUnderPIDPressure() bool
 }
 
 // Health says whether the runtime is healthy, and why not.
@@ -53,11 +66,22 @@ type Reporter struct {
 	health Health
 	clock  clock.WithTicker
 	log    *slog.Logger
+	// kick asks for a status update now (Kick).
+	kick chan struct{}
 }
 
 // New returns a Reporter; Run starts it.
 func New(cfg Config, client kubernetes.Interface, health Health, clk clock.WithTicker, log *slog.Logger) *Reporter {
-	return &Reporter{cfg: cfg, client: client, health: health, clock: clk, log: log}
+	return &Reporter{cfg: cfg, client: client, health: health, clock: clk, log: log, kick: make(chan struct{}, 1)}
+}
+
+// Kick asks for the node's status to be posted now, not at the next
+// StatusInterval: a pressure condition changed. It never blocks.
+func (r *Reporter) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Run posts the node's status and renews its Lease until ctx ends.
@@ -79,6 +103,7 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C():
+		case <-r.kick:
 		}
 	}
 }
@@ -113,8 +138,12 @@ func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1
 	now := metav1.NewTime(r.clock.Now())
 	rtVersion, healthy, why := r.health(ctx)
 	capacity := r.capacity()
+	allocatable := capacity
+	if r.cfg.Allocatable != nil {
+		allocatable = r.cfg.Allocatable(capacity)
+	}
 	s := corev1.NodeStatus{
-		Capacity: capacity, Allocatable: capacity,
+		Capacity: capacity, Allocatable: allocatable,
 		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: r.cfg.NodeIP}, {Type: corev1.NodeHostName, Address: r.cfg.NodeName}},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(r.cfg.Port)}},
 		NodeInfo: corev1.NodeSystemInfo{KernelVersion: kernelVersion(), OSImage: osImage(), OperatingSystem: runtime.GOOS,
@@ -126,13 +155,32 @@ func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1
 	if !healthy {
 		ready, reason, msg = corev1.ConditionFalse, "KubeletNotReady", "container runtime is down: "+why
 	}
-	s.Conditions = []corev1.NodeCondition{
-		nodeCond(old, corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "nodeagent has sufficient memory available", now),
-		nodeCond(old, corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "nodeagent has no disk pressure", now),
-		nodeCond(old, corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "nodeagent has sufficient PID available", now),
-		nodeCond(old, corev1.NodeReady, ready, reason, msg, now),
-	}
+	s.Conditions = append(r.pressureConditions(old, now), nodeCond(old, corev1.NodeReady, ready, reason, msg, now))
 	return s
+}
+
+// pressureConditions are MemoryPressure, DiskPressure and PIDPressure as
+// the eviction manager has them, with kubelet's reasons.
+func (r *Reporter) pressureConditions(old corev1.NodeStatus, now metav1.Time) []corev1.NodeCondition {
+	var mem, disk, pid bool
+	if p := r.cfg.Pressure; p != nil {
+		mem, disk, pid = p.IsUnderMemoryPressure(), p.IsUnderDiskPressure(), p.IsUnderPIDPressure()
+	}
+	return []corev1.NodeCondition{
+		pressureCond(old, corev1.NodeMemoryPressure, mem, now, "KubeletHasInsufficientMemory", "nodeagent has insufficient memory available",
+			"KubeletHasSufficientMemory", "nodeagent has sufficient memory available"),
+		pressureCond(old, corev1.NodeDiskPressure, disk, now, "KubeletHasDiskPressure", "nodeagent has disk pressure",
+			"KubeletHasNoDiskPressure", "nodeagent has no disk pressure"),
+		pressureCond(old, corev1.NodePIDPressure, pid, now, "KubeletHasInsufficientPID", "nodeagent has insufficient PID available",
+			"KubeletHasSufficientPID", "nodeagent has sufficient PID available"),
+	}
+}
+
+func pressureCond(old corev1.NodeStatus, t corev1.NodeConditionType, under bool, now metav1.Time, yesReason, yesMsg, noReason, noMsg string) corev1.NodeCondition {
+	if under {
+		return nodeCond(old, t, corev1.ConditionTrue, yesReason, yesMsg, now)
+	}
+	return nodeCond(old, t, corev1.ConditionFalse, noReason, noMsg, now)
 }
 
 func nodeCond(old corev1.NodeStatus, t corev1.NodeConditionType, st corev1.ConditionStatus, reason, msg string, now metav1.Time) corev1.NodeCondition {

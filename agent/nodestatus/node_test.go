@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,4 +81,81 @@ func TestLeaseIsCreatedThenRenewed(t *testing.T) {
 		}
 		clk.Step(10 * time.Second)
 	}
+}
+
+type fakePressure struct{ memory, disk, pid atomic.Bool }
+
+func (p *fakePressure) IsUnderMemoryPressure() bool { return p.memory.Load() }
+func (p *fakePressure) IsUnderDiskPressure() bool   { return p.disk.Load() }
+func (p *fakePressure) IsUnderPIDPressure() bool    { return p.pid.Load() }
+
+func condition(n *corev1.Node, t corev1.NodeConditionType) corev1.NodeCondition {
+	for _, c := range n.Status.Conditions {
+		if c.Type == t {
+			return c
+		}
+	}
+	return corev1.NodeCondition{}
+}
+
+func TestPressureConditions(t *testing.T) {
+	healthy := true
+	r, client, clk := reporter(t, &healthy)
+	p := &fakePressure{}
+	r.cfg.Pressure = p
+	ctx := context.Background()
+	post := func() *corev1.Node {
+		t.Helper()
+		if err := r.postNodeStatus(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n := post()
+	if c := condition(n, corev1.NodeMemoryPressure); c.Status != corev1.ConditionFalse || c.Reason != "KubeletHasSufficientMemory" {
+		t.Fatalf("MemoryPressure %+v, want False", c)
+	}
+	p.memory.Store(true)
+	p.disk.Store(true)
+	p.pid.Store(true)
+	clk.Step(time.Minute)
+	n = post()
+	for _, want := range []struct {
+		t      corev1.NodeConditionType
+		reason string
+	}{{corev1.NodeMemoryPressure, "KubeletHasInsufficientMemory"}, {corev1.NodeDiskPressure, "KubeletHasDiskPressure"},
+		{corev1.NodePIDPressure, "KubeletHasInsufficientPID"}} {
+		if c := condition(n, want.t); c.Status != corev1.ConditionTrue || c.Reason != want.reason || !c.LastTransitionTime.Time.Equal(clk.Now()) {
+			t.Errorf("%s %+v, want True %s since now", want.t, c, want.reason)
+		}
+	}
+}
+
+func TestKickPostsAtOnce(t *testing.T) {
+	healthy := true
+	r, client, _ := reporter(t, &healthy)
+	p := &fakePressure{}
+	r.cfg.Pressure = p
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.runNodeStatus(ctx)
+	waitFor := func(status corev1.ConditionStatus) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{}); err == nil && condition(n, corev1.NodeMemoryPressure).Status == status {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("MemoryPressure never %s", status)
+	}
+	waitFor(corev1.ConditionFalse)
+	p.memory.Store(true)
+	r.Kick() // the fake clock never ticks: only the kick posts again
+	waitFor(corev1.ConditionTrue)
 }

@@ -15,6 +15,8 @@ import (
 type Cgroups interface {
 	CPU(path string) (CPUUsage, error)
 	Memory(path string) (MemoryUsage, error)
+	// Pids is how many tasks the cgroup holds (pids.current).
+	Pids(path string) (uint64, error)
 }
 
 // CPUUsage is a cgroup's cumulative CPU time.
@@ -71,6 +73,11 @@ func (c V1) Memory(path string) (MemoryUsage, error) {
 		m.Limit = limit
 	}
 	return m, nil
+}
+
+// Pids reads pids.current in the pids hierarchy.
+func (c V1) Pids(path string) (uint64, error) {
+	return readUint(filepath.Join(c.Root, "pids", path, "pids.current"))
 }
 
 func readUint(path string) (uint64, error) {

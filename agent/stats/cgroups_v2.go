@@ -51,6 +51,11 @@ func (c V2) Memory(path string) (MemoryUsage, error) {
 	return m, nil
 }
 
+// Pids reads pids.current.
+func (c V2) Pids(path string) (uint64, error) {
+	return readUint(filepath.Join(c.Root, path, "pids.current"))
+}
+
 // DetectCgroups is the reader for the hierarchy mounted at root: V2 when
 // root is the unified hierarchy (it has cgroup.controllers), else V1.
 func DetectCgroups(root string) Cgroups {

@@ -27,6 +27,13 @@ type Config struct {
 	// PodCgroup is a pod's cgroup path; its containers' are below it, named
 	// by container ID.
 	PodCgroup func(uid string) string
+	// PodsCgroup is the cgroup of every pod (kubepods), reported as the
+	// "pods" system container: its memory against node allocatable.
+	// Empty: not reported.
+	PodsCgroup string
+	// ImageFsDir's filesystem holds the runtime's images (its root
+	// directory); empty: not reported.
+	ImageFsDir string
 	// SampleInterval is how often Run samples CPU use; MinWindow the least
 	// time between the two samples a CPU rate is computed from.
 	SampleInterval, MinWindow time.Duration
@@ -49,6 +56,20 @@ type Deps struct {
 	Cgroups Cgroups
 	Network Network
 	Host    Host
+	// Volumes measures the pods' local volumes; nil: none reported.
+	Volumes Volumes
+}
+
+// Volumes measures what a pod's local ephemeral volumes (emptyDir on
+// disk) use of the node's filesystem.
+type Volumes interface {
+	PodVolumes(uid string) []VolumeUsage
+}
+
+// VolumeUsage is one volume's use.
+type VolumeUsage struct {
+	Name              string
+	UsedBytes, Inodes uint64
 }
 
 // Collector builds summaries; it is safe for concurrent use.

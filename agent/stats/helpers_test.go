@@ -92,6 +92,10 @@ func newFixture(t *testing.T) *fixture {
 	proc := t.TempDir()
 	os.WriteFile(filepath.Join(proc, "stat"), []byte(fmt.Sprintf("cpu  1 2 3\nbtime %d\nprocesses 9\n", boot)), 0o644)
 	os.WriteFile(filepath.Join(proc, "meminfo"), []byte("MemTotal:       1000 kB\nMemFree:  10 kB\n"), 0o644)
+	os.MkdirAll(filepath.Join(proc, "sys/kernel"), 0o755)
+	os.WriteFile(filepath.Join(proc, "sys/kernel/pid_max"), []byte("4194304\n"), 0o644)
+	os.WriteFile(filepath.Join(proc, "sys/kernel/threads-max"), []byte("4096\n"), 0o644)
+	os.WriteFile(filepath.Join(proc, "loadavg"), []byte("0.10 0.20 0.30 2/321 12345\n"), 0o644)
 	f.net = &fakeNetwork{byNS: map[string][]Interface{
 		"":               {{Name: "eth0", RxBytes: 1000, TxBytes: 2000}, {Name: "veth1234", RxBytes: 5}, {Name: "cni0", RxBytes: 7}},
 		"/run/netns/web": {{Name: "eth0", RxBytes: 300, RxErrors: 1, TxBytes: 400, TxErrors: 2}},

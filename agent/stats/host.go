@@ -21,6 +21,9 @@ type Host interface {
 	Statfs(path string) (FsUsage, error)
 	// FileSize is the size of the file at path.
 	FileSize(path string) (uint64, error)
+	// Rlimit is the most process IDs the node has (the smaller of
+	// pid_max and threads-max) and how many it uses now.
+	Rlimit() (maxPID, running uint64, err error)
 }
 
 // FsUsage is a filesystem's use.
@@ -75,6 +78,31 @@ func (Proc) Statfs(path string) (FsUsage, error) {
 	bs := uint64(st.Bsize)
 	return FsUsage{Capacity: st.Blocks * bs, Available: st.Bavail * bs, Used: (st.Blocks - st.Bfree) * bs,
 		Inodes: st.Files, InodesFree: st.Ffree}, nil
+}
+
+// Rlimit implements Host, as kubelet's pid limit stats: the smaller of
+// kernel.pid_max and kernel.threads-max, and the number of tasks from
+// /proc/loadavg (its fourth field, running/total: sysinfo's count is 16
+// bits).
+func (p Proc) Rlimit() (uint64, uint64, error) {
+	maxPID, err := readUint(filepath.Join(p.Root, "sys/kernel/pid_max"))
+	if err != nil {
+		return 0, 0, err
+	}
+	if threads, err := readUint(filepath.Join(p.Root, "sys/kernel/threads-max")); err == nil && threads < maxPID {
+		maxPID = threads
+	}
+	data, err := os.ReadFile(filepath.Join(p.Root, "loadavg"))
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 4 {
+		return 0, 0, fmt.Errorf("%s: %q", filepath.Join(p.Root, "loadavg"), data)
+	}
+	_, total, _ := strings.Cut(f[3], "/")
+	running, err := strconv.ParseUint(total, 10, 64)
+	return maxPID, running, err
 }
 
 // FileSize implements Host; it follows no symlink at the end of path.

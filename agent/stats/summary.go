@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +53,42 @@ func (c *Collector) nodeStats() (statsapi.NodeStats, error) {
 	if fs, err := c.deps.Host.Statfs(c.cfg.RootDir); err == nil {
 		n.Fs = fsStats(c.clock.Now(), fs)
 	}
+	n.SystemContainers = c.systemContainers()
+	n.Runtime = c.runtimeStats()
+	n.Rlimit = c.rlimit()
 	return n, nil
+}
+
+// systemContainers reports the pods' cgroup as kubelet's "pods" system
+// container: its memory, available up to its limit (node allocatable).
+func (c *Collector) systemContainers() []statsapi.ContainerStats {
+	if c.cfg.PodsCgroup == "" {
+		return nil
+	}
+	boot, _ := c.deps.Host.BootTime()
+	return []statsapi.ContainerStats{{Name: statsapi.SystemContainerPods, StartTime: metav1.NewTime(boot),
+		CPU: c.cpu(c.cfg.PodsCgroup), Memory: c.memory(c.cfg.PodsCgroup)}}
+}
+
+// runtimeStats is the image filesystem's use.
+func (c *Collector) runtimeStats() *statsapi.RuntimeStats {
+	if c.cfg.ImageFsDir == "" {
+		return nil
+	}
+	fs, err := c.deps.Host.Statfs(c.cfg.ImageFsDir)
+	if err != nil {
+		return nil
+	}
+	return &statsapi.RuntimeStats{ImageFs: fsStats(c.clock.Now(), fs)}
+}
+
+// rlimit is the node's process IDs: the most and how many are used.
+func (c *Collector) rlimit() *statsapi.RlimitStats {
+	maxPID, running, err := c.deps.Host.Rlimit()
+	if err != nil {
+		return nil
+	}
+	return &statsapi.RlimitStats{Time: metav1.NewTime(c.clock.Now()), MaxPID: ptr(int64(maxPID)), NumOfRunningProcesses: ptr(int64(running))}
 }
 
 // hostInterfaces leaves out the pods' veth ends, as cadvisor does for the
@@ -76,6 +112,11 @@ func (c *Collector) podStats(p podOnNode, seen map[string]bool) statsapi.PodStat
 	for _, ct := range p.containers {
 		ps.Containers = append(ps.Containers, c.containerStats(p, ct, seen))
 	}
+	if n, err := c.deps.Cgroups.Pids(cg); err == nil {
+		ps.ProcessStats = &statsapi.ProcessStats{ProcessCount: ptr(n)}
+	}
+	ps.VolumeStats = c.volumeStats(ps.PodRef.UID)
+	ps.EphemeralStorage = ephemeralStorage(c.clock.Now(), ps)
 	if sb.NetNSPath != "" {
 		if ifs, err := c.deps.Network.Interfaces(sb.NetNSPath); err == nil {
 			ps.Network = networkStats(c.clock.Now(), ifs)
@@ -130,8 +171,9 @@ func (c *Collector) memory(cgroup string) *statsapi.MemoryStats {
 	return s
 }
 
-// logStats is the log filesystem's use, with the container's log file as
-// what the container uses of it; nil when unknown.
+// logStats is the log filesystem's use, with the container's log file
+// and its rotated files (<log>.*) as what the container uses of it; nil
+// when unknown.
 func (c *Collector) logStats(logPath string) *statsapi.FsStats {
 	if logPath == "" {
 		return nil
@@ -141,10 +183,54 @@ func (c *Collector) logStats(logPath string) *statsapi.FsStats {
 		return nil
 	}
 	s := fsStats(c.clock.Now(), fs)
-	if size, err := c.deps.Host.FileSize(logPath); err == nil {
-		s.UsedBytes, s.InodesUsed = ptr(size), ptr(uint64(1))
+	rotated, _ := filepath.Glob(logPath + ".*")
+	var used, files uint64
+	for _, f := range append([]string{logPath}, rotated...) {
+		if size, err := c.deps.Host.FileSize(f); err == nil {
+			used, files = used+size, files+1
+		}
+	}
+	if files > 0 {
+		s.UsedBytes, s.InodesUsed = ptr(used), ptr(files)
 	}
 	return s
+}
+
+// volumeStats are the pod's local volumes' use.
+func (c *Collector) volumeStats(uid string) []statsapi.VolumeStats {
+	if c.deps.Volumes == nil {
+		return nil
+	}
+	var out []statsapi.VolumeStats
+	now := metav1.NewTime(c.clock.Now())
+	for _, v := range c.deps.Volumes.PodVolumes(uid) {
+		out = append(out, statsapi.VolumeStats{Name: v.Name,
+			FsStats: statsapi.FsStats{Time: now, UsedBytes: ptr(v.UsedBytes), InodesUsed: ptr(v.Inodes)}})
+	}
+	return out
+}
+
+// ephemeralStorage is what the pod uses of the node's filesystem, as
+// kubelet sums it: its containers' logs (and writable layers, when
+// known) and its local volumes.
+func ephemeralStorage(now time.Time, ps statsapi.PodStats) *statsapi.FsStats {
+	var used, inodes uint64
+	addFs := func(fs *statsapi.FsStats) {
+		if fs != nil && fs.UsedBytes != nil {
+			used += *fs.UsedBytes
+		}
+		if fs != nil && fs.InodesUsed != nil {
+			inodes += *fs.InodesUsed
+		}
+	}
+	for _, ct := range ps.Containers {
+		addFs(ct.Logs)
+		addFs(ct.Rootfs)
+	}
+	for i := range ps.VolumeStats {
+		addFs(&ps.VolumeStats[i].FsStats)
+	}
+	return &statsapi.FsStats{Time: metav1.NewTime(now), UsedBytes: ptr(used), InodesUsed: ptr(inodes)}
 }
 
 func fsStats(now time.Time, fs FsUsage) *statsapi.FsStats {
@@ -195,4 +281,20 @@ func OnlyCPUAndMemory(s *statsapi.Summary) {
 			p.Containers[j].Logs, p.Containers[j].Rootfs = nil, nil
 		}
 	}
+}
+
+// NodeMemory is the node's memory as the summary reports it, alone and
+// cheaply (two reads): what is available (the node's memory less the root
+// cgroup's working set) and the working set. The eviction manager watches
+// memory.available with it between its passes.
+func (c *Collector) NodeMemory() (available, workingSet uint64, err error) {
+	m, err := c.deps.Cgroups.Memory(rootCgroup)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stats: node memory: %w", err)
+	}
+	total, err := c.deps.Host.MemTotal()
+	if err != nil {
+		return 0, 0, fmt.Errorf("stats: node memory: %w", err)
+	}
+	return sub(total, m.WorkingSet), m.WorkingSet, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +162,55 @@ func TestSummaryJSON(t *testing.T) {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("no %s in %s", key, data)
 		}
+	}
+}
+
+// fakeVolumes reports fixed volume usage by pod uid.
+type fakeVolumes map[string][]VolumeUsage
+
+func (f fakeVolumes) PodVolumes(uid string) []VolumeUsage { return f[uid] }
+
+// TestSummaryHasWhatEvictionReads: the pods' cgroup as the "pods" system
+// container (its memory against its limit), the image filesystem, the
+// node's process IDs, and each pod's process count, local volumes and
+// ephemeral storage (logs, rotated ones too, and volumes).
+func TestSummaryHasWhatEvictionReads(t *testing.T) {
+	f := newFixture(t)
+	f.c.cfg.PodsCgroup, f.c.cfg.ImageFsDir = "/nodeagent/n1/kubepods", f.c.cfg.RootDir
+	f.c.deps.Volumes = fakeVolumes{"web-uid": {{Name: "scratch", UsedBytes: 4096, Inodes: 3}}}
+	f.tree.set("/nodeagent/n1/kubepods", 1e9, 200<<20, 50<<20, 100<<20, 1<<30)
+	f.tree.write("pids", "/nodeagent/n1/podweb-uid", "pids.current", "7\n")
+	os.WriteFile(filepath.Join(f.logDir, "app.log.20260101-000000"), []byte("01234"), 0o644)
+	s := f.summary()
+	if len(s.Node.SystemContainers) != 1 || s.Node.SystemContainers[0].Name != statsapi.SystemContainerPods {
+		t.Fatalf("system containers %+v", s.Node.SystemContainers)
+	}
+	pods := s.Node.SystemContainers[0].Memory
+	check(t, "pods working set", pods.WorkingSetBytes, 150<<20)
+	check(t, "pods available (limit - working set)", pods.AvailableBytes, (1<<30)-(150<<20))
+	if s.Node.Runtime == nil || s.Node.Runtime.ImageFs == nil || s.Node.Runtime.ImageFs.AvailableBytes == nil {
+		t.Errorf("image fs %+v", s.Node.Runtime)
+	}
+	if r := s.Node.Rlimit; r == nil || r.MaxPID == nil || *r.MaxPID != 4096 || r.NumOfRunningProcesses == nil || *r.NumOfRunningProcesses != 321 {
+		t.Errorf("rlimit %+v", s.Node.Rlimit)
+	}
+	p := s.Pods[0]
+	if p.ProcessStats == nil || p.ProcessStats.ProcessCount == nil || *p.ProcessStats.ProcessCount != 7 {
+		t.Errorf("process stats %+v", p.ProcessStats)
+	}
+	if len(p.VolumeStats) != 1 || p.VolumeStats[0].Name != "scratch" {
+		t.Fatalf("volume stats %+v", p.VolumeStats)
+	}
+	check(t, "app logs with the rotated file", p.Containers[0].Logs.UsedBytes, 15)
+	check(t, "ephemeral storage: logs and volumes", p.EphemeralStorage.UsedBytes, 10+5+10+4096)
+	check(t, "ephemeral storage inodes", p.EphemeralStorage.InodesUsed, 3+3)
+}
+
+// NodeMemory is the summary's node memory, alone.
+func TestNodeMemory(t *testing.T) {
+	f := newFixture(t)
+	avail, ws, err := f.c.NodeMemory()
+	if err != nil || avail != 300*1024 || ws != 700*1024 {
+		t.Errorf("node memory available %d working set %d (%v), want 300Ki and 700Ki as the summary", avail, ws, err)
 	}
 }

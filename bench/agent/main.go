@@ -50,13 +50,17 @@ type config struct {
 	Volumes          int // pods with a new volume, and pods on a staged one
 	ConfigMapPods    int // pods with a configMap volume
 	ConfigMapChanges int // configMap changes timed to the pods' files
+	// EvictionRounds are the eviction phase's rounds (eviction.go); 0:
+	// none.
+	EvictionRounds int
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Image: "127.0.0.1:5000/nodeagent/testserver:v1",
 		Seq: 20, Batch: 30, Exits: 50, Settle: 10 * time.Second, Timeout: 20 * time.Minute,
 		ProbePods: 100, CPUWindow: time.Minute, Flips: 20,
-		Kubectl: "kubectl", Execs: 50, TransferMB: 100, Transfers: 3, Volumes: 20, ConfigMapPods: 20, ConfigMapChanges: 3}
+		Kubectl: "kubectl", Execs: 50, TransferMB: 100, Transfers: 3, Volumes: 20, ConfigMapPods: 20, ConfigMapChanges: 3,
+		EvictionRounds: 5}
 }
 
 func quickConfig() config {
@@ -65,6 +69,7 @@ func quickConfig() config {
 	c.ProbePods, c.CPUWindow, c.Flips = 10, 10*time.Second, 3
 	c.Execs, c.TransferMB, c.Transfers = 5, 20, 1
 	c.Volumes, c.ConfigMapPods, c.ConfigMapChanges = 3, 5, 1
+	c.EvictionRounds = 2
 	return c
 }
 
@@ -77,6 +82,7 @@ type results struct {
 	streams                       streamResults
 	probes                        probeResults
 	volumes                       volumeResults
+	eviction                      evictionResults
 }
 
 func main() { cli.Main("agent bench", mainErr) }
@@ -111,6 +117,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Volumes, "volumes", cfg.Volumes, "pods with a new volume, and pods on a staged one")
 	fs.IntVar(&cfg.ConfigMapPods, "configmap-pods", cfg.ConfigMapPods, "pods with a configMap volume")
 	fs.IntVar(&cfg.ConfigMapChanges, "configmap-changes", cfg.ConfigMapChanges, "configMap changes timed to the pods' files")
+	fs.IntVar(&cfg.EvictionRounds, "eviction-rounds", cfg.EvictionRounds, "memory pressure rounds timed to the condition and the first eviction (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -129,10 +136,14 @@ func parseFlags(args []string) (config, error) {
 		cli.Pick(set, "volumes", &cfg.Volumes, q.Volumes)
 		cli.Pick(set, "configmap-pods", &cfg.ConfigMapPods, q.ConfigMapPods)
 		cli.Pick(set, "configmap-changes", &cfg.ConfigMapChanges, q.ConfigMapChanges)
+		cli.Pick(set, "eviction-rounds", &cfg.EvictionRounds, q.EvictionRounds)
 	}
 	if cfg.Seq < 1 || cfg.Batch < 1 || cfg.Exits < 1 || cfg.ProbePods < 1 || cfg.Flips < 1 ||
 		cfg.Execs < 1 || cfg.TransferMB < 1 || cfg.Transfers < 1 || cfg.Volumes < 1 || cfg.ConfigMapPods < 1 || cfg.ConfigMapChanges < 1 {
 		return cfg, errors.New("--seq, --batch, --exits, --probe-pods, --flips, --execs, --transfer-mb, --transfers, --volumes, --configmap-pods and --configmap-changes must be at least 1")
+	}
+	if cfg.EvictionRounds < 0 {
+		return cfg, errors.New("--eviction-rounds cannot be negative")
 	}
 	if cfg.CPUWindow <= 0 {
 		return cfg, errors.New("--cpu-window must be positive")
@@ -251,7 +262,13 @@ func measure(ctx context.Context, cfg config, b *benchNode, cs kubernetes.Interf
 	if r.volumes, err = measureVolumes(ctx, cfg, b, p, progress); err != nil {
 		return err
 	}
-	r.probes, err = measureProbes(ctx, cfg, b, p, progress)
+	if r.probes, err = measureProbes(ctx, cfg, b, p, progress); err != nil || cfg.EvictionRounds == 0 {
+		return err
+	}
+	if err := p.deleteAll(ctx); err != nil {
+		return err
+	}
+	r.eviction, err = measureEviction(ctx, cfg, b, p, progress)
 	return err
 }
 
@@ -297,6 +314,9 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 	reportStreams(w, cfg, r.streams)
 	reportVolumes(w, cfg, r.volumes)
 	reportProbes(w, cfg, r.probes)
+	if cfg.EvictionRounds > 0 {
+		reportEviction(w, r.eviction)
+	}
 }
 
 func line(w io.Writer, label string, s stats.Summary, what string) {

@@ -72,7 +72,10 @@ func (b *benchNode) agentArgs() []string {
 	return []string{"--node-name", b.name, "--root-dir", filepath.Join(b.dir, "root"),
 		"--pod-log-dir", filepath.Join(b.dir, "logs"), "--cni-conf-dir", filepath.Join(b.dir, "net.d"),
 		"--cni-cache-dir", filepath.Join(b.dir, "cni-cache"), "--cni-ipam-dir", filepath.Join(b.dir, "ipam"),
-		"--netns-prefix", b.node.Config().MemberName(""), "--containerd-namespace", b.ns}
+		"--netns-prefix", b.node.Config().MemberName(""), "--containerd-namespace", b.ns,
+		// Disk thresholds of 1 %: the bench node shares the host's disk,
+		// whose fill is not what is measured.
+		"--eviction-hard", "memory.available<100Mi,nodefs.available<1%,nodefs.inodesFree<1%,imagefs.available<1%,imagefs.inodesFree<1%"}
 }
 
 // start runs `nodeagent ARGS...` in the lab node, logging to dir/name.log.
@@ -120,9 +123,9 @@ func (b *benchNode) startServer(ctx context.Context) (*rest.Config, error) {
 // startAgent mints the node's kubeconfig and a serving certificate from
 // the cluster CA (the API server refuses an agent's self-signed one, and
 // kubectl exec and port-forward go through it), and runs `nodeagent
-// agent` with them; the node's address is 127.0.0.1, the one the
-// certificate names.
-func (b *benchNode) startAgent() error {
+// agent` with them and extra flags; the node's address is 127.0.0.1, the
+// one the certificate names.
+func (b *benchNode) startAgent(extra ...string) error {
 	kc, serving := filepath.Join(b.dir, "node.kubeconfig"), filepath.Join(b.dir, "serving")
 	mint := exec.Command(b.bin, "kubeconfig", "node", b.name, "--data-dir", b.serverDir(), "--out", kc,
 		"--serving-cert-out", serving, "--node-ip", "127.0.0.1")
@@ -133,7 +136,7 @@ func (b *benchNode) startAgent() error {
 		"--tls-cert-file", filepath.Join(serving, "kubelet.crt"), "--tls-private-key-file", filepath.Join(serving, "kubelet.key")},
 		b.agentArgs()...)
 	var err error
-	b.agent, err = b.start("agent", args...)
+	b.agent, err = b.start("agent", append(args, extra...)...)
 	return err
 }
 

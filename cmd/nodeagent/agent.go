@@ -75,6 +75,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 		"how long a systemd host's shutdown waits for the pods to stop (a logind inhibitor lock; 0: off)")
 	fs.DurationVar(&c.Shutdown.GracePeriodCriticalPods, "shutdown-grace-period-critical-pods", c.Shutdown.GracePeriodCriticalPods,
 		"the part of --shutdown-grace-period kept for critical pods, stopped last")
+	resourceFlags(fs, &c.Resources)
 	fs.StringVar(&o.runtime.Address, "containerd", o.runtime.Address, "containerd socket")
 	fs.StringVar(&o.runtime.Namespace, "containerd-namespace", o.runtime.Namespace, "containerd namespace for pods")
 	helperFlags(fs, &o.helpers)

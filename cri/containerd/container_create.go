@@ -29,7 +29,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg cri
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
-	spec, err := containerSpec(id, img, sb, cfg)
+	spec, err := containerSpec(id, img, sb, cfg, r.oomFloor)
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}

@@ -131,6 +131,9 @@ type Runtime struct {
 	client *client.Client
 	log    *slog.Logger
 	now    func() time.Time
+	// oomFloor is the least oom_score_adj a container can be given
+	// (oomscore.go).
+	oomFloor int
 
 	// bg is the runtime's own context (in its namespace), cancelled by
 	// Close: what it does in the background (kept stdio) ends with it.
@@ -159,7 +162,11 @@ func New(cfg Config, log *slog.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", cfg.Address, err)
 	}
-	r := &Runtime{cfg: cfg, client: c, log: log, now: time.Now, podRefs: map[string]podRef{}, stdio: map[string]keptStdio{}}
+	r := &Runtime{cfg: cfg, client: c, log: log, now: time.Now, podRefs: map[string]podRef{}, stdio: map[string]keptStdio{},
+		oomFloor: oomScoreFloor("/proc/self")}
+	if r.oomFloor != noOOMFloor {
+		log.Info("no CAP_SYS_RESOURCE: oom_score_adj below the inherited one is not set", "least", r.oomFloor)
+	}
 	r.bg, r.stopBg = context.WithCancel(namespaces.WithNamespace(context.Background(), cfg.Namespace))
 	if err := r.resumeStdio(); err != nil {
 		log.Warn("could not take over the stdio of every running container", "err", err)

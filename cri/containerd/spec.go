@@ -34,6 +34,7 @@ func (r *Runtime) sandboxSpec(id, rootfs string, cfg cri.SandboxConfig) []oci.Sp
 		oci.WithCgroup(path.Join(r.cgroupParent(cfg.CgroupParent), id)),
 		oci.WithAnnotations(cfg.Annotations),
 		oci.WithAnnotations(map[string]string{shimGroupAnnotation: id}),
+		withOOMScoreAdj(sandboxOOMScoreAdj, r.oomFloor),
 	}
 	opts = append(opts, networkAndUTS(hostNet, cfg.NetNSPath, "", cfg.Hostname)...)
 	if cfg.HostIPC {
@@ -82,7 +83,7 @@ type sandboxInfo struct {
 // containerSpec is the OCI spec of a container: the image's config with
 // Kubernetes' command semantics, the sandbox's namespaces, mounts,
 // resources and security context.
-func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.ContainerConfig) ([]oci.SpecOpts, error) {
+func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.ContainerConfig, oomFloor int) ([]oci.SpecOpts, error) {
 	args := kubeArgs(img.entrypoint, img.cmd, cfg.Command, cfg.Args)
 	if len(args) == 0 {
 		return nil, fmt.Errorf("no command: neither the config nor the image %s sets one", cfg.Image)
@@ -108,7 +109,7 @@ func containerSpec(id string, img imageConfig, sb sandboxInfo, cfg cri.Container
 		opts = append(opts, oci.WithDevices(d.HostPath, d.ContainerPath, d.Permissions))
 	}
 	opts = append(opts, sandboxNamespaces(sb)...)
-	opts = append(opts, resourceOpts(cfg.Resources)...)
+	opts = append(opts, resourceOpts(cfg.Resources, oomFloor)...)
 	return append(opts, securityOpts(cfg.Security)...), nil
 }
 
@@ -175,9 +176,18 @@ func bindMount(src, dst string, readOnly bool) specs.Mount {
 	return specs.Mount{Type: "bind", Source: src, Destination: dst, Options: []string{"rbind", "rprivate", mode}}
 }
 
-// resourceOpts sets the cgroup limits that are not zero.
-func resourceOpts(res cri.Resources) []oci.SpecOpts {
+// sandboxOOMScoreAdj is the pause process's oom_score_adj, as under
+// containerd's CRI: below every container's, so that the OOM killer takes
+// a pod's containers before the process that holds its namespaces.
+const sandboxOOMScoreAdj = -998
+
+// resourceOpts sets the cgroup limits that are not zero, and the
+// oom_score_adj when given (and not below floor).
+func resourceOpts(res cri.Resources, floor int) []oci.SpecOpts {
 	var opts []oci.SpecOpts
+	if res.OOMScoreAdj != nil {
+		opts = append(opts, withOOMScoreAdj(*res.OOMScoreAdj, floor))
+	}
 	if res.CPUShares > 0 {
 		opts = append(opts, oci.WithCPUShares(res.CPUShares))
 	}

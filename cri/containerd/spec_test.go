@@ -1,9 +1,14 @@
 package containerd
 
 import (
+	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nodeagent/nodeagent/cri"
 )
@@ -84,3 +89,75 @@ func TestStdioLabelAndTTYEnv(t *testing.T) {
 		t.Errorf("env without a TTY: %q", env)
 	}
 }
+
+func TestOOMScoreAdjInTheSpec(t *testing.T) {
+	apply := func(opts []oci.SpecOpts) *oci.Spec {
+		s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
+		for _, o := range opts {
+			if err := o(context.Background(), nil, nil, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	adj := 1000
+	if s := apply(resourceOpts(cri.Resources{OOMScoreAdj: &adj}, noOOMFloor)); s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != 1000 {
+		t.Errorf("container oom_score_adj %v, want 1000", s.Process.OOMScoreAdj)
+	}
+	if s := apply(resourceOpts(cri.Resources{}, noOOMFloor)); s.Process.OOMScoreAdj != nil {
+		t.Errorf("oom_score_adj %d set without being asked", *s.Process.OOMScoreAdj)
+	}
+	r := &Runtime{cfg: DefaultConfig(), oomFloor: noOOMFloor}
+	s := apply(r.sandboxSpec("id", "/rootfs", cri.SandboxConfig{CgroupParent: "/nodeagent/n1/kubepods/podu"})[2:]) // past the rootfs options
+	if s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != -998 {
+		t.Errorf("sandbox oom_score_adj %v, want -998", s.Process.OOMScoreAdj)
+	}
+	if s.Linux.CgroupsPath != "/nodeagent/n1/kubepods/podu/id" {
+		t.Errorf("sandbox cgroup %q", s.Linux.CgroupsPath)
+	}
+}
+
+// Without CAP_SYS_RESOURCE a score below the inherited one would fail the
+// container's start: it is not set, the others are.
+func TestOOMScoreAdjFloor(t *testing.T) {
+	apply := func(opts []oci.SpecOpts) *oci.Spec {
+		s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
+		for _, o := range opts {
+			if err := o(context.Background(), nil, nil, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		adj  int
+		want *int
+	}{{-997, nil}, {0, nil}, {1, ptrInt(1)}, {1000, ptrInt(1000)}} {
+		s := apply(resourceOpts(cri.Resources{OOMScoreAdj: &tc.adj}, 1))
+		if (s.Process.OOMScoreAdj == nil) != (tc.want == nil) || tc.want != nil && *s.Process.OOMScoreAdj != *tc.want {
+			t.Errorf("adj %d with floor 1: %v, want %v", tc.adj, s.Process.OOMScoreAdj, tc.want)
+		}
+	}
+	r := &Runtime{cfg: DefaultConfig(), oomFloor: 1}
+	if s := apply(r.sandboxSpec("id", "/rootfs", cri.SandboxConfig{})[2:]); s.Process.OOMScoreAdj != nil {
+		t.Errorf("sandbox oom_score_adj %d below the floor", *s.Process.OOMScoreAdj)
+	}
+}
+
+func TestHasCap(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/status", []byte("Name:\tx\nCapEff:\t000001fffeffffff\n"), 0o600)
+	os.WriteFile(dir+"/oom_score_adj", []byte("0\n"), 0o600)
+	if hasCap(dir, capSysResource) || !hasCap(dir, 21) {
+		t.Error("CapEff 000001fffeffffff: want CAP_SYS_ADMIN (21) and not CAP_SYS_RESOURCE (24)")
+	}
+	if f := oomScoreFloor(dir); f != 1 {
+		t.Errorf("floor %d, want 1 (own 0, plus the shim's one)", f)
+	}
+	os.WriteFile(dir+"/status", []byte("CapEff:\t000001ffffffffff\n"), 0o600)
+	if f := oomScoreFloor(dir); f != noOOMFloor {
+		t.Errorf("floor %d with every capability", f)
+	}
+}
+
+func ptrInt(v int) *int { return &v }

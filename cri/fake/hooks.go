@@ -226,3 +226,14 @@ func (f *Fake) ContainerConfig(id string) (cri.ContainerConfig, bool) {
 	}
 	return c.cfg, true
 }
+
+// SandboxConfig returns the configuration a sandbox was run with.
+func (f *Fake) SandboxConfig(id string) (cri.SandboxConfig, bool) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	sb, ok := f.st.sandboxes[id]
+	if !ok {
+		return cri.SandboxConfig{}, false
+	}
+	return sb.cfg, true
+}

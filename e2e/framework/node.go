@@ -91,11 +91,20 @@ func LoopsUnder(dir string) []string {
 	return out
 }
 
+// testEvictionHard is the e2e agents' hard eviction thresholds: kubelet's
+// memory threshold, and disk thresholds of 1 %. The test nodes share the
+// host's disk; kubelet's 10 % and 15 % would put every test node under
+// DiskPressure (refusing every pod) on a host disk more than 85 % full,
+// which tests nothing. The eviction tests add their own thresholds (a later
+// --eviction-hard adds to the map).
+const testEvictionHard = "memory.available<100Mi,nodefs.available<1%,nodefs.inodesFree<1%,imagefs.available<1%,imagefs.inodesFree<1%"
+
 // AgentArgs are the agent flags that put its state in d.
 func (d NodeDirs) AgentArgs(nodeName string) []string {
 	return []string{"--node-name", nodeName, "--root-dir", d.Root, "--pod-log-dir", d.Logs,
 		"--cni-conf-dir", d.CNIConf, "--cni-cache-dir", d.CNICache, "--cni-ipam-dir", d.IPAM,
-		"--netns-prefix", d.NetNSPrefix, "--containerd-namespace", d.Namespace, "--pleg-relist-period", "10s"}
+		"--netns-prefix", d.NetNSPrefix, "--containerd-namespace", d.Namespace, "--pleg-relist-period", "10s",
+		"--eviction-hard", testEvictionHard}
 }
 
 // CleanupContainerd removes every task, container, image and snapshot of
@@ -134,11 +143,16 @@ func ContainerdLeftovers(ns string) ([]string, error) {
 	return out, err
 }
 
-// PodCgroups lists the per-pod cgroup directories of node under
-// /nodeagent/<node>.
+// PodCgroups lists the per-pod cgroup directories of node: below its QoS
+// tiers /nodeagent/<node>/kubepods[/burstable|/besteffort], and where
+// pods went before those (/nodeagent/<node>).
 func PodCgroups(node string) []string {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node + "/pod*")
-	return dirs
+	var out []string
+	for _, tier := range []string{"", "/kubepods", "/kubepods/burstable", "/kubepods/besteffort"} {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nodeagent/" + node + tier + "/pod*")
+		out = append(out, dirs...)
+	}
+	return out
 }
 
 // RemoveNodeCgroups removes the (empty) cgroups of node's pods and of the
