@@ -64,6 +64,7 @@ type Agent struct {
 	clock    clock.WithTicker
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
+	services *serviceCache // every Service, for the containers' environment
 	queue    workQueue
 	recorder record.EventRecorder
 	pleg     *pleg.PLEG
@@ -139,6 +140,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
 	a.pods = a.factory.Core().V1().Pods().Informer()
+	a.services = newServiceCache(client)
 	if err := a.pods.AddIndexers(cache.Indexers{uidIndex: podUID}); err != nil {
 		return nil, err
 	}
@@ -277,7 +279,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.worker(ctx)
 	}
 	go a.serveAPI(ctx)
-	a.factory.Start(ctx.Done())
+	a.startInformers(ctx.Done())
 	go a.housekeeping(ctx)
 	go a.gc.Run(ctx)
 	go a.runShutdown(ctx)
@@ -286,6 +288,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.queue.ShutDown()
 	a.prober.Stop()
 	return nil
+}
+
+// startInformers starts the pods' and the Services' informers.
+func (a *Agent) startInformers(stop <-chan struct{}) {
+	a.factory.Start(stop)
+	a.services.factory.Start(stop)
 }
 
 // nodeStatusReporter keeps the Node and its Lease (agent/nodestatus).

@@ -74,8 +74,9 @@ func (a *Agent) containerConfig(ctx context.Context, pod *corev1.Pod, spec corev
 		return cri.ContainerConfig{}, err
 	}
 	mounts = append(mounts, msgMount...)
+	command, args := expandCommand(spec, env)
 	return cri.ContainerConfig{
-		Name: spec.Name, Image: image, Command: spec.Command, Args: spec.Args, Env: env, WorkingDir: spec.WorkingDir,
+		Name: spec.Name, Image: image, Command: command, Args: args, Env: env, WorkingDir: spec.WorkingDir,
 		Mounts: mounts, Devices: devices, LogPath: logPath, LogRotation: a.cfg.ContainerLogRotation, Resources: a.containerResources(pod, spec), Security: security(pod, spec),
 		TTY: spec.TTY, Stdin: spec.Stdin, StdinOnce: spec.StdinOnce,
 		Labels: map[string]string{cri.LabelPodUID: string(pod.UID), cri.LabelPodNamespace: pod.Namespace,

@@ -3,24 +3,36 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nodeagent/nodeagent/api/expansion"
 )
 
-// resolveEnv computes a container's environment: envFrom first, then env
-// (later entries win), with valueFrom resolved from the pod, its resources,
-// config maps and secrets, as the kubelet does.
+// resolveEnv computes a container's environment as the kubelet does:
+// envFrom first, then env (later entries win; a value's $(VAR) refers to
+// the variables before it and the Services'), with valueFrom resolved from
+// the pod, its resources, config maps and secrets; then the Service
+// variables (service_env.go) the container does not define.
 func (a *Agent) resolveEnv(ctx context.Context, pod *corev1.Pod, spec corev1.Container) ([]string, error) {
+	svcEnv, err := a.serviceEnv(pod)
+	if err != nil {
+		return nil, err
+	}
 	vars := map[string]string{}
+	refs := maps.Clone(svcEnv) // what $(VAR) sees
 	var order []string
 	set := func(k, v string) {
 		if _, ok := vars[k]; !ok {
 			order = append(order, k)
 		}
-		vars[k] = v
+		vars[k], refs[k] = v, v
 	}
 	for _, from := range spec.EnvFrom {
 		data, err := a.envFromSource(ctx, pod.Namespace, from)
@@ -41,13 +53,48 @@ func (a *Agent) resolveEnv(ctx context.Context, pod *corev1.Pod, spec corev1.Con
 		if err != nil {
 			return nil, err
 		}
+		if e.ValueFrom == nil {
+			v = expansion.Expand(v, refs)
+		}
 		set(e.Name, v)
+	}
+	for _, k := range slices.Sorted(maps.Keys(svcEnv)) {
+		if _, defined := vars[k]; !defined {
+			set(k, svcEnv[k])
+		}
 	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+vars[k])
 	}
 	return out, nil
+}
+
+// expandCommand is the container's command and args with $(VAR) replaced
+// by its environment's variables, as kubelet expands them.
+func expandCommand(spec corev1.Container, env []string) (command, args []string) {
+	vars := envMap(env)
+	expand := func(in []string) []string {
+		if in == nil {
+			return nil
+		}
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = expansion.Expand(s, vars)
+		}
+		return out
+	}
+	return expand(spec.Command), expand(spec.Args)
+}
+
+// envMap is NAME=VALUE pairs as a map.
+func envMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }
 
 func (a *Agent) envFromSource(ctx context.Context, ns string, from corev1.EnvFromSource) (map[string]string, error) {

@@ -183,7 +183,7 @@ func TestStaticPodRunsWithoutTheAPI(t *testing.T) {
 		return true, nil, errors.New("connection refused")
 	})
 	ctx := t.Context()
-	h.a.factory.Start(ctx.Done())
+	h.a.startInformers(ctx.Done())
 	h.a.scanStatic()
 	h.drain()
 	uid := string(staticUID([]byte(webManifest), "n1"))

@@ -142,8 +142,8 @@ func (h *harness) startInformer() {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
-	h.a.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), h.a.pods.HasSynced) {
+	h.a.startInformers(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), h.a.pods.HasSynced, h.a.services.informer.HasSynced) {
 		h.t.Fatal("cache did not sync")
 	}
 }

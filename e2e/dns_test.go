@@ -65,7 +65,7 @@ spec:
 // through the kube-dns Service (10.96.0.10), as with kube-dns/CoreDNS: a
 // ClusterIP Service, a headless one and its named endpoint, SRV, PTR,
 // ExternalName, a pod name and NXDOMAIN; the client pod reaches
-// http://web/ by name.
+// http://web/ by name; a later pod gets the Services' variables.
 func TestClusterDNS(t *testing.T) {
 	l := startAgentLab(t)
 	l.k.ok(dnsYAML, "apply", "-f", "-")
@@ -135,6 +135,37 @@ func TestClusterDNS(t *testing.T) {
 	want(strings.ReplaceAll(podIP, ".", "-")+".default.pod.cluster.local.", dns.TypeA, ok, podIP)
 	want("nosuch.default.svc.cluster.local.", dns.TypeA, nx)
 	want("kube-dns.kube-system.svc.cluster.local.", dns.TypeA, ok, "10.96.0.10")
+
+	// A pod made after the Services sees them in its environment, and its
+	// env values and args refer to them as $(VAR), as with kubelet.
+	l.k.ok(`apiVersion: v1
+kind: Pod
+metadata: {name: envpod}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    command: [sh, -c, 'echo "arg=$0"; exec testserver pause', "$(API)"]
+    env: [{name: API, value: "$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"}]
+`, "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/envpod", "{.status.phase}", "Running")
+	env := "\n" + l.k.ok("", "exec", "envpod", "--", "env")
+	for _, v := range []string{"API=10.96.0.1:443", "KUBERNETES_SERVICE_HOST=10.96.0.1", "WEB_SERVICE_HOST=" + webIP,
+		"WEB_SERVICE_PORT_HTTP=80", "WEB_PORT_80_TCP=tcp://" + webIP + ":80"} {
+		if !strings.Contains(env, "\n"+v+"\n") {
+			t.Errorf("envpod's environment has no %s:%s", v, env)
+		}
+	}
+	if strings.Contains(env, "DB_SERVICE_HOST") || strings.Contains(env, "EXT_SERVICE_HOST") {
+		t.Errorf("headless or ExternalName Services in the environment:%s", env)
+	}
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "envpod's expanded argument", func() error {
+		if logs := l.k.ok("", "logs", "envpod"); !strings.Contains(logs, "arg=10.96.0.1:443") {
+			return fmt.Errorf("logs %q", logs)
+		}
+		return nil
+	})
 
 	// Over TCP too (large answers, and resolvers that start there).
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
