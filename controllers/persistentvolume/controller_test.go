@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/api/localvolume"
@@ -31,6 +32,7 @@ type harness struct {
 func start(t *testing.T, objs ...runtime.Object) *harness {
 	t.Helper()
 	h := &harness{client: fake.NewClientset(objs...), events: record.NewFakeRecorder(1000)}
+	withResourceVersions(h.client)
 	factory := informers.NewSharedInformerFactory(h.client, 0)
 	clk := clocktesting.NewFakeClock(time.Unix(1_000_000, 0))
 	c := New(h.client, factory, h.events, slog.New(slog.NewTextHandler(io.Discard, nil)), clk, Config{})
@@ -73,9 +75,13 @@ func TestProvisionBindAndReclaim(t *testing.T) {
 	ctx := context.Background()
 	h.waitEvent(t, "Normal WaitForFirstConsumer waiting for first consumer to be created before binding")
 
-	c := h.claim(t, "data")
-	c.Annotations = map[string]string{AnnSelectedNode: "a"}
-	if _, err := h.client.CoreV1().PersistentVolumeClaims("default").Update(ctx, c, metav1.UpdateOptions{}); err != nil {
+	// As the scheduler does: add the annotation to the latest claim.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		c := h.claim(t, "data")
+		metav1.SetMetaDataAnnotation(&c.ObjectMeta, AnnSelectedNode, "a")
+		_, err := h.client.CoreV1().PersistentVolumeClaims("default").Update(ctx, c, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the claim bound", func() bool {
@@ -89,7 +95,7 @@ func TestProvisionBindAndReclaim(t *testing.T) {
 	if n, _ := localvolume.Node(pv); n != "a" {
 		t.Errorf("volume on node %q", n)
 	}
-	c = h.claim(t, "data")
+	c := h.claim(t, "data")
 	if c.Annotations[AnnBindCompleted] != "yes" || c.Annotations[AnnBoundByController] != "yes" ||
 		c.Annotations[AnnStorageProvisioner] != localvolume.Driver || c.Status.Capacity.Storage().String() != "256Mi" {
 		t.Errorf("claim %+v %+v", c.Annotations, c.Status)
