@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench
+.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench
 
 build:
 	CGO_ENABLED=0 go build -o bin/ ./cmd/...
@@ -21,6 +21,9 @@ test-e2e:
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
+
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) bash hack/test.sh soak
 
 demo:
 	bash hack/demo.sh

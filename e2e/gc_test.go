@@ -319,13 +319,15 @@ spec:
       i=0
       while [ $i -lt %d ]; do echo "line-$i $pad"; i=$((i+1)); done
       echo end-numbered
+      while [ ! -e /tmp/spam ]; do sleep 0.1; done
       yes "$pad" | head -n 50000
       echo end-spam
       exec sleep 3600
 `
 
 // logsRotate runs the spammer: lines of 1 KiB, numbered over three times
-// maxSize, followed with kubectl logs -f; then 50 MB more.
+// maxSize (kept whole: fewer than --container-log-max-files), followed
+// with kubectl logs -f; then 50 MB more.
 func logsRotate(t *testing.T, l *agentLab, maxSize int64) {
 	numbered := int(3 * maxSize / 1000)
 	l.k.ok(fmt.Sprintf(logSpammer, framework.TestImage(), numbered), "apply", "-f", "-")
@@ -335,6 +337,10 @@ func logsRotate(t *testing.T, l *agentLab, maxSize int64) {
 	l.k.ok("", "exec", "spam", "--", "touch", "/tmp/go")
 	waitOutput(t, follow.out, "end-numbered\n")
 	follow.stop()
+	// The 50 MB come only now: written at once, they would prune files
+	// (5 kept) that a follower slower than the writer has not read yet,
+	// as with kubelet, and the numbered lines are what is checked.
+	l.k.ok("", "exec", "spam", "--", "touch", "/tmp/spam")
 	// Every numbered line once, in order, across the rotations.
 	next := 0
 	for _, line := range strings.Split(follow.out.String(), "\n") {

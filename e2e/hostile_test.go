@@ -108,15 +108,18 @@ func raiseNoFile(t *testing.T, n uint64) {
 	}
 }
 
-// checkServerListeners: the server listens on 6443 only; its embedded etcd
-// on nothing.
+// checkServerListeners: the server listens on 6443 and, for the cluster
+// DNS (which answers pods, the node and loopback only), on port 53 of the
+// pod network's gateway (a lab node has no other address); its embedded
+// etcd on nothing.
 func checkServerListeners(t *testing.T, pid int) {
 	l, err := framework.ListeningSockets(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(l, []string{"tcp 127.0.0.1:6443"}) {
-		t.Fatalf("the server listens on %q, want only tcp 127.0.0.1:6443", l)
+	want := []string{"tcp 10.244.0.1:53", "tcp 127.0.0.1:6443"}
+	if !slices.Equal(l, want) {
+		t.Fatalf("the server listens on %q, want only %q", l, want)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/cri/crilogger"
 	"github.com/nodeagent/nodeagent/e2e/framework"
 	"github.com/nodeagent/nodeagent/internal/procmem"
 )
@@ -217,8 +218,12 @@ func loggersUnder(prefix string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, pid := range pids {
 		args, err := procmem.Cmdline(pid)
-		if err == nil && len(args) == 3 && args[1] == "cri-logger" && strings.HasPrefix(args[2], prefix) {
-			out[args[2]] = pid
+		if err != nil || len(args) != 3 || args[1] != "cri-logger" {
+			continue
+		}
+		// The log's path, or a file URL with its rotation (crilogger.Arg).
+		if path, _, err := crilogger.ParseArg(args[2]); err == nil && strings.HasPrefix(path, prefix) {
+			out[path] = pid
 		}
 	}
 	return out, nil

@@ -42,6 +42,7 @@ unit() {
   step "go vet"
   go vet ./...
   go vet -tags e2e ./e2e/...
+  go vet -tags 'e2e soak' ./e2e/...
   step "unit tests"
   # Static test binaries: the containerd runtime tests bind-mount themselves
   # into sandboxes as the pause process.
@@ -69,9 +70,17 @@ e2e() {
   CGO_ENABLED=0 go test -tags e2e -count=1 -p 1 -timeout 20m -v ./e2e/...
 }
 
+# soak: a node with a crash-looping pod and a log spammer for
+# SOAK_DURATION (default 1h), its disk footprint weighed every minute.
+soak() {
+  step "soak for ${SOAK_DURATION:-1h}"
+  CGO_ENABLED=0 go test -tags 'e2e soak' -count=1 -timeout 0 -v -run TestSoakBoundedFootprint ./e2e/
+}
+
 case $what in
   unit) setup; unit ;;
   e2e) setup; e2e ;;
   all) setup; unit; e2e ;;
-  *) die "usage: hack/test.sh all|unit|e2e" ;;
+  soak) setup; soak ;;
+  *) die "usage: hack/test.sh all|unit|e2e|soak" ;;
 esac
