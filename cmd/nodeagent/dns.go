@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodeagent/nodeagent/clusterdns"
 )
@@ -143,11 +142,7 @@ func runDNS(ctx context.Context, env *environment, args []string) error {
 	if *kubeconfig == "" || o.bindIP == "" {
 		return errors.New("--kubeconfig and --dns-bind-address are required")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := clientFor(*kubeconfig)
 	if err != nil {
 		return err
 	}

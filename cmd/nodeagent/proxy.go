@@ -121,11 +121,7 @@ func runProxy(ctx context.Context, env *environment, args []string) error {
 	if *kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := clientFor(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -283,4 +279,13 @@ func cleanupProxy(ctx context.Context, log *slog.Logger, _ string) error {
 	}
 	log.Info("removed every rule, chain, table and virtual server of every proxy mode")
 	return nil
+}
+
+// clientFor is a client with the credentials of a kubeconfig file.
+func clientFor(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
 }
