@@ -26,6 +26,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/cri"
 	crifake "github.com/nodeagent/nodeagent/cri/fake"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // streamHarness is the agent's streaming endpoints over plain HTTP on
@@ -92,24 +93,6 @@ func (h *streamHarness) executors(path string, q url.Values) map[string]remoteco
 	return map[string]remotecommand.Executor{"spdy": spdyExec, "websocket-v5": wsExec}
 }
 
-// syncBuffer is a client's output written by the client's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Exec over SPDY and WebSocket: stdin reaches the command, stdout and
 // stderr come back apart, and a non-zero exit code is the client's
 // ExitError with that code.
@@ -126,7 +109,7 @@ func TestExecStreamsAndExitCode(t *testing.T) {
 	})
 	q := url.Values{"command": {"sh", "-c", "cat; echo err >&2; exit 3"}, "input": {"1"}, "output": {"1"}, "error": {"1"}}
 	for name, ex := range h.executors("/exec/default/web/app", q) {
-		var out, errOut syncBuffer
+		var out, errOut syncbuf.Buffer
 		err := ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: strings.NewReader("hi\n"), Stdout: &out, Stderr: &errOut})
 		var exit utilexec.ExitError
 		if !errors.As(err, &exit) || exit.ExitStatus() != 3 {
@@ -152,7 +135,7 @@ func TestExecTTYResize(t *testing.T) {
 	})
 	q := url.Values{"command": {"stty", "size"}, "input": {"1"}, "output": {"1"}, "tty": {"1"}}
 	for name, ex := range h.executors("/exec/default/web/app", q) {
-		var out syncBuffer
+		var out syncbuf.Buffer
 		sizes := &fixedSize{size: remotecommand.TerminalSize{Width: 120, Height: 33}}
 		err := ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: strings.NewReader(""),
 			Stdout: &out, Tty: true, TerminalSizeQueue: sizes})
@@ -194,7 +177,7 @@ func TestAttach(t *testing.T) {
 			io.WriteString(stdout, "bye\n")
 			h.rt.ExitContainer(id, 0, "")
 		}()
-		var out syncBuffer
+		var out syncbuf.Buffer
 		err = ex("/attach/default/web/cat-"+strings.Split(name, "-")[0]).StreamWithContext(context.Background(),
 			remotecommand.StreamOptions{Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &out})
 		if err != nil || out.String() != "hello\nbye\n" {

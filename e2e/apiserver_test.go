@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nodeagent/nodeagent/e2e/framework"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // kubectls are the real kubectl binaries the API is tried with: the
@@ -155,7 +155,7 @@ func kubectlScenario(t *testing.T, k *kctl, ns string) {
 // watchSeesLabel runs `kubectl get pods -w` and checks that labelling the
 // pod shows up as a new line.
 func watchSeesLabel(t *testing.T, k *kctl, ns string) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	cmd := exec.Command(k.bin, "--kubeconfig", k.kubeconfig, "get", "pods", "-n", ns, "-w", "--no-headers")
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := k.srv.StartIn(cmd); err != nil {
@@ -217,22 +217,4 @@ func TestServerSurvivesKill9(t *testing.T) {
 	if out := k.ok("", "get", "configmap", "keep", "-o", "jsonpath={.data.k}"); out != "v" {
 		t.Fatalf("data after restart: %q", out)
 	}
-}
-
-// syncBuffer is a bytes buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

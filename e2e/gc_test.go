@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nodeagent/nodeagent/e2e/framework"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // gcImages is how many images TestImageGC fills the image filesystem with;
@@ -381,7 +382,7 @@ func logsRotate(t *testing.T, l *agentLab, maxSize int64) {
 }
 
 // waitOutput waits until out holds s.
-func waitOutput(t *testing.T, out *syncBuf, s string) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, s string) {
 	t.Helper()
 	framework.Eventually(t, 60*time.Second, 100*time.Millisecond, fmt.Sprintf("%q in the output", s), func() error {
 		if !strings.Contains(out.String(), s) {

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeagent/nodeagent/e2e/framework"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // streamPods are what the kubectl streaming tests use: srv serves TCP echo
@@ -136,31 +136,14 @@ func kubectlCp(t *testing.T, k *kctl) {
 // background is a kubectl running in the lab node, its output collected.
 type background struct {
 	cmd      *exec.Cmd
-	out, err *syncBuf
+	out, err *syncbuf.Buffer
 	done     chan error
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs kubectl in the background; it is killed when the test ends.
 func (l *agentLab) start(t *testing.T, k *kctl, args ...string) *background {
 	t.Helper()
-	b := &background{out: &syncBuf{}, err: &syncBuf{}, done: make(chan error, 1)}
+	b := &background{out: &syncbuf.Buffer{}, err: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	b.cmd = exec.Command(k.bin, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.err
 	if err := l.node.Start(b.cmd); err != nil {
@@ -189,7 +172,7 @@ var tickLine = regexp.MustCompile(`tick (\d+)\n`)
 
 // waitTick waits until out has a tick numbered above after, and returns
 // the highest it has.
-func waitTick(t *testing.T, out *syncBuf, after int) int {
+func waitTick(t *testing.T, out *syncbuf.Buffer, after int) int {
 	t.Helper()
 	var last int
 	framework.Eventually(t, 30*time.Second, 50*time.Millisecond, fmt.Sprintf("a tick after %d", after), func() error {
@@ -263,7 +246,7 @@ func (l *agentLab) ptySession(t *testing.T, k *kctl, args ...string) {
 	slave.Close()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	out := &syncBuf{}
+	out := &syncbuf.Buffer{}
 	go io.Copy(out, master)
 	defer func() {
 		cmd.Process.Kill()
@@ -447,7 +430,7 @@ func (l *agentLab) typeInto(t *testing.T, line, want string) {
 			return err
 		}
 		defer inW.Close()
-		out := &syncBuf{}
+		out := &syncbuf.Buffer{}
 		cmd := exec.Command(l.k.bin, "--kubeconfig", l.k.kubeconfig, "attach", "-i", "tty")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, out, out
 		if err := l.node.Start(cmd); err != nil {
@@ -479,7 +462,7 @@ func (l *agentLab) typeInto(t *testing.T, line, want string) {
 }
 
 // waitExit waits for kubectl to end once its stdin is closed.
-func waitExit(done chan error, out *syncBuf) error {
+func waitExit(done chan error, out *syncbuf.Buffer) error {
 	select {
 	case err := <-done:
 		done <- err

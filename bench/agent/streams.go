@@ -14,11 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nodeagent/nodeagent/bench/internal/proc"
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 	"github.com/nodeagent/nodeagent/lab"
 )
 
@@ -100,7 +100,7 @@ func measureStreams(ctx context.Context, cfg config, b *benchNode, pod, podIP st
 // it.
 func (k *kubectl) forwardOnce(ctx context.Context, pod string, size int64) (float64, error) {
 	port := 20000 + rand.IntN(20000)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd := k.command(ctx, "port-forward", "pod/"+pod, fmt.Sprintf("%d:%d", port, echoPort))
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := k.node.Start(cmd); err != nil {
@@ -158,24 +158,6 @@ func echoRate(ctx context.Context, node *lab.Node, addr string, size int64) (flo
 		return 0, fmt.Errorf("%s echoed %d bytes that differ from those sent", addr, n)
 	}
 	return float64(size) / 1e6 / took.Seconds(), nil
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while it is read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func reportStreams(w io.Writer, cfg config, r streamResults) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // testExecStreams: a client's stdin reaches the process (and its end is
@@ -22,14 +23,14 @@ func testExecStreams(s *suite) {
 	p := s.sandbox(nil)
 	id := s.run(p, "app", Behaviour{Kind: Pause})
 	s.waitState(id, cri.ContainerRunning)
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	code, err := s.rt.Exec(s.ctx, id, []string{"sh", "-c", "cat; echo done >&2; exit 3"},
 		cri.Streams{Stdin: strings.NewReader("in\n"), Stdout: &out, Stderr: &errOut})
 	if err != nil || code != 3 || out.String() != "in\n" || errOut.String() != "done\n" {
 		s.t.Errorf("Exec(cat; echo done >&2; exit 3) = %d, %v; stdout %q, stderr %q; want 3, \"in\\n\", \"done\\n\"",
 			code, err, out.String(), errOut.String())
 	}
-	var none syncBuffer
+	var none syncbuf.Buffer
 	code, err = s.rt.Exec(s.ctx, id, []string{"sh", "-c", "cat; echo none"}, cri.Streams{Stdout: &none})
 	if err != nil || code != 0 || none.String() != "none\n" {
 		s.t.Errorf("Exec without stdin = %d, %v, %q; want 0, \"none\\n\"", code, err, none.String())
@@ -83,7 +84,7 @@ func testAttachStdinOnce(s *suite) {
 	id := s.create(p, "cat", b, func(c *cri.ContainerConfig) { c.LogPath, c.Stdin, c.StdinOnce = logPath, true, true })
 	s.start(id, b)
 	s.waitState(id, cri.ContainerRunning)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	err := s.rt.Attach(s.ctx, id, cri.Streams{Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &out})
 	if err != nil || out.String() != "hello\nbye\n" {
 		s.t.Errorf("Attach = %v, output %q; want \"hello\\nbye\\n\"", err, out.String())
@@ -146,7 +147,7 @@ func testAttachFollowsLog(s *suite) {
 	s.waitState(id, cri.ContainerRunning)
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- s.rt.Attach(ctx, id, cri.Streams{Stdout: &out}) }()
 	s.eventually("ticks", contains(&out, "tick\n"))

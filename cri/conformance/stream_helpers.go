@@ -1,38 +1,18 @@
 package conformance
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
-// syncBuffer is a client's output, written by the runtime's goroutines
-// while the case reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // contains is a condition for eventually: out has want.
-func contains(out *syncBuffer, want string) func() error {
+func contains(out *syncbuf.Buffer, want string) func() error {
 	return func() error {
 		if got := out.String(); !strings.Contains(got, want) {
 			return fmt.Errorf("no %q in %q", want, got)
@@ -45,7 +25,7 @@ func contains(out *syncBuffer, want string) func() error {
 // types goes to stdin, what comes back is out.
 type session struct {
 	stdin *io.PipeWriter
-	out   *syncBuffer
+	out   *syncbuf.Buffer
 	done  chan error
 }
 
@@ -53,7 +33,7 @@ type session struct {
 // carries terminal sizes.
 func (s *suite) startSession(tty bool, sizes chan cri.TermSize, call func(cri.Streams) error) *session {
 	inR, inW := io.Pipe()
-	ss := &session{stdin: inW, out: &syncBuffer{}, done: make(chan error, 1)}
+	ss := &session{stdin: inW, out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	streams := cri.Streams{Stdin: inR, Stdout: ss.out, TTY: tty}
 	if !tty {
 		streams.Stderr = ss.out

@@ -8,10 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // rec is one record at second s after logTime.
@@ -122,25 +123,6 @@ func TestTailReadsOnlyTheEnd(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer that a reader goroutine writes while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -163,7 +145,7 @@ func TestFollowUntilTheContainerStops(t *testing.T) {
 	defer f.Close()
 	var running atomic.Bool
 	running.Store(true)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- Read(context.Background(), path, Options{Tail: -1, Follow: true, Running: running.Load,

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 // fakeNow is a clock that moves on by a second at every call.
@@ -205,7 +207,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	f.Write([]byte(numbered(0)))
 	var running atomic.Bool
 	running.Store(true)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- Read(context.Background(), path, Options{Tail: -1, Follow: true, Running: running.Load,

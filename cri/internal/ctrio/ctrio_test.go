@@ -1,18 +1,17 @@
 package ctrio
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nodeagent/nodeagent/cri"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 var stamp = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
@@ -38,24 +37,6 @@ func logOf(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// syncBuffer is a client's output, written by the process's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func attach(c *IO, s cri.Streams, closeStdin func() error) <-chan error {
@@ -92,7 +73,7 @@ func result(t *testing.T, done <-chan error) error {
 func TestAttachSharesOutputAndStdin(t *testing.T) {
 	c, logPath := open(t, Config{Stdin: true})
 	c.ProcessStdout().Write([]byte("before\n"))
-	var out1, out2, err1 syncBuffer
+	var out1, out2, err1 syncbuf.Buffer
 	inR, inW := io.Pipe()
 	done1 := attach(c, cri.Streams{Stdin: inR, Stdout: &out1, Stderr: &err1}, nil)
 	done2 := attach(c, cri.Streams{Stdout: &out2}, nil)
@@ -130,7 +111,7 @@ func TestAttachSharesOutputAndStdin(t *testing.T) {
 func TestStdinOnceClosesStdin(t *testing.T) {
 	c, _ := open(t, Config{Stdin: true, StdinOnce: true})
 	closed := make(chan struct{})
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := attach(c, cri.Streams{Stdin: strings.NewReader("all\n"), Stdout: &out}, func() error { close(closed); return nil })
 	data, err := io.ReadAll(c.ProcessStdin())
 	if err != nil || string(data) != "all\n" {
@@ -157,7 +138,7 @@ func TestTTY(t *testing.T) {
 	if c.ProcessStderr() != nil {
 		t.Fatal("a TTY container has a stderr")
 	}
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := attach(c, cri.Streams{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, TTY: true},
 		func() error { t.Error("stdin closed with a TTY"); return nil })
 	if err := result(t, done); err != nil {
