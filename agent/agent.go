@@ -310,13 +310,15 @@ func (a *Agent) nodeStatusReporter() *nodestatus.Reporter {
 func (a *Agent) runtimeHealth(ctx context.Context) (string, bool, string) {
 	v, err := a.rt.Version(ctx)
 	if err != nil {
-		return "", false, err.Error()
+		return "", false, "container runtime is down: " + err.Error()
 	}
 	if a.shuttingDown() {
 		return v, false, shutdown.NotReadyMessage
 	}
-	ok, why := a.pleg.Healthy()
-	return v, ok, why
+	if ok, why := a.pleg.Healthy(); !ok {
+		return v, false, "PLEG is not healthy: " + why
+	}
+	return v, true, ""
 }
 
 func (a *Agent) setupNetwork() error {

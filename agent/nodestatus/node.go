@@ -56,7 +56,9 @@ type Pressure interface {
 	IsUnderPIDPressure() bool
 }
 
-// Health says whether the runtime is healthy, and why not.
+// Health says whether the node is healthy, and why not in the words of
+// kubelet's Ready message ("container runtime is down: ...", "PLEG is not
+// healthy: ...", "node is shutting down").
 type Health func(ctx context.Context) (runtimeVersion string, healthy bool, why string)
 
 // Reporter keeps the Node and its Lease.
@@ -153,7 +155,7 @@ func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1
 	}
 	ready, reason, msg := corev1.ConditionTrue, "KubeletReady", "nodeagent is posting ready status"
 	if !healthy {
-		ready, reason, msg = corev1.ConditionFalse, "KubeletNotReady", "container runtime is down: "+why
+		ready, reason, msg = corev1.ConditionFalse, "KubeletNotReady", why
 	}
 	s.Conditions = append(r.pressureConditions(old, now), nodeCond(old, corev1.NodeReady, ready, reason, msg, now))
 	return s

@@ -19,7 +19,7 @@ func reporter(t *testing.T, healthy *bool) (*Reporter, *fake.Clientset, *testing
 	clk := testingclock.NewFakeClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	health := func(context.Context) (string, bool, string) {
 		if !*healthy {
-			return "", false, "containerd is gone"
+			return "", false, "container runtime is down: containerd is gone"
 		}
 		return "containerd://2.0", true, ""
 	}
