@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
