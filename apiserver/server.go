@@ -111,6 +111,8 @@ type Server struct {
 	watchLimits      storage.WatchLimits
 	services         *serviceAllocation
 	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
+	rbac             *auth.RBACIndex // the RBAC authorizer's roles and bindings (rbac_index.go)
+	stopRBAC         context.CancelFunc
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -142,6 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		backend.Close()
 		return nil, err
 	}
+	s.startRBAC()
 	return s, nil
 }
 
@@ -178,7 +181,12 @@ func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
 func (s *Server) store(r *resource) *storage.Store { return s.stores[r] }
 
 // Close stops storage.
-func (s *Server) Close() error { return s.backend.Close() }
+func (s *Server) Close() error {
+	if s.stopRBAC != nil {
+		s.stopRBAC()
+	}
+	return s.backend.Close()
+}
 
 // AdminKubeconfig is the path of the admin kubeconfig.
 func (s *Server) AdminKubeconfig() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }

@@ -50,7 +50,15 @@ type Graph interface {
 // Authorizer decides; the reason explains a denial.
 type Authorizer struct {
 	graph Graph
+	// rbacIndex, once set, holds the roles and bindings the RBAC
+	// authorizer reads after the Node authorizer (kube-apiserver's
+	// --authorization-mode=Node,RBAC).
+	rbacIndex *RBACIndex
 }
+
+// SetRBAC turns the RBAC authorizer on with the roles and bindings of x.
+// Requests wait until x holds a full state.
+func (a *Authorizer) SetRBAC(x *RBACIndex) { a.rbacIndex = x }
 
 // NewAuthorizer returns an authorizer that asks graph about pods.
 func NewAuthorizer(graph Graph) *Authorizer { return &Authorizer{graph: graph} }
@@ -60,6 +68,11 @@ func NewAuthorizer(graph Graph) *Authorizer { return &Authorizer{graph: graph} }
 func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string, error) {
 	if at.User.InGroup(GroupMasters) {
 		return true, "", nil
+	}
+	if a.rbacIndex != nil {
+		if err := a.rbacIndex.WaitSynced(ctx); err != nil {
+			return false, "", err
+		}
 	}
 	if allowed, why, decided := delegationRules(at); decided {
 		return allowed, denialUnless(allowed, at, why), nil
@@ -71,16 +84,44 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		if discoveryPath(at.Path) || (at.User.InGroup(GroupServiceAccounts) && issuerDiscoveryPath(at.Path)) {
 			return true, "", nil
 		}
-		return false, fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path), nil
+		allowed, why := a.rbac(at)
+		return allowed, pathDenialUnless(allowed, at, why), nil
 	}
+	var nodeWhy string
 	if node, ok := at.User.NodeName(); ok {
 		allowed, why, err := a.node(ctx, node, at)
 		if err != nil || allowed {
 			return allowed, "", err
 		}
-		return false, denial(at, nodeReason(why)), nil
+		nodeWhy = nodeReason(why)
 	}
-	return false, denial(at, ""), nil
+	allowed, rbacWhy := a.rbac(at)
+	return allowed, denialUnless(allowed, at, joinReasons(nodeWhy, rbacWhy)), nil
+}
+
+// joinReasons joins the reasons of the authorizers of the chain as
+// kube-apiserver's union authorizer does: the non-empty ones, one a line.
+func joinReasons(reasons ...string) string {
+	var out []string
+	for _, r := range reasons {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// pathDenialUnless is kube-apiserver's Forbidden message for a
+// non-resource path.
+func pathDenialUnless(allowed bool, at Attributes, why string) string {
+	if allowed {
+		return ""
+	}
+	msg := fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path)
+	if why == "" {
+		return msg
+	}
+	return msg + ": " + why
 }
 
 // nodeReason is how kube-apiserver's authorizer chain words the Node
