@@ -25,17 +25,25 @@ func (s *Server) startRBAC() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopRBAC = cancel
 	s.rbac = auth.NewRBACIndex()
+	kick := make(chan struct{}, 1)
 	for _, plural := range []string{auth.ResClusterRoles, auth.ResRoles, auth.ResClusterRoleBindings, auth.ResRoleBindings} {
 		res, _ := s.reg.lookup(rbacV1.Group, rbacV1.Version, plural)
-		go s.feedRBAC(ctx, res)
+		var changed chan<- struct{}
+		if plural == auth.ResClusterRoles {
+			changed = kick
+		}
+		go s.feedRBAC(ctx, res, changed)
 	}
+	go s.aggregateClusterRoles(ctx, kick)
 	s.authz.SetRBAC(s.rbac)
 }
 
-func (s *Server) feedRBAC(ctx context.Context, res *resource) {
+// feedRBAC keeps res's part of the index; after each change it signals
+// changed (when not nil) without waiting.
+func (s *Server) feedRBAC(ctx context.Context, res *resource, changed chan<- struct{}) {
 	var rev int64
 	for ctx.Err() == nil {
-		next, err := s.watchRBAC(ctx, res, rev)
+		next, err := s.watchRBAC(ctx, res, rev, changed)
 		if err != nil {
 			s.log.Warn("rbac index: watch failed, starting over", "resource", res.plural, "err", err)
 			next = 0
@@ -50,7 +58,7 @@ func (s *Server) feedRBAC(ctx context.Context, res *resource) {
 
 // watchRBAC runs one watch from rev (0: a full state first) and returns
 // the last revision it applied.
-func (s *Server) watchRBAC(ctx context.Context, res *resource, rev int64) (int64, error) {
+func (s *Server) watchRBAC(ctx context.Context, res *resource, rev int64, changed chan<- struct{}) (int64, error) {
 	opts := storage.WatchOptions{Revision: rev, Bookmarks: true, SendInitialEvents: rev == 0}
 	w, err := s.store(res).Watch(ctx, "", opts, storage.WatchLimits{Buffer: 10000})
 	if err != nil {
@@ -79,6 +87,12 @@ func (s *Server) watchRBAC(ctx context.Context, res *resource, rev int64) (int64
 		}
 		if r, err := storage.RV(ev.Object); err == nil && r > rev {
 			rev = r
+		}
+		if !collecting && changed != nil && ev.Type != watch.Bookmark {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
 		}
 	}
 	if collecting {

@@ -165,6 +165,9 @@ func (s *Server) setup(ctx context.Context) error {
 	if err := s.ensureSystemPriorityClasses(ctx); err != nil {
 		return err
 	}
+	if err := s.ensureDefaultRBAC(ctx); err != nil {
+		return err
+	}
 	return s.ensureKubernetesService(ctx)
 }
 
