@@ -23,14 +23,14 @@ import (
 // SelfSubjectReview, through which anyone learns who they are.
 func reviewResources() []*resource {
 	createOnly := metav1.Verbs{"create"}
-	return []*resource{
+	return append([]*resource{
 		{gvk: authenticationv1.SchemeGroupVersion.WithKind("TokenReview"), plural: "tokenreviews", singular: "tokenreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.TokenReview{} }},
 		{gvk: authorizationv1.SchemeGroupVersion.WithKind("SubjectAccessReview"), plural: "subjectaccessreviews", singular: "subjectaccessreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} }},
 		{gvk: authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"), plural: "selfsubjectreviews", singular: "selfsubjectreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }},
-	}
+	}, selfAccessReviewResources()...)
 }
 
 func (s *Server) serveReview(q *request) {
@@ -63,6 +63,10 @@ func (s *Server) review(q *request) error {
 		err = s.subjectAccessReview(q, o)
 	case *authenticationv1.SelfSubjectReview:
 		o.Status.UserInfo = userInfo(q.user)
+	case *authorizationv1.SelfSubjectAccessReview:
+		err = s.selfSubjectAccessReview(q, o)
+	case *authorizationv1.SelfSubjectRulesReview:
+		err = s.selfSubjectRulesReview(q, o)
 	}
 	if err != nil {
 		return err

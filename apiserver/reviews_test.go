@@ -156,7 +156,7 @@ func TestReviewsInDiscovery(t *testing.T) {
 	ts := startReviewServer(t)
 	d := ts.admin(t).Discovery()
 	for gv, want := range map[string][]string{"authentication.k8s.io/v1": {"tokenreviews", "selfsubjectreviews"},
-		"authorization.k8s.io/v1": {"subjectaccessreviews"}} {
+		"authorization.k8s.io/v1": {"subjectaccessreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}} {
 		list, err := d.ServerResourcesForGroupVersion(gv)
 		if err != nil {
 			t.Fatalf("%s: %v", gv, err)
