@@ -117,7 +117,7 @@ func (s *Server) subjectAccessReview(q *request, sar *authorizationv1.SubjectAcc
 	if errs := validateSARSpec(sar.Spec, field.NewPath("spec")); len(errs) > 0 {
 		return apierrors.NewInvalid(q.res.gvk.GroupKind(), "", errs)
 	}
-	allowed, reason, err := s.authz.Authorize(q.ctx, sarAttributes(sar.Spec))
+	allowed, reason, err := s.authz.Decide(q.ctx, sarAttributes(sar.Spec))
 	sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: allowed && err == nil, Reason: reason}
 	if err != nil {
 		sar.Status.EvaluationError = err.Error()

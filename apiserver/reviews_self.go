@@ -37,7 +37,7 @@ func (s *Server) selfSubjectAccessReview(q *request, r *authorizationv1.SelfSubj
 	}
 	at := sarAttributes(spec)
 	at.User = q.user
-	allowed, reason, err := s.authz.Authorize(q.ctx, at)
+	allowed, reason, err := s.authz.Decide(q.ctx, at)
 	r.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: allowed && err == nil, Reason: reason}
 	if err != nil {
 		r.Status.EvaluationError = err.Error()

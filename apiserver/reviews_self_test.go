@@ -37,6 +37,13 @@ func TestSelfSubjectReviews(t *testing.T) {
 			t.Errorf("bob can %s %s in %s: %t %v", c.verb, c.res, c.ns, ok, err)
 		}
 	}
+	// kubectl auth can-i prints "no" and the reason when there is one; RBAC
+	// gives none for a plain denial, the Forbidden message is not a reason.
+	denied, err := bob.SelfSubjectAccessReviews().Create(bg, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "default"}}}, metav1.CreateOptions{})
+	if err != nil || denied.Status.Allowed || denied.Status.Reason != "" {
+		t.Errorf("a denial's reason: %v %+v", err, denied.Status)
+	}
 	r, err := bob.SelfSubjectAccessReviews().Create(bg, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/version"}}}, metav1.CreateOptions{})
 	if err != nil || !r.Status.Allowed {

@@ -66,6 +66,20 @@ func NewAuthorizer(graph Graph) *Authorizer { return &Authorizer{graph: graph} }
 // Authorize allows or denies a request; a denial carries the reason as
 // Kubernetes words it.
 func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string, error) {
+	allowed, why, err := a.Decide(ctx, at)
+	if err != nil || allowed {
+		return allowed, "", err
+	}
+	if !at.ResourceRequest {
+		return false, pathDenial(at, why), nil
+	}
+	return false, denial(at, why), nil
+}
+
+// Decide is Authorize with the chain's own reason rather than the
+// Forbidden message: what a SubjectAccessReview reports ("" where kube's
+// authorizers give none).
+func (a *Authorizer) Decide(ctx context.Context, at Attributes) (bool, string, error) {
 	if at.User.InGroup(GroupMasters) {
 		return true, "", nil
 	}
@@ -75,7 +89,7 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		}
 	}
 	if allowed, why, decided := delegationRules(at); decided {
-		return allowed, denialUnless(allowed, at, why), nil
+		return allowed, why, nil
 	}
 	if basicUser(at) {
 		return true, "", nil
@@ -85,7 +99,7 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 			return true, "", nil
 		}
 		allowed, why := a.rbac(at)
-		return allowed, pathDenialUnless(allowed, at, why), nil
+		return allowed, why, nil
 	}
 	var nodeWhy string
 	if node, ok := at.User.NodeName(); ok {
@@ -96,7 +110,7 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		nodeWhy = nodeReason(why)
 	}
 	allowed, rbacWhy := a.rbac(at)
-	return allowed, denialUnless(allowed, at, joinReasons(nodeWhy, rbacWhy)), nil
+	return allowed, joinReasons(nodeWhy, rbacWhy), nil
 }
 
 // joinReasons joins the reasons of the authorizers of the chain as
@@ -111,12 +125,9 @@ func joinReasons(reasons ...string) string {
 	return strings.Join(out, "\n")
 }
 
-// pathDenialUnless is kube-apiserver's Forbidden message for a
-// non-resource path.
-func pathDenialUnless(allowed bool, at Attributes, why string) string {
-	if allowed {
-		return ""
-	}
+// pathDenial is kube-apiserver's Forbidden message for a non-resource
+// path.
+func pathDenial(at Attributes, why string) string {
 	msg := fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path)
 	if why == "" {
 		return msg
