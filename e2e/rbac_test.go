@@ -19,7 +19,8 @@ import (
 // RBAC with real kubectls: a ServiceAccount bound to a Role that reads
 // pods in its namespace lists them with its token (kubectl create token)
 // and is refused secrets and other namespaces with kube's message;
-// kubectl auth can-i answers for the admin and for the token; a user who
+// kubectl auth can-i answers for the admin, for the token and for the
+// admin impersonating the service account (--as); a user who
 // may write roles cannot grant what they lack; the aggregated view role
 // grows with a ClusterRole labelled to aggregate into it.
 func TestRBACWithKubectl(t *testing.T) {
@@ -115,8 +116,8 @@ func checkRBACColumns(t *testing.T, admin *kctl, ns string) {
 	}
 }
 
-// checkCanI: kubectl auth can-i and can-i --list, for the admin and the
-// service account's token.
+// checkCanI: kubectl auth can-i and can-i --list, for the admin, the
+// service account's token, and the admin as the service account.
 func checkCanI(t *testing.T, admin, reader *kctl, ns string) {
 	cases := []struct {
 		k    *kctl
@@ -129,12 +130,19 @@ func checkCanI(t *testing.T, admin, reader *kctl, ns string) {
 		{reader, "auth can-i get secrets -n " + ns, "no"},
 		{reader, "auth can-i list pods -n default", "no"},
 		{reader, "auth can-i create roles -n " + ns, "yes"},
+		{admin, "auth can-i list pods -n " + ns + " --as=system:serviceaccount:" + ns + ":reader", "yes"},
+		{admin, "auth can-i get secrets -n " + ns + " --as=system:serviceaccount:" + ns + ":reader", "no"},
+		{admin, "auth can-i delete nodes --as=system:serviceaccount:" + ns + ":reader", "no"},
 	}
 	for _, c := range cases {
 		out, _, err := c.k.run("", strings.Fields(c.args)...)
 		if strings.TrimSpace(out) != c.want || (err == nil) != (c.want == "yes") {
 			t.Errorf("kubectl %s: %q %v, want %s", c.args, out, err, c.want)
 		}
+	}
+	// the service account may not impersonate anyone
+	if got := reader.fails("", "get", "pods", "-n", ns, "--as=jane"); got != `Error from server (Forbidden): users "jane" is forbidden: User "system:serviceaccount:`+ns+`:reader" cannot impersonate resource "users" in API group "" at the cluster scope` {
+		t.Errorf("impersonation without the verb: %q", got)
 	}
 	out := reader.ok("", "auth", "can-i", "--list", "-n", ns)
 	for _, want := range []string{"Resources Non-Resource URLs Resource Names Verbs", "pods [] [] [get list]",
