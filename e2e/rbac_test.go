@@ -42,6 +42,9 @@ func rbacScenario(t *testing.T, admin *kctl, ns string) {
 		{"create serviceaccount reader -n " + ns, "serviceaccount/reader created"},
 		{"create role pod-reader --verb=get,list --resource=pods -n " + ns, "role.rbac.authorization.k8s.io/pod-reader created"},
 		{"create role rbac-writer --verb=create,update --resource=roles,rolebindings -n " + ns, "role.rbac.authorization.k8s.io/rbac-writer created"},
+		{"create clusterrole " + ns + "-node-reader --verb=get,list --resource=nodes", "clusterrole.rbac.authorization.k8s.io/" + ns + "-node-reader created"},
+		{"create clusterrolebinding " + ns + "-jane --clusterrole=" + ns + "-node-reader --user=jane --group=ops --serviceaccount=" + ns + ":reader",
+			"clusterrolebinding.rbac.authorization.k8s.io/" + ns + "-jane created"},
 	} {
 		if out := admin.ok("", strings.Fields(c[0])...); squash(out) != c[1] {
 			t.Fatalf("kubectl %s: %q", c[0], out)
@@ -107,6 +110,11 @@ func checkRBACColumns(t *testing.T, admin *kctl, ns string) {
 		squash(lines[0]) != "NAME ROLE AGE USERS GROUPS SERVICEACCOUNTS" || !strings.HasSuffix(squash(lines[1]), ns+"/reader") {
 		t.Errorf("get rolebinding -o wide:\n%s", out)
 	}
+	out = admin.ok("", "get", "clusterrolebinding", ns+"-jane", "-o", "wide")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
+		!strings.HasPrefix(squash(lines[1]), ns+"-jane ClusterRole/"+ns+"-node-reader ") || !strings.HasSuffix(squash(lines[1]), "jane ops "+ns+"/reader") {
+		t.Errorf("get clusterrolebinding -o wide:\n%s", out)
+	}
 	out = admin.ok("", "get", "clusterroles,clusterrolebindings")
 	for _, want := range []string{"clusterrole.rbac.authorization.k8s.io/cluster-admin ", "clusterrole.rbac.authorization.k8s.io/view ",
 		"clusterrolebinding.rbac.authorization.k8s.io/cluster-admin ClusterRole/cluster-admin "} {
@@ -130,6 +138,7 @@ func checkCanI(t *testing.T, admin, reader *kctl, ns string) {
 		{reader, "auth can-i get secrets -n " + ns, "no"},
 		{reader, "auth can-i list pods -n default", "no"},
 		{reader, "auth can-i create roles -n " + ns, "yes"},
+		{reader, "auth can-i list nodes", "yes"}, // the ClusterRoleBinding
 		{admin, "auth can-i list pods -n " + ns + " --as=system:serviceaccount:" + ns + ":reader", "yes"},
 		{admin, "auth can-i get secrets -n " + ns + " --as=system:serviceaccount:" + ns + ":reader", "no"},
 		{admin, "auth can-i delete nodes --as=system:serviceaccount:" + ns + ":reader", "no"},
