@@ -2,11 +2,16 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 
 // The default roles and bindings the server creates at start when they are
@@ -148,17 +153,98 @@ func defaultClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 }
 
 // ensureDefaultRBAC creates the default roles and bindings that are
-// missing; existing ones are left as they are.
+// missing and, as kube's bootstrap policy reconciliation (union mode),
+// adds to existing ones what they lack (rules, aggregation selectors,
+// subjects, labels and annotations) unless annotated
+// rbac.authorization.kubernetes.io/autoupdate=false. Nothing is removed.
 func (s *Server) ensureDefaultRBAC(ctx context.Context) error {
 	for _, r := range defaultClusterRoles() {
-		if err := s.ensureObject(ctx, r); err != nil {
+		if err := s.reconcileDefault(ctx, auth.ResClusterRoles, r, reconcileClusterRole); err != nil {
 			return err
 		}
 	}
 	for _, b := range defaultClusterRoleBindings() {
-		if err := s.ensureObject(ctx, b); err != nil {
+		if err := s.reconcileDefault(ctx, auth.ResClusterRoleBindings, b, reconcileBinding); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reconcileDefault creates want, or updates the stored object with merge
+// (which reports whether it changed anything).
+func (s *Server) reconcileDefault(ctx context.Context, plural string, want runtime.Object,
+	merge func(cur, want runtime.Object) bool) error {
+	res, _ := s.reg.lookup(rbacV1.Group, rbacV1.Version, plural)
+	name := want.(metav1.Object).GetName()
+	cur, err := s.store(res).Get(ctx, "", name)
+	if storage.IsNotFound(err) {
+		return s.ensureObject(ctx, want)
+	}
+	if err != nil {
+		return fmt.Errorf("default %s %s: %w", plural, name, err)
+	}
+	if cur.(metav1.Object).GetAnnotations()[annotationAuto] == "false" {
+		return nil
+	}
+	next := cur.DeepCopyObject()
+	if !merge(next, want) {
+		return nil
+	}
+	if _, err := s.store(res).Update(ctx, "", name, func(runtime.Object) (runtime.Object, error) { return next, nil }); err != nil {
+		return fmt.Errorf("reconcile default %s %s: %w", plural, name, err)
+	}
+	return nil
+}
+
+func reconcileClusterRole(cur, want runtime.Object) bool {
+	c, w := cur.(*rbacv1.ClusterRole), want.(*rbacv1.ClusterRole)
+	changed := mergeMeta(&c.ObjectMeta, w.ObjectMeta)
+	if missing := auth.MissingRules(c.Rules, w.Rules); len(missing) > 0 && w.AggregationRule == nil {
+		c.Rules, changed = append(c.Rules, missing...), true
+	}
+	if w.AggregationRule != nil {
+		if c.AggregationRule == nil {
+			c.AggregationRule, changed = &rbacv1.AggregationRule{}, true
+		}
+		for _, sel := range w.AggregationRule.ClusterRoleSelectors {
+			if !slices.ContainsFunc(c.AggregationRule.ClusterRoleSelectors, func(x metav1.LabelSelector) bool { return equality.Semantic.DeepEqual(x, sel) }) {
+				c.AggregationRule.ClusterRoleSelectors, changed = append(c.AggregationRule.ClusterRoleSelectors, sel), true
+			}
+		}
+	}
+	return changed
+}
+
+func reconcileBinding(cur, want runtime.Object) bool {
+	c, w := cur.(*rbacv1.ClusterRoleBinding), want.(*rbacv1.ClusterRoleBinding)
+	changed := mergeMeta(&c.ObjectMeta, w.ObjectMeta)
+	for _, sub := range w.Subjects {
+		if !slices.Contains(c.Subjects, sub) {
+			c.Subjects, changed = append(c.Subjects, sub), true
+		}
+	}
+	return changed
+}
+
+// mergeMeta adds the labels and annotations of want that m lacks.
+func mergeMeta(m *metav1.ObjectMeta, want metav1.ObjectMeta) bool {
+	changed := false
+	for k, v := range want.Labels {
+		if _, ok := m.Labels[k]; !ok {
+			if m.Labels == nil {
+				m.Labels = map[string]string{}
+			}
+			m.Labels[k], changed = v, true
+		}
+	}
+	for k, v := range want.Annotations {
+		if _, ok := m.Annotations[k]; !ok {
+			if m.Annotations == nil {
+				m.Annotations = map[string]string{}
+			}
+			m.Annotations[k], changed = v, true
+		}
+	}
+	return changed
 }

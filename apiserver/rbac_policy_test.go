@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nodeagent/nodeagent/apiserver/auth"
 )
 
 // The server starts with kube's default roles: admin, edit and view are
@@ -100,4 +102,59 @@ func TestAggregatedRules(t *testing.T) {
 	if _, ok := aggregatedRules(roles[1], roles); ok {
 		t.Error("a role without aggregationRule aggregated")
 	}
+}
+
+// At start the default roles and bindings get back what they lack, as
+// kube's bootstrap reconciliation (union): rules and subjects are added,
+// extra ones kept, and a default annotated autoupdate=false is left alone.
+func TestRBACDefaultsReconciledAtStart(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, 0)
+	rbac := ts.admin(t).RbacV1()
+	basic, err := rbac.ClusterRoles().Get(bg, "system:basic-user", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic.Rules = basic.Rules[:1]
+	basic.Rules = append(basic.Rules, rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"configmaps"}})
+	if _, err := rbac.ClusterRoles().Update(bg, basic, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	public, _ := rbac.ClusterRoles().Get(bg, "system:public-info-viewer", metav1.GetOptions{})
+	public.Annotations["rbac.authorization.kubernetes.io/autoupdate"] = "false"
+	public.Rules = nil
+	if _, err := rbac.ClusterRoles().Update(bg, public, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	discovery, _ := rbac.ClusterRoleBindings().Get(bg, "system:discovery", metav1.GetOptions{})
+	discovery.Subjects = []rbacv1.Subject{rbacSubject("User", "jane")}
+	if _, err := rbac.ClusterRoleBindings().Update(bg, discovery, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	port := ts.port
+	ts.stop()
+	rbac = startServer(t, dir, port).admin(t).RbacV1()
+
+	basic, _ = rbac.ClusterRoles().Get(bg, "system:basic-user", metav1.GetOptions{})
+	if len(auth.MissingRules(basic.Rules, defaultRole(t, "system:basic-user").Rules)) != 0 ||
+		!slices.ContainsFunc(basic.Rules, func(r rbacv1.PolicyRule) bool { return slices.Contains(r.Resources, "configmaps") }) {
+		t.Errorf("system:basic-user after restart: %+v", basic.Rules)
+	}
+	if public, _ = rbac.ClusterRoles().Get(bg, "system:public-info-viewer", metav1.GetOptions{}); len(public.Rules) != 0 {
+		t.Errorf("autoupdate=false was reconciled: %+v", public.Rules)
+	}
+	discovery, _ = rbac.ClusterRoleBindings().Get(bg, "system:discovery", metav1.GetOptions{})
+	if len(discovery.Subjects) != 2 || discovery.Subjects[0].Name != "jane" || discovery.Subjects[1].Name != "system:authenticated" {
+		t.Errorf("system:discovery subjects after restart: %+v", discovery.Subjects)
+	}
+}
+
+func defaultRole(t *testing.T, name string) *rbacv1.ClusterRole {
+	for _, r := range defaultClusterRoles() {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no default role %s", name)
+	return nil
 }

@@ -37,6 +37,12 @@ func (x *RBACIndex) ConfirmNoEscalation(u *User, namespace string, rules []rbacv
 	return errors.New(msg)
 }
 
+// MissingRules are the atomic rules of rules (one verb, group, resource or
+// URL, and name each) that no rule of owner covers, as kube's Covers.
+func MissingRules(owner, rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	return uncovered(owner, rules)
+}
+
 // uncovered are the atomic rules of rules (one verb, group, resource or
 // URL, and name each) no rule of owner covers.
 func uncovered(owner, rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
