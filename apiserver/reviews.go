@@ -42,7 +42,7 @@ func (s *Server) serveReview(q *request) {
 // review answers a POST of a review: authorized like any create, then the
 // status is filled in and the object returned (201); nothing is stored.
 func (s *Server) review(q *request) error {
-	if q.info.namespace != "" {
+	if q.info.namespace != "" && !q.res.namespaced {
 		return apierrors.NewNotFound(schema.GroupResource{}, "")
 	}
 	if q.info.verb != "create" || q.info.name != "" {
@@ -67,6 +67,8 @@ func (s *Server) review(q *request) error {
 		err = s.selfSubjectAccessReview(q, o)
 	case *authorizationv1.SelfSubjectRulesReview:
 		err = s.selfSubjectRulesReview(q, o)
+	case *authorizationv1.LocalSubjectAccessReview:
+		err = s.localSubjectAccessReview(q, o)
 	}
 	if err != nil {
 		return err

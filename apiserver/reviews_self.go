@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"fmt"
+
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,7 +19,31 @@ func selfAccessReviewResources() []*resource {
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} }},
 		{gvk: authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectRulesReview"), plural: "selfsubjectrulesreviews", singular: "selfsubjectrulesreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SelfSubjectRulesReview{} }},
+		{gvk: authorizationv1.SchemeGroupVersion.WithKind("LocalSubjectAccessReview"), plural: "localsubjectaccessreviews", singular: "localsubjectaccessreview",
+			namespaced: true, virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.LocalSubjectAccessReview{} }},
 	}
+}
+
+// localSubjectAccessReview is a SubjectAccessReview within the request's
+// namespace, as kube-apiserver's: its resourceAttributes name that
+// namespace, and it takes no nonResourceAttributes.
+func (s *Server) localSubjectAccessReview(q *request, r *authorizationv1.LocalSubjectAccessReview) error {
+	errs := validateSARSpec(r.Spec, field.NewPath("spec"))
+	if r.Spec.NonResourceAttributes != nil {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "nonResourceAttributes"), r.Spec.NonResourceAttributes, "disallowed on this kind of request"))
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(q.res.gvk.GroupKind(), "", errs)
+	}
+	if r.Spec.ResourceAttributes.Namespace != q.info.namespace {
+		return apierrors.NewBadRequest(fmt.Sprintf("spec.resourceAttributes.namespace must match namespace: %v", q.info.namespace))
+	}
+	allowed, reason, err := s.authz.Decide(q.ctx, sarAttributes(r.Spec))
+	r.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: allowed && err == nil, Reason: reason}
+	if err != nil {
+		r.Status.EvaluationError = err.Error()
+	}
+	return nil
 }
 
 // selfSubjectAccessReview runs the authorizer on the attributes, for the

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -82,4 +83,44 @@ func TestSelfSubjectReviews(t *testing.T) {
 	if err != nil || !sar.Status.Allowed {
 		t.Errorf("SubjectAccessReview with RBAC: %v %+v", err, sar)
 	}
+}
+
+// A LocalSubjectAccessReview asks about anyone within one namespace; the
+// admin role (bound in that namespace) may create it there.
+func TestLocalSubjectAccessReview(t *testing.T) {
+	ts := startReviewServer(t)
+	admin := ts.admin(t)
+	if _, err := admin.RbacV1().RoleBindings("default").Create(bg, bindRole("default", "bob-admin", "ClusterRole", "admin", rbacSubject("User", "bob")), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bob := ts.withToken(t, "bob-token").AuthorizationV1()
+	lsar := func(ns, attrNS string) *authorizationv1.LocalSubjectAccessReview {
+		return &authorizationv1.LocalSubjectAccessReview{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "olga", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", Namespace: attrNS}}}
+	}
+	var got *authorizationv1.LocalSubjectAccessReview
+	eventuallyNoErr(t, "bob asks in default", func() error {
+		var err error
+		got, err = bob.LocalSubjectAccessReviews("default").Create(bg, lsar("default", "default"), metav1.CreateOptions{})
+		return err
+	})
+	if got.Status.Allowed {
+		t.Errorf("olga may list pods: %+v", got.Status)
+	}
+	if _, err := admin.RbacV1().RoleBindings("default").Create(bg, bindRole("default", "olga-views", "ClusterRole", "view", rbacSubject("User", "olga")), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyNoErr(t, "olga may list pods once bound", func() error {
+		got, err := bob.LocalSubjectAccessReviews("default").Create(bg, lsar("default", "default"), metav1.CreateOptions{})
+		if err != nil || !got.Status.Allowed {
+			return errorString("not yet: " + errText(err))
+		}
+		return nil
+	})
+	_, err := bob.LocalSubjectAccessReviews("default").Create(bg, lsar("default", "kube-system"), metav1.CreateOptions{})
+	if !apierrors.IsBadRequest(err) || err.Error() != "spec.resourceAttributes.namespace must match namespace: default" {
+		t.Errorf("another namespace in the spec: %v", err)
+	}
+	_, err = bob.LocalSubjectAccessReviews("kube-system").Create(bg, lsar("kube-system", "kube-system"), metav1.CreateOptions{})
+	wantForbidden(t, "bob in kube-system", err, `localsubjectaccessreviews.authorization.k8s.io is forbidden: User "bob" cannot create resource "localsubjectaccessreviews" in API group "authorization.k8s.io" in the namespace "kube-system"`)
 }

@@ -217,6 +217,9 @@ func rbacTargets() map[string]target {
 			body: review("SelfSubjectAccessReview", map[string]any{"resourceAttributes": map[string]any{"verb": "get", "resource": "pods"}})},
 		"selfsubjectrulesreviews": {collection: "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
 			body: review("SelfSubjectRulesReview", map[string]any{"namespace": matrixNS})},
+		"localsubjectaccessreviews": {collection: "/apis/authorization.k8s.io/v1/namespaces/" + matrixNS + "/localsubjectaccessreviews",
+			body: review("LocalSubjectAccessReview", map[string]any{"user": "matrix-user",
+				"resourceAttributes": map[string]any{"verb": "get", "resource": "pods", "namespace": matrixNS}})},
 	}
 }
 
@@ -233,7 +236,8 @@ func rbacRows() []verbRow {
 			rows = append(rows, verbRow{res, verb, c(403, 403, admin)})
 		}
 	}
-	return rows
+	// kube's admin role grants it in a namespace; nodes have no role.
+	return append(rows, verbRow{"localsubjectaccessreviews", "create", c(403, 403, 201)})
 }
 
 // createRBAC creates an RBAC fixture of the matrix.
