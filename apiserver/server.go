@@ -203,6 +203,9 @@ func (s *Server) URL() string {
 }
 
 func (s *Server) ready(ctx context.Context) error {
+	if s.rbac != nil && !s.rbac.Synced() {
+		return errors.New("the RBAC authorizer has not read the roles and bindings yet")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := s.backend.Client.Get(ctx, "/registry/health", runtimeCountOnly())

@@ -52,6 +52,16 @@ func (x *RBACIndex) WaitSynced(ctx context.Context) error {
 	}
 }
 
+// Synced reports whether the index holds a full state.
+func (x *RBACIndex) Synced() bool {
+	select {
+	case <-x.synced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Set adds or replaces one object (a Role, ClusterRole or binding).
 func (x *RBACIndex) Set(obj runtime.Object) {
 	x.mu.Lock()

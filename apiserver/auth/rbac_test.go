@@ -181,6 +181,16 @@ func TestRBACWaitsForSync(t *testing.T) {
 	if _, _, err := a.Authorize(ctx, Attributes{User: withAuthenticated(User{Name: "jane"}), ResourceRequest: true, Verb: "get", Resource: "pods"}); err == nil {
 		t.Fatal("authorized before the index was synced")
 	}
+	for _, res := range []string{ResClusterRoles, ResRoles, ResClusterRoleBindings} {
+		x.Replace(res, nil)
+	}
+	if x.Synced() {
+		t.Fatal("synced with one resource unread")
+	}
+	x.Replace(ResRoleBindings, nil)
+	if !x.Synced() {
+		t.Fatal("not synced with every resource read")
+	}
 }
 
 // Concurrent changes and reads: every read sees a whole binding or none,
