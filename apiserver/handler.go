@@ -36,6 +36,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveHealth(w, r) {
 		return
 	}
+	if user, err = s.impersonate(r, user); err != nil {
+		s.writeError(w, err, schema.GroupResource{}, "")
+		return
+	}
 	info := parseRequestInfo(r)
 	if !info.isResource {
 		s.serveNonResource(w, r, user, info)

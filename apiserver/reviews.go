@@ -23,14 +23,14 @@ import (
 // SelfSubjectReview, through which anyone learns who they are.
 func reviewResources() []*resource {
 	createOnly := metav1.Verbs{"create"}
-	return []*resource{
+	return append([]*resource{
 		{gvk: authenticationv1.SchemeGroupVersion.WithKind("TokenReview"), plural: "tokenreviews", singular: "tokenreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.TokenReview{} }},
 		{gvk: authorizationv1.SchemeGroupVersion.WithKind("SubjectAccessReview"), plural: "subjectaccessreviews", singular: "subjectaccessreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} }},
 		{gvk: authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"), plural: "selfsubjectreviews", singular: "selfsubjectreview",
 			virtual: true, verbs: createOnly, newObj: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }},
-	}
+	}, selfAccessReviewResources()...)
 }
 
 func (s *Server) serveReview(q *request) {
@@ -42,7 +42,7 @@ func (s *Server) serveReview(q *request) {
 // review answers a POST of a review: authorized like any create, then the
 // status is filled in and the object returned (201); nothing is stored.
 func (s *Server) review(q *request) error {
-	if q.info.namespace != "" {
+	if q.info.namespace != "" && !q.res.namespaced {
 		return apierrors.NewNotFound(schema.GroupResource{}, "")
 	}
 	if q.info.verb != "create" || q.info.name != "" {
@@ -63,6 +63,12 @@ func (s *Server) review(q *request) error {
 		err = s.subjectAccessReview(q, o)
 	case *authenticationv1.SelfSubjectReview:
 		o.Status.UserInfo = userInfo(q.user)
+	case *authorizationv1.SelfSubjectAccessReview:
+		err = s.selfSubjectAccessReview(q, o)
+	case *authorizationv1.SelfSubjectRulesReview:
+		err = s.selfSubjectRulesReview(q, o)
+	case *authorizationv1.LocalSubjectAccessReview:
+		err = s.localSubjectAccessReview(q, o)
 	}
 	if err != nil {
 		return err
@@ -113,7 +119,7 @@ func (s *Server) subjectAccessReview(q *request, sar *authorizationv1.SubjectAcc
 	if errs := validateSARSpec(sar.Spec, field.NewPath("spec")); len(errs) > 0 {
 		return apierrors.NewInvalid(q.res.gvk.GroupKind(), "", errs)
 	}
-	allowed, reason, err := s.authz.Authorize(q.ctx, sarAttributes(sar.Spec))
+	allowed, reason, err := s.authz.Decide(q.ctx, sarAttributes(sar.Spec))
 	sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: allowed && err == nil, Reason: reason}
 	if err != nil {
 		sar.Status.EvaluationError = err.Error()

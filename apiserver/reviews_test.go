@@ -156,7 +156,7 @@ func TestReviewsInDiscovery(t *testing.T) {
 	ts := startReviewServer(t)
 	d := ts.admin(t).Discovery()
 	for gv, want := range map[string][]string{"authentication.k8s.io/v1": {"tokenreviews", "selfsubjectreviews"},
-		"authorization.k8s.io/v1": {"subjectaccessreviews"}} {
+		"authorization.k8s.io/v1": {"subjectaccessreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews", "localsubjectaccessreviews"}} {
 		list, err := d.ServerResourcesForGroupVersion(gv)
 		if err != nil {
 			t.Fatalf("%s: %v", gv, err)
@@ -164,7 +164,7 @@ func TestReviewsInDiscovery(t *testing.T) {
 		var names []string
 		for _, r := range list.APIResources {
 			names = append(names, r.Name)
-			if !slices.Equal(r.Verbs, []string{"create"}) || r.Namespaced {
+			if !slices.Equal(r.Verbs, []string{"create"}) || r.Namespaced != (r.Name == "localsubjectaccessreviews") {
 				t.Errorf("%s: %+v", gv, r)
 			}
 		}

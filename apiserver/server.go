@@ -111,6 +111,8 @@ type Server struct {
 	watchLimits      storage.WatchLimits
 	services         *serviceAllocation
 	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
+	rbac             *auth.RBACIndex // the RBAC authorizer's roles and bindings (rbac_index.go)
+	stopRBAC         context.CancelFunc
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -120,7 +122,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -142,6 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		backend.Close()
 		return nil, err
 	}
+	s.startRBAC()
 	return s, nil
 }
 
@@ -162,6 +165,9 @@ func (s *Server) setup(ctx context.Context) error {
 	if err := s.ensureSystemPriorityClasses(ctx); err != nil {
 		return err
 	}
+	if err := s.ensureDefaultRBAC(ctx); err != nil {
+		return err
+	}
 	return s.ensureKubernetesService(ctx)
 }
 
@@ -178,7 +184,12 @@ func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
 func (s *Server) store(r *resource) *storage.Store { return s.stores[r] }
 
 // Close stops storage.
-func (s *Server) Close() error { return s.backend.Close() }
+func (s *Server) Close() error {
+	if s.stopRBAC != nil {
+		s.stopRBAC()
+	}
+	return s.backend.Close()
+}
 
 // AdminKubeconfig is the path of the admin kubeconfig.
 func (s *Server) AdminKubeconfig() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }
@@ -192,6 +203,9 @@ func (s *Server) URL() string {
 }
 
 func (s *Server) ready(ctx context.Context) error {
+	if s.rbac != nil && !s.rbac.Synced() {
+		return errors.New("the RBAC authorizer has not read the roles and bindings yet")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := s.backend.Client.Get(ctx, "/registry/health", runtimeCountOnly())

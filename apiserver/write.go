@@ -86,6 +86,9 @@ func (s *Server) admitCreate(q *request, obj runtime.Object) error {
 	if st.defaults != nil {
 		st.defaults(obj)
 	}
+	if err := s.rbacEscalation(q, obj, nil); err != nil {
+		return err
+	}
 	if err := s.admit(q, admission.Create, obj, nil); err != nil {
 		return err
 	}
@@ -158,6 +161,9 @@ var errDryRun = fmt.Errorf("dry run")
 
 // admitUpdate prepares and checks obj, an update of cur.
 func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
+	if err := s.rbacEscalation(q, obj, cur); err != nil {
+		return err
+	}
 	if err := s.admit(q, admission.Update, obj, cur); err != nil {
 		return err
 	}

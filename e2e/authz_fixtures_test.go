@@ -107,7 +107,7 @@ func (f *fixtures) create(o runtime.Object) error {
 	case *schedulingv1.PriorityClass:
 		_, err = f.c.SchedulingV1().PriorityClasses().Create(f.ctx, o, opts)
 	default:
-		err = fmt.Errorf("no fixture of type %T", o)
+		err = f.createRBAC(o)
 	}
 	return err
 }

@@ -65,7 +65,7 @@ func targets() map[string]target {
 	secretOfA := usedByA(func(ns, n string) runtime.Object { return secret(ns, n) }, secretVolume)
 	configMapOfA := usedByA(func(ns, n string) runtime.Object { return configMap(ns, n) }, configMapVolume)
 	claimOfA := usedByA(func(ns, n string) runtime.Object { return claim(ns, n, "") }, claimVolume)
-	return map[string]target{
+	tgs := map[string]target{
 		"pods bound to a":           {collection: inMatrix("pods"), fixture: boundToA},
 		"pods on a (spec.nodeName)": {collection: inMatrix("pods"), query: func(string) string { return "fieldSelector=spec.nodeName%3Da" }},
 		"a's mirror pods": {collection: inMatrix("pods"), fixture: func(f *fixtures, n string) []runtime.Object {
@@ -153,6 +153,10 @@ func targets() map[string]target {
 				return map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
 			}},
 	}
+	for name, tg := range rbacTargets() {
+		tgs[name] = tg
+	}
+	return tgs
 }
 
 func storage(res string) string { return "/apis/storage.k8s.io/v1/" + res }
@@ -387,6 +391,10 @@ var verbRows = []verbRow{
 	{"local persistentvolumes on a: backing finalizer", "patch", c(200, 403, 200)},
 	{"selfsubjectreviews", "create", codes{401, 401, 201, 201, 201, 201}},
 	{"selfsubjectreviews", "get", c(403, 403, 405)},
+	// kube's default system:basic-user binding: every authenticated user.
+	{"selfsubjectaccessreviews", "create", codes{401, 401, 201, 201, 201, 201}},
+	{"selfsubjectaccessreviews", "get", c(403, 403, 405)},
+	{"selfsubjectrulesreviews", "create", codes{401, 401, 201, 201, 201, 201}},
 }
 
 // pathRows are the non-resource paths: health for everyone without
@@ -422,7 +430,7 @@ func (m *matrix) rows() []authzRow {
 	for _, p := range pathRows {
 		rows = append(rows, authzRow{name: "GET " + p.path, req: requestTo("GET", p.path), want: p.want})
 	}
-	for _, r := range verbRows {
+	for _, r := range append(append([]verbRow{}, verbRows...), rbacRows()...) {
 		tg, ok := m.targets[r.target]
 		if !ok {
 			m.t.Fatalf("no target %q", r.target)

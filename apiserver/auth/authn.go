@@ -1,8 +1,11 @@
 // Package auth authenticates requests (client certificates signed by the
 // server's CA, bearer tokens from a static token file, the server's own
-// service account tokens) and authorizes them
-// (system:masters may do anything; a node may do what a node needs, as
-// Kubernetes' Node authorizer allows).
+// service account tokens) and authorizes them as kube-apiserver's
+// Node,RBAC chain: system:masters may do anything; a node may do what a
+// node needs, as Kubernetes' Node authorizer allows; then RBAC (rbac.go)
+// allows what the roles bound to the user grant, read from RBACIndex, an
+// in-memory index the server feeds from a watch, which also answers
+// escalation checks (rbac_escalation.go).
 package auth
 
 import (

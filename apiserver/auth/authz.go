@@ -50,7 +50,15 @@ type Graph interface {
 // Authorizer decides; the reason explains a denial.
 type Authorizer struct {
 	graph Graph
+	// rbacIndex, once set, holds the roles and bindings the RBAC
+	// authorizer reads after the Node authorizer (kube-apiserver's
+	// --authorization-mode=Node,RBAC).
+	rbacIndex *RBACIndex
 }
+
+// SetRBAC turns the RBAC authorizer on with the roles and bindings of x.
+// Requests wait until x holds a full state.
+func (a *Authorizer) SetRBAC(x *RBACIndex) { a.rbacIndex = x }
 
 // NewAuthorizer returns an authorizer that asks graph about pods.
 func NewAuthorizer(graph Graph) *Authorizer { return &Authorizer{graph: graph} }
@@ -58,11 +66,30 @@ func NewAuthorizer(graph Graph) *Authorizer { return &Authorizer{graph: graph} }
 // Authorize allows or denies a request; a denial carries the reason as
 // Kubernetes words it.
 func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string, error) {
+	allowed, why, err := a.Decide(ctx, at)
+	if err != nil || allowed {
+		return allowed, "", err
+	}
+	if !at.ResourceRequest {
+		return false, pathDenial(at, why), nil
+	}
+	return false, denial(at, why), nil
+}
+
+// Decide is Authorize with the chain's own reason rather than the
+// Forbidden message: what a SubjectAccessReview reports ("" where kube's
+// authorizers give none).
+func (a *Authorizer) Decide(ctx context.Context, at Attributes) (bool, string, error) {
 	if at.User.InGroup(GroupMasters) {
 		return true, "", nil
 	}
+	if a.rbacIndex != nil {
+		if err := a.rbacIndex.WaitSynced(ctx); err != nil {
+			return false, "", err
+		}
+	}
 	if allowed, why, decided := delegationRules(at); decided {
-		return allowed, denialUnless(allowed, at, why), nil
+		return allowed, why, nil
 	}
 	if basicUser(at) {
 		return true, "", nil
@@ -71,16 +98,41 @@ func (a *Authorizer) Authorize(ctx context.Context, at Attributes) (bool, string
 		if discoveryPath(at.Path) || (at.User.InGroup(GroupServiceAccounts) && issuerDiscoveryPath(at.Path)) {
 			return true, "", nil
 		}
-		return false, fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path), nil
+		allowed, why := a.rbac(at)
+		return allowed, why, nil
 	}
+	var nodeWhy string
 	if node, ok := at.User.NodeName(); ok {
 		allowed, why, err := a.node(ctx, node, at)
 		if err != nil || allowed {
 			return allowed, "", err
 		}
-		return false, denial(at, nodeReason(why)), nil
+		nodeWhy = nodeReason(why)
 	}
-	return false, denial(at, ""), nil
+	allowed, rbacWhy := a.rbac(at)
+	return allowed, joinReasons(nodeWhy, rbacWhy), nil
+}
+
+// joinReasons joins the reasons of the authorizers of the chain as
+// kube-apiserver's union authorizer does: the non-empty ones, one a line.
+func joinReasons(reasons ...string) string {
+	var out []string
+	for _, r := range reasons {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// pathDenial is kube-apiserver's Forbidden message for a non-resource
+// path.
+func pathDenial(at Attributes, why string) string {
+	msg := fmt.Sprintf("User %q cannot %s path %q", at.User.Name, strings.ToLower(at.Verb), at.Path)
+	if why == "" {
+		return msg
+	}
+	return msg + ": " + why
 }
 
 // nodeReason is how kube-apiserver's authorizer chain words the Node

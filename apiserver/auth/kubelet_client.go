@@ -54,10 +54,3 @@ func kubeletAPIAdmin(at Attributes) bool {
 	}
 	return kubeletAPISubresources[at.Subresource]
 }
-
-func denialUnless(allowed bool, at Attributes, why string) string {
-	if allowed {
-		return ""
-	}
-	return denial(at, why)
-}

@@ -62,6 +62,10 @@ func For(resource string) (Printer, bool) {
 		return csiDriverPrinter(), true
 	case "priorityclasses":
 		return priorityClassPrinter(), true
+	case "rolebindings":
+		return roleBindingPrinter(), true
+	case "clusterrolebindings":
+		return clusterRoleBindingPrinter(), true
 	}
 	return Default(), false
 }
