@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench
+.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench vm
 
 build:
 	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
@@ -36,3 +36,6 @@ fmt:
 
 vet:
 	go vet ./... && go vet -tags e2e ./e2e/...
+
+vm:
+	bash hack/vm/image.sh

@@ -2,11 +2,15 @@
 # make clean-host: removes everything nodeagent's hack/ scripts, tests and
 # demo put on this machine: lab nodes, containers, service rules, the containerd and registry
 # services, their state, configuration, logs, and the containerd binaries that
-# install-deps built. Debian packages are left installed.
+# install-deps built. Debian packages are left installed, and so is the VM
+# base image cache (/var/cache/nodeagent/vm: rm -rf it to rebuild from scratch).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap on_error ERR
 need_root
+
+step "VMs (hack/vm/vm.sh --cleanup: their qemu, taps, bridges, namespaces, overlays)"
+bash "$REPO_ROOT/hack/vm/vm.sh" --cleanup
 
 step "lab nodes"
 if [ -x "$REPO_ROOT/bin/nodeagent" ] || build_nodeagent; then
