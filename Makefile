@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench vm
+.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench vm vm-smoke
 
 build:
 	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
@@ -39,3 +39,6 @@ vet:
 
 vm:
 	bash hack/vm/image.sh
+
+vm-smoke:
+	bash hack/vm/smoke.sh

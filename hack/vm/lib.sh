@@ -27,7 +27,7 @@ VM_GUEST_DIR=/root/nodeagent          # where the checkout's install kit goes in
 # so that the README's install works in a VM that has no route to a mirror.
 VM_PACKAGES=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools zstd
   openssh-server iproute2 nftables iptables ipset ipvsadm kmod e2fsprogs xfsprogs
-  ca-certificates make sudo procps less "${APT_PACKAGES[@]}")
+  ca-certificates make sudo procps less libnss-myhostname "${APT_PACKAGES[@]}")
 
 # vm_ns NAME: the lab node (network namespace) a VM lives in.
 vm_lab() { echo "vm-$1"; }
@@ -105,4 +105,10 @@ test_image() {
   mkdir -p bin/images
   CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/testserver ./images/testserver
   go run ./images/build --server bin/testserver --busybox /bin/busybox --ref "$TEST_IMAGE" --out bin/images/testserver.tar >/dev/null
+}
+
+# kit_copy_cmd DEST: the command that copies the kit disk (vm.sh up --kit) to
+# DEST inside the VM.
+kit_copy_cmd() {
+  echo "set -e; mkdir -p /mnt/kit $1; mount -o ro /dev/disk/by-label/nodeagent-kit /mnt/kit; cp -a /mnt/kit/. $1/; rm -rf $1/lost+found; umount /mnt/kit"
 }
