@@ -67,7 +67,7 @@ step "state, configuration, logs and installed binaries"
 if [ -f "$NA_LIBEXEC/installed-files" ]; then
   xargs -r rm -f <"$NA_LIBEXEC/installed-files"
 fi
-rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist
+rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist /etc/modules-load.d/nodeagent.conf
 rmdir /var/log/pods 2>/dev/null || true
 rm -rf "$REPO_ROOT/bin"
 step "clean: Debian packages (${APT_PACKAGES[*]}) stay installed"

@@ -72,6 +72,24 @@ install_registry() {
   GOBIN=$NA_LIBEXEC/bin go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
 }
 
+# kernel_modules: br_netfilter makes bridged traffic (a pod calling a Service
+# whose backend sits on the same bridge) pass the service rules, so that the
+# reply is un-NATed; kubeadm's install asks for the same. Loaded now and at
+# every boot (systemd-modules-load). A kernel with it built in needs neither.
+kernel_modules() {
+  step "kernel module br_netfilter"
+  if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && [ ! -d /sys/module/br_netfilter ]; then
+    echo "    built in"
+    return
+  fi
+  modprobe br_netfilter
+  if [ -d /etc/modules-load.d ] || systemd_is_init; then
+    mkdir -p /etc/modules-load.d
+    echo br_netfilter >/etc/modules-load.d/nodeagent.conf
+  fi
+  echo "    loaded"
+}
+
 write_configs() {
   step "configuration in $NA_ETC"
   mkdir -p "$NA_ETC" "$NA_STATE" "$NA_RUN/containerd"
@@ -94,6 +112,7 @@ start_registry() {
 }
 
 install_packages
+kernel_modules
 install_containerd
 install_registry
 write_configs
