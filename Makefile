@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench vm vm-smoke
+.PHONY: build deps images test test-unit test-e2e fuzz demo lab clean-host fmt vet bench vm vm-smoke vm-test
 
 build:
 	CGO_ENABLED=0 go build -o bin/nodeagent ./cmd/nodeagent
@@ -42,3 +42,6 @@ vm:
 
 vm-smoke:
 	bash hack/vm/smoke.sh
+
+vm-test:
+	bash hack/vm/test.sh
