@@ -2,7 +2,8 @@
 # make vm-smoke: the one-VM smoke test. Boots a fresh Debian VM (make vm's
 # cached base), installs nodeagent in it as the README says (kit: see
 # hack/vm/guest-install.sh), then checks: the unit is active once the node is
-# Ready, `kubectl get nodes` says Ready, a pod runs, the VM uses cgroup v2,
+# Ready, `kubectl get nodes` says Ready, a pod runs and its Service answers
+# on the ClusterIP (from the VM itself), the VM uses cgroup v2,
 # and nodeagent's log is in journald. Every wait has a deadline; the VM and
 # its network namespace are removed at the end, also on failure
 # (VM_KEEP=1 keeps them for a look: hack/vm/vm.sh ssh smoke, then down smoke).
@@ -47,7 +48,7 @@ kubectl get nodes -o wide
 kubectl apply -f - >/dev/null <<'YAML'
 apiVersion: v1
 kind: Pod
-metadata: {name: smoke, namespace: default}
+metadata: {name: smoke, namespace: default, labels: {app: smoke}}
 spec:
   containers:
   - name: web
@@ -57,6 +58,15 @@ spec:
 YAML
 kubectl wait --for=condition=Ready pod/smoke --timeout=120s >/dev/null
 kubectl get pod smoke -o wide
+kubectl expose pod smoke --name smoke --port 80 --target-port 8080 >/dev/null
+ip=$(kubectl get service smoke -o jsonpath='{.spec.clusterIP}')
+deadline=$((SECONDS + 60))
+until out=$(curl -fsS --max-time 2 "http://$ip/hostname" 2>/dev/null); do
+  [ "$SECONDS" -lt "$deadline" ] || { echo "service smoke ($ip:80) did not answer within 60 s" >&2; exit 1; }
+  sleep 0.5
+done
+echo "==> [vm] service smoke at $ip:80 answers from pod $out (proxy mode $(awk '/proxy-mode/ {print $2; exit}' /etc/nodeagent/config.yaml))"
+[ "$out" = smoke ]
 fs=$(stat -fc %T /sys/fs/cgroup)
 echo "==> [vm] /sys/fs/cgroup is $fs"
 [ "$fs" = cgroup2fs ]
