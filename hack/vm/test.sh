@@ -6,6 +6,7 @@
 # to the VM's registry. The checkout sits at the same path in the VM as here:
 # the e2e framework finds bin/nodeagent from its source path.
 #   VM_TEST_RUN=REGEXP      only the tests that match (go test -run)
+#   VM_TEST_SKIP=REGEXP     not the tests that match (go test -skip)
 #   VM_TEST_TIMEOUT=40m     the suite's deadline (go test -timeout)
 # The suite's output is kept in /var/log/nodeagent/vm/vm-test.log.
 set -euo pipefail
@@ -88,10 +89,11 @@ vm_ssh "$name" "set -e; mkdir -p /mnt/kit $VM_GUEST_DIR $REPO_ROOT; mount -o ro 
   umount /mnt/kit"
 step "make deps in the VM (offline)"
 vm_ssh "$name" timeout 420 bash "$VM_GUEST_DIR/hack/vm/guest-install.sh" deps
-step "the e2e suite${VM_TEST_RUN:+ (-run $VM_TEST_RUN)}"
+step "the e2e suite${VM_TEST_RUN:+ (-run $VM_TEST_RUN)}${VM_TEST_SKIP:+ (-skip $VM_TEST_SKIP)}"
 t=$SECONDS
 flags=(-test.timeout "${VM_TEST_TIMEOUT:-40m}")
 [ -z "${VM_TEST_RUN:-}" ] || flags+=(-test.run "$VM_TEST_RUN")
+[ -z "${VM_TEST_SKIP:-}" ] || flags+=(-test.skip "$VM_TEST_SKIP")
 # ssh joins its arguments into one shell line: quote them.
 vm_ssh "$name" "bash -s -- $(printf '%q ' "$REPO_ROOT" "${flags[@]}")" <<<"$RUN"
 suite_s=$((SECONDS - t))
