@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench
+.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench vm vm-smoke vm-test
 
 build:
 	CGO_ENABLED=0 go build -o bin/ ./cmd/...
@@ -39,3 +39,12 @@ fmt:
 
 vet:
 	go vet ./... && go vet -tags e2e ./e2e/...
+
+vm:
+	bash hack/vm/image.sh
+
+vm-smoke:
+	bash hack/vm/smoke.sh
+
+vm-test:
+	bash hack/vm/test.sh

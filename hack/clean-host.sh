@@ -2,11 +2,15 @@
 # make clean-host: removes everything nodeagent's hack/ scripts, tests and
 # demo put on this machine: lab nodes, containers, service rules, the containerd and registry
 # services, their state, configuration, logs, and the containerd binaries that
-# install-deps built. Debian packages are left installed.
+# install-deps built. Debian packages are left installed, and so is the VM
+# base image cache (/var/cache/nodeagent/vm: rm -rf it to rebuild from scratch).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap on_error ERR
 need_root
+
+step "VMs (hack/vm/vm.sh --cleanup: their qemu, taps, bridges, namespaces, overlays)"
+bash "$REPO_ROOT/hack/vm/vm.sh" --cleanup
 
 step "lab nodes"
 if [ -x "$REPO_ROOT/bin/nodeagent" ] || build_nodeagent; then
@@ -63,7 +67,7 @@ step "state, configuration, logs and installed binaries"
 if [ -f "$NA_LIBEXEC/installed-files" ]; then
   xargs -r rm -f <"$NA_LIBEXEC/installed-files"
 fi
-rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist
+rm -rf "$NA_STATE" "$NA_RUN" "$NA_ETC" "$NA_LOG" "$NA_LIBEXEC" /etc/cni/net.d/10-nodeagent.conflist /etc/modules-load.d/nodeagent.conf
 rmdir /var/log/pods 2>/dev/null || true
 rm -rf "$REPO_ROOT/bin"
 step "clean: Debian packages (${APT_PACKAGES[*]}) stay installed"

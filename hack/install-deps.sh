@@ -24,10 +24,12 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# check_go runs before something is built from source: a machine that already
+# has containerd and the registry (a VM that got them from its host, say)
+# needs no Go toolchain here.
 check_go() {
-  step "Go toolchain (builds containerd, the registry and nodeagent)"
-  command -v go >/dev/null || die "go not found: install Go >= 1.26 into /usr/local/go"
-  go version
+  command -v go >/dev/null || die "go not found: install Go >= 1.26 into /usr/local/go (it builds $1)"
+  echo "    $(go version)"
 }
 
 # containerd_major prints the major version of the installed containerd, or 0.
@@ -44,6 +46,7 @@ install_containerd() {
     echo "    present: $(containerd --version)"
     return
   fi
+  check_go containerd
   local gobin
   gobin=$(mktemp -d)
   GOBIN=$gobin go install -tags no_btrfs \
@@ -64,8 +67,27 @@ install_registry() {
     echo "    present"
     return
   fi
+  check_go "the registry"
   mkdir -p "$NA_LIBEXEC/bin"
   GOBIN=$NA_LIBEXEC/bin go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+}
+
+# kernel_modules: br_netfilter makes bridged traffic (a pod calling a Service
+# whose backend sits on the same bridge) pass the service rules, so that the
+# reply is un-NATed; kubeadm's install asks for the same. Loaded now and at
+# every boot (systemd-modules-load). A kernel with it built in needs neither.
+kernel_modules() {
+  step "kernel module br_netfilter"
+  if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && [ ! -d /sys/module/br_netfilter ]; then
+    echo "    built in"
+    return
+  fi
+  modprobe br_netfilter
+  if [ -d /etc/modules-load.d ] || systemd_is_init; then
+    mkdir -p /etc/modules-load.d
+    echo br_netfilter >/etc/modules-load.d/nodeagent.conf
+  fi
+  echo "    loaded"
 }
 
 write_configs() {
@@ -90,7 +112,7 @@ start_registry() {
 }
 
 install_packages
-check_go
+kernel_modules
 install_containerd
 install_registry
 write_configs
