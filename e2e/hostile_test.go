@@ -117,6 +117,7 @@ func checkServerListeners(t *testing.T, pid int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(l)
 	want := []string{"tcp 10.244.0.1:53", "tcp 127.0.0.1:6443"}
 	if !slices.Equal(l, want) {
 		t.Fatalf("the server listens on %q, want only %q", l, want)
