@@ -3,6 +3,7 @@ package cm
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,5 +151,15 @@ func TestSharesToWeight(t *testing.T) {
 		if got := SharesToWeight(shares); got != want {
 			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
 		}
+	}
+}
+
+// TestV2EnablesControllersFromTheRootDown: the kernel refuses (ENOENT) a
+// controller in a cgroup's subtree_control that its parent does not
+// enable, so the root's goes first (a VM's first boot found the reverse).
+func TestV2EnablesControllersFromTheRootDown(t *testing.T) {
+	got := ancestors("/nodeagent/n1/kubepods")
+	if want := []string{"/", "/nodeagent", "/nodeagent/n1"}; !slices.Equal(got, want) {
+		t.Fatalf("ancestors %q, want %q", got, want)
 	}
 }

@@ -59,15 +59,28 @@ func (c V2) enableControllers(path string) error {
 		return nil
 	}
 	value := strings.Join(enable, " ")
-	for p := filepath.Dir(path); ; p = filepath.Dir(p) {
+	for _, p := range ancestors(path) {
 		f := filepath.Join(c.dir(p), "cgroup.subtree_control")
 		if err := os.WriteFile(f, []byte(value), 0o644); err != nil {
 			return fmt.Errorf("cgroup: enable %s in %s: %w", value, f, err)
 		}
+	}
+	return nil
+}
+
+// ancestors are path's ancestors, the root first: a controller can be
+// enabled in a cgroup's subtree_control only once its parent's enables it
+// (the kernel answers ENOENT otherwise).
+func ancestors(path string) []string {
+	var out []string
+	for p := filepath.Dir(path); ; p = filepath.Dir(p) {
+		out = append(out, p)
 		if p == "/" {
-			return nil
+			break
 		}
 	}
+	slices.Reverse(out)
+	return out
 }
 
 // Update implements Cgroups.

@@ -33,7 +33,7 @@ ctr --address /run/nodeagent/containerd/containerd.sock -n nodeagent images impo
 [ "$mode" = deps ] && exit 0
 
 step "the README's install: nodeagent, its config and unit"
-sudo install -m 0755 bin/nodeagent /usr/local/bin/nodeagent
+sudo install -m 0755 bin/nodeagent bin/nodeagent-pause bin/nodeagent-logger /usr/local/bin/
 sudo install -D -m 0644 examples/systemd/config.yaml /etc/nodeagent/config.yaml
 sudo install -m 0644 examples/systemd/nodeagent.service /etc/systemd/system/
 

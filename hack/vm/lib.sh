@@ -83,7 +83,7 @@ kit() {
   cp -r "$REPO_ROOT/Makefile" "$REPO_ROOT/README.md" "$k/"
   (cd "$REPO_ROOT" && cp -r hack/lib.sh hack/install-deps.sh hack/supervise.sh hack/config "$k/hack/" &&
     cp hack/vm/guest-install.sh "$k/hack/vm/" && cp -r examples/systemd "$k/examples/" &&
-    cp bin/nodeagent "$k/bin/" && cp bin/images/testserver.tar "$k/bin/images/")
+    cp bin/nodeagent bin/nodeagent-pause bin/nodeagent-logger "$k/bin/" && cp bin/images/testserver.tar "$k/bin/images/")
   for f in /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr "$NA_LIBEXEC/bin/registry"; do
     [ -x "$f" ] || die "$f is missing: run 'sudo make deps' on this host first (the VM takes its build)"
     cp "$f" "$k/host/"
