@@ -63,6 +63,17 @@ func startServerWith(t testing.TB, dir string, port int, change func(*Config)) *
 	ts := &testServer{srv: srv, cancel: cancel, done: make(chan error, 1), dir: dir, port: cfg.Port}
 	go func() { ts.done <- srv.Serve(ctx, l) }()
 	t.Cleanup(ts.stop)
+	// As a client that waits for /readyz: the RBAC index has read the
+	// roles and bindings (health answers 503 until then, as kube's
+	// poststarthook/rbac/bootstrap-roles check).
+	if srv.rbac != nil {
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		err := srv.rbac.WaitSynced(wctx)
+		wcancel()
+		if err != nil {
+			t.Fatalf("RBAC index not synced: %v", err)
+		}
+	}
 	ts.runServiceAccounts(t, ctx)
 	return ts
 }

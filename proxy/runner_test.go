@@ -159,11 +159,18 @@ func TestRunnerRetriesFullAfterError(t *testing.T) {
 
 func TestRunnerClearsStaleUDPFlows(t *testing.T) {
 	h := startLoop(t)
+	h.next() // the first, empty sync: what follows is synced after it
+	h.waitIdle()
 	h.tracker.UpdateService(service("dns", "10.96.0.10", port("", 53, "UDP")))
 	s := slice("dns", "dns-a", []discoveryPort{udpPort(53)}, endpoint("10.244.0.2", "n1", nil, nil, nil))
 	h.tracker.UpdateSlice(s)
+	h.clock.Step(time.Second)
+	h.runner.Changed()
 	h.next()
 	h.waitIdle()
+	h.ct.mu.Lock()
+	h.ct.flows = nil // those of the Service that got endpoints
+	h.ct.mu.Unlock()
 	h.tracker.DeleteSlice(s)
 	h.clock.Step(time.Second)
 	h.runner.Changed()
