@@ -55,21 +55,24 @@ var _ podNetwork = &cni.Network{}
 
 // Agent runs the pods bound to one node.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	client   kubernetes.Interface
-	rt       cri.Runtime
-	net      podNetwork
-	netns    netnsOps
-	clock    clock.WithTicker
-	factory  informers.SharedInformerFactory
-	pods     cache.SharedIndexInformer
-	services *serviceCache // every Service, for the containers' environment
-	queue    workQueue
-	recorder record.EventRecorder
-	pleg     *pleg.PLEG
-	nodeIP   string
-	volumes  *volumes.Manager
+	cfg     Config
+	log     *slog.Logger
+	client  kubernetes.Interface
+	rt      cri.Runtime
+	net     podNetwork
+	netns   netnsOps
+	clock   clock.WithTicker
+	factory informers.SharedInformerFactory
+	pods    cache.SharedIndexInformer
+	// podEvents is the queue's handler on pods; it has synced once the
+	// first list's pods are all queued.
+	podEvents cache.ResourceEventHandlerRegistration
+	services  *serviceCache // every Service, for the containers' environment
+	queue     workQueue
+	recorder  record.EventRecorder
+	pleg      *pleg.PLEG
+	nodeIP    string
+	volumes   *volumes.Manager
 	// volumeManager stages, publishes and sets up the pods' volumes
 	// (agent/volumemanager; wired in volumes_wiring.go).
 	volumeManager *volumemanager.Manager
@@ -145,11 +148,13 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		return nil, err
 	}
 	a.queue = newWorkQueue()
-	a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if a.podEvents, err = a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.enqueueObj,
 		UpdateFunc: a.onPodUpdate,
 		DeleteFunc: a.enqueueObj,
-	})
+	}); err != nil {
+		return nil, err
+	}
 	a.pods.AddEventHandler(a.metrics.PodStartHandler())
 	a.pods.AddEventHandler(a.hookCanceller()) // hooks.go
 	a.pleg = pleg.New(rt, a.enqueueUID, cfg.RelistPeriod, a.metrics, log.With("component", "pleg"))
@@ -359,7 +364,7 @@ func (a *Agent) worker(ctx context.Context) {
 // nobody has and requeues the static pods (for their mirror pods) now and
 // then.
 func (a *Agent) housekeeping(ctx context.Context) {
-	if !cache.WaitForCacheSync(ctx.Done(), a.pods.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), a.podEvents.HasSynced) {
 		return
 	}
 	t := time.NewTicker(30 * time.Second)
