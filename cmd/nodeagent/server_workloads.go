@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/controllers/deployment"
 	"github.com/nodeagent/nodeagent/controllers/replicaset"
 )
 
@@ -26,5 +27,7 @@ func startWorkloadControllers(ctx context.Context, client kubernetes.Interface, 
 	}
 	rs := replicaset.New(client, factory, recorder("replicaset-controller"),
 		env.log.With("controller", "replicaset"), clock.RealClock{}, replicaset.Config{})
-	return []func(context.Context){rs.Run}
+	dc := deployment.New(client, factory, recorder("deployment-controller"),
+		env.log.With("controller", "deployment"), clock.RealClock{}, deployment.Config{})
+	return []func(context.Context){rs.Run, dc.Run}
 }
