@@ -291,3 +291,19 @@ func TestProgressDeadline(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Old pods that are not available go first: with maxSurge 0 and two of
+// four old pods broken, the rollout still goes on (scaling the old
+// ReplicaSet down by its available pods alone would stop at once).
+func TestUnhealthyOldReplicasGoFirst(t *testing.T) {
+	h := newHarness(t, rolling(newDeployment("web", 4), intstr.FromInt32(0), intstr.FromInt32(1)))
+	h.settle("web")
+	h.ready[h.sets()[0].Name] = 2
+	h.step("web")
+	h.edit("web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "img:2" })
+	h.step("web")
+	if sets := h.sets(); rsReplicas(&sets[0]) != 3 {
+		t.Fatalf("first step: %s", h.sizes())
+	}
+	h.settle("web")
+}

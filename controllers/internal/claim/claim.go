@@ -27,7 +27,7 @@ type Owner struct {
 	Selector labels.Selector
 	// Recheck reads the owner from the API server, not a cache, and fails
 	// when it is gone, has another UID or is being deleted; it is called
-	// once, before the first adoption.
+	// once, before the first adoption, and its error holds for them all.
 	Recheck func(context.Context) error
 	// Adopt and Release patch one object's owner references.
 	Adopt, Release func(context.Context, metav1.Object) error
@@ -39,9 +39,9 @@ type Owner struct {
 func Objects[T metav1.Object](ctx context.Context, o Owner, candidates []T) ([]T, error) {
 	var owned []T
 	var errs []error
-	rechecked := false
+	var once recheck
 	for _, obj := range candidates {
-		keep, err := claimOne(ctx, o, obj, &rechecked)
+		keep, err := claimOne(ctx, o, obj, &once)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -55,7 +55,13 @@ func Objects[T metav1.Object](ctx context.Context, o Owner, candidates []T) ([]T
 	return owned, nil
 }
 
-func claimOne(ctx context.Context, o Owner, obj metav1.Object, rechecked *bool) (bool, error) {
+// recheck remembers the one Recheck of a claim and its answer.
+type recheck struct {
+	done bool
+	err  error
+}
+
+func claimOne(ctx context.Context, o Owner, obj metav1.Object, once *recheck) (bool, error) {
 	matches := o.Selector.Matches(labels.Set(obj.GetLabels()))
 	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		if ref.UID != o.Ref.UID {
@@ -69,11 +75,11 @@ func claimOne(ctx context.Context, o Owner, obj metav1.Object, rechecked *bool) 
 	if !matches || o.Deleting || obj.GetDeletionTimestamp() != nil {
 		return false, nil
 	}
-	if !*rechecked {
-		if err := o.Recheck(ctx); err != nil {
-			return false, err
-		}
-		*rechecked = true
+	if !once.done {
+		once.done, once.err = true, o.Recheck(ctx)
+	}
+	if once.err != nil {
+		return false, once.err
 	}
 	if err := o.Adopt(ctx, obj); err != nil {
 		return false, ignoreGone(err)
