@@ -183,26 +183,8 @@ func TestMinReadySeconds(t *testing.T) {
 // With a cache that never sees the controller's own creates, a second
 // sync creates nothing until the expectations expire.
 func TestExpectationsPreventDoubleCreate(t *testing.T) {
-	rs := newRS("web", 3)
-	cacheSource := fake.NewClientset(rs)
-	client := fake.NewClientset(rs)
-	nameGeneratedPods(client)
-	factory := informers.NewSharedInformerFactory(cacheSource, 0)
-	clk := clocktesting.NewFakeClock(t0)
-	c := New(client, factory, record.NewFakeRecorder(100), slog.New(slog.NewTextHandler(io.Discard, nil)), clk, Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); factory.Shutdown() }()
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
-	count := func() int {
-		n := 0
-		for _, a := range client.Actions() {
-			if a.GetVerb() == "create" && a.GetResource().Resource == "pods" {
-				n++
-			}
-		}
-		return n
-	}
+	client, c, clk, ctx := blindController(t, newRS("web", 3), Config{})
+	count := func() int { return creates(client) }
 	for range 3 {
 		if err := c.sync(ctx, "default/web"); err != nil {
 			t.Fatal(err)
@@ -216,6 +198,44 @@ func TestExpectationsPreventDoubleCreate(t *testing.T) {
 	if n := count(); n != 6 {
 		t.Fatalf("%d creates after the expectations expired, want 6", n)
 	}
+}
+
+// One sync creates at most BurstReplicas pods.
+func TestBurstReplicas(t *testing.T) {
+	client, c, _, ctx := blindController(t, newRS("web", 5), Config{BurstReplicas: 2})
+	if err := c.sync(ctx, "default/web"); err != nil {
+		t.Fatal(err)
+	}
+	if n := creates(client); n != 2 {
+		t.Fatalf("%d creates, want 2", n)
+	}
+}
+
+func creates(client *fake.Clientset) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "create" && a.GetResource().Resource == "pods" {
+			n++
+		}
+	}
+	return n
+}
+
+// blindController is a controller whose informers read another fake than
+// the one it writes to: its cache never sees its own writes.
+func blindController(t *testing.T, rs *appsv1.ReplicaSet, cfg Config) (*fake.Clientset, *Controller, *clocktesting.FakeClock, context.Context) {
+	t.Helper()
+	cacheSource := fake.NewClientset(rs)
+	client := fake.NewClientset(rs)
+	nameGeneratedPods(client)
+	factory := informers.NewSharedInformerFactory(cacheSource, 0)
+	clk := clocktesting.NewFakeClock(t0)
+	c := New(client, factory, record.NewFakeRecorder(100), slog.New(slog.NewTextHandler(io.Discard, nil)), clk, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); c.queue.ShutDown(); factory.Shutdown() })
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	return client, c, clk, ctx
 }
 
 func TestSlowStart(t *testing.T) {
