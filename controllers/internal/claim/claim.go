@@ -1,0 +1,148 @@
+// Package claim holds the ControllerRef rules the workload controllers
+// share (kube's ControllerRefManager): a controller owns the objects whose
+// controller reference names its UID and that its selector still matches,
+// adopts orphans its selector matches, and releases the objects it owns
+// that its selector no longer matches.
+package claim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Owner is the controller that claims objects.
+type Owner struct {
+	// Ref is the controller reference the owner puts on what it adopts
+	// (Controller and BlockOwnerDeletion true).
+	Ref metav1.OwnerReference
+	// Deleting: an owner being deleted neither adopts nor releases.
+	Deleting bool
+	// Selector picks the objects the owner wants.
+	Selector labels.Selector
+	// Recheck reads the owner from the API server, not a cache, and fails
+	// when it is gone, has another UID or is being deleted; it is called
+	// once, before the first adoption, and its error holds for them all.
+	Recheck func(context.Context) error
+	// Adopt and Release patch one object's owner references.
+	Adopt, Release func(context.Context, metav1.Object) error
+}
+
+// Objects returns the candidates the owner owns after adopting and
+// releasing. Objects that vanish while being patched are left out without
+// an error; the first other error is returned with what was claimed so far.
+func Objects[T metav1.Object](ctx context.Context, o Owner, candidates []T) ([]T, error) {
+	var owned []T
+	var errs []error
+	var once recheck
+	for _, obj := range candidates {
+		keep, err := claimOne(ctx, o, obj, &once)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if keep {
+			owned = append(owned, obj)
+		}
+	}
+	if len(errs) > 0 {
+		return owned, errs[0]
+	}
+	return owned, nil
+}
+
+// recheck remembers the one Recheck of a claim and its answer.
+type recheck struct {
+	done bool
+	err  error
+}
+
+func claimOne(ctx context.Context, o Owner, obj metav1.Object, once *recheck) (bool, error) {
+	matches := o.Selector.Matches(labels.Set(obj.GetLabels()))
+	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
+		if ref.UID != o.Ref.UID {
+			return false, nil
+		}
+		if matches || o.Deleting {
+			return matches, nil
+		}
+		return false, ignoreGone(o.Release(ctx, obj))
+	}
+	if !matches || o.Deleting || obj.GetDeletionTimestamp() != nil {
+		return false, nil
+	}
+	if !once.done {
+		once.done, once.err = true, o.Recheck(ctx)
+	}
+	if once.err != nil {
+		return false, once.err
+	}
+	if err := o.Adopt(ctx, obj); err != nil {
+		return false, ignoreGone(err)
+	}
+	return true, nil
+}
+
+// ignoreGone drops the errors of an object deleted meanwhile (NotFound) or
+// whose UID no longer matches (Invalid): there is nothing left to claim.
+func ignoreGone(err error) error {
+	if err == nil || apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
+		return nil
+	}
+	return err
+}
+
+type patchMeta struct {
+	Metadata struct {
+		OwnerReferences []any     `json:"ownerReferences"`
+		UID             types.UID `json:"uid"`
+	} `json:"metadata"`
+}
+
+// AdoptPatch is the strategic merge patch that adds ref to the object with
+// uid (the uid makes it fail on an object recreated under the same name).
+func AdoptPatch(ref metav1.OwnerReference, uid types.UID) ([]byte, error) {
+	var p patchMeta
+	p.Metadata.OwnerReferences = []any{ref}
+	p.Metadata.UID = uid
+	return json.Marshal(p)
+}
+
+// ReleasePatch is the strategic merge patch that removes the reference to
+// owner from the object with uid.
+func ReleasePatch(owner, uid types.UID) ([]byte, error) {
+	var p patchMeta
+	p.Metadata.OwnerReferences = []any{map[string]any{"$patch": "delete", "uid": owner}}
+	p.Metadata.UID = uid
+	return json.Marshal(p)
+}
+
+// ControllerRef is the reference a controller of kind gvk puts on what it
+// owns.
+func ControllerRef(owner metav1.Object, apiVersion, kind string) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
+		Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// Recheck returns an Owner.Recheck that reads the owner with get and
+// compares UID and deletion.
+func Recheck(uid types.UID, get func(context.Context) (metav1.Object, error)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		fresh, err := get(ctx)
+		if err != nil {
+			return fmt.Errorf("recheck owner before adopting: %w", err)
+		}
+		if fresh.GetUID() != uid {
+			return fmt.Errorf("owner has UID %s, want %s: it was recreated", fresh.GetUID(), uid)
+		}
+		if fresh.GetDeletionTimestamp() != nil {
+			return fmt.Errorf("owner %s is being deleted", fresh.GetName())
+		}
+		return nil
+	}
+}
