@@ -90,7 +90,8 @@ func (s *Server) keepServerMeta(q *request, obj, old runtime.Object) error {
 	m.SetDeletionGracePeriodSeconds(o.GetDeletionGracePeriodSeconds())
 	m.SetGeneration(o.GetGeneration())
 	m.SetManagedFields(nil)
-	if st := q.res.strategy; st.specChanged != nil && st.specChanged(obj, old) {
+	// A status update keeps the stored spec, whatever it sent.
+	if st := q.res.strategy; st.specChanged != nil && q.info.subresource != "status" && st.specChanged(obj, old) {
 		m.SetGeneration(o.GetGeneration() + 1)
 	}
 	return nil
