@@ -12,7 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-var specPath = field.NewPath("spec")
+var (
+	specPath   = field.NewPath("spec")
+	statusPath = field.NewPath("status")
+)
 
 // Deployment validates a Deployment as kube's ValidateDeployment.
 func Deployment(d *appsv1.Deployment) field.ErrorList {
@@ -20,11 +23,13 @@ func Deployment(d *appsv1.Deployment) field.ErrorList {
 	return append(errs, deploymentSpec(&d.Spec, specPath)...)
 }
 
-// DeploymentUpdate validates an update: the create rules, the metadata
-// rules and apps/v1's immutable selector.
+// DeploymentUpdate validates an update, of the object or of its status:
+// the create rules, the metadata rules, the status rules and apps/v1's
+// immutable selector.
 func DeploymentUpdate(d, old *appsv1.Deployment) field.ErrorList {
 	errs := ObjectMetaUpdate(&d.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, Deployment(d)...)
+	errs = append(errs, deploymentStatus(&d.Status, statusPath)...)
 	return append(errs, immutable(d.Spec.Selector, old.Spec.Selector, specPath.Child("selector"))...)
 }
 
@@ -129,10 +134,11 @@ func ReplicaSet(rs *appsv1.ReplicaSet) field.ErrorList {
 	return append(errs, replicatedTemplate(s.Selector, &s.Template, "ReplicaSet", fld.Child("template"))...)
 }
 
-// ReplicaSetUpdate validates an update of a ReplicaSet.
+// ReplicaSetUpdate validates an update of a ReplicaSet or its status.
 func ReplicaSetUpdate(rs, old *appsv1.ReplicaSet) field.ErrorList {
 	errs := ObjectMetaUpdate(&rs.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, ReplicaSet(rs)...)
+	errs = append(errs, replicaSetStatus(&rs.Status, statusPath)...)
 	return append(errs, immutable(rs.Spec.Selector, old.Spec.Selector, specPath.Child("selector"))...)
 }
 
@@ -140,7 +146,11 @@ func ReplicaSetUpdate(rs, old *appsv1.ReplicaSet) field.ErrorList {
 // (serviceName is optional, as since kube 1.34).
 func StatefulSet(ss *appsv1.StatefulSet) field.ErrorList {
 	errs := ObjectMeta(&ss.ObjectMeta, true, apimachineryvalidation.NameIsDNSLabel)
-	s, fld := &ss.Spec, specPath
+	return append(errs, statefulSetSpec(&ss.Spec, specPath)...)
+}
+
+func statefulSetSpec(s *appsv1.StatefulSetSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	errs = append(errs, podManagementPolicy(s.PodManagementPolicy, fld.Child("podManagementPolicy"))...)
 	errs = append(errs, statefulSetUpdateStrategy(&s.UpdateStrategy, fld.Child("updateStrategy"))...)
 	errs = append(errs, claimRetention(s.PersistentVolumeClaimRetentionPolicy, fld.Child("persistentVolumeClaimRetentionPolicy"))...)
@@ -153,7 +163,7 @@ func StatefulSet(ss *appsv1.StatefulSet) field.ErrorList {
 		errs = append(errs, dnsLabel(s.ServiceName, fld.Child("serviceName"))...)
 	}
 	errs = append(errs, selectorRequired(s.Selector, "statefulset", fld.Child("selector"))...)
-	return append(errs, replicatedTemplate(s.Selector, &s.Template, "StatefulSet", fld.Child("template"))...)
+	return append(errs, statefulSetTemplate(s.Selector, &s.Template, fld.Child("template"))...)
 }
 
 func podManagementPolicy(p appsv1.PodManagementPolicyType, fld *field.Path) field.ErrorList {
@@ -197,10 +207,13 @@ func claimRetention(p *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy, f
 
 // StatefulSetUpdate validates an update: only replicas, ordinals,
 // template, updateStrategy, the claim retention policy and minReadySeconds
-// may change.
+// may change; the name is not checked again (kube once allowed names
+// that are not DNS labels). The status is checked too: an update keeps
+// the stored one, a status update the stored spec.
 func StatefulSetUpdate(ss, old *appsv1.StatefulSet) field.ErrorList {
 	errs := ObjectMetaUpdate(&ss.ObjectMeta, &old.ObjectMeta)
-	errs = append(errs, StatefulSet(ss)...)
+	errs = append(errs, statefulSetSpec(&ss.Spec, specPath)...)
+	errs = append(errs, statefulSetStatus(&ss.Status, statusPath)...)
 	if !statefulSetFixedEqual(ss.Spec, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"))
 	}
@@ -229,10 +242,11 @@ func DaemonSet(ds *appsv1.DaemonSet) field.ErrorList {
 	return errs
 }
 
-// DaemonSetUpdate validates an update of a DaemonSet.
+// DaemonSetUpdate validates an update of a DaemonSet or its status.
 func DaemonSetUpdate(ds, old *appsv1.DaemonSet) field.ErrorList {
 	errs := ObjectMetaUpdate(&ds.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, DaemonSet(ds)...)
+	errs = append(errs, daemonSetStatus(&ds.Status, statusPath)...)
 	return append(errs, immutable(ds.Spec.Selector, old.Spec.Selector, specPath.Child("selector"))...)
 }
 

@@ -54,6 +54,23 @@ func selectorMatchesTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplateSpe
 func replicatedTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, kind string, fld *field.Path) field.ErrorList {
 	errs := selectorMatchesTemplate(sel, t, fld.Child("metadata", "labels"))
 	errs = append(errs, podTemplate(t, fld)...)
+	return append(errs, alwaysRestarts(t, kind, fld)...)
+}
+
+// statefulSetTemplate is kube's ValidatePodTemplateSpecForStatefulSet: the
+// pod spec is not validated (its volume mounts may name the claim
+// templates' volumes), only the labels, annotations and restart rules.
+func statefulSetTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, fld *field.Path) field.ErrorList {
+	errs := selectorMatchesTemplate(sel, t, fld.Child("metadata", "labels"))
+	errs = append(errs, metav1validation.ValidateLabels(t.Labels, fld.Child("labels"))...)
+	errs = append(errs, apimachineryvalidation.ValidateAnnotations(t.Annotations, fld.Child("annotations"))...)
+	return append(errs, alwaysRestarts(t, "StatefulSet", fld)...)
+}
+
+// alwaysRestarts: the pods of a replicated workload restart Always and
+// have no deadline.
+func alwaysRestarts(t *corev1.PodTemplateSpec, kind string, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if t.Spec.RestartPolicy != corev1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(fld.Child("spec", "restartPolicy"), t.Spec.RestartPolicy,
 			[]corev1.RestartPolicy{corev1.RestartPolicyAlways}))

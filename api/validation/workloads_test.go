@@ -56,7 +56,6 @@ func TestStatefulSetRules(t *testing.T) {
 	wantErrors(t, "invalid", StatefulSet(bad),
 		`spec.podManagementPolicy: Invalid value: "Random": must be 'OrderedReady' or 'Parallel'`,
 		"spec.updateStrategy.rollingUpdate: Invalid value:",
-		"spec.template.spec.activeDeadlineSeconds: Invalid value: 0:",
 		"spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in StatefulSet is not Supported")
 }
 
@@ -96,4 +95,32 @@ func TestCronJobRules(t *testing.T) {
 		"metadata.name: Invalid value: \""+c.Name+"\": must be no more than 52 characters",
 		`spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus`,
 		"spec.jobTemplate.spec.selector: Invalid value:")
+}
+
+// A StatefulSet's template is not validated as a pod (its mounts may name
+// its claim templates), only its labels and restart rules.
+func TestStatefulSetTemplateMountsClaims(t *testing.T) {
+	ss := &appsv1.StatefulSet{ObjectMeta: meta("db", "ns"), Spec: appsv1.StatefulSetSpec{Selector: appSelector(), Template: appTemplate("")}}
+	ss.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	ss.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}
+	defaults.StatefulSet(ss)
+	wantErrors(t, "claim mount", StatefulSet(ss))
+}
+
+func TestWorkloadStatusRules(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: meta("web", "ns"), Spec: appsv1.DeploymentSpec{Selector: appSelector(), Template: appTemplate("")}}
+	defaults.Deployment(d)
+	d.ResourceVersion = "1"
+	up := d.DeepCopy()
+	up.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 2, AvailableReplicas: -1}
+	wantErrors(t, "deployment status", DeploymentUpdate(up, d),
+		"status.availableReplicas: Invalid value: -1: must be greater than or equal to 0",
+		"status.readyReplicas: Invalid value: 2: cannot be greater than status.replicas")
+	rs := &appsv1.ReplicaSet{ObjectMeta: meta("web", "ns"), Spec: appsv1.ReplicaSetSpec{Selector: appSelector(), Template: appTemplate("")}}
+	defaults.ReplicaSet(rs)
+	rs.ResourceVersion = "1"
+	upRS := rs.DeepCopy()
+	upRS.Status = appsv1.ReplicaSetStatus{Replicas: 2, ReadyReplicas: 1, AvailableReplicas: 2}
+	wantErrors(t, "replicaset status", ReplicaSetUpdate(upRS, rs),
+		"status.availableReplicas: Invalid value: 2: cannot be greater than readyReplicas")
 }
