@@ -76,7 +76,8 @@ func completionMode(s *batchv1.JobSpec, fld *field.Path) field.ErrorList {
 	return errs
 }
 
-// JobUpdate validates an update of a Job: the selector, completion mode
+// JobUpdate validates an update of a Job or its status (whose counts may
+// not be negative): the selector, completion mode
 // and (but for an Indexed job's elastic scaling) completions stay; the pod
 // template stays too, except that a suspended job that never started may
 // change where its pods run (kube's mutable scheduling directives).
@@ -86,6 +87,7 @@ func JobUpdate(j, old *batchv1.Job) field.ErrorList {
 	s, o := &j.Spec, &old.Spec
 	errs = append(errs, immutable(s.Selector, o.Selector, specPath.Child("selector"))...)
 	errs = append(errs, immutable(s.CompletionMode, o.CompletionMode, specPath.Child("completionMode"))...)
+	errs = append(errs, jobStatus(&j.Status, statusPath)...)
 	if !elasticIndexed(s, o) {
 		errs = append(errs, immutable(s.Completions, o.Completions, specPath.Child("completions"))...)
 	}
@@ -116,7 +118,11 @@ func CronJob(c *batchv1.CronJob) field.ErrorList {
 	if len(c.Name) > maxCronJobNameLength {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), c.Name, "must be no more than 52 characters"))
 	}
-	s, fld := &c.Spec, specPath
+	return append(errs, cronJobSpec(&c.Spec, specPath)...)
+}
+
+func cronJobSpec(s *batchv1.CronJobSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	errs = append(errs, schedule(s.Schedule, s.TimeZone, fld.Child("schedule"))...)
 	errs = append(errs, timeZone(s.TimeZone, fld.Child("timeZone"))...)
 	errs = append(errs, enum(s.ConcurrencyPolicy, fld.Child("concurrencyPolicy"),
@@ -135,9 +141,10 @@ func CronJob(c *batchv1.CronJob) field.ErrorList {
 	return append(errs, jobTemplate(&s.JobTemplate, fld.Child("jobTemplate"))...)
 }
 
-// CronJobUpdate validates an update of a CronJob.
+// CronJobUpdate validates an update of a CronJob; the name's length is
+// not checked again (kube allows updating older, longer-named CronJobs).
 func CronJobUpdate(c, old *batchv1.CronJob) field.ErrorList {
-	return append(ObjectMetaUpdate(&c.ObjectMeta, &old.ObjectMeta), CronJob(c)...)
+	return append(ObjectMetaUpdate(&c.ObjectMeta, &old.ObjectMeta), cronJobSpec(&c.Spec, specPath)...)
 }
 
 // schedule parses a standard five-field cron schedule (or a @descriptor)
@@ -184,4 +191,10 @@ func jobTemplate(t *batchv1.JobTemplateSpec, fld *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(fld.Child("spec", "manualSelector"), t.Spec.ManualSelector, []string{"nil", "false"}))
 	}
 	return errs
+}
+
+func jobStatus(s *batchv1.JobStatus, fld *field.Path) field.ErrorList {
+	counts := []count{{"active", int64(s.Active)}, {"succeeded", int64(s.Succeeded)}, {"failed", int64(s.Failed)}}
+	counts = append(counts, optionalCount("ready", s.Ready)...)
+	return nonNegatives(fld, append(counts, optionalCount("terminating", s.Terminating)...)...)
 }

@@ -124,3 +124,25 @@ func TestWorkloadStatusRules(t *testing.T) {
 	wantErrors(t, "replicaset status", ReplicaSetUpdate(upRS, rs),
 		"status.availableReplicas: Invalid value: 2: cannot be greater than readyReplicas")
 }
+
+func TestJobAndCronJobUpdates(t *testing.T) {
+	j := &batchv1.Job{ObjectMeta: meta("pi", "ns"), Spec: batchv1.JobSpec{Template: appTemplate(corev1.RestartPolicyNever)}}
+	j.UID, j.ResourceVersion = "u1", "1"
+	defaults.Job(j)
+	defaults.JobSelector(j)
+	wantErrors(t, "job", Job(j))
+	up := j.DeepCopy()
+	up.Status.Active = -1
+	wantErrors(t, "job status", JobUpdate(up, j), "status.active: Invalid value: -1: must be greater than or equal to 0")
+	up = j.DeepCopy()
+	up.Spec.Completions = int32Ptr(3)
+	wantErrors(t, "completions", JobUpdate(up, j), "spec.completions: Invalid value: 3: field is immutable")
+
+	c := &batchv1.CronJob{ObjectMeta: meta(strings.Repeat("a", 53), "ns"), Spec: batchv1.CronJobSpec{Schedule: "@daily",
+		JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: appTemplate(corev1.RestartPolicyNever)}}}}
+	c.ResourceVersion = "1"
+	defaults.CronJob(c)
+	wantErrors(t, "long name on update", CronJobUpdate(c.DeepCopy(), c))
+}
+
+func int32Ptr(v int32) *int32 { return &v }
