@@ -67,6 +67,7 @@ func TestDeploymentDefaultsStatusAndScale(t *testing.T) {
 
 	d.Status.Replicas = 2
 	d.Labels = map[string]string{"x": "y"}
+	d.Spec.Replicas, d.Spec.Strategy, d.Spec.Template.Spec.DNSPolicy = nil, appsv1.DeploymentStrategy{}, ""
 	if d, err = deps.Update(bg, d, metav1.UpdateOptions{}); err != nil || d.Generation != 1 || d.Status.Replicas != 0 {
 		t.Fatalf("metadata update: generation %d, status %+v, %v", d.Generation, d.Status, err)
 	}

@@ -201,6 +201,7 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 	if st.defaults != nil {
 		st.defaults(obj)
 	}
+	bumpGeneration(q, obj, cur)
 	if st.validateUpdate != nil {
 		if err := invalid(q, obj, st.validateUpdate(obj, cur)); err != nil {
 			return err
