@@ -60,11 +60,26 @@ func workloadsScenario(t *testing.T, k *kctl, ns string) {
 	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas} {.metadata.generation} {.spec.strategy.type}"); got != "3 2 RollingUpdate" {
 		t.Errorf("deployment after scaling: %q", got)
 	}
+	for _, c := range [][2]string{
+		{"set image deploy/web testserver=" + testImage + "-next -n " + ns, "deployment.apps/web image updated"},
+		{"rollout restart deploy/web -n " + ns, "deployment.apps/web restarted"},
+		{"create job manual --from=cronjob/tick -n " + ns, "job.batch/manual created"},
+	} {
+		if out := k.ok("", strings.Fields(c[0])...); squash(out) != c[1] {
+			t.Fatalf("kubectl %s: %q", c[0], out)
+		}
+	}
+	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.metadata.generation} {.spec.template.spec.containers[0].image}"); got != "4 "+testImage+"-next" {
+		t.Errorf("deployment after set image and restart: %q", got)
+	}
+	if got := k.ok("", "get", "job", "manual", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.spec.template.spec.restartPolicy}"); got != "CronJob/tick OnFailure" {
+		t.Errorf("job from the cronjob: %q", got)
+	}
 	if got := squash(k.ok("", "get", "deploy", "web", "-n", ns)); !strings.HasPrefix(got, "NAME READY UP-TO-DATE AVAILABLE AGE web 0/3 0 0 ") {
 		t.Errorf("kubectl get deploy web: %q", got)
 	}
 	if got := squash(k.ok("", "get", "deploy", "web", "-n", ns, "-o", "wide")); !strings.HasPrefix(got,
-		"NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR web 0/3 0 0 ") || !strings.HasSuffix(got, "testserver "+testImage+" app=web") {
+		"NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR web 0/3 0 0 ") || !strings.HasSuffix(got, "testserver "+testImage+"-next app=web") {
 		t.Errorf("kubectl get deploy web -o wide: %q", got)
 	}
 	uid := k.ok("", "get", "job", "pi", "-n", ns, "-o", "jsonpath={.metadata.uid}")
@@ -76,12 +91,12 @@ func workloadsScenario(t *testing.T, k *kctl, ns string) {
 		t.Errorf("kubectl get cronjob: %q", got)
 	}
 	all := squash(k.ok("", "get", "all", "-n", ns))
-	for _, want := range []string{"deployment.apps/web 0/3 0 0", "job.batch/pi Running 0/1", "cronjob.batch/tick */5 * * * *"} {
+	for _, want := range []string{"deployment.apps/web 0/3 0 0", "job.batch/pi Running 0/1", "job.batch/manual Running 0/1", "cronjob.batch/tick */5 * * * *"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("kubectl get all lacks %q: %q", want, all)
 		}
 	}
-	if got := squash(k.ok("", "get", "deploy,rs,sts,ds,job,cronjob", "-n", ns, "-o", "name")); got != "deployment.apps/web job.batch/pi cronjob.batch/tick" {
+	if got := squash(k.ok("", "get", "deploy,rs,sts,ds,job,cronjob", "-n", ns, "-o", "name")); got != "deployment.apps/web job.batch/manual job.batch/pi cronjob.batch/tick" {
 		t.Errorf("kubectl get deploy,rs,sts,ds,job,cronjob -o name: %q", got)
 	}
 
