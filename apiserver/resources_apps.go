@@ -1,7 +1,10 @@
 package apiserver
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/api/defaults"
@@ -25,7 +28,10 @@ func appsResources() []*resource {
 			newObj: func() runtime.Object { return &appsv1.ReplicaSet{} }, newList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.ReplicaSet), validate: typedV(validation.ReplicaSet),
 				validateUpdate: typedU(validation.ReplicaSetUpdate),
-				prepareCreate:  typed(func(rs *appsv1.ReplicaSet) { rs.Status = appsv1.ReplicaSetStatus{} })})},
+				prepareCreate:  typed(func(rs *appsv1.ReplicaSet) { rs.Status = appsv1.ReplicaSetStatus{} })}),
+			fieldLabels: []string{"status.replicas"}, fieldSet: typedF(func(rs *appsv1.ReplicaSet) fields.Set {
+				return fields.Set{"status.replicas": strconv.Itoa(int(rs.Status.Replicas))}
+			})},
 		{gvk: appsV1.WithKind("StatefulSet"), plural: "statefulsets", singular: "statefulset", shortNames: []string{"sts"},
 			categories: []string{"all"}, namespaced: true, subresources: []string{"status", "scale"},
 			newObj: func() runtime.Object { return &appsv1.StatefulSet{} }, newList: func() runtime.Object { return &appsv1.StatefulSetList{} },

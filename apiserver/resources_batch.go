@@ -1,7 +1,10 @@
 package apiserver
 
 import (
+	"strconv"
+
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/nodeagent/nodeagent/api/defaults"
@@ -17,7 +20,10 @@ func batchResources() []*resource {
 			categories: []string{"all"}, namespaced: true, subresources: []string{"status"},
 			newObj: func() runtime.Object { return &batchv1.Job{} }, newList: func() runtime.Object { return &batchv1.JobList{} },
 			strategy: withStatus(strategy{defaults: typed(defaults.Job), validate: typedV(validation.Job),
-				validateUpdate: typedU(validation.JobUpdate), prepareCreate: typed(prepareJob)})},
+				validateUpdate: typedU(validation.JobUpdate), prepareCreate: typed(prepareJob)}),
+			fieldLabels: []string{"status.successful"}, fieldSet: typedF(func(j *batchv1.Job) fields.Set {
+				return fields.Set{"status.successful": strconv.Itoa(int(j.Status.Succeeded))}
+			})},
 		{gvk: batchV1.WithKind("CronJob"), plural: "cronjobs", singular: "cronjob", shortNames: []string{"cj"},
 			categories: []string{"all"}, namespaced: true, subresources: []string{"status"},
 			newObj: func() runtime.Object { return &batchv1.CronJob{} }, newList: func() runtime.Object { return &batchv1.CronJobList{} },

@@ -182,6 +182,20 @@ func TestWorkloadKindsLifecycle(t *testing.T) {
 		t.Fatalf("cronjob status: %v", err)
 	}
 
+	// kube's extra field labels: ReplicaSets by status.replicas, Jobs by
+	// status.successful.
+	if l, err := c.AppsV1().ReplicaSets("").List(bg, metav1.ListOptions{FieldSelector: "status.replicas=1"}); err != nil || len(l.Items) != 1 {
+		t.Fatalf("replicasets with status.replicas=1: %v %v", l, err)
+	}
+	if l, err := c.AppsV1().ReplicaSets("").List(bg, metav1.ListOptions{FieldSelector: "status.replicas=0"}); err != nil || len(l.Items) != 0 {
+		t.Fatalf("replicasets with status.replicas=0: %v %v", l, err)
+	}
+	if _, err := c.BatchV1().Jobs("").List(bg, metav1.ListOptions{FieldSelector: "status.successful=0"}); err != nil {
+		t.Fatalf("jobs by status.successful: %v", err)
+	}
+	if _, err := c.BatchV1().CronJobs("").List(bg, metav1.ListOptions{FieldSelector: "spec.schedule=x"}); !apierrors.IsBadRequest(err) {
+		t.Fatalf("cronjobs by spec.schedule: %v", err)
+	}
 	for _, list := range []func() (int, error){
 		func() (int, error) {
 			l, err := c.AppsV1().ReplicaSets("").List(bg, metav1.ListOptions{})
