@@ -157,16 +157,18 @@ func applyScale(q *request, cur runtime.Object, sc *autoscalingv1.Scale) (runtim
 	return cur, nil
 }
 
+// validateScale checks a Scale as kube does: it names the object of the
+// URL (400 otherwise, as any update) and asks for no negative replicas.
 func validateScale(q *request, sc *autoscalingv1.Scale) error {
-	var errs field.ErrorList
 	if sc.Name != q.info.name {
-		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), sc.Name, "must match the name of the object"))
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", sc.Name, q.info.name))
+	}
+	if sc.Namespace != "" && sc.Namespace != q.info.namespace {
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	if sc.Spec.Replicas < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "replicas"), sc.Spec.Replicas, "must be greater than or equal to 0"))
+		return apierrors.NewInvalid(scaleGVK.GroupKind(), sc.Name, field.ErrorList{
+			field.Invalid(field.NewPath("spec", "replicas"), sc.Spec.Replicas, "must be greater than or equal to 0")})
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return apierrors.NewInvalid(scaleGVK.GroupKind(), sc.Name, errs)
+	return nil
 }

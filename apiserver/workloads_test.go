@@ -103,6 +103,11 @@ func TestDeploymentDefaultsStatusAndScale(t *testing.T) {
 	if !apierrors.IsConflict(err) {
 		t.Fatalf("stale scale update: %v", err)
 	}
+	_, err = deps.UpdateScale(bg, "web", &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "other"},
+		Spec: autoscalingv1.ScaleSpec{Replicas: 2}}, metav1.UpdateOptions{})
+	if !apierrors.IsBadRequest(err) || err.Error() != "the name of the object (other) does not match the name on the URL (web)" {
+		t.Fatalf("scale of another name: %v", err)
+	}
 	if _, err := deps.GetScale(bg, "nope", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("scale of a missing deployment: %v", err)
 	}
