@@ -95,10 +95,11 @@ func (s *Server) keepServerMeta(q *request, obj, old runtime.Object) error {
 
 // bumpGeneration increments the generation of an update whose spec, as it
 // will be stored (what the client may not change kept, defaults applied),
-// differs from the stored one.
+// differs from the stored one. A status update never does (its spec is the
+// stored one; a Deployment's annotations may change with it).
 func bumpGeneration(q *request, obj, old runtime.Object) {
 	st := q.res.strategy
-	if st.specChanged == nil || !st.specChanged(obj, old) {
+	if st.specChanged == nil || q.info.subresource == "status" || !st.specChanged(obj, old) {
 		return
 	}
 	if m, err := meta.Accessor(obj); err == nil {

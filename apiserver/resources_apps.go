@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -20,9 +21,9 @@ func appsResources() []*resource {
 		{gvk: appsV1.WithKind("Deployment"), plural: "deployments", singular: "deployment", shortNames: []string{"deploy"},
 			categories: []string{"all"}, namespaced: true, subresources: []string{"status", "scale"},
 			newObj: func() runtime.Object { return &appsv1.Deployment{} }, newList: func() runtime.Object { return &appsv1.DeploymentList{} },
-			strategy: withStatus(strategy{defaults: typed(defaults.Deployment), validate: typedV(validation.Deployment),
+			strategy: deploymentStrategy(withStatus(strategy{defaults: typed(defaults.Deployment), validate: typedV(validation.Deployment),
 				validateUpdate: typedU(validation.DeploymentUpdate),
-				prepareCreate:  typed(func(d *appsv1.Deployment) { d.Status = appsv1.DeploymentStatus{} })})},
+				prepareCreate:  typed(func(d *appsv1.Deployment) { d.Status = appsv1.DeploymentStatus{} })}))},
 		{gvk: appsV1.WithKind("ReplicaSet"), plural: "replicasets", singular: "replicaset", shortNames: []string{"rs"},
 			categories: []string{"all"}, namespaced: true, subresources: []string{"status", "scale"},
 			newObj: func() runtime.Object { return &appsv1.ReplicaSet{} }, newList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
@@ -49,4 +50,15 @@ func appsResources() []*resource {
 			strategy: strategy{defaults: typed(defaults.ControllerRevision), validate: typedV(validation.ControllerRevision),
 				validateUpdate: typedU(validation.ControllerRevisionUpdate)}},
 	}
+}
+
+// deploymentStrategy adds kube's rule that a Deployment's generation also
+// follows its annotations, which its controller copies to its ReplicaSets.
+func deploymentStrategy(st strategy) strategy {
+	specChanged := st.specChanged
+	st.specChanged = func(obj, old runtime.Object) bool {
+		d, o := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
+		return specChanged(obj, old) || !equality.Semantic.DeepEqual(d.Annotations, o.Annotations)
+	}
+	return st
 }

@@ -75,6 +75,16 @@ func TestDeploymentDefaultsStatusAndScale(t *testing.T) {
 	if d, err = deps.UpdateStatus(bg, d, metav1.UpdateOptions{}); err != nil || d.Generation != 1 || d.Status.Replicas != 1 || d.Spec.MinReadySeconds != 0 {
 		t.Fatalf("status update: generation %d, status %+v, minReadySeconds %d, %v", d.Generation, d.Status, d.Spec.MinReadySeconds, err)
 	}
+	// A Deployment's annotations count as its spec (kube: its controller
+	// copies them to its ReplicaSets).
+	d.Annotations = map[string]string{"note": "x"}
+	if d, err = deps.Update(bg, d, metav1.UpdateOptions{}); err != nil || d.Generation != 2 {
+		t.Fatalf("annotation update: generation %d, %v", d.Generation, err)
+	}
+	d.Annotations["note"] = "status"
+	if d, err = deps.UpdateStatus(bg, d, metav1.UpdateOptions{}); err != nil || d.Generation != 2 {
+		t.Fatalf("status update with an annotation: generation %d, %v", d.Generation, err)
+	}
 
 	sc, err := deps.GetScale(bg, "web", metav1.GetOptions{})
 	if err != nil || sc.Spec.Replicas != 1 || sc.Status.Replicas != 1 || sc.Status.Selector != "app=web" || sc.ResourceVersion != d.ResourceVersion {
@@ -91,7 +101,7 @@ func TestDeploymentDefaultsStatusAndScale(t *testing.T) {
 		t.Fatalf("patch scale: %+v %v", sc, err)
 	}
 	d, _ = deps.Get(bg, "web", metav1.GetOptions{})
-	if *d.Spec.Replicas != 4 || d.Generation != 3 || d.Status.Replicas != 1 {
+	if *d.Spec.Replicas != 4 || d.Generation != 4 || d.Status.Replicas != 1 {
 		t.Fatalf("after scaling: replicas %d, generation %d, status %+v", *d.Spec.Replicas, d.Generation, d.Status)
 	}
 
