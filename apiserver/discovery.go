@@ -111,6 +111,8 @@ func subresourceGVK(r *resource, sub string) schema.GroupVersionKind {
 		return r.gvk.GroupVersion().WithKind("PodPortForwardOptions")
 	case "token":
 		return tokenRequestGVK
+	case "scale":
+		return scaleGVK
 	}
 	return r.gvk
 }

@@ -68,7 +68,7 @@ func (s *Server) checkNamespace(q *request, m metav1.Object) error {
 }
 
 // keepServerMeta carries over from the stored object what a client may not
-// change in an update, and bumps the generation when the spec changes.
+// change in an update (bumpGeneration decides the generation later).
 func (s *Server) keepServerMeta(q *request, obj, old runtime.Object) error {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -90,8 +90,20 @@ func (s *Server) keepServerMeta(q *request, obj, old runtime.Object) error {
 	m.SetDeletionGracePeriodSeconds(o.GetDeletionGracePeriodSeconds())
 	m.SetGeneration(o.GetGeneration())
 	m.SetManagedFields(nil)
-	if st := q.res.strategy; st.specChanged != nil && st.specChanged(obj, old) {
+	return nil
+}
+
+// bumpGeneration increments the generation of an update whose spec, as it
+// will be stored (what the client may not change kept, defaults applied),
+// differs from the stored one. A status update never does (its spec is the
+// stored one; a Deployment's annotations may change with it).
+func bumpGeneration(q *request, obj, old runtime.Object) {
+	st := q.res.strategy
+	if st.specChanged == nil || q.info.subresource == "status" || !st.specChanged(obj, old) {
+		return
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		o, _ := meta.Accessor(old)
 		m.SetGeneration(o.GetGeneration() + 1)
 	}
-	return nil
 }

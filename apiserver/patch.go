@@ -51,6 +51,9 @@ const (
 // to the current object, then takes the update path. The patch is applied
 // again to a fresh copy if the object changes in between.
 func (s *Server) servePatch(q *request) error {
+	if q.info.subresource == "scale" {
+		return s.serveScalePatch(q)
+	}
 	patch, err := readBody(q.r)
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ func (s *Server) serveGet(q *request) error {
 	case "", "status":
 	case "log":
 		return s.servePodLog(q)
+	case "scale":
+		return s.serveScaleGet(q)
 	case "exec", "attach", "portforward":
 		return s.servePodStream(q)
 	default:
@@ -36,6 +38,13 @@ func (s *Server) serveGet(q *request) error {
 
 // respond writes one object, as a Table when the client asked for one.
 func (s *Server) respond(q *request, code int, obj runtime.Object) error {
+	if q.info.subresource == "scale" {
+		sc, err := scaleOf(obj)
+		if err != nil {
+			return err
+		}
+		obj = sc
+	}
 	ensureKind(obj, q.res)
 	if q.out.table {
 		t, err := s.table(q, []runtime.Object{obj}, "")

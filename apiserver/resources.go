@@ -90,6 +90,7 @@ var subresourceVerbs = map[string]metav1.Verbs{
 	"attach":      {"create", "get"},
 	"portforward": {"create", "get"},
 	"token":       {"create"},
+	"scale":       {"get", "patch", "update"},
 }
 
 // objectVerbs are the verbs the object itself serves.

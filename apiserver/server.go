@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...)),
 		now: time.Now, watchLimits: cfg.Watch}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 // table renders objects as the meta.k8s.io/v1 Table kubectl prints.
 func (s *Server) table(q *request, objs []runtime.Object, cont string) (*metav1.Table, error) {
 	p, _ := printers.For(q.res.plural)
+	if q.info.subresource == "scale" {
+		p = printers.Default()
+	}
 	policy := metav1.IncludeObjectPolicy(q.r.URL.Query().Get("includeObject"))
 	if policy == "" {
 		policy = metav1.IncludeMetadata

@@ -101,6 +101,9 @@ func dryRun(r *http.Request) bool {
 
 // serveUpdate replaces an object (PUT), or its status or finalizers.
 func (s *Server) serveUpdate(q *request) error {
+	if q.info.subresource == "scale" {
+		return s.serveScaleUpdate(q)
+	}
 	data, err := readBody(q.r)
 	if err != nil {
 		return err
@@ -185,7 +188,7 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 		if st.prepareStatusUpdate != nil {
 			st.prepareStatusUpdate(obj, cur)
 		}
-	case "finalize":
+	case "finalize", "scale":
 		if st.keepStatus != nil {
 			st.keepStatus(obj, cur)
 		}
@@ -198,6 +201,7 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 	if st.defaults != nil {
 		st.defaults(obj)
 	}
+	bumpGeneration(q, obj, cur)
 	if st.validateUpdate != nil {
 		if err := invalid(q, obj, st.validateUpdate(obj, cur)); err != nil {
 			return err

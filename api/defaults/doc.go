@@ -8,8 +8,9 @@
 // layer can call it on both create and update. Only unset fields are set,
 // with two exceptions that kube shares: a namespace's
 // kubernetes.io/metadata.name label always tracks its name, and a Secret's
-// stringData is merged into data (and cleared). NamespaceCreate is the one
-// create-only function: see its comment.
+// stringData is merged into data (and cleared). NamespaceCreate and
+// JobSelector (which needs the uid the server assigns) are the create-only
+// functions: see their comments.
 // Nothing here allocates cluster resources: cluster IPs, node ports and
 // service-account token volumes are the caller's business.
 //

@@ -66,6 +66,20 @@ func For(resource string) (Printer, bool) {
 		return roleBindingPrinter(), true
 	case "clusterrolebindings":
 		return clusterRoleBindingPrinter(), true
+	case "deployments":
+		return deploymentPrinter(), true
+	case "replicasets":
+		return replicaSetPrinter(), true
+	case "statefulsets":
+		return statefulSetPrinter(), true
+	case "daemonsets":
+		return daemonSetPrinter(), true
+	case "controllerrevisions":
+		return controllerRevisionPrinter(), true
+	case "jobs":
+		return jobPrinter(), true
+	case "cronjobs":
+		return cronJobPrinter(), true
 	}
 	return Default(), false
 }
