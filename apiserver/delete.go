@@ -36,6 +36,14 @@ func (s *Server) deleteOptions(q *request) (*metav1.DeleteOptions, error) {
 		}
 		opts.GracePeriodSeconds = &n
 	}
+	if len(data) == 0 {
+		if err := propagationFromQuery(q.r.URL.Query(), opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := validatePropagation(opts); err != nil {
+		return nil, err
+	}
 	return opts, nil
 }
 
@@ -53,7 +61,9 @@ func (s *Server) serveDelete(q *request) error {
 
 // deleteOne deletes, or starts deleting, one object: an object with
 // finalizers, a namespace, or a pod on a node with a grace period is marked
-// with a deletionTimestamp and stays until it is released.
+// with a deletionTimestamp and stays until it is released. An orphan or
+// foreground delete adds its finalizer ("orphan", "foregroundDeletion"),
+// which the garbage collector removes once it has done its part.
 func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) (runtime.Object, int, error) {
 	st := s.store(q.res)
 	cur, err := st.Get(q.ctx, q.info.namespace, name)
@@ -70,7 +80,7 @@ func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) 
 		return cur, http.StatusOK, nil
 	}
 	grace := s.gracePeriod(cur, opts)
-	if grace > 0 || hasFinalizers(cur) {
+	if grace > 0 || hasFinalizers(cur) || gcFinalizersChange(cur, opts) {
 		marked, err := s.markDeleted(q, name, grace, opts)
 		if err != nil {
 			return nil, 0, err
@@ -146,6 +156,7 @@ func (s *Server) markDeleted(q *request, name string, grace int64, opts *metav1.
 			return nil, err
 		}
 		grace := min(grace, s.gracePeriod(cur, opts))
+		setGCFinalizers(cur, opts)
 		if grace == 0 && !hasFinalizers(cur) {
 			deletable = true
 			return nil, errDeletable
