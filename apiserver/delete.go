@@ -183,15 +183,23 @@ func (s *Server) markDeleted(q *request, name string, grace int64, opts *metav1.
 
 var errDeletable = fmt.Errorf("deletable")
 
+func graceLeft(m metav1.Object) bool {
+	g := m.GetDeletionGracePeriodSeconds()
+	return g != nil && *g > 0
+}
+
 // finishDeletionIfDone removes an object marked for deletion whose last
-// finalizer is gone; it returns the removed object, or nil.
+// finalizer is gone; it returns the removed object, or nil. A pod with
+// grace left goes when its node confirms with a delete; one whose grace
+// is over (never scheduled, or confirmed while a finalizer held it) goes
+// now, as kube-apiserver deletes during an update.
 func (s *Server) finishDeletionIfDone(q *request, obj runtime.Object) (runtime.Object, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil || m.GetDeletionTimestamp() == nil || hasFinalizers(obj) {
 		return nil, nil
 	}
-	if _, isPod := obj.(*corev1.Pod); isPod {
-		return nil, nil // pods go when their node confirms with a delete
+	if _, isPod := obj.(*corev1.Pod); isPod && graceLeft(m) {
+		return nil, nil
 	}
 	rv, _ := storage.RV(obj)
 	deleted, err := s.store(q.res).Delete(q.ctx, q.info.namespace, m.GetName(), func(c runtime.Object) error {

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -160,4 +161,64 @@ func TestDeletePropagationInvalid(t *testing.T) {
 	if err != nil || cm.DeletionTimestamp != nil || len(cm.Finalizers) != 0 {
 		t.Fatalf("a refused delete changed the object: %v %+v", err, cm)
 	}
+}
+
+// A pod held by the foregroundDeletion finalizer goes when the finalizer
+// is removed if its grace period is over (never scheduled, or its node
+// has confirmed with grace 0), as kube-apiserver's delete during update;
+// with grace left it waits for its node.
+func TestPodReleasedWhenFinalizerGoesAfterGraceZero(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	c := ts.admin(t)
+	pods := c.CoreV1().Pods("default")
+	node := ts.node(t, "n1").CoreV1().Pods("default")
+	zero := int64(0)
+	for _, n := range []string{"unscheduled", "bound-early", "bound-late"} {
+		if _, err := pods.Create(bg, testPod(n), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if n != "unscheduled" {
+			b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: n}, Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}
+			if err := pods.Bind(bg, b, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pods.Delete(bg, n, policy(metav1.DeletePropagationForeground)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := func(name string) {
+		t.Helper()
+		if _, err := pods.Patch(bg, name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatalf("release %s: %v", name, err)
+		}
+	}
+	podGone := func(name string) {
+		t.Helper()
+		if p, err := pods.Get(bg, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("%s: want gone, got %v %+v", name, err, p.ObjectMeta)
+		}
+	}
+	release("unscheduled")
+	podGone("unscheduled")
+
+	// Released with grace left: it waits for its node's confirmation.
+	release("bound-early")
+	if p, err := pods.Get(bg, "bound-early", metav1.GetOptions{}); err != nil || p.DeletionTimestamp == nil {
+		t.Fatalf("bound-early went before its node confirmed: %v", err)
+	}
+	if err := node.Delete(bg, "bound-early", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	podGone("bound-early")
+
+	// The node confirms first: the finalizer holds it, its removal frees it.
+	if err := node.Delete(bg, "bound-late", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := pods.Get(bg, "bound-late", metav1.GetOptions{}); err != nil || *p.DeletionGracePeriodSeconds != 0 {
+		t.Fatalf("bound-late: %v", err)
+	}
+	release("bound-late")
+	podGone("bound-late")
 }
