@@ -104,6 +104,10 @@ func (c *Controller) rediscover(ctx context.Context) error {
 			continue
 		}
 		inf := c.factory.ForResource(r.gvr).Informer()
+		if err := inf.SetTransform(metadataOnly); err != nil {
+			c.mu.Unlock()
+			return fmt.Errorf("watch %s: %w", r.gvr, err)
+		}
 		if _, err := inf.AddEventHandler(c.handler(r)); err != nil {
 			c.mu.Unlock()
 			return fmt.Errorf("watch %s: %w", r.gvr, err)

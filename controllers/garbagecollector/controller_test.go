@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -214,6 +215,8 @@ func TestRunCollectsDependentsOfDeletedOwner(t *testing.T) {
 	owner := object("default", "owner", "owner-uid")
 	dep := object("default", "dep", "dep-uid", ownerRef("owner", "owner-uid", true))
 	kept := object("default", "kept", "kept-uid")
+	kept.Object["data"] = map[string]any{"big": strings.Repeat("x", 1<<10)}
+	kept.SetAnnotations(map[string]string{"a": "b"})
 	f := newFixture(t, []runtime.Object{owner, dep, kept}...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -229,6 +232,11 @@ func TestRunCollectsDependentsOfDeletedOwner(t *testing.T) {
 		return f.c.synced() && f.c.graph.get("dep-uid") != nil && f.c.graph.get("owner-uid") != nil, nil
 	}); err != nil {
 		t.Fatalf("graph never held the objects: %v", err)
+	}
+	// The caches keep metadata only.
+	cached, _, _ := f.c.watched[cmGVR].GetStore().GetByKey("default/kept")
+	if u := cached.(*unstructured.Unstructured); u.Object["data"] != nil || u.GetAnnotations() != nil || u.GetUID() != "kept-uid" {
+		t.Fatalf("cached %v", u.Object)
 	}
 	if err := f.dyn.Resource(cmGVR).Namespace("default").Delete(ctx, "owner", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)

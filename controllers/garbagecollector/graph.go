@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -165,4 +166,26 @@ func (g *graph) misplaced(n *node) []misplacedRef {
 type misplacedRef struct {
 	dependent *node
 	ref       metav1.OwnerReference
+}
+
+// metadataOnly is the informers' transform: the collector needs only
+// what identifies an object and its deletion state, so its caches keep
+// no spec, status, annotations or managedFields (the server answers no
+// PartialObjectMetadata, so whole objects arrive).
+func metadataOnly(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	out := &unstructured.Unstructured{Object: map[string]any{}}
+	out.SetAPIVersion(u.GetAPIVersion())
+	out.SetKind(u.GetKind())
+	out.SetNamespace(u.GetNamespace())
+	out.SetName(u.GetName())
+	out.SetUID(u.GetUID())
+	out.SetResourceVersion(u.GetResourceVersion())
+	out.SetOwnerReferences(u.GetOwnerReferences())
+	out.SetFinalizers(u.GetFinalizers())
+	out.SetDeletionTimestamp(u.GetDeletionTimestamp())
+	return out, nil
 }
