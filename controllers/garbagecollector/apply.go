@@ -42,18 +42,41 @@ type patchMeta struct {
 }
 
 func (c *Controller) patch(ctx context.Context, n *node, p metaPatch) error {
+	_, err := c.patchObject(ctx, n, p)
+	return err
+}
+
+// patchObject applies p and returns the object as patched (nil if it is gone).
+func (c *Controller) patchObject(ctx context.Context, n *node, p metaPatch) (*unstructured.Unstructured, error) {
 	data, err := json.Marshal(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = c.dyn.Resource(n.res.gvr).Namespace(n.namespace).Patch(ctx, n.name, types.MergePatchType, data, metav1.PatchOptions{})
+	out, err := c.dyn.Resource(n.res.gvr).Namespace(n.namespace).Patch(ctx, n.name, types.MergePatchType, data, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("patch %s: %w", n, err)
+		return nil, fmt.Errorf("patch %s: %w", n, err)
 	}
-	return nil
+	return out, nil
+}
+
+// unblockOwnerRefs sets blockOwnerDeletion false on every ownerReference
+// of obj that has it, and returns obj as patched (nil if it is gone).
+func (c *Controller) unblockOwnerRefs(ctx context.Context, n *node, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	refs := obj.GetOwnerReferences()
+	changed := false
+	for i := range refs {
+		if b := refs[i].BlockOwnerDeletion; b != nil && *b {
+			refs[i].BlockOwnerDeletion = new(bool)
+			changed = true
+		}
+	}
+	if !changed {
+		return obj, nil
+	}
+	return c.patchObject(ctx, n, metaPatch{patchMeta{ResourceVersion: obj.GetResourceVersion(), OwnerReferences: &refs}})
 }
 
 // removeOwnerRefs drops obj's ownerReferences to the UIDs in drop.

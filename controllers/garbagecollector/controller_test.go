@@ -249,3 +249,31 @@ func TestRunCollectsDependentsOfDeletedOwner(t *testing.T) {
 	}
 	f.get(t, cmGVR, "default", "kept")
 }
+
+// A dependent deleted for a foreground owner while one of its own
+// dependents is also deleting in the foreground (a possible cycle): its
+// references stop blocking first, then it is deleted in the foreground.
+func TestForegroundCycleUnblocksOwnerRefsFirst(t *testing.T) {
+	owner := deleting(object("default", "owner", "owner-uid"), metav1.FinalizerDeleteDependents)
+	mid := object("default", "mid", "mid-uid", ownerRef("owner", "owner-uid", true))
+	leaf := deleting(object("default", "leaf", "leaf-uid", ownerRef("mid", "mid-uid", true)), metav1.FinalizerDeleteDependents)
+	f := newFixture(t, owner, mid, leaf)
+	f.see(mid, leaf, owner)
+	f.c.queue.Add("mid-uid")
+	f.drain(t)
+	var order []string
+	for _, a := range f.writes() {
+		switch a := a.(type) {
+		case clienttesting.PatchActionImpl:
+			order = append(order, "patch "+a.Name)
+		case clienttesting.DeleteActionImpl:
+			order = append(order, "delete "+a.Name+" "+string(*a.DeleteOptions.PropagationPolicy))
+		}
+	}
+	if i := slices.Index(order, "patch mid"); i < 0 || i+1 >= len(order) || order[i+1] != "delete mid Foreground" {
+		t.Fatalf("writes %v, want mid unblocked then deleted in the foreground", order)
+	}
+	if !strings.Contains(f.patched()["mid"], `"blockOwnerDeletion":false`) {
+		t.Fatalf("mid patch %s", f.patched()["mid"])
+	}
+}

@@ -9,7 +9,9 @@
 //   - for an owner being deleted in the foreground (the "foregroundDeletion"
 //     finalizer) deletes its dependents, in the foreground those that have
 //     dependents of their own, and removes the finalizer once no dependent
-//     that blocks its owner's deletion (blockOwnerDeletion) is left;
+//     that blocks its owner's deletion (blockOwnerDeletion) is left (a
+//     dependent whose own dependent also waits stops blocking its owners
+//     before it is deleted, so that a cycle cannot wait for ever);
 //   - for an owner being deleted with the "orphan" finalizer removes the
 //     dependents' ownerReferences to it, then the finalizer.
 //

@@ -114,12 +114,28 @@ func (c *Controller) attemptToDelete(ctx context.Context, item *node, latest *un
 		return nil
 	case solidN > 0:
 		return c.removeOwnerRefs(ctx, item, latest, drop)
-	case anyWaiting && len(c.graph.dependentsOf(item.uid)) > 0:
-		// Its owner waits for it, and it has dependents of its own: they
-		// go first, so that the owner waits for them too.
-		return c.deleteObject(ctx, item, latest, metav1.DeletePropagationForeground)
+	case anyWaiting:
+		if deps := c.graph.dependentsOf(item.uid); len(deps) > 0 {
+			return c.deleteForeground(ctx, item, latest, deps)
+		}
 	}
 	return c.deleteObject(ctx, item, latest, policyOf(latest))
+}
+
+// deleteForeground deletes item, whose owner waits for it, in the
+// foreground: its own dependents go first, so that the owner waits for
+// them too. When one of them is itself waiting for its dependents, item's
+// references stop blocking its owners first, so that a cycle of owners
+// cannot wait on itself for ever (kube's rule).
+func (c *Controller) deleteForeground(ctx context.Context, item *node, latest *unstructured.Unstructured, deps []*node) error {
+	if slices.ContainsFunc(deps, func(d *node) bool { return d.foreground }) {
+		unblocked, err := c.unblockOwnerRefs(ctx, item, latest)
+		if err != nil || unblocked == nil {
+			return err
+		}
+		latest = unblocked
+	}
+	return c.deleteObject(ctx, item, latest, metav1.DeletePropagationForeground)
 }
 
 // policyOf keeps a policy the object was already given.
