@@ -36,6 +36,14 @@ func (s *Server) deleteOptions(q *request) (*metav1.DeleteOptions, error) {
 		}
 		opts.GracePeriodSeconds = &n
 	}
+	if len(data) == 0 {
+		if err := propagationFromQuery(q.r.URL.Query(), opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := validatePropagation(opts); err != nil {
+		return nil, err
+	}
 	return opts, nil
 }
 
@@ -53,7 +61,9 @@ func (s *Server) serveDelete(q *request) error {
 
 // deleteOne deletes, or starts deleting, one object: an object with
 // finalizers, a namespace, or a pod on a node with a grace period is marked
-// with a deletionTimestamp and stays until it is released.
+// with a deletionTimestamp and stays until it is released. An orphan or
+// foreground delete adds its finalizer ("orphan", "foregroundDeletion"),
+// which the garbage collector removes once it has done its part.
 func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) (runtime.Object, int, error) {
 	st := s.store(q.res)
 	cur, err := st.Get(q.ctx, q.info.namespace, name)
@@ -70,7 +80,7 @@ func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) 
 		return cur, http.StatusOK, nil
 	}
 	grace := s.gracePeriod(cur, opts)
-	if grace > 0 || hasFinalizers(cur) {
+	if grace > 0 || hasFinalizers(cur) || gcFinalizersChange(cur, opts) {
 		marked, err := s.markDeleted(q, name, grace, opts)
 		if err != nil {
 			return nil, 0, err
@@ -146,6 +156,7 @@ func (s *Server) markDeleted(q *request, name string, grace int64, opts *metav1.
 			return nil, err
 		}
 		grace := min(grace, s.gracePeriod(cur, opts))
+		setGCFinalizers(cur, opts)
 		if grace == 0 && !hasFinalizers(cur) {
 			deletable = true
 			return nil, errDeletable
@@ -172,15 +183,23 @@ func (s *Server) markDeleted(q *request, name string, grace int64, opts *metav1.
 
 var errDeletable = fmt.Errorf("deletable")
 
+func graceLeft(m metav1.Object) bool {
+	g := m.GetDeletionGracePeriodSeconds()
+	return g != nil && *g > 0
+}
+
 // finishDeletionIfDone removes an object marked for deletion whose last
-// finalizer is gone; it returns the removed object, or nil.
+// finalizer is gone; it returns the removed object, or nil. A pod with
+// grace left goes when its node confirms with a delete; one whose grace
+// is over (never scheduled, or confirmed while a finalizer held it) goes
+// now, as kube-apiserver deletes during an update.
 func (s *Server) finishDeletionIfDone(q *request, obj runtime.Object) (runtime.Object, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil || m.GetDeletionTimestamp() == nil || hasFinalizers(obj) {
 		return nil, nil
 	}
-	if _, isPod := obj.(*corev1.Pod); isPod {
-		return nil, nil // pods go when their node confirms with a delete
+	if _, isPod := obj.(*corev1.Pod); isPod && graceLeft(m) {
+		return nil, nil
 	}
 	rv, _ := storage.RV(obj)
 	deleted, err := s.store(q.res).Delete(q.ctx, q.info.namespace, m.GetName(), func(c runtime.Object) error {

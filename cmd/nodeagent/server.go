@@ -57,6 +57,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	cfg := apiserver.DefaultConfig()
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	serverFlags(fs, &cfg)
+	gco := serverGCFlags(fs)
 	ao := defaultAgentOptions()
 	agentFlags(fs, ao)
 	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
@@ -84,7 +85,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := startControllers(ctx, srv, env); err != nil {
+	if err := startControllers(ctx, srv, env, gco); err != nil {
 		return err
 	}
 	if !dnsO.disabled {
@@ -160,7 +161,7 @@ func writeServingCert(env *environment, dataDir, dir, name, nodeIPs string) erro
 }
 
 // startControllers runs the bundled controllers against the server.
-func startControllers(ctx context.Context, srv *apiserver.Server, env *environment) error {
+func startControllers(ctx context.Context, srv *apiserver.Server, env *environment, gco *gcOptions) error {
 	cfg, err := srv.LoopbackConfig()
 	if err != nil {
 		return err
@@ -184,6 +185,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 		return err
 	}
 	volumeControllers = append(volumeControllers, startWorkloadControllers(ctx, client, factory, env)...)
+	volumeControllers = append(volumeControllers, gcControllers(ctx, ctrlCfg, client, factory, env, gco)...)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/controllers/garbagecollector"
+	"github.com/nodeagent/nodeagent/controllers/podgc"
+)
+
+// gcOptions are the server flags of the garbage collectors.
+type gcOptions struct {
+	terminatedPodGCThreshold int
+}
+
+func serverGCFlags(fs *flag.FlagSet) *gcOptions {
+	o := &gcOptions{}
+	fs.IntVar(&o.terminatedPodGCThreshold, "terminated-pod-gc-threshold", podgc.DefaultTerminatedPodThreshold,
+		"number of terminated pods that can exist before the pod garbage collector deletes the oldest; <= 0 keeps them all")
+	return o
+}
+
+// podGCConfig maps the flag onto podgc's config, where 0 is the default
+// and a negative threshold turns the terminated pod collection off.
+func (o *gcOptions) podGCConfig() podgc.Config {
+	if o.terminatedPodGCThreshold <= 0 {
+		return podgc.Config{TerminatedPodThreshold: -1}
+	}
+	return podgc.Config{TerminatedPodThreshold: o.terminatedPodGCThreshold}
+}
+
+// gcControllers builds the ownerReference garbage collector (on a dynamic
+// client and discovery from cfg: it watches every served resource) and the
+// pod garbage collector (on factory, started by the caller), and returns
+// their Run functions.
+func gcControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, factory informers.SharedInformerFactory,
+	env *environment, o *gcOptions) []func(context.Context) {
+	pgc := podgc.New(client, factory, env.log.With("controller", "podgc"), clock.RealClock{}, o.podGCConfig())
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		env.log.Error("garbage collector not started", "err", err)
+		return []func(context.Context){pgc.Run}
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"})
+	gc := garbagecollector.New(dyn, client.Discovery(), recorder, env.log.With("controller", "garbagecollector"),
+		clock.RealClock{}, garbagecollector.Config{})
+	return []func(context.Context){gc.Run, pgc.Run}
+}
