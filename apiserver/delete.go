@@ -73,6 +73,7 @@ func (s *Server) deleteOne(q *request, name string, opts *metav1.DeleteOptions) 
 	if err := checkPreconditions(q, name, cur, opts.Preconditions); err != nil {
 		return nil, 0, err
 	}
+	opts = defaultPropagation(q.res, cur, opts)
 	if err := s.admit(q, admission.Delete, nil, cur); err != nil {
 		return nil, 0, err
 	}

@@ -50,9 +50,28 @@ func validatePropagation(opts *metav1.DeleteOptions) error {
 	return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
 }
 
+// defaultPropagation is opts with the policy filled in where the delete
+// names none, the object has no garbage collection finalizer yet, and
+// kube's default is not background: batch/v1 Jobs orphan their pods (kept
+// for compatibility; kubectl sends Background explicitly).
+func defaultPropagation(r *resource, cur runtime.Object, opts *metav1.DeleteOptions) *metav1.DeleteOptions {
+	if opts.OrphanDependents != nil || opts.PropagationPolicy != nil || r.groupResource() != (schema.GroupResource{Group: "batch", Resource: "jobs"}) {
+		return opts
+	}
+	if m, err := meta.Accessor(cur); err != nil || slices.ContainsFunc(m.GetFinalizers(), func(f string) bool {
+		return f == metav1.FinalizerOrphanDependents || f == metav1.FinalizerDeleteDependents
+	}) {
+		return opts
+	}
+	withPolicy := *opts
+	orphan := metav1.DeletePropagationOrphan
+	withPolicy.PropagationPolicy = &orphan
+	return &withPolicy
+}
+
 // orphans tells whether a delete with opts leaves the dependents: the
-// options first, then a finalizer the object already has; every resource
-// served here defaults to background.
+// options first, then a finalizer the object already has; the default
+// is background.
 func orphans(finalizers []string, opts *metav1.DeleteOptions) bool {
 	if opts.OrphanDependents != nil {
 		return *opts.OrphanDependents

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -221,4 +222,32 @@ func TestPodReleasedWhenFinalizerGoesAfterGraceZero(t *testing.T) {
 	}
 	release("bound-late")
 	podGone("bound-late")
+}
+
+// A batch/v1 Job deleted with no policy orphans its pods, as in kube
+// (kubectl sends Background explicitly); a later delete without a policy
+// keeps the finalizer the first one set, and Background deletes it.
+func TestJobDeleteDefaultsToOrphan(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	jobs := ts.admin(t).BatchV1().Jobs("default")
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j"}, Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "img"}}}}}}
+	if _, err := jobs.Create(bg, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := jobs.Delete(bg, "j", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := jobs.Get(bg, "j", metav1.GetOptions{})
+		if err != nil || got.DeletionTimestamp == nil || !slices.Equal(got.Finalizers, []string{metav1.FinalizerOrphanDependents}) {
+			t.Fatalf("job after a delete with no policy: %v, want it marked with the orphan finalizer", err)
+		}
+	}
+	if err := jobs.Delete(bg, "j", policy(metav1.DeletePropagationBackground)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Get(bg, "j", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("job after a background delete: %v", err)
+	}
 }
