@@ -1,0 +1,48 @@
+package daemonset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// apply creates and deletes the planned pods, expecting to see each write
+// in the pod cache before the DaemonSet is managed again.
+func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet, hash string, a Actions) error {
+	if a.Empty() {
+		return nil
+	}
+	uids := make([]types.UID, len(a.Delete))
+	for i, pod := range a.Delete {
+		uids[i] = pod.UID
+	}
+	c.expect.expect(key, len(a.Create), uids)
+	var errs []error
+	for _, node := range a.Create {
+		pod := newPod(ds, node, hash)
+		_, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			c.expect.created(key)
+			if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				errs = append(errs, fmt.Errorf("create pod of daemonset %s on node %s: %w", key, node, err))
+			}
+		}
+	}
+	for _, pod := range a.Delete {
+		err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+		if err != nil {
+			c.expect.deleted(key, pod.UID)
+			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				errs = append(errs, fmt.Errorf("delete pod %s/%s of daemonset %s: %w", pod.Namespace, pod.Name, key, err))
+			}
+		}
+	}
+	c.log.Debug("daemon pods synced", "daemonset", key, "created", len(a.Create), "deleted", len(a.Delete))
+	return errors.Join(errs...)
+}
