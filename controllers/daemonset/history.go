@@ -2,72 +2,29 @@ package daemonset
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"reflect"
 	"sort"
-	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
 // defaultHistoryLimit is spec.revisionHistoryLimit's default.
 const defaultHistoryLimit = 10
 
-// revisionData is a revision's data as kube stores it, the patch that
-// `kubectl rollout undo` applies: {"spec":{"template":{...,"$patch":"replace"}}}.
-func revisionData(ds *appsv1.DaemonSet) ([]byte, error) {
-	raw, err := json.Marshal(ds.Spec.Template)
-	if err != nil {
-		return nil, fmt.Errorf("encode template of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	var tmpl map[string]any
-	if err := json.Unmarshal(raw, &tmpl); err != nil {
-		return nil, fmt.Errorf("decode template of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	tmpl["$patch"] = "replace"
-	return json.Marshal(map[string]any{"spec": map[string]any{"template": tmpl}})
-}
-
-// templateHash names a template: an FNV-32a hash of its JSON and the
-// collision count, encoded as kube encodes its hashes (safe for names
-// and label values).
-func templateHash(ds *appsv1.DaemonSet) string {
-	h := fnv.New32a()
-	raw, _ := json.Marshal(ds.Spec.Template) // a PodTemplateSpec always encodes
-	h.Write(raw)
-	if c := ds.Status.CollisionCount; c != nil {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(*c))
-		h.Write(b[:])
-	}
-	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10))
-}
-
-// sameData compares revision data by meaning, not bytes (the server may
-// re-encode it).
-func sameData(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
-}
-
 // history returns the DaemonSet's current revision, creating it or
 // raising its number above the others' (as after `kubectl rollout undo`)
 // as needed, and its old revisions.
 func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector) (*appsv1.ControllerRevision, []*appsv1.ControllerRevision, error) {
-	data, err := revisionData(ds)
+	data, err := revision.Data(&ds.Spec.Template)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
 	all, err := c.revisions.ControllerRevisions(ds.Namespace).List(sel)
 	if err != nil {
@@ -79,7 +36,7 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 		if ref := metav1.GetControllerOf(r); ref == nil || ref.UID != ds.UID {
 			continue
 		}
-		if sameData(r.Data.Raw, data) {
+		if revision.Same(r.Data.Raw, data) {
 			cur = append(cur, r)
 			continue
 		}
@@ -108,7 +65,7 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 // that name with other data is a hash collision: the collision count goes
 // up (changing the hash) and the sync is retried.
 func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, data []byte, number int64) (*appsv1.ControllerRevision, error) {
-	hash := templateHash(ds)
+	hash := revision.Hash(&ds.Spec.Template, ds.Status.CollisionCount)
 	r := &appsv1.ControllerRevision{
 		ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-" + hash, Namespace: ds.Namespace,
 			Labels:          withLabel(ds.Spec.Template.Labels, appsv1.DefaultDaemonSetUniqueLabelKey, hash),
@@ -126,7 +83,7 @@ func (c *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, data []
 	if err != nil {
 		return nil, fmt.Errorf("get revision %s/%s: %w", ds.Namespace, r.Name, err)
 	}
-	if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == ds.UID && sameData(existing.Data.Raw, data) {
+	if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == ds.UID && revision.Same(existing.Data.Raw, data) {
 		return existing, nil
 	}
 	return nil, c.bumpCollisionCount(ctx, ds, r.Name)
