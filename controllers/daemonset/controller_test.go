@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
 )
 
 type harness struct {
@@ -43,6 +45,8 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 		p.CreationTimestamp = metav1.NewTime(clk.Now())
 		return false, nil, nil
 	})
+	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("daemonsets"),
+		func(stored, sent *appsv1.DaemonSet) { stored.Status = sent.Status })
 	factory := informers.NewSharedInformerFactory(client, 0)
 	c := New(client, factory, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	ctx, cancel := context.WithCancel(context.Background())
