@@ -8,11 +8,13 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/daemonset"
+	"github.com/nodeagent/nodeagent/controllers/statefulset"
 )
 
-// startSetControllers builds the DaemonSet controller on factory
-// (started by the caller) and returns its Run function.
+// startSetControllers builds the DaemonSet and StatefulSet controllers on
+// factory (started by the caller) and returns their Run functions.
 func startSetControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
 	ds := daemonset.New(client, factory, env.log.With("controller", "daemonset"), clock.RealClock{})
-	return []func(context.Context){ds.Run}
+	sts := statefulset.New(client, factory, env.log.With("controller", "statefulset"), clock.RealClock{})
+	return []func(context.Context){ds.Run, sts.Run}
 }
