@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 // apply creates and deletes the planned pods, expecting to see each write
 // in the pod cache before the DaemonSet is managed again.
 func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet, hash string, a Actions) error {
+	a.Delete = c.holdFailed(key, a.Delete)
 	if a.Empty() {
 		return nil
 	}
@@ -45,4 +47,34 @@ func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet
 	}
 	c.log.Debug("daemon pods synced", "daemonset", key, "created", len(a.Create), "deleted", len(a.Delete))
 	return errors.Join(errs...)
+}
+
+// Failed daemon pods on a node are replaced at once the first time, then
+// after a delay doubling from 1s to 15m (kube's failedPodsBackoff), so
+// that the controller does not fight a kubelet that keeps rejecting them.
+const (
+	failedBackoffInitial = time.Second
+	failedBackoffMax     = 15 * time.Minute
+)
+
+// holdFailed drops from dels the failed pods whose node is in backoff,
+// syncing the DaemonSet again when it ends.
+func (c *Controller) holdFailed(key string, dels []*corev1.Pod) []*corev1.Pod {
+	now := c.clock.Now()
+	var out []*corev1.Pod
+	for _, pod := range dels {
+		if pod.Status.Phase != corev1.PodFailed {
+			out = append(out, pod)
+			continue
+		}
+		node, _ := targetNode(pod)
+		id := key + "/" + node
+		if c.failed.IsInBackOffSinceUpdate(id, now) {
+			c.queue.AddAfter(key, c.failed.Get(id))
+			continue
+		}
+		c.failed.Next(id, now)
+		out = append(out, pod)
+	}
+	return out
 }

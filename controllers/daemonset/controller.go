@@ -18,6 +18,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
@@ -38,6 +39,7 @@ type Controller struct {
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
 	expect    *expectations
+	failed    *flowcontrol.Backoff
 	clock     clock.WithTicker
 	log       *slog.Logger
 }
@@ -50,7 +52,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 	c := &Controller{client: client, sets: dss.Lister(), revisions: revs.Lister(), pods: pods.Lister(), nodes: nodes.Lister(),
 		synced: []cache.InformerSynced{dss.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		expect: newExpectations(clk.Now), clock: clk, log: log,
+		expect: newExpectations(clk.Now), failed: newFailedBackoff(clk), clock: clk, log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "daemonset"}),
 	}
@@ -78,7 +80,16 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 
 // Run syncs until ctx ends and returns once its goroutines have.
 func (c *Controller) Run(ctx context.Context) {
-	loop.Run(ctx, c.queue, c.synced, c.sync, c.log, c.clock, resync, c.enqueueAll)
+	loop.Run(ctx, c.queue, c.synced, c.sync, c.log, c.clock, resync, func() {
+		c.failed.GC()
+		c.enqueueAll()
+	})
+}
+
+func newFailedBackoff(clk clock.Clock) *flowcontrol.Backoff {
+	b := flowcontrol.NewBackOff(failedBackoffInitial, failedBackoffMax)
+	b.Clock = clk
+	return b
 }
 
 // sync manages one DaemonSet's pods and revisions, then writes its status.

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/workqueue"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // cluster builds a state: nodes n1..nN, each with the given pods.
@@ -139,4 +141,30 @@ func TestStatus(t *testing.T) {
 	if st, wait := computeStatus(s); st.NumberAvailable != 2 || st.NumberUnavailable != 2 || wait != 0 {
 		t.Errorf("later: %s wait %v", st.String(), wait)
 	}
+}
+
+func TestFailedPodsBackOff(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	c := &Controller{failed: newFailedBackoff(clk), clock: clk,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk})}
+	t.Cleanup(c.queue.ShutDown)
+	ds := testDS()
+	failed := daemonPod(ds, "n1", "h1", false)
+	failed.Status.Phase = corev1.PodFailed
+	other := daemonPod(ds, "n2", "h1", true)
+	step := func(what string, want ...*corev1.Pod) {
+		t.Helper()
+		if got := c.holdFailed("default/agent", []*corev1.Pod{failed, other}); !slices.Equal(names(got), names(want)) {
+			t.Errorf("%s: deleted %v, want %v", what, names(got), names(want))
+		}
+	}
+	step("first failure", failed, other)
+	step("again at once", other)
+	clk.Step(1500 * time.Millisecond)
+	step("after 1.5s", failed, other)
+	clk.Step(1500 * time.Millisecond)
+	step("after 1.5s more (backoff now 2s)", other)
+	clk.Step(time.Second)
+	step("after 2.5s", failed, other)
 }
