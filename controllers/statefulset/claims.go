@@ -53,12 +53,14 @@ func withRefs(claim *corev1.PersistentVolumeClaim, set *appsv1.StatefulSet, pod 
 }
 
 // ensureClaims creates the ordinal's missing claims. A claim still being
-// deleted is an error: the pod must wait for it to go.
+// deleted, or owned by an earlier pod of this name (scaled down with
+// whenScaled Delete: the garbage collector will delete it), is an error:
+// the pod must wait for it to go.
 func (c *Controller) ensureClaims(ctx context.Context, set *appsv1.StatefulSet, pod *corev1.Pod, ord int) error {
 	for _, claim := range newClaims(set, ord) {
 		existing, err := c.claims.PersistentVolumeClaims(set.Namespace).Get(claim.Name)
 		if err == nil {
-			if existing.DeletionTimestamp != nil {
+			if existing.DeletionTimestamp != nil || staleOwner(existing, pod) {
 				return fmt.Errorf("claim %s/%s of pod %s is being deleted", claim.Namespace, claim.Name, pod.Name)
 			}
 			continue
@@ -75,6 +77,13 @@ func (c *Controller) ensureClaims(ctx context.Context, set *appsv1.StatefulSet, 
 	return nil
 }
 
+// staleOwner: the claim is owned by another pod of the same name.
+func staleOwner(claim *corev1.PersistentVolumeClaim, pod *corev1.Pod) bool {
+	return slices.ContainsFunc(claim.OwnerReferences, func(r metav1.OwnerReference) bool {
+		return r.APIVersion == "v1" && r.Kind == "Pod" && r.Name == pod.Name && r.UID != pod.UID
+	})
+}
+
 // syncClaimRefs gives the claims of the set's live pods the owner
 // references the retention policy asks for.
 func (c *Controller) syncClaimRefs(ctx context.Context, set *appsv1.StatefulSet, pods []*corev1.Pod) error {
@@ -84,8 +93,8 @@ func (c *Controller) syncClaimRefs(ctx context.Context, set *appsv1.StatefulSet,
 		want := claimRefs(set, pod, ord >= start && ord < start+n)
 		for _, tmpl := range set.Spec.VolumeClaimTemplates {
 			claim, err := c.claims.PersistentVolumeClaims(set.Namespace).Get(claimName(set, tmpl.Name, ord))
-			if err != nil || claim.DeletionTimestamp != nil {
-				continue // made before its pod; not ours to fix while missing
+			if err != nil || claim.DeletionTimestamp != nil || staleOwner(claim, pod) {
+				continue // missing, going, or an earlier pod's: not this pod's to fix
 			}
 			refs, changed := withRefs(claim, set, pod, want)
 			if !changed {

@@ -63,7 +63,27 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		UpdateFunc: func(_, obj any) { c.enqueueOwner(obj) },
 		DeleteFunc: c.enqueueOwner,
 	})
+	claims.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: c.claimDeleted})
 	return c
+}
+
+// claimDeleted queues the sets of the claim's namespace whose selector
+// matches its labels (a pod may wait for the claim to go).
+func (c *Controller) claimDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	claim, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return
+	}
+	sets, _ := c.sets.StatefulSets(claim.Namespace).List(labels.Everything())
+	for _, set := range sets {
+		sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+		if err == nil && !sel.Empty() && len(set.Spec.VolumeClaimTemplates) > 0 && sel.Matches(labels.Set(claim.Labels)) {
+			c.queue.Add(set.Namespace + "/" + set.Name)
+		}
+	}
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -231,3 +231,26 @@ func TestScaleDownWithClaimRetention(t *testing.T) {
 		t.Errorf("data-web-0 owners %+v", refs)
 	}
 }
+
+func TestScaleUpWaitsForAScaledDownPodsClaim(t *testing.T) {
+	set := testSet(1, withClaims, func(s *appsv1.StatefulSet) {
+		s.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+			WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
+	})
+	// data-web-0 still belongs to a web-0 that is gone: the garbage
+	// collector has yet to delete it.
+	stale := newClaims(set, 0)[0]
+	stale.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "web-0", UID: "old-web-0"}}
+	h := start(t, set, stale)
+	waitFor(t, "a status", func() bool { return h.set(t).Status.ObservedGeneration == 1 })
+	if len(h.pods(t)) != 0 {
+		t.Fatalf("web-0 made on a claim about to be deleted: %v", h.podNames(t))
+	}
+	if err := h.client.CoreV1().PersistentVolumeClaims("default").Delete(h.ctx, stale.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "web-0 on a new claim", func() bool {
+		refs, ok := h.claims(t)["data-web-0"]
+		return len(h.pods(t)) == 1 && ok && len(refs) == 0
+	})
+}
