@@ -155,6 +155,12 @@ func (s state) planUpdate(a *Actions, reps []*corev1.Pod) {
 	}
 }
 
+// rolling: the strategy is RollingUpdate, the default when none is set.
+func rolling(set *appsv1.StatefulSet) bool {
+	t := set.Spec.UpdateStrategy.Type
+	return t == appsv1.RollingUpdateStatefulSetStrategyType || t == ""
+}
+
 func (s state) partition() int {
 	ru := s.set.Spec.UpdateStrategy.RollingUpdate
 	if ru == nil || ru.Partition == nil {
@@ -169,7 +175,7 @@ func (s state) partition() int {
 func (s state) newVersionedPod(ord int) *corev1.Pod {
 	set := s.set
 	start := startOrdinal(set)
-	old := set.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
+	old := rolling(set) &&
 		((set.Spec.UpdateStrategy.RollingUpdate == nil && ord < start+int(set.Status.CurrentReplicas)) ||
 			(set.Spec.UpdateStrategy.RollingUpdate != nil && ord < start+s.partition()))
 	if old {

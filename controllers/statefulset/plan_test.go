@@ -164,3 +164,13 @@ func TestStatusCompletesRollingUpdate(t *testing.T) {
 		t.Errorf("minReadySeconds: %s wait %v", st.String(), wait)
 	}
 }
+
+func TestNoStrategyIsRollingUpdate(t *testing.T) {
+	set := testSet(1, func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{} })
+	s := state{set: set, rev: revs(set, true), now: t0, pods: []*corev1.Pod{pod(set, 0, "web-r1", true)}}
+	check(t, "update", Plan(s), []string{}, []string{"web-0"})
+	s.pods = []*corev1.Pod{pod(set, 0, "web-r2", true)}
+	if st, _ := computeStatus(s); st.CurrentRevision != "web-r2" {
+		t.Errorf("status %s", st.String())
+	}
+}

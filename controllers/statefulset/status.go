@@ -41,7 +41,7 @@ func computeStatus(s state) (appsv1.StatefulSetStatus, time.Duration) {
 			st.UpdatedReplicas++
 		}
 	}
-	if s.set.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
+	if rolling(s.set) &&
 		st.UpdatedReplicas == st.Replicas && st.ReadyReplicas == st.Replicas {
 		st.CurrentReplicas, st.CurrentRevision = st.UpdatedReplicas, st.UpdateRevision
 	}
