@@ -183,7 +183,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	if err != nil {
 		return err
 	}
-	volumeControllers = append(volumeControllers, startSetControllers(client, factory, env)...)
+	volumeControllers = append(volumeControllers, startSetControllers(ctx, client, factory, env)...)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)

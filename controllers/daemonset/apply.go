@@ -16,7 +16,7 @@ import (
 // apply creates and deletes the planned pods, expecting to see each write
 // in the pod cache before the DaemonSet is managed again.
 func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet, hash string, a Actions) error {
-	a.Delete = c.holdFailed(key, a.Delete)
+	a.Delete = c.holdFailed(key, ds, a.Delete)
 	if a.Empty() {
 		return nil
 	}
@@ -28,21 +28,27 @@ func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet
 	var errs []error
 	for _, node := range a.Create {
 		pod := newPod(ds, node, hash)
-		_, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, pod, metav1.CreateOptions{})
-		if err != nil {
-			c.expect.created(key)
-			if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-				errs = append(errs, fmt.Errorf("create pod of daemonset %s on node %s: %w", key, node, err))
-			}
+		created, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil {
+			c.events.Eventf(ds, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", created.Name)
+			continue
+		}
+		c.expect.created(key)
+		if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			c.events.Eventf(ds, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+			errs = append(errs, fmt.Errorf("create pod of daemonset %s on node %s: %w", key, node, err))
 		}
 	}
 	for _, pod := range a.Delete {
 		err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
-		if err != nil {
-			c.expect.deleted(key, pod.UID)
-			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				errs = append(errs, fmt.Errorf("delete pod %s/%s of daemonset %s: %w", pod.Namespace, pod.Name, key, err))
-			}
+		if err == nil {
+			c.events.Eventf(ds, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", pod.Name)
+			continue
+		}
+		c.expect.deleted(key, pod.UID)
+		if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			c.events.Eventf(ds, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+			errs = append(errs, fmt.Errorf("delete pod %s/%s of daemonset %s: %w", pod.Namespace, pod.Name, key, err))
 		}
 	}
 	c.log.Debug("daemon pods synced", "daemonset", key, "created", len(a.Create), "deleted", len(a.Delete))
@@ -59,7 +65,7 @@ const (
 
 // holdFailed drops from dels the failed pods whose node is in backoff,
 // syncing the DaemonSet again when it ends.
-func (c *Controller) holdFailed(key string, dels []*corev1.Pod) []*corev1.Pod {
+func (c *Controller) holdFailed(key string, ds *appsv1.DaemonSet, dels []*corev1.Pod) []*corev1.Pod {
 	now := c.clock.Now()
 	var out []*corev1.Pod
 	for _, pod := range dels {
@@ -74,6 +80,7 @@ func (c *Controller) holdFailed(key string, dels []*corev1.Pod) []*corev1.Pod {
 			continue
 		}
 		c.failed.Next(id, now)
+		c.events.Eventf(ds, corev1.EventTypeWarning, "FailedDaemonPod", "Found failed daemon pod %s/%s on node %s, will try to kill it", pod.Namespace, pod.Name, node)
 		out = append(out, pod)
 	}
 	return out

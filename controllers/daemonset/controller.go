@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -28,6 +29,11 @@ import (
 // resync is how often every DaemonSet is synced again.
 const resync = 5 * time.Minute
 
+// Recorder records events (client-go's record.EventRecorder's method).
+type Recorder interface {
+	Eventf(obj runtime.Object, eventtype, reason, messageFmt string, args ...any)
+}
+
 // Controller keeps a daemon pod on every eligible node for each
 // DaemonSet. Work keys are "namespace/name".
 type Controller struct {
@@ -40,19 +46,20 @@ type Controller struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	expect    *expectations
 	failed    *flowcontrol.Backoff
+	events    Recorder
 	clock     clock.WithTicker
 	log       *slog.Logger
 }
 
 // New wires the controller to DaemonSet, ControllerRevision, pod and node
 // informers from factory.
-func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, clk clock.WithTicker) *Controller {
+func New(client kubernetes.Interface, factory informers.SharedInformerFactory, events Recorder, log *slog.Logger, clk clock.WithTicker) *Controller {
 	dss, revs := factory.Apps().V1().DaemonSets(), factory.Apps().V1().ControllerRevisions()
 	pods, nodes := factory.Core().V1().Pods(), factory.Core().V1().Nodes()
 	c := &Controller{client: client, sets: dss.Lister(), revisions: revs.Lister(), pods: pods.Lister(), nodes: nodes.Lister(),
 		synced: []cache.InformerSynced{dss.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		expect: newExpectations(clk.Now), failed: newFailedBackoff(clk), clock: clk, log: log,
+		expect: newExpectations(clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "daemonset"}),
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
@@ -26,6 +27,7 @@ import (
 
 type harness struct {
 	client *fake.Clientset
+	events *record.FakeRecorder
 	clock  *clocktesting.FakeClock
 	ctx    context.Context
 }
@@ -48,13 +50,32 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("daemonsets"),
 		func(stored, sent *appsv1.DaemonSet) { stored.Status = sent.Status })
 	factory := informers.NewSharedInformerFactory(client, 0)
-	c := New(client, factory, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
+	events := record.NewFakeRecorder(1000)
+	c := New(client, factory, events, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	ctx, cancel := context.WithCancel(context.Background())
 	factory.Start(ctx.Done())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; factory.Shutdown() })
-	return &harness{client: client, clock: clk, ctx: ctx}
+	return &harness{client: client, events: events, clock: clk, ctx: ctx}
+}
+
+// waitEvent waits for an event with the given text, "Type Reason message".
+func (h *harness) waitEvent(t *testing.T, want string) {
+	t.Helper()
+	var seen []string
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-h.events.Events:
+			if e == want {
+				return
+			}
+			seen = append(seen, e)
+		case <-deadline:
+			t.Fatalf("no event %q; saw %q", want, seen)
+		}
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -197,6 +218,7 @@ func TestFailedPodIsReplaced(t *testing.T) {
 	h := start(t, testDS(), testNode("n1"))
 	waitFor(t, "a pod", func() bool { return len(h.pods(t)) == 1 })
 	p := h.pods(t)[0]
+	h.waitEvent(t, "Normal SuccessfulCreate Created pod: "+p.Name)
 	p.Status.Phase = corev1.PodFailed
 	if _, err := h.client.CoreV1().Pods("default").Update(h.ctx, &p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -205,6 +227,8 @@ func TestFailedPodIsReplaced(t *testing.T) {
 		pods := h.pods(t)
 		return len(pods) == 1 && pods[0].Name != p.Name && pods[0].Status.Phase == ""
 	})
+	h.waitEvent(t, "Warning FailedDaemonPod Found failed daemon pod default/"+p.Name+" on node n1, will try to kill it")
+	h.waitEvent(t, "Normal SuccessfulDelete Deleted pod: "+p.Name)
 }
 
 func TestNodeChangesMovePods(t *testing.T) {

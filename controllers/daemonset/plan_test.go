@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -145,7 +146,7 @@ func TestStatus(t *testing.T) {
 
 func TestFailedPodsBackOff(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	c := &Controller{failed: newFailedBackoff(clk), clock: clk,
+	c := &Controller{failed: newFailedBackoff(clk), clock: clk, events: record.NewFakeRecorder(100),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk})}
 	t.Cleanup(c.queue.ShutDown)
@@ -155,7 +156,7 @@ func TestFailedPodsBackOff(t *testing.T) {
 	other := daemonPod(ds, "n2", "h1", true)
 	step := func(what string, want ...*corev1.Pod) {
 		t.Helper()
-		if got := c.holdFailed("default/agent", []*corev1.Pod{failed, other}); !slices.Equal(names(got), names(want)) {
+		if got := c.holdFailed("default/agent", ds, []*corev1.Pod{failed, other}); !slices.Equal(names(got), names(want)) {
 			t.Errorf("%s: deleted %v, want %v", what, names(got), names(want))
 		}
 	}

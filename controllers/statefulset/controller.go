@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -27,6 +28,11 @@ import (
 // resync is how often every StatefulSet is synced again.
 const resync = 5 * time.Minute
 
+// Recorder records events (client-go's record.EventRecorder's method).
+type Recorder interface {
+	Eventf(obj runtime.Object, eventtype, reason, messageFmt string, args ...any)
+}
+
 // Controller keeps each StatefulSet's ordered pods and their claims.
 // Work keys are "namespace/name".
 type Controller struct {
@@ -37,19 +43,20 @@ type Controller struct {
 	claims    corelisters.PersistentVolumeClaimLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
+	events    Recorder
 	clock     clock.WithTicker
 	log       *slog.Logger
 }
 
 // New wires the controller to StatefulSet, ControllerRevision, pod and
 // PersistentVolumeClaim informers from factory.
-func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, clk clock.WithTicker) *Controller {
+func New(client kubernetes.Interface, factory informers.SharedInformerFactory, events Recorder, log *slog.Logger, clk clock.WithTicker) *Controller {
 	sets, revs := factory.Apps().V1().StatefulSets(), factory.Apps().V1().ControllerRevisions()
 	pods, claims := factory.Core().V1().Pods(), factory.Core().V1().PersistentVolumeClaims()
 	c := &Controller{client: client, sets: sets.Lister(), revisions: revs.Lister(), pods: pods.Lister(), claims: claims.Lister(),
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, claims.Informer().HasSynced},
-		clock: clk, log: log,
+		events: events, clock: clk, log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "statefulset"}),
 	}

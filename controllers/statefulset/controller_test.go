@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
@@ -27,6 +28,7 @@ import (
 
 type harness struct {
 	client *fake.Clientset
+	events *record.FakeRecorder
 	clock  *clocktesting.FakeClock
 	ctx    context.Context
 }
@@ -47,13 +49,32 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("statefulsets"),
 		func(stored, sent *appsv1.StatefulSet) { stored.Status = sent.Status })
 	factory := informers.NewSharedInformerFactory(client, 0)
-	c := New(client, factory, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
+	events := record.NewFakeRecorder(1000)
+	c := New(client, factory, events, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	ctx, cancel := context.WithCancel(context.Background())
 	factory.Start(ctx.Done())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; factory.Shutdown() })
-	return &harness{client: client, clock: clk, ctx: ctx}
+	return &harness{client: client, events: events, clock: clk, ctx: ctx}
+}
+
+// waitEvent waits for an event with the given text, "Type Reason message".
+func (h *harness) waitEvent(t *testing.T, want string) {
+	t.Helper()
+	var seen []string
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-h.events.Events:
+			if e == want {
+				return
+			}
+			seen = append(seen, e)
+		case <-deadline:
+			t.Fatalf("no event %q; saw %q", want, seen)
+		}
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool, debug ...func()) {
@@ -140,6 +161,8 @@ func TestOrderedCreationWithClaims(t *testing.T) {
 	if _, ok := h.claims(t)["data-web-0"]; !ok {
 		t.Fatalf("claims %v", h.claims(t))
 	}
+	h.waitEvent(t, "Normal SuccessfulCreate create Claim data-web-0 Pod web-0 in StatefulSet web success")
+	h.waitEvent(t, "Normal SuccessfulCreate create Pod web-0 in StatefulSet web successful")
 	p := h.pods(t)[0]
 	if p.Name != "web-0" || p.Spec.Volumes[0].PersistentVolumeClaim.ClaimName != "data-web-0" || p.Spec.Subdomain != "web-svc" {
 		t.Fatalf("pod %s volumes %+v", p.Name, p.Spec.Volumes)
@@ -223,6 +246,7 @@ func TestScaleDownWithClaimRetention(t *testing.T) {
 	h.runAll(t)
 	web1 := h.pods(t)[1]
 	h.update(t, func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr(int32(1)) })
+	h.waitEvent(t, "Normal SuccessfulDelete delete Pod web-1 in StatefulSet web successful")
 	waitFor(t, "web-1 gone and its claim owned by it", func() bool {
 		refs := h.claims(t)["data-web-1"]
 		return len(h.pods(t)) == 1 && len(refs) == 1 && refs[0].Kind == "Pod" && refs[0].UID == web1.UID
