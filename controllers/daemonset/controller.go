@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/adopt"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -121,7 +122,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.state(ds, cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey], sel)
+	s, err := c.state(ctx, ds, cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey], sel)
 	if err != nil {
 		return err
 	}
@@ -136,21 +137,26 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	return errors.Join(append(errs, c.writeStatus(ctx, key, s))...)
 }
 
-// state reads the nodes and the DaemonSet's pods from the caches.
-func (c *Controller) state(ds *appsv1.DaemonSet, hash string, sel labels.Selector) (state, error) {
+// state reads the nodes and the DaemonSet's pods from the caches,
+// adopting matching orphans and releasing pods that no longer match.
+func (c *Controller) state(ctx context.Context, ds *appsv1.DaemonSet, hash string, sel labels.Selector) (state, error) {
 	nodes, err := c.nodes.List(labels.Everything())
 	if err != nil {
 		return state{}, fmt.Errorf("list nodes from cache: %w", err)
 	}
-	pods, err := c.pods.Pods(ds.Namespace).List(sel)
+	all, err := c.pods.Pods(ds.Namespace).List(labels.Everything())
 	if err != nil {
 		return state{}, fmt.Errorf("list pods of daemonset %s/%s from cache: %w", ds.Namespace, ds.Name, err)
 	}
+	pods, err := adopt.Pods(ctx, c.client, adopt.Owner{Meta: ds, Kind: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Selector: sel,
+		Fresh: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		}}, all)
+	if err != nil {
+		return state{}, err
+	}
 	byNode := map[string][]*corev1.Pod{}
 	for _, pod := range pods {
-		if ref := metav1.GetControllerOf(pod); ref == nil || ref.UID != ds.UID {
-			continue
-		}
 		if pod.DeletionTimestamp != nil && (pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded) {
 			continue
 		}

@@ -272,3 +272,25 @@ func TestRollbackReusesRevisionAndOldRevisionsAreCleanedUp(t *testing.T) {
 		return len(revs) == 2 && revs[h1] == 4 && h.pods(t)[0].Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == h1
 	})
 }
+
+func TestOrphansAreAdoptedAndMismatchesReleased(t *testing.T) {
+	ds := testDS()
+	orphan := daemonPod(ds, "n1", "old", true)
+	orphan.OwnerReferences = nil
+	h := start(t, ds, testNode("n1"), testNode("n2"), orphan)
+	waitFor(t, "the orphan adopted and a pod on n2", func() bool {
+		got := h.podsByNode(t)
+		p, err := h.client.CoreV1().Pods("default").Get(h.ctx, orphan.Name, metav1.GetOptions{})
+		return err == nil && len(got["n1"]) == 1 && len(got["n2"]) == 1 && metav1.IsControlledBy(p, ds)
+	})
+	// Relabelled, the pod is released, and n1 gets a pod again.
+	p, _ := h.client.CoreV1().Pods("default").Get(h.ctx, orphan.Name, metav1.GetOptions{})
+	p.Labels["app"] = "debug"
+	if _, err := h.client.CoreV1().Pods("default").Update(h.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pod released and n1 served again", func() bool {
+		p, err := h.client.CoreV1().Pods("default").Get(h.ctx, orphan.Name, metav1.GetOptions{})
+		return err == nil && len(p.OwnerReferences) == 0 && len(h.podsByNode(t)["n1"]) == 2
+	})
+}

@@ -36,7 +36,8 @@
 // DaemonSet keys; one worker syncs one at a time. So that a lagging cache
 // never doubles a pod, the creates and deletes of a sync must be seen in
 // the pod cache before the next manage step (expectations, 5m timeout).
-// Only pods whose controller is the DaemonSet count; orphans are not
-// adopted. A DaemonSet being deleted is left alone: its pods are its
+// The DaemonSet's pods are those it controls that match its selector;
+// matching orphans are adopted and controlled pods that stop matching are
+// released (controllers/internal/adopt). A DaemonSet being deleted is left alone: its pods are its
 // owner references' to clean up (the garbage collector).
 package daemonset

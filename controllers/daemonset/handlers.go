@@ -43,11 +43,27 @@ func (c *Controller) enqueueOwner(obj any) {
 	}
 }
 
+// enqueueMatching queues, for a pod no controller owns, the DaemonSets
+// whose selector matches it (one may adopt it).
+func (c *Controller) enqueueMatching(pod *corev1.Pod) {
+	if metav1.GetControllerOfNoCopy(pod) != nil {
+		return
+	}
+	sets, _ := c.sets.DaemonSets(pod.Namespace).List(labels.Everything())
+	for _, ds := range sets {
+		sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			c.queue.Add(ds.Namespace + "/" + ds.Name)
+		}
+	}
+}
+
 func (c *Controller) podAdded(obj any) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return
 	}
+	c.enqueueMatching(pod)
 	if key := ownerKey(pod); key != "" {
 		c.expect.created(key)
 		if pod.DeletionTimestamp != nil {
@@ -62,6 +78,7 @@ func (c *Controller) podUpdated(old, obj any) {
 	if !ok {
 		return
 	}
+	c.enqueueMatching(pod)
 	if key := ownerKey(pod); key != "" {
 		if pod.DeletionTimestamp != nil {
 			c.expect.deleted(key, pod.UID)

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/adopt"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -67,7 +68,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 	})
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueOwner,
-		UpdateFunc: func(_, obj any) { c.enqueueOwner(obj) },
+		UpdateFunc: func(old, obj any) { c.enqueueOwner(obj); c.enqueueOwner(old) },
 		DeleteFunc: c.enqueueOwner,
 	})
 	claims.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: c.claimDeleted})
@@ -108,8 +109,18 @@ func (c *Controller) enqueueOwner(obj any) {
 	if !ok {
 		return
 	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil && ref.Kind == "StatefulSet" && ref.APIVersion == "apps/v1" {
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref != nil && ref.Kind == "StatefulSet" && ref.APIVersion == "apps/v1" {
 		c.queue.Add(pod.Namespace + "/" + ref.Name)
+	}
+	if ref != nil {
+		return
+	}
+	// An orphan: the set it is named after may adopt it.
+	if parent, _, ok := parseName(pod.Name); ok {
+		if _, err := c.sets.StatefulSets(pod.Namespace).Get(parent); err == nil {
+			c.queue.Add(pod.Namespace + "/" + parent)
+		}
 	}
 }
 
@@ -147,7 +158,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	pods, err := c.podsOf(set, sel)
+	pods, err := c.podsOf(ctx, set, sel)
 	if err != nil {
 		return err
 	}
@@ -169,20 +180,22 @@ func (c *Controller) manage(ctx context.Context, s state) error {
 	return c.apply(ctx, s, Plan(s))
 }
 
-// podsOf lists the set's pods: controlled by it, named "<set>-<ordinal>".
-func (c *Controller) podsOf(set *appsv1.StatefulSet, sel labels.Selector) ([]*corev1.Pod, error) {
-	list, err := c.pods.Pods(set.Namespace).List(sel)
+// podsOf lists the set's pods: controlled by it, named "<set>-<ordinal>",
+// matching its selector; matching orphans are adopted, pods that no
+// longer match released.
+func (c *Controller) podsOf(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) ([]*corev1.Pod, error) {
+	list, err := c.pods.Pods(set.Namespace).List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("list pods of statefulset %s/%s from cache: %w", set.Namespace, set.Name, err)
 	}
-	var out []*corev1.Pod
-	for _, pod := range list {
-		parent, _, ok := parseName(pod.Name)
-		if ref := metav1.GetControllerOf(pod); ok && parent == set.Name && ref != nil && ref.UID == set.UID {
-			out = append(out, pod)
-		}
-	}
-	return out, nil
+	return adopt.Pods(ctx, c.client, adopt.Owner{Meta: set, Kind: appsv1.SchemeGroupVersion.WithKind("StatefulSet"), Selector: sel,
+		Member: func(pod *corev1.Pod) bool {
+			parent, _, ok := parseName(pod.Name)
+			return ok && parent == set.Name
+		},
+		Fresh: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+		}}, list)
 }
 
 // writeStatus updates the status when it changed, and syncs the set again

@@ -278,3 +278,19 @@ func TestScaleUpWaitsForAScaledDownPodsClaim(t *testing.T) {
 		return len(h.pods(t)) == 1 && ok && len(refs) == 0
 	})
 }
+
+func TestOrphanIsAdopted(t *testing.T) {
+	set := testSet(2)
+	orphan := pod(set, 0, "web-old", true)
+	orphan.OwnerReferences = nil
+	other := pod(set, 1, "web-old", true)
+	other.Name, other.OwnerReferences = "db-1", nil // not named after the set
+	h := start(t, set, orphan, other)
+	waitFor(t, "web-0 adopted and web-1 made", func() bool {
+		pods := h.pods(t)
+		return len(pods) == 3 && pods[1].Name == "web-0" && metav1.IsControlledBy(&pods[1], set) && pods[2].Name == "web-1"
+	})
+	if db := h.pods(t)[0]; db.Name != "db-1" || len(db.OwnerReferences) != 0 {
+		t.Errorf("db-1 owners %+v", db.OwnerReferences)
+	}
+}

@@ -38,7 +38,8 @@
 // The Controller is thin: informers on StatefulSets, pods (by controller
 // owner), ControllerRevisions and claims; one worker syncs a set at a
 // time. Pod names are fixed, so a lagging cache at worst meets
-// AlreadyExists. Only pods the set controls count; orphans are not
-// adopted. A set being deleted only gets its status: its pods go with
+// AlreadyExists. The set's pods are those it controls that match its
+// selector and are named after it; such orphans are adopted and
+// controlled pods that stop matching are released. A set being deleted only gets its status: its pods go with
 // their owner references (the garbage collector).
 package statefulset
