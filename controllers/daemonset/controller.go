@@ -183,8 +183,8 @@ func (c *Controller) writeStatus(ctx context.Context, key string, s state) error
 	ds := s.ds.DeepCopy()
 	ds.Status = st
 	_, err := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, ds, metav1.UpdateOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("update status of daemonset %s: %w", key, err)
 	}
-	return nil
+	return nil // a conflict: the change that made the copy stale is on its way and syncs it again
 }

@@ -2,16 +2,18 @@ package daemonset
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,11 +25,13 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
+	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
 type harness struct {
 	client *fake.Clientset
 	events *record.FakeRecorder
+	logs   *syncbuf.Buffer
 	clock  *clocktesting.FakeClock
 	ctx    context.Context
 }
@@ -35,6 +39,13 @@ type harness struct {
 // start runs the controller on a fake clientset holding objs; created
 // pods get a name, a UID and a creation time, as the API server gives.
 func start(t *testing.T, objs ...runtime.Object) *harness {
+	t.Helper()
+	return startWith(t, nil, objs...)
+}
+
+// startWith is start with setup (if any) called on the clientset before
+// the controller runs.
+func startWith(t *testing.T, setup func(*fake.Clientset), objs ...runtime.Object) *harness {
 	t.Helper()
 	client := fake.NewSimpleClientset(objs...)
 	clk := clocktesting.NewFakeClock(t0)
@@ -50,14 +61,17 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("daemonsets"),
 		func(stored, sent *appsv1.DaemonSet) { stored.Status = sent.Status })
 	factory := informers.NewSharedInformerFactory(client, 0)
-	events := record.NewFakeRecorder(1000)
-	c := New(client, factory, events, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
+	if setup != nil {
+		setup(client)
+	}
+	events, logs := record.NewFakeRecorder(1000), &syncbuf.Buffer{}
+	c := New(client, factory, events, slog.New(slog.NewTextHandler(logs, nil)), clk)
 	ctx, cancel := context.WithCancel(context.Background())
 	factory.Start(ctx.Done())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; factory.Shutdown() })
-	return &harness{client: client, events: events, clock: clk, ctx: ctx}
+	return &harness{client: client, events: events, logs: logs, clock: clk, ctx: ctx}
 }
 
 // waitEvent waits for an event with the given text, "Type Reason message".
@@ -293,4 +307,32 @@ func TestOrphansAreAdoptedAndMismatchesReleased(t *testing.T) {
 		p, err := h.client.CoreV1().Pods("default").Get(h.ctx, orphan.Name, metav1.GetOptions{})
 		return err == nil && len(p.OwnerReferences) == 0 && len(h.podsByNode(t)["n1"]) == 2
 	})
+}
+
+func TestStatusConflictIsNoFailure(t *testing.T) {
+	// The first status write meets a conflict: the DaemonSet was
+	// labelled meanwhile. Its update event syncs it again.
+	gvr := appsv1.SchemeGroupVersion.WithResource("daemonsets")
+	h := startWith(t, func(client *fake.Clientset) {
+		var conflicted atomic.Bool
+		client.PrependReactor("update", "daemonsets", func(action k8stesting.Action) (bool, runtime.Object, error) {
+			if action.GetSubresource() != "status" || conflicted.Swap(true) {
+				return false, nil, nil
+			}
+			obj, err := client.Tracker().Get(gvr, "default", "agent")
+			if err != nil {
+				return true, nil, err
+			}
+			ds := obj.(*appsv1.DaemonSet).DeepCopy()
+			ds.Labels = map[string]string{"touched": "yes"}
+			if err := client.Tracker().Update(gvr, ds, "default"); err != nil {
+				return true, nil, err
+			}
+			return true, nil, apierrors.NewConflict(gvr.GroupResource(), "agent", errors.New("the object has been modified"))
+		})
+	}, testDS(), testNode("n1"))
+	waitFor(t, "the status", func() bool { return h.ds(t).Status.DesiredNumberScheduled == 1 })
+	if strings.Contains(h.logs.String(), "sync failed") {
+		t.Errorf("the conflict was logged as a failure:\n%s", h.logs.String())
+	}
 }

@@ -211,8 +211,8 @@ func (c *Controller) writeStatus(ctx context.Context, key string, s state) error
 	set := s.set.DeepCopy()
 	set.Status = st
 	_, err := c.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, set, metav1.UpdateOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("update status of statefulset %s: %w", key, err)
 	}
-	return nil
+	return nil // a conflict: the change that made the copy stale is on its way and syncs it again
 }
