@@ -11,7 +11,8 @@ import (
 	"github.com/nodeagent/nodeagent/e2e/framework"
 )
 
-// setsYAML is a DaemonSet and a StatefulSet behind a headless Service.
+// setsYAML is a DaemonSet, a StatefulSet behind a headless Service and
+// one with a volume claim template (the default local class).
 const setsYAML = `apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent}
@@ -52,26 +53,50 @@ spec:
         readinessProbe:
           httpGet: {path: /healthz, port: 8080}
           periodSeconds: 1
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: store
+        image: 127.0.0.1:5000/nodeagent/testserver:v1
+        args: [pause]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 64Mi}}
 `
 
-// TestSetRolloutsWithKubectl: a DaemonSet and a StatefulSet on a real
+// TestSetRolloutsWithKubectl: a DaemonSet and StatefulSets on a real
 // node, driven as a kubectl user does: rollout status finishes, rollout
 // restart replaces the pods (the StatefulSet's from the highest ordinal
 // down), rollout history lists the ControllerRevisions and rollout undo
-// brings the first template back as a new revision, scaling the
-// StatefulSet down removes its highest pod, and the events are kube's.
+// brings the first template back as a new revision, a pod made again
+// finds its claim's data, scaling down removes the highest pod, and the
+// events are kube's.
 func TestSetRolloutsWithKubectl(t *testing.T) {
 	l := startAgentLab(t)
 	if out, _, _ := l.k.run("", "api-resources", "--api-group=apps", "-o", "name"); !strings.Contains(out, "daemonsets.apps") {
 		t.Skip("the server does not serve apps/v1 (it does once the apps/v1 API is merged)")
 	}
 	l.k.ok(setsYAML, "apply", "-f", "-")
-	for _, obj := range []string{"daemonset/agent", "statefulset/db"} {
+	for _, obj := range []string{"daemonset/agent", "statefulset/db", "statefulset/store"} {
 		l.k.ok("", "rollout", "status", obj, "--timeout=120s")
 	}
 	checkDaemonPod(t, l)
 	rollDaemonSet(t, l)
 	rollStatefulSet(t, l)
+	checkStableStorage(t, l)
 
 	l.k.ok("", "scale", "statefulset/db", "--replicas=1")
 	framework.Eventually(t, 60*time.Second, 200*time.Millisecond, "db-1 gone", func() error {
@@ -159,5 +184,28 @@ func rollStatefulSet(t *testing.T, l *agentLab) {
 	l.k.ok("", "rollout", "status", "statefulset/db", "--timeout=180s")
 	if got := l.jsonpath("sts/db", "{.status.currentRevision} {.status.readyReplicas}"); got != rev1+" 2" {
 		t.Fatalf("after undo current revision and ready %q, want %s 2", got, rev1)
+	}
+}
+
+// checkStableStorage: store-0 runs on the claim data-store-0 made from
+// the template; deleted, the pod is made again on the same claim, its
+// data still there, and the claim (retained) has no owner.
+func checkStableStorage(t *testing.T, l *agentLab) {
+	t.Helper()
+	if got := l.jsonpath("pvc/data-store-0", "{.status.phase} {.metadata.labels.app} {.metadata.ownerReferences}"); got != "Bound store " {
+		t.Fatalf("claim data-store-0: %q", got)
+	}
+	l.k.ok("", "exec", "store-0", "--", "sh", "-c", "echo kept > /data/f")
+	uid := l.jsonpath("pod/store-0", "{.metadata.uid}")
+	l.k.ok("", "delete", "pod", "store-0", "--wait=false")
+	framework.Eventually(t, 90*time.Second, 200*time.Millisecond, "store-0 made again and ready", func() error {
+		got := l.jsonpath("pod/store-0", "{.metadata.uid} {.status.conditions[?(@.type=='Ready')].status}")
+		if strings.HasPrefix(got, uid) || !strings.HasSuffix(got, " True") {
+			return fmt.Errorf("store-0: %q (was %s)", got, uid)
+		}
+		return nil
+	})
+	if out := strings.TrimSpace(l.k.ok("", "exec", "store-0", "--", "cat", "/data/f")); out != "kept" {
+		t.Fatalf("data after the pod was made again: %q", out)
 	}
 }
