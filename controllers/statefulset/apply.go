@@ -23,43 +23,59 @@ func (c *Controller) apply(ctx context.Context, s state, a Actions) error {
 		}
 	}
 	for _, pod := range a.Create {
-		if err := c.ensureClaims(ctx, s.set, pod, ordinal(pod)); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		_, err := c.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) || (apierrors.IsForbidden(err) && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)) {
-			continue // the cache lags, or the namespace is going
-		}
-		c.podEvent("create", s.set, pod, err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err))
-		}
+		errs = append(errs, c.createPod(ctx, s.set, pod))
 	}
 	for _, pod := range a.Delete {
-		err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
-		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			continue // gone already, or another pod of the name now
-		}
-		c.podEvent("delete", s.set, pod, err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err))
-		}
+		errs = append(errs, c.deletePod(ctx, s.set, pod))
 	}
 	for _, pod := range a.Relabel {
-		_, err := c.client.CoreV1().Pods(pod.Namespace).Update(ctx, pod, metav1.UpdateOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		c.podEvent("update", s.set, pod, err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("relabel pod %s/%s: %w", pod.Namespace, pod.Name, err))
-		}
+		errs = append(errs, c.relabelPod(ctx, s.set, pod))
 	}
 	if a.changes() {
 		c.log.Debug("stateful pods synced", "statefulset", s.set.Namespace+"/"+s.set.Name, "created", len(a.Create), "deleted", len(a.Delete))
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Controller) createPod(ctx context.Context, set *appsv1.StatefulSet, pod *corev1.Pod) error {
+	if err := c.ensureClaims(ctx, set, pod, ordinal(pod)); err != nil {
+		return err
+	}
+	_, err := c.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) || (apierrors.IsForbidden(err) && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)) {
+		return nil // the cache lags, or the namespace is going
+	}
+	c.podEvent("create", set, pod, err)
+	if err != nil {
+		return fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// deletePod deletes the pod it was given: another of the same name (a
+// conflict on the UID precondition) is left alone.
+func (c *Controller) deletePod(ctx context.Context, set *appsv1.StatefulSet, pod *corev1.Pod) error {
+	err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	c.podEvent("delete", set, pod, err)
+	if err != nil {
+		return fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+func (c *Controller) relabelPod(ctx context.Context, set *appsv1.StatefulSet, pod *corev1.Pod) error {
+	_, err := c.client.CoreV1().Pods(pod.Namespace).Update(ctx, pod, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	c.podEvent("update", set, pod, err)
+	if err != nil {
+		return fmt.Errorf("relabel pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
 }
 
 // podEvent records a pod write on the set in kube's words: reason

@@ -174,3 +174,16 @@ func TestNoStrategyIsRollingUpdate(t *testing.T) {
 		t.Errorf("status %s", st.String())
 	}
 }
+
+func TestLostIdentityLabelsAreRestored(t *testing.T) {
+	set := testSet(2)
+	bare := pod(set, 1, "web-r1", true)
+	delete(bare.Labels, appsv1.PodIndexLabel)
+	a := plan(set, false, pod(set, 0, "web-r1", true), bare)
+	if len(a.Relabel) != 1 || a.Relabel[0].Labels[appsv1.PodIndexLabel] != "1" || a.Relabel[0].Labels[appsv1.StatefulSetPodNameLabel] != "web-1" {
+		t.Fatalf("relabel %v", names(a.Relabel))
+	}
+	if _, ok := bare.Labels[appsv1.PodIndexLabel]; ok {
+		t.Error("the cached pod was changed")
+	}
+}
