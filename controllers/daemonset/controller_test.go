@@ -25,6 +25,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
+	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 	"github.com/nodeagent/nodeagent/internal/syncbuf"
 )
 
@@ -334,5 +335,25 @@ func TestStatusConflictIsNoFailure(t *testing.T) {
 	waitFor(t, "the status", func() bool { return h.ds(t).Status.DesiredNumberScheduled == 1 })
 	if strings.Contains(h.logs.String(), "sync failed") {
 		t.Errorf("the conflict was logged as a failure:\n%s", h.logs.String())
+	}
+}
+
+func TestRevisionNameCollision(t *testing.T) {
+	ds := testDS()
+	// Another DaemonSet's revision holds the name this template hashes to.
+	taken := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "agent-" + revision.Hash(&ds.Spec.Template, nil),
+		Namespace: "default", Labels: map[string]string{"app": "other"}}, Data: runtime.RawExtension{Raw: []byte(`{"spec":{}}`)}, Revision: 1}
+	h := start(t, ds, testNode("n1"), taken)
+	waitFor(t, "collision count 1 and a pod", func() bool {
+		st := h.ds(t).Status
+		return st.CollisionCount != nil && *st.CollisionCount == 1 && len(h.pods(t)) == 1
+	})
+	one := int32(1)
+	want := revision.Hash(&ds.Spec.Template, &one)
+	if got := h.pods(t)[0].Labels[appsv1.DefaultDaemonSetUniqueLabelKey]; got != want {
+		t.Errorf("pod hash %s, want %s", got, want)
+	}
+	if _, err := h.client.AppsV1().ControllerRevisions("default").Get(h.ctx, "agent-"+want, metav1.GetOptions{}); err != nil {
+		t.Error(err)
 	}
 }

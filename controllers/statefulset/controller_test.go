@@ -24,6 +24,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
+	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
 type harness struct {
@@ -293,4 +294,22 @@ func TestOrphanIsAdopted(t *testing.T) {
 	if db := h.pods(t)[0]; db.Name != "db-1" || len(db.OwnerReferences) != 0 {
 		t.Errorf("db-1 owners %+v", db.OwnerReferences)
 	}
+}
+
+func TestRevisionNameCollision(t *testing.T) {
+	set := testSet(1)
+	// Another set's revision holds the name this template hashes to (a
+	// set's hash always counts collisions, from 0).
+	zero := int32(0)
+	taken := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "web-" + revision.Hash(&set.Spec.Template, &zero),
+		Namespace: "default", Labels: map[string]string{"app": "other"}}, Data: runtime.RawExtension{Raw: []byte(`{"spec":{}}`)}, Revision: 1}
+	h := start(t, set, taken)
+	one := int32(1)
+	want := "web-" + revision.Hash(&set.Spec.Template, &one)
+	waitFor(t, "collision count 1 and web-0 at the next name", func() bool {
+		st := h.set(t).Status
+		pods := h.pods(t)
+		return st.CollisionCount != nil && *st.CollisionCount == 1 && st.UpdateRevision == want &&
+			len(pods) == 1 && pods[0].Labels[appsv1.ControllerRevisionHashLabelKey] == want
+	}, func() { t.Logf("status %+v pods %v", h.set(t).Status, h.podNames(t)) })
 }
