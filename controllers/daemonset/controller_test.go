@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
@@ -120,6 +121,22 @@ func (h *harness) ds(t *testing.T) *appsv1.DaemonSet {
 	return ds
 }
 
+// update changes the DaemonSet's spec and generation, as a user's write
+// does (again on a conflict with the controller's status write).
+func (h *harness) update(t *testing.T, change func(*appsv1.DaemonSet)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ds := h.ds(t)
+		change(ds)
+		ds.Generation++
+		_, err := h.client.AppsV1().DaemonSets("default").Update(h.ctx, ds, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (h *harness) revisions(t *testing.T) map[string]int64 {
 	t.Helper()
 	l, err := h.client.AppsV1().ControllerRevisions("default").List(h.ctx, metav1.ListOptions{})
@@ -191,12 +208,7 @@ func TestDaemonSetRolloutAndStatus(t *testing.T) {
 		return st.NumberReady == 2 && st.NumberAvailable == 2 && st.NumberUnavailable == 0
 	})
 
-	ds := h.ds(t)
-	image("img:v2")(ds)
-	ds.Generation = 2
-	if _, err := h.client.AppsV1().DaemonSets("default").Update(h.ctx, ds, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.update(t, image("img:v2"))
 	waitFor(t, "a second revision", func() bool { return len(h.revisions(t)) == 2 })
 	var h2 string
 	for hash, n := range h.revisions(t) {
@@ -267,12 +279,7 @@ func TestRollbackReusesRevisionAndOldRevisionsAreCleanedUp(t *testing.T) {
 	h1 := h.pods(t)[0].Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
 	h.runAll(t)
 	for gen, img := range []string{"img:v2", "img:v3", "img:v1"} {
-		ds := h.ds(t)
-		image(img)(ds)
-		ds.Generation = int64(gen + 2)
-		if _, err := h.client.AppsV1().DaemonSets("default").Update(h.ctx, ds, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		h.update(t, image(img))
 		waitFor(t, img+" rolled out", func() bool {
 			pods := h.pods(t)
 			return len(pods) == 1 && pods[0].Spec.Containers[0].Image == img && h.ds(t).Status.ObservedGeneration == int64(gen+2)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
@@ -146,12 +147,18 @@ func (h *harness) runAll(t *testing.T) {
 	}
 }
 
+// update changes the set's spec and generation, as a user's write does
+// (again on a conflict with the controller's status write).
 func (h *harness) update(t *testing.T, change func(*appsv1.StatefulSet)) {
 	t.Helper()
-	set := h.set(t)
-	change(set)
-	set.Generation++
-	if _, err := h.client.AppsV1().StatefulSets("default").Update(h.ctx, set, metav1.UpdateOptions{}); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		set := h.set(t)
+		change(set)
+		set.Generation++
+		_, err := h.client.AppsV1().StatefulSets("default").Update(h.ctx, set, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

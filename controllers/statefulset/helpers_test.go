@@ -15,7 +15,7 @@ var t0 = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 func ptr[T any](v T) *T { return &v }
 
 func testSet(n int32, change ...func(*appsv1.StatefulSet)) *appsv1.StatefulSet {
-	set := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "set-uid", Generation: 1},
+	set := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "set-uid", Generation: 1, ResourceVersion: "1"},
 		Spec: appsv1.StatefulSetSpec{Replicas: ptr(n), ServiceName: "web-svc",
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
