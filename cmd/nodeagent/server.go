@@ -185,6 +185,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 		return err
 	}
 	volumeControllers = append(volumeControllers, startWorkloadControllers(ctx, client, factory, env)...)
+	volumeControllers = append(volumeControllers, startSetControllers(ctx, client, factory, env)...)
 	volumeControllers = append(volumeControllers, gcControllers(ctx, ctrlCfg, client, factory, env, gco)...)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
