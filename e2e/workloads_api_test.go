@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +26,9 @@ spec:
       containers: [{name: c, image: ` + testImage + `}]
 `
 
-// The bundled API server serves apps/v1 and batch/v1 as kubectl expects:
+// The bundled API server serves apps/v1 and batch/v1 as kubectl expects
+// (the pods stay Pending: no agent runs; the controllers do, so what they
+// write is not asserted here):
 // create, get with kube's columns, scale through the scale subresource,
 // jobs and cronjobs from kubectl's generators, the "all" category, and an
 // invalid manifest refused with the field path.
@@ -57,7 +60,7 @@ func workloadsScenario(t *testing.T, k *kctl, ns string) {
 		t.Fatalf("create cronjob: %q", out)
 	}
 
-	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas} {.metadata.generation} {.spec.strategy.type}"); got != "3 2 RollingUpdate" {
+	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas} {.spec.strategy.type}"); got != "3 RollingUpdate" {
 		t.Errorf("deployment after scaling: %q", got)
 	}
 	for _, c := range [][2]string{
@@ -69,17 +72,17 @@ func workloadsScenario(t *testing.T, k *kctl, ns string) {
 			t.Fatalf("kubectl %s: %q", c[0], out)
 		}
 	}
-	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.metadata.generation} {.spec.template.spec.containers[0].image}"); got != "4 "+testImage+"-next" {
+	if got := k.ok("", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != testImage+"-next" {
 		t.Errorf("deployment after set image and restart: %q", got)
 	}
 	if got := k.ok("", "get", "job", "manual", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.spec.template.spec.restartPolicy}"); got != "CronJob/tick OnFailure" {
 		t.Errorf("job from the cronjob: %q", got)
 	}
-	if got := squash(k.ok("", "get", "deploy", "web", "-n", ns)); !strings.HasPrefix(got, "NAME READY UP-TO-DATE AVAILABLE AGE web 0/3 0 0 ") {
+	if got := squash(k.ok("", "get", "deploy", "web", "-n", ns)); !strings.HasPrefix(got, "NAME READY UP-TO-DATE AVAILABLE AGE web 0/3 ") {
 		t.Errorf("kubectl get deploy web: %q", got)
 	}
 	if got := squash(k.ok("", "get", "deploy", "web", "-n", ns, "-o", "wide")); !strings.HasPrefix(got,
-		"NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR web 0/3 0 0 ") || !strings.HasSuffix(got, "testserver "+testImage+"-next app=web") {
+		"NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR web 0/3 ") || !strings.HasSuffix(got, "testserver "+testImage+"-next app=web") {
 		t.Errorf("kubectl get deploy web -o wide: %q", got)
 	}
 	uid := k.ok("", "get", "job", "pi", "-n", ns, "-o", "jsonpath={.metadata.uid}")
@@ -91,13 +94,17 @@ func workloadsScenario(t *testing.T, k *kctl, ns string) {
 		t.Errorf("kubectl get cronjob: %q", got)
 	}
 	all := squash(k.ok("", "get", "all", "-n", ns))
-	for _, want := range []string{"deployment.apps/web 0/3 0 0", "job.batch/pi Running 0/1", "job.batch/manual Running 0/1", "cronjob.batch/tick */5 * * * *"} {
+	for _, want := range []string{"deployment.apps/web 0/3 ", "job.batch/pi Running 0/1", "job.batch/manual Running 0/1", "cronjob.batch/tick */5 * * * *"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("kubectl get all lacks %q: %q", want, all)
 		}
 	}
-	if got := squash(k.ok("", "get", "deploy,rs,sts,ds,job,cronjob", "-n", ns, "-o", "name")); got != "deployment.apps/web job.batch/manual job.batch/pi cronjob.batch/tick" {
-		t.Errorf("kubectl get deploy,rs,sts,ds,job,cronjob -o name: %q", got)
+	// The Deployment's ReplicaSets (the bundled controllers make them)
+	// come between it and the jobs.
+	names := strings.Fields(k.ok("", "get", "deploy,rs,sts,ds,job,cronjob", "-n", ns, "-o", "name"))
+	others := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.HasPrefix(n, "replicaset.apps/web-") })
+	if strings.Join(others, " ") != "deployment.apps/web job.batch/manual job.batch/pi cronjob.batch/tick" {
+		t.Errorf("kubectl get deploy,rs,sts,ds,job,cronjob -o name: %q", names)
 	}
 
 	got := k.fails(badDeploymentYAML, "apply", "-n", ns, "-f", "-")
