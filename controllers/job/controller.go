@@ -53,13 +53,17 @@ type Controller struct {
 	period   time.Duration
 	log      *slog.Logger
 	mem      memories
+	// cacheClock times the waits for the cache to show the controller's
+	// own writes: real time, as kube's expectations, not the injected
+	// clock that times the job's behaviour (tests jump it).
+	cacheClock clock.PassiveClock
 }
 
 // New wires the controller to job and pod informers from factory.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, recorder Recorder, log *slog.Logger, clk clock.WithTicker, cfg Config) *Controller {
 	jobs, pods := factory.Batch().V1().Jobs(), factory.Core().V1().Pods()
 	c := &Controller{client: client, jobs: jobs.Lister(), pods: pods.Lister(), recorder: recorder, clock: clk, log: log,
-		period: cfg.ResyncPeriod,
+		period: cfg.ResyncPeriod, cacheClock: clock.RealClock{},
 		synced: []cache.InformerSynced{jobs.Informer().HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
 			workqueue.TypedRateLimitingQueueConfig[key]{Clock: clk}),

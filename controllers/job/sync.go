@@ -30,8 +30,8 @@ func (c *Controller) syncJob(ctx context.Context, k key) error {
 	if err != nil {
 		return err
 	}
-	settled := mem.observe(pods, now)
-	if mem.stale(&job.Status, now) {
+	settled := mem.observe(pods, c.cacheClock.Now())
+	if mem.stale(&job.Status, c.cacheClock.Now()) {
 		return nil // the job's newer status is on its way; its update queues it
 	}
 	if job.DeletionTimestamp != nil || finished(job) {
@@ -49,14 +49,14 @@ func (c *Controller) syncJob(ctx context.Context, k key) error {
 	if p.requeue > 0 {
 		c.queue.AddAfter(k, p.requeue)
 	}
-	return c.apply(ctx, job, mem, &p, folded, now)
+	return c.apply(ctx, job, mem, &p, folded)
 }
 
 // apply runs the plan; the status is written when it changed (or when
 // the sync counted pods, which it has only in memory so far).
-func (c *Controller) apply(ctx context.Context, job *batchv1.Job, mem *jobMemory, p *plan, folded bool, now time.Time) error {
+func (c *Controller) apply(ctx context.Context, job *batchv1.Job, mem *jobMemory, p *plan, folded bool) error {
 	if len(p.del)+len(p.create) > 0 && len(mem.creates)+len(mem.deletes) == 0 {
-		mem.since = now
+		mem.since = c.cacheClock.Now()
 	}
 	if err := c.deletePods(ctx, job, mem, p.del); err != nil {
 		return err
@@ -66,7 +66,7 @@ func (c *Controller) apply(ctx context.Context, job *batchv1.Job, mem *jobMemory
 	}
 	if folded || !equality.Semantic.DeepEqual(job.Status, p.status) {
 		job.Status = p.status
-		if err := c.writeStatus(ctx, job, mem, now); err != nil {
+		if err := c.writeStatus(ctx, job, mem); err != nil {
 			return err
 		}
 	}
@@ -108,13 +108,13 @@ func (c *Controller) createPods(ctx context.Context, job *batchv1.Job, mem *jobM
 }
 
 // writeStatus stores job.Status and keeps the job's new resourceVersion.
-func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job, mem *jobMemory, now time.Time) error {
+func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job, mem *jobMemory) error {
 	updated, err := c.client.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("update status of job %s/%s: %w", job.Namespace, job.Name, err)
 	}
 	job.ResourceVersion = updated.ResourceVersion
-	mem.wrote(&job.Status, now)
+	mem.wrote(&job.Status, c.cacheClock.Now())
 	return nil
 }
 

@@ -99,7 +99,7 @@ func (c *Controller) track(ctx context.Context, job *batchv1.Job, pods []*corev1
 			setCondition(st, batchv1.JobFailureTarget, corev1.ConditionTrue, reasonPolicy, f.failJob.message, metav1.NewTime(now))
 			events = append(events, event{corev1.EventTypeWarning, reasonPolicy, f.failJob.message})
 		}
-		if err := c.writeStatus(ctx, job, mem, now); err != nil {
+		if err := c.writeStatus(ctx, job, mem); err != nil {
 			return nil, false, err
 		}
 	}
