@@ -183,6 +183,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	if err != nil {
 		return err
 	}
+	volumeControllers = append(volumeControllers, startBatchControllers(ctx, client, factory, env)...)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)
