@@ -169,7 +169,8 @@ func TestPodFailurePolicy(t *testing.T) {
 }
 
 // Suspending deletes the active pods (condition Suspended, start time
-// cleared); resuming creates them again.
+// cleared; they are not failures, so no backoff follows); resuming creates
+// them again.
 func TestSuspend(t *testing.T) {
 	h := start(t, newJob("pause", func(j *batchv1.Job) { j.Spec.Parallelism, j.Spec.Completions = ptr[int32](2), ptr[int32](2) }))
 	h.waitLive(2)
@@ -183,10 +184,13 @@ func TestSuspend(t *testing.T) {
 	h.waitEvent("Suspended Job suspended")
 	h.suspend("pause", false)
 	h.waitLive(2)
-	h.waitJob("pause", "resumed", func(j *batchv1.Job) bool {
+	job = h.waitJob("pause", "resumed", func(j *batchv1.Job) bool {
 		c := condition(&j.Status, batchv1.JobSuspended)
 		return c != nil && c.Status == corev1.ConditionFalse && c.Reason == "JobResumed" && j.Status.StartTime != nil
 	})
+	if job.Status.Failed != 0 {
+		t.Errorf("the pods the suspension deleted counted as failures: %+v", job.Status)
+	}
 }
 
 // A finished job with ttlSecondsAfterFinished is deleted that long after
@@ -225,4 +229,23 @@ func TestOrphanPodLosesFinalizer(t *testing.T) {
 	if p := h.pods(true)[0]; !hasFinalizer(&p) {
 		t.Errorf("the live job's pod lost its finalizer")
 	}
+}
+
+// A running pod a user deletes counts as failed at once (the job has no
+// podFailurePolicy), loses its finalizer so it can go, and is replaced
+// after the backoff.
+func TestDeletedPodCountsAsFailed(t *testing.T) {
+	h := start(t, newJob("del", nil))
+	pod := h.waitLive(1)[0]
+	h.waitJob("del", "active", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
+	if err := h.client.CoreV1().Pods("default").Delete(h.ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitJob("del", "1 failed", func(j *batchv1.Job) bool { return j.Status.Failed == 1 })
+	eventually(t, "the pod gone", func() bool {
+		_, err := h.client.CoreV1().Pods("default").Get(h.ctx, pod.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	h.clock.Step(10 * time.Second)
+	h.waitLive(1)
 }

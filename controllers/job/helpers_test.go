@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
@@ -49,6 +51,8 @@ func start(t *testing.T, objs ...runtime.Object) *harness {
 		return false, nil, nil
 	})
 	h.client.PrependReactor("update", "*", statusOnly(h.client))
+	h.client.PrependReactor("delete", "pods", h.deleteWithFinalizers)
+	h.client.PrependReactor("patch", "pods", h.patchThenRelease)
 	factory := informers.NewSharedInformerFactory(h.client, 0)
 	c := New(h.client, factory, h.events, slog.New(slog.NewTextHandler(t.Output(), nil)), h.clock, Config{ResyncPeriod: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -212,4 +216,52 @@ func statusOnly(client *fake.Clientset) k8stesting.ReactionFunc {
 		}
 		return true, cur, client.Tracker().Update(u.GetResource(), cur, u.GetNamespace())
 	}
+}
+
+// deleteWithFinalizers: deleting a pod that has finalizers marks it
+// (deletionTimestamp) and keeps it, as the server does.
+func (h *harness) deleteWithFinalizers(a k8stesting.Action) (bool, runtime.Object, error) {
+	d := a.(k8stesting.DeleteAction)
+	obj, err := h.client.Tracker().Get(d.GetResource(), d.GetNamespace(), d.GetName())
+	if err != nil {
+		return false, nil, nil
+	}
+	pod := obj.(*corev1.Pod)
+	if len(pod.Finalizers) == 0 {
+		return false, nil, nil
+	}
+	if pod.DeletionTimestamp == nil {
+		now := metav1.NewTime(h.clock.Now())
+		pod.DeletionTimestamp = &now
+	}
+	return true, pod, h.client.Tracker().Update(d.GetResource(), pod, d.GetNamespace())
+}
+
+// patchThenRelease applies a strategic merge patch to a pod and removes a
+// marked pod once its last finalizer is gone, as the server does.
+func (h *harness) patchThenRelease(a k8stesting.Action) (bool, runtime.Object, error) {
+	p := a.(k8stesting.PatchAction)
+	if p.GetPatchType() != types.StrategicMergePatchType {
+		return false, nil, nil
+	}
+	obj, err := h.client.Tracker().Get(p.GetResource(), p.GetNamespace(), p.GetName())
+	if err != nil {
+		return true, nil, err
+	}
+	orig, err := json.Marshal(obj)
+	if err != nil {
+		return true, nil, err
+	}
+	patched, err := strategicpatch.StrategicMergePatch(orig, p.GetPatch(), &corev1.Pod{})
+	if err != nil {
+		return true, nil, err
+	}
+	pod := &corev1.Pod{}
+	if err := json.Unmarshal(patched, pod); err != nil {
+		return true, nil, err
+	}
+	if pod.DeletionTimestamp != nil && len(pod.Finalizers) == 0 {
+		return true, pod, h.client.Tracker().Delete(p.GetResource(), p.GetNamespace(), p.GetName())
+	}
+	return true, pod, h.client.Tracker().Update(p.GetResource(), pod, p.GetNamespace())
 }

@@ -22,7 +22,9 @@ type finishedPods struct {
 // newlyFinished sorts the pods that still carry the tracking finalizer:
 // succeeded; failed (Failed, or being deleted before they succeeded when
 // the job has no podFailurePolicy), each matched against the policy;
-// pods already in uncountedTerminatedPods only lose their finalizer.
+// pods already in uncountedTerminatedPods, and pods being deleted while
+// the job is suspended (the suspension deleted them), only lose their
+// finalizer.
 func newlyFinished(job *batchv1.Job, pods []*corev1.Pod, mem *jobMemory) finishedPods {
 	var out finishedPods
 	uncounted := uncountedSet(job.Status.UncountedTerminatedPods)
@@ -39,6 +41,8 @@ func newlyFinished(job *batchv1.Job, pods []*corev1.Pod, mem *jobMemory) finishe
 			out.succeeded = append(out.succeeded, pod)
 		case pod.Status.Phase == corev1.PodFailed:
 			out.classifyFailed(job, pod)
+		case pod.DeletionTimestamp != nil && suspended(job):
+			// deleted because the job is suspended: not a failure
 		case pod.DeletionTimestamp != nil && job.Spec.PodFailurePolicy == nil:
 			out.failed = append(out.failed, pod)
 		default:
