@@ -44,7 +44,7 @@ func decide(job *batchv1.Job, pods []*corev1.Pod, now time.Time, backoff time.Du
 	if st.StartTime == nil && !suspended(job) {
 		st.StartTime = &mnow
 	}
-	if p.finish(job, len(live), now) {
+	if p.finish(job, live, now) {
 		p.del = live
 		p.settle(job, nTerminating, mnow)
 	} else if suspended(job) {
@@ -66,7 +66,7 @@ func suspended(job *batchv1.Job) bool { return job.Spec.Suspend != nil && *job.S
 // finish reports whether the job is done: a FailureTarget or
 // SuccessCriteriaMet it has, or one it gets now (the backoff limit, the
 // active deadline, the completions reached).
-func (p *plan) finish(job *batchv1.Job, nActive int, now time.Time) bool {
+func (p *plan) finish(job *batchv1.Job, live []*corev1.Pod, now time.Time) bool {
 	st, mnow := &p.status, metav1.NewTime(now)
 	if hasTrue(st, batchv1.JobFailureTarget) || hasTrue(st, batchv1.JobSuccessCriteriaMet) {
 		return true
@@ -76,11 +76,11 @@ func (p *plan) finish(job *batchv1.Job, nActive int, now time.Time) bool {
 		limit = *job.Spec.BackoffLimit
 	}
 	switch {
-	case st.Failed > limit:
+	case st.Failed > limit || restartsPastLimit(job, live, limit):
 		p.fail(reasonBackoffLimit, msgBackoffLimit, mnow)
 	case deadlinePassed(job, st, now):
 		p.fail(reasonDeadline, msgDeadline, mnow)
-	case succeeded(job, st, nActive):
+	case succeeded(job, st, len(live)):
 		setCondition(st, batchv1.JobSuccessCriteriaMet, corev1.ConditionTrue, reasonCompletions, msgCompletions, mnow)
 	default:
 		return false
@@ -91,6 +91,29 @@ func (p *plan) finish(job *batchv1.Job, nActive int, now time.Time) bool {
 func (p *plan) fail(reason, msg string, now metav1.Time) {
 	setCondition(&p.status, batchv1.JobFailureTarget, corev1.ConditionTrue, reason, msg, now)
 	p.events = append(p.events, event{corev1.EventTypeWarning, reason, msg})
+}
+
+// restartsPastLimit: with restartPolicy OnFailure the kubelet restarts
+// failed containers in place, and kube counts those restarts (of pending
+// and running pods) against backoffLimit: at least the limit (any, for a
+// limit of 0) fails the job.
+func restartsPastLimit(job *batchv1.Job, live []*corev1.Pod, limit int32) bool {
+	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {
+		return false
+	}
+	var restarts int32
+	for _, pod := range live {
+		if pod.Status.Phase != corev1.PodRunning && pod.Status.Phase != corev1.PodPending {
+			continue
+		}
+		for _, st := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+			restarts += st.RestartCount
+		}
+	}
+	if limit == 0 {
+		return restarts > 0
+	}
+	return restarts >= limit
 }
 
 func deadlinePassed(job *batchv1.Job, st *batchv1.JobStatus, now time.Time) bool {

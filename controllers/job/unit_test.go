@@ -3,6 +3,10 @@ package job
 import (
 	"testing"
 	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestIndexSet(t *testing.T) {
@@ -23,5 +27,25 @@ func TestBackoffDoublesToSixMinutes(t *testing.T) {
 		if got := mem.backoff(now); got != want {
 			t.Errorf("%d failures: %v, want %v", failures, got, want)
 		}
+	}
+}
+
+// With restartPolicy OnFailure the containers' restarts count against
+// backoffLimit, as kube counts them.
+func TestOnFailureRestartsCountAgainstBackoffLimit(t *testing.T) {
+	job := newJob("onfailure", func(j *batchv1.Job) {
+		j.Spec.BackoffLimit = ptr[int32](2)
+		j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	})
+	job.Status.StartTime = ptr(metav1.NewTime(epoch))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "p"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "main", RestartCount: 1}}}}
+	if p := decide(job, []*corev1.Pod{pod}, epoch, 0, true); hasTrue(&p.status, batchv1.JobFailureTarget) {
+		t.Fatalf("failed after 1 restart of 2: %+v", p.status.Conditions)
+	}
+	pod.Status.ContainerStatuses[0].RestartCount = 2
+	p := decide(job, []*corev1.Pod{pod}, epoch, 0, true)
+	if c := condition(&p.status, batchv1.JobFailureTarget); c == nil || c.Reason != "BackoffLimitExceeded" || len(p.del) != 1 {
+		t.Errorf("after 2 restarts: %+v, deletes %d", p.status.Conditions, len(p.del))
 	}
 }
