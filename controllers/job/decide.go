@@ -211,8 +211,8 @@ func (p *plan) counts(live []*corev1.Pod, nTerminating int32) {
 }
 
 // manage keeps the active pods at the wanted number: NonIndexed, at
-// min(parallelism, completions left) (none once a pod of a job without
-// completions succeeded); Indexed, one pod for each index not completed,
+// min(parallelism, completions left) (for a job without completions, a
+// work queue, no new ones once a pod succeeded: the running ones finish); Indexed, one pod for each index not completed,
 // at most parallelism at once. Extra pods go, the least advanced first.
 // No pod is created while the backoff lasts.
 func (p *plan) manage(job *batchv1.Job, live []*corev1.Pod, backoff time.Duration) {
@@ -240,7 +240,7 @@ func nonIndexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod,
 	if c := job.Spec.Completions; c != nil {
 		want = min(want, max(*c-st.Succeeded, 0))
 	} else if st.Succeeded > 0 {
-		want = 0
+		want = min(want, int32(len(live))) // a work queue: no new pods, the running ones finish
 	}
 	n := int32(len(live))
 	if n > want {

@@ -49,3 +49,20 @@ func TestOnFailureRestartsCountAgainstBackoffLimit(t *testing.T) {
 		t.Errorf("after 2 restarts: %+v, deletes %d", p.status.Conditions, len(p.del))
 	}
 }
+
+// A job without completions (a work queue) makes no new pods once one
+// succeeded and lets the running ones finish; it completes when none runs.
+func TestWorkQueueJob(t *testing.T) {
+	job := newJob("queue", func(j *batchv1.Job) { j.Spec.Completions, j.Spec.Parallelism = nil, ptr[int32](3) })
+	job.Status.StartTime = ptr(metav1.NewTime(epoch))
+	job.Status.Succeeded = 1
+	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "r"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	p := decide(job, []*corev1.Pod{running}, epoch, 0, true)
+	if len(p.create) != 0 || len(p.del) != 0 || hasTrue(&p.status, batchv1.JobSuccessCriteriaMet) {
+		t.Errorf("with one running: create %v, delete %d, conditions %+v", p.create, len(p.del), p.status.Conditions)
+	}
+	p = decide(job, nil, epoch, 0, true)
+	if len(p.create) != 0 || !hasTrue(&p.status, batchv1.JobSuccessCriteriaMet) {
+		t.Errorf("with none running: create %v, conditions %+v", p.create, p.status.Conditions)
+	}
+}
