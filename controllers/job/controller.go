@@ -101,7 +101,8 @@ func (c *Controller) jobDeleted(obj any) {
 }
 
 // podChanged queues the pod's job; a pod with the tracking finalizer
-// whose job is not in the cache is queued as a possible orphan.
+// whose job is not in the cache, or that has no controller, is queued as
+// a possible orphan.
 func (c *Controller) podChanged(obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
@@ -112,6 +113,9 @@ func (c *Controller) podChanged(obj any) {
 	}
 	ref := jobRef(pod)
 	if ref == nil {
+		if hasFinalizer(pod) { // orphaned (kubectl delete job --cascade=orphan)
+			c.queue.Add(key{orphan: true, namespace: pod.Namespace, name: pod.Name})
+		}
 		return
 	}
 	c.queue.Add(key{namespace: pod.Namespace, name: ref.Name})
@@ -153,8 +157,9 @@ func (c *Controller) sync(ctx context.Context, k key) error {
 	return c.syncJob(ctx, k)
 }
 
-// syncOrphan removes the tracking finalizer of a pod whose job is gone
-// (not in the cache, and not on the server under the same UID).
+// syncOrphan removes the tracking finalizer of a pod no job controls any
+// more: its job is gone (not in the cache, and not on the server under the
+// same UID), or it was orphaned and has no controller.
 func (c *Controller) syncOrphan(ctx context.Context, namespace, name string) error {
 	pod, err := c.pods.Pods(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
@@ -164,8 +169,11 @@ func (c *Controller) syncOrphan(ctx context.Context, namespace, name string) err
 		return err
 	}
 	ref := jobRef(pod)
-	if ref == nil || !hasFinalizer(pod) {
+	if !hasFinalizer(pod) {
 		return nil
+	}
+	if ref == nil {
+		return c.dropFinalizers(ctx, nil, []*corev1.Pod{pod})
 	}
 	if job, err := c.jobs.Jobs(namespace).Get(ref.Name); err == nil && job.UID == ref.UID {
 		return nil

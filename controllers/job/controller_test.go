@@ -212,22 +212,30 @@ func TestTTLAfterFinished(t *testing.T) {
 	})
 }
 
-// A pod with the tracking finalizer whose job is gone loses the finalizer;
-// a pod of a live job keeps it.
+// A pod with the tracking finalizer whose job is gone, or that has no
+// controller any more, loses the finalizer; a pod of a live job keeps it.
 func TestOrphanPodLosesFinalizer(t *testing.T) {
 	t0 := true
 	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orphan", UID: "uid-orphan",
 		Finalizers:      []string{TrackingFinalizer},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "gone", UID: "gone-uid", Controller: &t0}}},
 		Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}
-	h := start(t, orphan, newJob("alive", nil))
-	h.waitLive(1)
-	eventually(t, "the orphan's finalizer removed", func() bool {
-		p, err := h.client.CoreV1().Pods("default").Get(h.ctx, "orphan", metav1.GetOptions{})
-		return err == nil && !hasFinalizer(p)
-	})
-	if p := h.pods(true)[0]; !hasFinalizer(&p) {
-		t.Errorf("the live job's pod lost its finalizer")
+	// orphaned: its job was deleted with --cascade=orphan, which removed
+	// the owner reference.
+	orphaned := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orphaned", UID: "uid-orphaned",
+		Finalizers: []string{TrackingFinalizer}}}
+	h := start(t, orphan, orphaned, newJob("alive", nil))
+	h.waitLive(2)
+	for _, name := range []string{"orphan", "orphaned"} {
+		eventually(t, name+"'s finalizer removed", func() bool {
+			p, err := h.client.CoreV1().Pods("default").Get(h.ctx, name, metav1.GetOptions{})
+			return err == nil && !hasFinalizer(p)
+		})
+	}
+	for _, p := range h.pods(true) {
+		if p.Name != "orphaned" && !hasFinalizer(&p) {
+			t.Errorf("the live job's pod lost its finalizer")
+		}
 	}
 }
 
