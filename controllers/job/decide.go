@@ -26,34 +26,38 @@ type plan struct {
 // decide computes the plan for a job whose finished pods are counted: it
 // fails or completes it (first FailureTarget / SuccessCriteriaMet while
 // its pods wind down, then Failed / Complete), suspends or resumes it, or
-// keeps its active pods at the wanted number. manage is false while the
-// controller's last creations and deletions are not in the cache yet;
+// keeps its active pods at the wanted number. settled is false while the
+// controller's last creations and deletions are not in the cache yet:
+// then it neither creates nor deletes to keep the number, nor declares the
+// job Failed or Complete (a pod it made may not be in the cache yet);
 // backoff is the time left before pods may be created again.
-func decide(job *batchv1.Job, pods []*corev1.Pod, now time.Time, backoff time.Duration, manage bool) plan {
+func decide(job *batchv1.Job, pods []*corev1.Pod, now time.Time, backoff time.Duration, settled bool) plan {
 	p := plan{status: *job.Status.DeepCopy()}
 	st, mnow := &p.status, metav1.NewTime(now)
-	var live []*corev1.Pod
-	nTerminating := int32(0)
+	var live, ending []*corev1.Pod
 	for _, pod := range pods {
 		if active(pod) {
 			live = append(live, pod)
 		} else if terminating(pod) {
-			nTerminating++
+			ending = append(ending, pod)
 		}
 	}
+	nTerminating := int32(len(ending))
 	if st.StartTime == nil && !suspended(job) {
 		st.StartTime = &mnow
 	}
 	if p.finish(job, live, now) {
 		p.del = live
-		p.settle(job, nTerminating, mnow)
+		if settled {
+			p.settle(job, nTerminating, mnow)
+		}
 	} else if suspended(job) {
 		p.del = live
 		p.suspend(mnow)
 	} else {
 		p.resume(job, mnow)
-		if manage {
-			p.manage(job, live, backoff)
+		if settled {
+			p.manage(job, live, held(job, ending), backoff)
 		}
 		p.deadlineTimer(job, now)
 	}
@@ -212,10 +216,11 @@ func (p *plan) counts(live []*corev1.Pod, nTerminating int32) {
 
 // manage keeps the active pods at the wanted number: NonIndexed, at
 // min(parallelism, completions left) (for a job without completions, a
-// work queue, no new ones once a pod succeeded: the running ones finish); Indexed, one pod for each index not completed,
-// at most parallelism at once. Extra pods go, the least advanced first.
-// No pod is created while the backoff lasts.
-func (p *plan) manage(job *batchv1.Job, live []*corev1.Pod, backoff time.Duration) {
+// work queue, no new ones once a pod succeeded: the running ones finish);
+// Indexed, one pod for each index not completed, at most parallelism at
+// once. Extra pods go, the least advanced first. held terminating pods
+// still take their place. No pod is created while the backoff lasts.
+func (p *plan) manage(job *batchv1.Job, live, held []*corev1.Pod, backoff time.Duration) {
 	parallelism := int32(1)
 	if job.Spec.Parallelism != nil {
 		parallelism = *job.Spec.Parallelism
@@ -223,10 +228,10 @@ func (p *plan) manage(job *batchv1.Job, live []*corev1.Pod, backoff time.Duratio
 	var want []int
 	if indexed(job) && job.Spec.Completions != nil {
 		var extra []*corev1.Pod
-		extra, want = indexedWant(job, &p.status, live, parallelism)
+		extra, want = indexedWant(job, &p.status, live, held, parallelism)
 		p.del = append(p.del, extra...)
 	} else {
-		p.del, want = nonIndexedWant(job, &p.status, live, parallelism)
+		p.del, want = nonIndexedWant(job, &p.status, live, int32(len(held)), parallelism)
 	}
 	if len(want) > 0 && backoff > 0 {
 		p.after(backoff)
@@ -235,7 +240,18 @@ func (p *plan) manage(job *batchv1.Job, live []*corev1.Pod, backoff time.Duratio
 	p.create = want
 }
 
-func nonIndexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod, parallelism int32) ([]*corev1.Pod, []int) {
+// held are the terminating pods that keep their place until they are
+// Failed: all of them under podReplacementPolicy Failed (the default with
+// a podFailurePolicy), none under TerminatingOrFailed.
+func held(job *batchv1.Job, ending []*corev1.Pod) []*corev1.Pod {
+	policy := job.Spec.PodReplacementPolicy
+	if (policy != nil && *policy == batchv1.Failed) || (policy == nil && job.Spec.PodFailurePolicy != nil) {
+		return ending
+	}
+	return nil
+}
+
+func nonIndexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod, nHeld, parallelism int32) ([]*corev1.Pod, []int) {
 	want := parallelism
 	if c := job.Spec.Completions; c != nil {
 		want = min(want, max(*c-st.Succeeded, 0))
@@ -248,7 +264,7 @@ func nonIndexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod,
 		sort.SliceStable(sorted, func(i, j int) bool { return lessAdvanced(sorted[i], sorted[j]) })
 		return sorted[:n-want], nil
 	}
-	create := make([]int, want-n)
+	create := make([]int, max(want-n-nHeld, 0))
 	for i := range create {
 		create[i] = noIndex
 	}
@@ -256,11 +272,17 @@ func nonIndexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod,
 }
 
 // indexedWant: pods without a valid index, of a completed index, or a
-// second one of an index go; indexes without a pod get one, lowest first.
-func indexedWant(job *batchv1.Job, st *batchv1.JobStatus, live []*corev1.Pod, parallelism int32) ([]*corev1.Pod, []int) {
+// second one of an index go; indexes without a pod (nor a held one) get
+// one, lowest first.
+func indexedWant(job *batchv1.Job, st *batchv1.JobStatus, live, held []*corev1.Pod, parallelism int32) ([]*corev1.Pod, []int) {
 	completions := int(*job.Spec.Completions)
 	done := parseIndexes(st.CompletedIndexes, completions)
 	running := map[int]bool{}
+	for _, pod := range held {
+		if i := podIndex(pod, completions); i != noIndex {
+			running[i] = true
+		}
+	}
 	var extra []*corev1.Pod
 	for _, pod := range live {
 		i := podIndex(pod, completions)

@@ -66,3 +66,32 @@ func TestWorkQueueJob(t *testing.T) {
 		t.Errorf("with none running: create %v, conditions %+v", p.create, p.status.Conditions)
 	}
 }
+
+// Under podReplacementPolicy Failed (the default with a podFailurePolicy)
+// a terminating pod keeps its place until it is Failed; under
+// TerminatingOrFailed it is replaced at once.
+func TestPodReplacementPolicy(t *testing.T) {
+	now := metav1.NewTime(epoch)
+	ending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "e", UID: "e", DeletionTimestamp: &now,
+		Annotations: map[string]string{CompletionIndexKey: "0"}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*batchv1.Job)
+		creates int
+	}{
+		{"TerminatingOrFailed", nil, 1},
+		{"Failed", func(j *batchv1.Job) { j.Spec.PodReplacementPolicy = ptr(batchv1.Failed) }, 0},
+		{"podFailurePolicy", func(j *batchv1.Job) { j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{} }, 0},
+		{"Indexed Failed", func(j *batchv1.Job) {
+			j.Spec.PodReplacementPolicy = ptr(batchv1.Failed)
+			j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+		}, 0},
+		{"Indexed TerminatingOrFailed", func(j *batchv1.Job) { j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion) }, 1},
+	} {
+		job := newJob("r", tc.mutate)
+		job.Status.StartTime = &now
+		if p := decide(job, []*corev1.Pod{ending}, epoch, 0, true); len(p.create) != tc.creates {
+			t.Errorf("%s: creates %v, want %d", tc.name, p.create, tc.creates)
+		}
+	}
+}
