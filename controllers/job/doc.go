@@ -17,11 +17,14 @@
 // succeeded) and still has the finalizer is first written into
 // status.uncountedTerminatedPods (an Indexed job's succeeded index into
 // status.completedIndexes), then loses its finalizer, then moves into
-// status.succeeded / status.failed. A pod with the finalizer whose job is
-// gone loses it too.
+// status.succeeded / status.failed. Pods deleted while the job is
+// suspended are not failures (they only lose the finalizer). A pod with
+// the finalizer whose job is gone, or that has no controller any more
+// (kubectl delete job --cascade=orphan), loses it too.
 //
 // Each sync (decide, pure, on an injected clock) then:
-//   - fails the job: more failures than backoffLimit (BackoffLimitExceeded),
+//   - fails the job: more failures than backoffLimit, or with restartPolicy
+//     OnFailure as many container restarts (BackoffLimitExceeded),
 //     activeDeadlineSeconds since startTime (DeadlineExceeded), or a
 //     podFailurePolicy FailJob rule (PodFailurePolicy): condition
 //     FailureTarget and a Warning event at once, its running pods deleted,
@@ -36,6 +39,9 @@
 //     (Indexed: one per index not completed, at most parallelism), deleting
 //     extras, and after failures creates pods only once the backoff passed:
 //     10s doubling per failure since the last success, at most 6 minutes.
+//     A terminating pod is replaced at once (podReplacementPolicy
+//     TerminatingOrFailed) or keeps its place until Failed (Failed, the
+//     default with a podFailurePolicy).
 //
 // podFailurePolicy rules are matched in order: onExitCodes on a terminated
 // container's non-zero exit code (In / NotIn, optionally one container),
@@ -52,8 +58,8 @@
 //
 // As kube's, the controller remembers in memory what the cache does not
 // show yet (pods it created, deleted or removed the finalizer of; the
-// status it last wrote) and the backoff record. Not done: adoption of
-// orphan pods that match the selector, backoffLimitPerIndex, successPolicy,
-// podReplacementPolicy Failed (replacements are made as soon as a pod is
-// terminating, kube's default TerminatingOrFailed), managedBy.
+// status it last wrote) and the backoff record; Failed and Complete wait
+// until its own creations and deletions are in the cache. Not done:
+// adoption of orphan pods that match the selector, backoffLimitPerIndex,
+// successPolicy, managedBy.
 package job
