@@ -123,14 +123,14 @@ spec:
             command: [sh, -c, "echo nightly"]
 `
 
-// TestWorkloadsWithKubectl: the workload kinds run through the bundled
+// TestWorkloadControllersWithKubectl: the workload kinds run through the bundled
 // controllers as a kubectl user expects: rollout status finishes for the
 // Deployment, the DaemonSet and the StatefulSet; the Deployment is
 // reached by its Service's DNS name, scales, rolls out a restart and
 // undoes it; the StatefulSet's pods come up in order with stable names;
 // the Job and a Job made from the CronJob complete (kubectl wait); and
 // deleting the Deployment takes its ReplicaSets and pods with it.
-func TestWorkloadsWithKubectl(t *testing.T) {
+func TestWorkloadControllersWithKubectl(t *testing.T) {
 	l := startAgentLab(t)
 	l.k.ok(workloadsYAML, "apply", "-f", "-")
 	for _, obj := range []string{"deployment/web", "daemonset/agent", "statefulset/db"} {
