@@ -25,7 +25,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
-      terminationGracePeriodSeconds: 2
+      terminationGracePeriodSeconds: 5
       containers:
       - name: web
         image: 127.0.0.1:5000/nodeagent/testserver:v1
@@ -34,6 +34,8 @@ spec:
         readinessProbe:
           httpGet: {path: /healthz, port: http}
           periodSeconds: 1
+        lifecycle:
+          preStop: {sleep: {seconds: 3}}
 ---
 apiVersion: v1
 kind: Service
@@ -212,8 +214,11 @@ func checkJobs(t *testing.T, l *agentLab) {
 }
 
 // checkDeploymentRollouts: scale to 3; a restart replaces every pod (a
-// new ReplicaSet, revision 2); undo goes back to the first template
-// (revision 3) and keeps 3 replicas.
+// new ReplicaSet, revision 2) while a client in a pod sends requests
+// through the Service, none of which fails (readiness gates the new pods,
+// the preStop sleep keeps the old ones serving until the proxy has
+// dropped them); undo goes back to the first template (revision 3) and
+// keeps 3 replicas.
 func checkDeploymentRollouts(t *testing.T, l *agentLab) {
 	t.Helper()
 	l.k.ok("", "scale", "deployment/web", "--replicas=3")
@@ -222,8 +227,10 @@ func checkDeploymentRollouts(t *testing.T, l *agentLab) {
 	if len(before) != 3 {
 		t.Fatalf("after scale: pods %v, want 3", before)
 	}
+	load := l.serviceLoad(t, "http://web/hostname")
 	l.k.ok("", "rollout", "restart", "deployment/web")
 	l.k.ok("", "rollout", "status", "deployment/web", "--timeout=180s")
+	load.check(t, before)
 	framework.Eventually(t, 60*time.Second, 200*time.Millisecond, "the old pods gone", func() error {
 		after := l.webPods(t)
 		if len(after) != 3 || slices.ContainsFunc(after, func(p string) bool { return slices.Contains(before, p) }) {
@@ -255,4 +262,75 @@ func (l *agentLab) webPods(t *testing.T) []string {
 	t.Helper()
 	out := l.k.ok("", "get", "pods", "-l", "app=web", "-o", `go-template={{range .items}}{{if not .metadata.deletionTimestamp}}{{.metadata.name}}{{"\n"}}{{end}}{{end}}`)
 	return strings.Fields(out)
+}
+
+// serviceLoad sends requests to url from the client pod, each on a new
+// connection, batch after batch, until check stops it.
+type serviceLoad struct {
+	stop    chan struct{}
+	done    chan struct{}
+	answers map[string]int // pod name -> requests it answered
+	failed  []string
+	sent    int
+}
+
+func (l *agentLab) serviceLoad(t *testing.T, url string) *serviceLoad {
+	s := &serviceLoad{stop: make(chan struct{}), done: make(chan struct{}), answers: map[string]int{}}
+	go func() {
+		defer close(s.done)
+		for {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			out, errOut, err := l.k.run("", "exec", "client", "--", "testserver", "get", "--count", "50", "--timeout", "2s", url)
+			if err != nil && !strings.Contains(errOut, "requests failed") {
+				s.failed = append(s.failed, "exec: "+err.Error()+" "+errOut)
+				continue
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				_, body, ok := strings.Cut(line, ": ")
+				if !ok {
+					continue
+				}
+				s.sent++
+				if strings.HasPrefix(body, "error: ") {
+					s.failed = append(s.failed, body)
+				} else {
+					s.answers[body]++
+				}
+			}
+		}
+	}()
+	t.Cleanup(s.end)
+	return s
+}
+
+func (s *serviceLoad) end() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+}
+
+// check stops the load and wants every request answered, by the old pods
+// and by new ones.
+func (s *serviceLoad) check(t *testing.T, old []string) {
+	t.Helper()
+	s.end()
+	var byOld, byNew int
+	for pod, n := range s.answers {
+		if slices.Contains(old, pod) {
+			byOld += n
+		} else {
+			byNew += n
+		}
+	}
+	t.Logf("during the rollout: %d requests, %d answered by old pods, %d by new ones, %d failed", s.sent, byOld, byNew, len(s.failed))
+	if len(s.failed) > 0 || byOld == 0 || byNew == 0 {
+		t.Fatalf("requests through the Service during the rollout: %d failed (first: %q); %d answered by old pods, %d by new", len(s.failed), s.failed[:min(len(s.failed), 3)], byOld, byNew)
+	}
 }
