@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -334,3 +336,51 @@ func (s *serviceLoad) check(t *testing.T, old []string) {
 		t.Fatalf("requests through the Service during the rollout: %d failed (first: %q); %d answered by old pods, %d by new", len(s.failed), s.failed[:min(len(s.failed), 3)], byOld, byNew)
 	}
 }
+
+// TestExampleApp: examples/app.yaml, applied unchanged, comes up as a
+// user expects: the web Deployment and the db StatefulSet roll out, each
+// db replica gets its own bound claim, the migrate Job reaches db-0 by its
+// stable DNS name and completes, a client pod reaches the web tier by the
+// Service's name, and the web pods see their ConfigMap as env and file.
+func TestExampleApp(t *testing.T) {
+	app, err := os.ReadFile(filepath.Join("..", "examples", "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := startAgentLab(t)
+	l.k.ok(string(app), "apply", "-f", "-")
+	l.k.ok(clientPodYAML, "apply", "-f", "-")
+	for _, obj := range []string{"deployment/web", "statefulset/db"} {
+		l.k.ok("", "rollout", "status", obj, "--timeout=180s")
+	}
+	for _, pvc := range []string{"data-db-0", "data-db-1"} {
+		l.waitFor(t, 60*time.Second, "pvc/"+pvc, "{.status.phase}", "Bound")
+	}
+	l.k.ok("", "wait", "--for=condition=complete", "job/migrate", "--timeout=120s")
+	if out := l.k.ok("", "logs", "job/migrate"); !strings.Contains(out, "request 1: db-0") {
+		t.Fatalf("migrate job's log: %q", out)
+	}
+	l.waitFor(t, 90*time.Second, "pod/client", "{.status.phase}", "Running")
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "client reaches http://web/ by name", func() error {
+		out, errOut, err := l.k.run("", "exec", "client", "--", "testserver", "get", "http://web.default.svc.cluster.local/hostname")
+		if err != nil || !strings.Contains(out, "request 1: web-") {
+			return fmt.Errorf("%q %q %v", out, errOut, err)
+		}
+		return nil
+	})
+	want := "hello from the web tier"
+	if out := l.k.ok("", "exec", "deploy/web", "--", "sh", "-c", "echo $GREETING; cat /etc/web/greeting"); strings.TrimSpace(out) != want+"\n"+want {
+		t.Fatalf("web's config: %q", out)
+	}
+}
+
+const clientPodYAML = `apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: client
+    image: 127.0.0.1:5000/nodeagent/testserver:v1
+    args: [pause]
+`
