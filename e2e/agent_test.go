@@ -44,7 +44,11 @@ func requireAgentDeps(t *testing.T) {
 
 func startAgentLab(t *testing.T, extra ...string) *agentLab {
 	requireAgentDeps(t)
-	node := framework.NewLab(t)
+	return startAgentLabOn(t, framework.NewLab(t), extra...)
+}
+
+// startAgentLabOn is startAgentLab on a lab node made already.
+func startAgentLabOn(t *testing.T, node *lab.Node, extra ...string) *agentLab {
 	dirs := framework.NewNodeDirs(t, node, nodeName)
 	srv := framework.StartAPIServer(t, node, append(dirs.AgentArgs(nodeName), extra...)...)
 	l := &agentLab{node: node, srv: srv, dirs: dirs}

@@ -4,6 +4,7 @@
 //	testserver serve [--http :8080] [--tcp-echo :9000] [--udp-echo :9001] [--shutdown-delay 0s]
 //	testserver pause
 //	testserver get [--count N] [--timeout D] URL
+//	testserver kube PATH   (GET PATH from the API server as the pod's ServiceAccount, with client-go)
 //	testserver version
 package main
 
@@ -46,11 +47,13 @@ func run(args []string, stdout io.Writer, log *slog.Logger) error {
 		return nil
 	case "get":
 		return runGet(ctx, args, stdout)
+	case "kube":
+		return runKube(ctx, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
 	}
-	return fmt.Errorf("unknown mode %q (want serve, pause, get or version)", mode)
+	return fmt.Errorf("unknown mode %q (want serve, pause, get, kube or version)", mode)
 }
 
 func serve(ctx context.Context, args []string, log *slog.Logger) error {
