@@ -1,0 +1,76 @@
+package apiserver
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func externalDB() *corev1.Endpoints {
+	return &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Subsets: []corev1.EndpointSubset{{
+		Addresses: []corev1.EndpointAddress{{IP: "192.0.2.10"}}, Ports: []corev1.EndpointPort{{Name: "pg", Port: 5432}}}}}
+}
+
+// v1 Endpoints are served as kube serves them: discovery with the short
+// name ep, the TCP default, kube's validation messages on create and
+// update.
+func TestEndpointsServedAndValidated(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	c := ts.admin(t)
+	list, err := c.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == "endpoints" })
+	if i < 0 || !list.APIResources[i].Namespaced || !slices.Equal(list.APIResources[i].ShortNames, []string{"ep"}) ||
+		list.APIResources[i].Kind != "Endpoints" {
+		t.Fatalf("discovery of endpoints: %+v", list.APIResources)
+	}
+	eps := c.CoreV1().Endpoints("default")
+	got, err := eps.Create(bg, externalDB(), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := got.Subsets[0].Ports[0].Protocol; p != corev1.ProtocolTCP {
+		t.Errorf("protocol defaulted to %q, want TCP", p)
+	}
+	bad := externalDB()
+	bad.Name = "bad"
+	bad.Subsets[0].Addresses[0].IP = "127.0.0.1"
+	bad.Subsets = append(bad.Subsets, corev1.EndpointSubset{Ports: []corev1.EndpointPort{{Port: 80}}})
+	_, err = eps.Create(bg, bad, metav1.CreateOptions{})
+	wantInvalid(t, err, `Endpoints "bad" is invalid: [subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": `+
+		"may not be in the loopback range (127.0.0.0/8, ::1/128), subsets[1]: Required value: must specify `addresses` or `notReadyAddresses`]")
+	got.Subsets[0].Ports = append(got.Subsets[0].Ports, corev1.EndpointPort{Port: 5433, Protocol: corev1.ProtocolTCP})
+	_, err = eps.Update(bg, got, metav1.UpdateOptions{})
+	wantInvalid(t, err, `Endpoints "db" is invalid: subsets[0].ports[1].name: Required value`)
+}
+
+// A node gets Endpoints by name (kube's system:node rule) and may neither
+// list nor write them.
+func TestNodeOnlyGetsEndpoints(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	if _, err := ts.admin(t).CoreV1().Endpoints("default").Create(bg, externalDB(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := ts.node(t, "n1").CoreV1().Endpoints("default")
+	if _, err := n.Get(bg, "db", metav1.GetOptions{}); err != nil {
+		t.Fatalf("node gets endpoints: %v", err)
+	}
+	if _, err := n.List(bg, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node lists endpoints: %v", err)
+	}
+	ep := externalDB()
+	ep.Name = "mine"
+	_, err := n.Create(bg, ep, metav1.CreateOptions{})
+	want := `endpoints is forbidden: User "system:node:n1" cannot create resource "endpoints" in API group "" in the namespace "default"`
+	if !apierrors.IsForbidden(err) || err.Error() != want {
+		t.Fatalf("node creates endpoints:\n got %v\nwant %s", err, want)
+	}
+	if err := n.Delete(bg, "db", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node deletes endpoints: %v", err)
+	}
+}
