@@ -1,0 +1,18 @@
+package main
+
+import (
+	"context"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/controllers/endpoints"
+)
+
+// endpointsControllers builds the v1 Endpoints controller on factory
+// (started by the caller) and returns its Run function.
+func endpointsControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
+	ep := endpoints.New(client, factory, env.log.With("controller", "endpoints"), clock.RealClock{}, endpoints.Config{})
+	return []func(context.Context){ep.Run}
+}
