@@ -74,3 +74,50 @@ func TestNodeOnlyGetsEndpoints(t *testing.T) {
 		t.Fatalf("node deletes endpoints: %v", err)
 	}
 }
+
+// The server keeps v1 Endpoints default/kubernetes beside its slice, as
+// kube-apiserver does, labelled skip-mirror; a deleted or changed one is
+// put back.
+func TestKubernetesEndpoints(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	c := ts.admin(t)
+	eps := c.CoreV1().Endpoints("default")
+	if _, err := eps.Get(bg, "kubernetes", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("endpoints for a loopback advertise address: %v", err)
+	}
+	sync := func() {
+		t.Helper()
+		if err := ts.srv.syncKubernetesService(bg, []string{"127.0.0.1", "192.0.2.11", "192.0.2.10"}, ts.port); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		ep, err := eps.Get(bg, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		ss := ep.Subsets
+		if len(ss) != 1 || len(ss[0].Addresses) != 2 || ss[0].Addresses[0].IP != "192.0.2.11" || ss[0].Addresses[1].IP != "192.0.2.10" ||
+			ss[0].Ports[0] != (corev1.EndpointPort{Name: "https", Port: int32(ts.port), Protocol: corev1.ProtocolTCP}) ||
+			ep.Labels["endpointslice.kubernetes.io/skip-mirror"] != "true" {
+			t.Fatalf("%s: %+v", when, ep)
+		}
+	}
+	sync()
+	check("first sync")
+	if err := eps.Delete(bg, "kubernetes", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	check("after a delete")
+	changed := externalDB()
+	changed.Name = "kubernetes"
+	cur, _ := eps.Get(bg, "kubernetes", metav1.GetOptions{})
+	changed.ResourceVersion = cur.ResourceVersion
+	if _, err := eps.Update(bg, changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	check("after a change")
+}
