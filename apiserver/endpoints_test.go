@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -120,4 +121,31 @@ func TestKubernetesEndpoints(t *testing.T) {
 	}
 	sync()
 	check("after a change")
+}
+
+// kube's default roles since 1.22: view reads Endpoints, edit (and so
+// admin) does not write them (CVE-2021-25740: Endpoints may point a
+// Service anywhere).
+func TestEditorsDoNotWriteEndpoints(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	admin := ts.admin(t)
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(bg, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "dev"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := admin.CoreV1().ServiceAccounts("default").CreateToken(bg, "dev", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := bindRole("default", "dev-admin", "ClusterRole", "admin", rbacSubject("ServiceAccount", "dev"))
+	if _, err := admin.RbacV1().RoleBindings("default").Create(bg, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dev := ts.bearer(t, tr.Status.Token).CoreV1().Endpoints("default")
+	eventuallyNoErr(t, "admin lists endpoints", func() error {
+		_, err := dev.List(bg, metav1.ListOptions{})
+		return err
+	})
+	_, err = dev.Create(bg, externalDB(), metav1.CreateOptions{})
+	wantForbidden(t, "admin creates endpoints", err,
+		`endpoints is forbidden: User "system:serviceaccount:default:dev" cannot create resource "endpoints" in API group "" in the namespace "default"`)
 }
