@@ -123,6 +123,9 @@ func (s *Server) syncKubernetesEndpoints(ctx context.Context, addrs []string, po
 	if len(es.Endpoints) == 0 {
 		return fmt.Errorf("%w: %q", errNoEndpoint, addrs)
 	}
+	if err := s.syncKubernetesEndpointsV1(ctx, s.endpointAddresses(res, addrs), port); err != nil {
+		return fmt.Errorf("v1 endpoints: %w", err)
+	}
 	res.strategy.defaults(es)
 	_, err := s.store(res).Create(ctx, "default", "kubernetes", es)
 	if !storage.IsExists(err) {

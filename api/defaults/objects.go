@@ -114,3 +114,14 @@ func ConfigMap(*corev1.ConfigMap) {}
 
 // Lease defaults nothing: Kubernetes has no defaults for it.
 func Lease(*coordinationv1.Lease) {}
+
+// Endpoints sets each subset port's protocol to TCP when unset.
+func Endpoints(ep *corev1.Endpoints) {
+	for i := range ep.Subsets {
+		for j := range ep.Subsets[i].Ports {
+			if p := &ep.Subsets[i].Ports[j]; p.Protocol == "" {
+				p.Protocol = corev1.ProtocolTCP
+			}
+		}
+	}
+}

@@ -222,3 +222,17 @@ func TestNodesReadServicesAndEndpointSlices(t *testing.T) {
 		t.Error("a node may update services/status")
 	}
 }
+
+// A node gets an Endpoints object by name (kube's system:node rule), and
+// does nothing else with them: no list, no watch, no write.
+func TestNodesOnlyGetEndpoints(t *testing.T) {
+	a := NewAuthorizer(&fakeGraph{})
+	n1 := withAuthenticated(User{Name: "system:node:n1", Groups: []string{GroupNodes}})
+	for verb, want := range map[string]bool{"get": true, "list": false, "watch": false,
+		"create": false, "update": false, "patch": false, "delete": false, "deletecollection": false} {
+		at := Attributes{User: n1, ResourceRequest: true, Verb: verb, Resource: "endpoints", Namespace: "default", Name: "web"}
+		if got, reason, err := a.Authorize(context.Background(), at); err != nil || got != want {
+			t.Errorf("%s endpoints: allowed=%v (%s), want %v", verb, got, reason, want)
+		}
+	}
+}

@@ -51,9 +51,11 @@ var readVerbs = map[string]bool{"get": true, "list": true, "watch": true}
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true}
 
 // nodeRules are kube's static system:node rules for what the graph does not
-// subdivide, among what nodeagent serves: read services, write events. The
-// service proxy runs with its node's credentials (kube-proxy has a role of
-// its own for this), so a node also reads EndpointSlices.
+// subdivide, among what nodeagent serves: read services, get endpoints
+// (kube keeps that rule for volume plugins; a node neither lists, watches
+// nor writes them), write events. The service proxy runs with its node's
+// credentials (kube-proxy has a role of its own for this), so a node also
+// reads EndpointSlices.
 func nodeRules(at Attributes) bool {
 	if at.Subresource != "" {
 		return false
@@ -61,6 +63,8 @@ func nodeRules(at Attributes) bool {
 	switch at.APIGroup + "/" + at.Resource {
 	case "/services", "discovery.k8s.io/endpointslices":
 		return readVerbs[at.Verb]
+	case "/endpoints":
+		return at.Verb == "get"
 	case "/events", "events.k8s.io/events":
 		return writeVerbs[at.Verb]
 	}

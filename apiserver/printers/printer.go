@@ -36,6 +36,8 @@ func For(resource string) (Printer, bool) {
 		return servicePrinter(), true
 	case "endpointslices":
 		return endpointSlicePrinter(), true
+	case "endpoints":
+		return endpointsPrinter(), true
 	case "nodes":
 		return nodePrinter(), true
 	case "namespaces":

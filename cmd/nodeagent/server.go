@@ -188,6 +188,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	volumeControllers = append(volumeControllers, startSetControllers(ctx, client, factory, env)...)
 	volumeControllers = append(volumeControllers, startBatchControllers(ctx, client, factory, env)...)
 	volumeControllers = append(volumeControllers, gcControllers(ctx, ctrlCfg, client, factory, env, gco)...)
+	volumeControllers = append(volumeControllers, endpointsControllers(client, factory, env)...)
 	factory.Start(ctx.Done())
 	go ns.Run(ctx)
 	go sched.Run(ctx)

@@ -188,7 +188,11 @@ func TestControllerLeavesUserSlicesAlone(t *testing.T) {
 	user := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "manual-1", Namespace: "default",
 		Labels: map[string]string{discoveryv1.LabelServiceName: "manual"}}, AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
-	h := start(t, manual, user, testPod("a", "10.244.0.2", func(p *corev1.Pod) { p.Labels = nil }))
+	// The mirroring controller's slice of the same service is not this
+	// controller's either.
+	mirrored := user.DeepCopy()
+	mirrored.Name, mirrored.Labels[discoveryv1.LabelManagedBy] = "manual-mirrored", "endpointslicemirroring-controller.k8s.io"
+	h := start(t, manual, user, mirrored, testPod("a", "10.244.0.2", func(p *corev1.Pod) { p.Labels = nil }))
 	waitFor(t, "caches", h.synced)
 	if err := h.c.sync(h.ctx, "default/manual"); err != nil {
 		t.Fatal(err)
@@ -198,8 +202,8 @@ func TestControllerLeavesUserSlicesAlone(t *testing.T) {
 		t.Fatalf("user slice: %v %+v", err, got)
 	}
 	l, _ := h.client.DiscoveryV1().EndpointSlices("default").List(h.ctx, metav1.ListOptions{})
-	if len(l.Items) != 1 {
-		t.Fatalf("%d slices, want only the user's", len(l.Items))
+	if len(l.Items) != 2 {
+		t.Fatalf("%d slices, want only the user's and the mirrored one", len(l.Items))
 	}
 }
 

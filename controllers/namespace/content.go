@@ -60,6 +60,11 @@ func (c *Controller) collections() []collection {
 				l, err := core.PersistentVolumeClaims(ns).List(ctx, opts)
 				return lenOf(len(l.Items), err)
 			}},
+		{"endpoints", func(ctx context.Context, ns string) error { return core.Endpoints(ns).DeleteCollection(ctx, all, opts) },
+			func(ctx context.Context, ns string) (int, error) {
+				l, err := core.Endpoints(ns).List(ctx, opts)
+				return lenOf(len(l.Items), err)
+			}},
 		{"endpointslices", func(ctx context.Context, ns string) error {
 			return disc.EndpointSlices(ns).DeleteCollection(ctx, all, opts)
 		},
