@@ -142,6 +142,10 @@ func kubectlScenario(t *testing.T, k *kctl, ns string) {
 	if got := k.fails("", "get", "pod", "web", "-n", ns); got != `Error from server (NotFound): pods "web" not found` {
 		t.Errorf("get after delete: %q", got)
 	}
+	// Everything namespaced goes with the namespace, workloads and RBAC
+	// bindings too: a namespace made again with its name starts empty.
+	k.ok("", "create", "deployment", "gone-with-ns", "--image="+testImage, "-n", ns)
+	k.ok("", "create", "rolebinding", "gone-with-ns", "--clusterrole=view", "--user=jane", "-n", ns)
 	k.ok("", "delete", "namespace", ns)
 	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "namespace "+ns+" removed", func() error {
 		_, errOut, err := k.run("", "get", "namespace", ns)
@@ -150,6 +154,11 @@ func kubectlScenario(t *testing.T, k *kctl, ns string) {
 		}
 		return nil
 	})
+	k.ok("", "create", "namespace", ns)
+	if out := k.ok("", "get", "deployments,replicasets,rolebindings", "-n", ns, "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("a namespace made again holds the old one's objects: %q", out)
+	}
+	k.ok("", "delete", "namespace", ns, "--wait=false")
 }
 
 // watchSeesLabel runs `kubectl get pods -w` and checks that labelling the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -176,7 +177,11 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 		return err
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
-	ns := namespace.New(client, factory, env.log.With("controller", "namespace"))
+	dyn, err := dynamic.NewForConfig(ctrlCfg)
+	if err != nil {
+		return err
+	}
+	ns := namespace.New(client, dyn, factory, env.log.With("controller", "namespace"))
 	sched := scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
 	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
 	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})

@@ -3,119 +3,91 @@ package namespace
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 )
 
-// collection is one namespaced resource: delete everything, count what is left.
-type collection struct {
-	name   string
-	delete func(ctx context.Context, ns string) error
-	count  func(ctx context.Context, ns string) (int, error)
-}
-
-func (c *Controller) collections() []collection {
-	core, disc, coord := c.client.CoreV1(), c.client.DiscoveryV1(), c.client.CoordinationV1()
-	all, opts := metav1.DeleteOptions{}, metav1.ListOptions{}
-	return []collection{
-		{"pods", func(ctx context.Context, ns string) error { return core.Pods(ns).DeleteCollection(ctx, all, opts) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.Pods(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"services", func(ctx context.Context, ns string) error { return c.deleteServices(ctx, ns) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.Services(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"configmaps", func(ctx context.Context, ns string) error {
-			return core.ConfigMaps(ns).DeleteCollection(ctx, all, opts)
-		},
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.ConfigMaps(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"secrets", func(ctx context.Context, ns string) error { return core.Secrets(ns).DeleteCollection(ctx, all, opts) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.Secrets(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"events", func(ctx context.Context, ns string) error { return core.Events(ns).DeleteCollection(ctx, all, opts) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.Events(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"serviceaccounts", func(ctx context.Context, ns string) error {
-			return core.ServiceAccounts(ns).DeleteCollection(ctx, all, opts)
-		},
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.ServiceAccounts(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"persistentvolumeclaims", func(ctx context.Context, ns string) error {
-			return core.PersistentVolumeClaims(ns).DeleteCollection(ctx, all, opts)
-		},
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.PersistentVolumeClaims(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"endpoints", func(ctx context.Context, ns string) error { return core.Endpoints(ns).DeleteCollection(ctx, all, opts) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := core.Endpoints(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"endpointslices", func(ctx context.Context, ns string) error {
-			return disc.EndpointSlices(ns).DeleteCollection(ctx, all, opts)
-		},
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := disc.EndpointSlices(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-		{"leases", func(ctx context.Context, ns string) error { return coord.Leases(ns).DeleteCollection(ctx, all, opts) },
-			func(ctx context.Context, ns string) (int, error) {
-				l, err := coord.Leases(ns).List(ctx, opts)
-				return lenOf(len(l.Items), err)
-			}},
-	}
-}
-
-func lenOf(n int, err error) (int, error) {
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
-// deleteContent deletes every collection in ns and returns how many objects
-// are still there (pods on nodes stay until their node lets them go).
-func (c *Controller) deleteContent(ctx context.Context, ns string) (int, error) {
-	left := 0
-	var errs []error
-	for _, col := range c.collections() {
-		if err := col.delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, err)
+// contentResources are the resources that hold a namespace's content:
+// every namespaced resource the server serves (its preferred version)
+// that can be listed and deleted, as kube's namespace controller finds
+// them through discovery; workloads, RBAC roles and bindings and custom
+// resources go with their namespace like pods do. A discovery that failed
+// for some groups returns what it found and the error: the namespace is
+// then not finalized, its content in those groups unknown.
+func (c *Controller) contentResources() ([]schema.GroupVersionResource, error) {
+	lists, err := discovery.ServerPreferredNamespacedResources(c.client.Discovery())
+	var out []schema.GroupVersionResource
+	for _, l := range lists {
+		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
+		if perr != nil {
 			continue
 		}
-		n, err := col.count(ctx, ns)
-		errs = append(errs, err)
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
+				continue
+			}
+			out = append(out, gv.WithResource(r.Name))
+		}
+	}
+	return out, err
+}
+
+// deleteContent deletes everything in ns and returns how many objects are
+// still there (pods on nodes stay until their node lets them go, objects
+// with finalizers until those are removed).
+func (c *Controller) deleteContent(ctx context.Context, ns string) (int, error) {
+	resources, err := c.contentResources()
+	errs := []error{err}
+	left := 0
+	for _, r := range resources {
+		n, err := c.deleteAll(ctx, r, ns)
 		left += n
+		errs = append(errs, err)
 	}
 	return left, errors.Join(errs...)
 }
 
-// deleteServices deletes services one by one: the services API has no
-// deletecollection.
-func (c *Controller) deleteServices(ctx context.Context, ns string) error {
-	l, err := c.client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, s := range l.Items {
-		if err := c.client.CoreV1().Services(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, err)
+// deleteAll deletes the objects of one resource in ns (by deletecollection,
+// or one by one where the resource has none, as services) and counts what
+// is left.
+func (c *Controller) deleteAll(ctx context.Context, r schema.GroupVersionResource, ns string) (int, error) {
+	res := c.dynamic.Resource(r).Namespace(ns)
+	err := res.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	if apierrors.IsMethodNotSupported(err) || apierrors.IsNotFound(err) {
+		err = nil
+		l, lerr := res.List(ctx, metav1.ListOptions{})
+		if lerr != nil {
+			return 0, ignoreGone(lerr)
+		}
+		for _, o := range l.Items {
+			if o.GetDeletionTimestamp() != nil {
+				continue
+			}
+			if derr := res.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+				err = errors.Join(err, derr)
+			}
 		}
 	}
-	return errors.Join(errs...)
+	if err != nil {
+		return 0, err
+	}
+	l, err := res.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, ignoreGone(err)
+	}
+	return len(l.Items), nil
+}
+
+// ignoreGone drops the error of a resource that is no longer served (a
+// custom resource whose definition was deleted meanwhile).
+func ignoreGone(err error) error {
+	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+		return nil
+	}
+	return err
 }

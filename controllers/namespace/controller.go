@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -23,16 +24,17 @@ import (
 
 // Controller is the namespace controller.
 type Controller struct {
-	client kubernetes.Interface
-	lister cache.Indexer
-	queue  workqueue.TypedRateLimitingInterface[string]
-	log    *slog.Logger
+	client  kubernetes.Interface
+	dynamic dynamic.Interface // the content, of every namespaced resource
+	lister  cache.Indexer
+	queue   workqueue.TypedRateLimitingInterface[string]
+	log     *slog.Logger
 }
 
 // New wires the controller to a namespace informer from factory.
-func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) *Controller {
+func New(client kubernetes.Interface, dyn dynamic.Interface, factory informers.SharedInformerFactory, log *slog.Logger) *Controller {
 	inf := factory.Core().V1().Namespaces().Informer()
-	c := &Controller{client: client, lister: inf.GetIndexer(), log: log,
+	c := &Controller{client: client, dynamic: dyn, lister: inf.GetIndexer(), log: log,
 		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())}
 	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
