@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
-	"github.com/nodeagent/nodeagent/controllers/internal/adopt"
+	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -148,12 +148,12 @@ func (c *Controller) state(ctx context.Context, ds *appsv1.DaemonSet, hash strin
 	if err != nil {
 		return state{}, fmt.Errorf("list pods of daemonset %s/%s from cache: %w", ds.Namespace, ds.Name, err)
 	}
-	pods, err := adopt.Pods(ctx, c.client, adopt.Owner{Meta: ds, Kind: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Selector: sel,
-		Fresh: func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-		}}, all)
+	owner := claim.Patching(ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	}, claim.PodPatcher(c.client, ds.Namespace))
+	pods, err := claim.Objects(ctx, owner, all)
 	if err != nil {
-		return state{}, err
+		return state{}, fmt.Errorf("claim pods of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
 	byNode := map[string][]*corev1.Pod{}
 	for _, pod := range pods {

@@ -38,6 +38,6 @@
 // the pod cache before the next manage step (expectations, 5m timeout).
 // The DaemonSet's pods are those it controls that match its selector;
 // matching orphans are adopted and controlled pods that stop matching are
-// released (controllers/internal/adopt). A DaemonSet being deleted is left alone: its pods are its
+// released (controllers/internal/claim). A DaemonSet being deleted is left alone: its pods are its
 // owner references' to clean up (the garbage collector).
 package daemonset

@@ -2,7 +2,10 @@
 // share (kube's ControllerRefManager): a controller owns the objects whose
 // controller reference names its UID and that its selector still matches,
 // adopts orphans its selector matches, and releases the objects it owns
-// that its selector no longer matches.
+// that its selector no longer matches. The ReplicaSet, DaemonSet and
+// StatefulSet controllers claim pods with it, the Deployment controller
+// ReplicaSets; `kubectl delete --cascade=orphan` followed by a new owner,
+// or a relabelled object, then behave as with kube.
 package claim
 
 import (
@@ -14,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Owner is the controller that claims objects.
@@ -25,6 +29,9 @@ type Owner struct {
 	Deleting bool
 	// Selector picks the objects the owner wants.
 	Selector labels.Selector
+	// Member, when set, also has to accept an object for the owner to
+	// want it (the StatefulSet's pods carry its name).
+	Member func(metav1.Object) bool
 	// Recheck reads the owner from the API server, not a cache, and fails
 	// when it is gone, has another UID or is being deleted; it is called
 	// once, before the first adoption, and its error holds for them all.
@@ -62,7 +69,7 @@ type recheck struct {
 }
 
 func claimOne(ctx context.Context, o Owner, obj metav1.Object, once *recheck) (bool, error) {
-	matches := o.Selector.Matches(labels.Set(obj.GetLabels()))
+	matches := o.Selector.Matches(labels.Set(obj.GetLabels())) && (o.Member == nil || o.Member(obj))
 	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		if ref.UID != o.Ref.UID {
 			return false, nil
@@ -127,6 +134,42 @@ func ControllerRef(owner metav1.Object, apiVersion, kind string) metav1.OwnerRef
 	t := true
 	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
 		Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// Patcher sends a strategic merge patch to the named object of the
+// owner's namespace.
+type Patcher func(ctx context.Context, name string, body []byte) error
+
+// PodPatcher patches the pods of namespace ns.
+func PodPatcher(client kubernetes.Interface, ns string) Patcher {
+	return func(ctx context.Context, name string, body []byte) error {
+		_, err := client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		return err
+	}
+}
+
+// Patching is the Owner for owner, a controller of kind apps/v1 kind: it
+// rechecks the owner with get, and adopts and releases with AdoptPatch and
+// ReleasePatch sent through patch.
+func Patching(owner metav1.Object, kind string, sel labels.Selector, get func(context.Context) (metav1.Object, error), patch Patcher) Owner {
+	ref := ControllerRef(owner, "apps/v1", kind)
+	return Owner{Ref: ref, Deleting: owner.GetDeletionTimestamp() != nil, Selector: sel,
+		Recheck: Recheck(owner.GetUID(), get),
+		Adopt: func(ctx context.Context, obj metav1.Object) error {
+			body, err := AdoptPatch(ref, obj.GetUID())
+			if err != nil {
+				return err
+			}
+			return patch(ctx, obj.GetName(), body)
+		},
+		Release: func(ctx context.Context, obj metav1.Object) error {
+			body, err := ReleasePatch(owner.GetUID(), obj.GetUID())
+			if err != nil {
+				return err
+			}
+			return patch(ctx, obj.GetName(), body)
+		},
+	}
 }
 
 // Recheck returns an Owner.Recheck that reads the owner with get and
