@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/claim"
+	"github.com/nodeagent/nodeagent/controllers/internal/expect"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -45,7 +47,7 @@ type Controller struct {
 	nodes     corelisters.NodeLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	expect    *expectations
+	expect    *expect.Expectations[types.UID]
 	failed    *flowcontrol.Backoff
 	events    Recorder
 	clock     clock.WithTicker
@@ -60,7 +62,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 	c := &Controller{client: client, sets: dss.Lister(), revisions: revs.Lister(), pods: pods.Lister(), nodes: nodes.Lister(),
 		synced: []cache.InformerSynced{dss.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		expect: newExpectations(clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
+		expect: expect.New[types.UID](clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "daemonset"}),
 	}
@@ -108,7 +110,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	ds, err := c.sets.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.expect.forget(key)
+		c.expect.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -127,7 +129,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	var errs []error
-	if c.expect.satisfied(key) {
+	if c.expect.Satisfied(key) {
 		a := Plan(s)
 		errs = append(errs, c.apply(ctx, key, ds, s.hash, a))
 		if a.Empty() {

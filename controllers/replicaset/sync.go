@@ -26,7 +26,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	rs, err := c.sets.ReplicaSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -37,7 +37,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		c.log.Warn("replicaset has an invalid selector", "key", key, "err", err)
 		return nil
 	}
-	needsSync := c.exp.satisfied(key)
+	needsSync := c.exp.Satisfied(key)
 	pods, err := c.claimPods(ctx, rs, sel)
 	if err != nil {
 		return err
