@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
@@ -26,16 +27,13 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 	if err != nil {
 		return nil, nil, fmt.Errorf("daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
-	all, err := c.revisions.ControllerRevisions(ds.Namespace).List(sel)
+	all, err := c.ownRevisions(ctx, ds, sel)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+		return nil, nil, err
 	}
 	var cur, old []*appsv1.ControllerRevision
 	next := int64(1)
 	for _, r := range all {
-		if ref := metav1.GetControllerOf(r); ref == nil || ref.UID != ds.UID {
-			continue
-		}
 		if revision.Same(r.Data.Raw, data) {
 			cur = append(cur, r)
 			continue
@@ -59,6 +57,25 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 		return nil, nil, fmt.Errorf("renumber revision %s/%s: %w", ds.Namespace, cur[0].Name, err)
 	}
 	return r, old, nil
+}
+
+// ownRevisions are the revisions the DaemonSet controls, after adopting
+// the orphans its selector matches (those of a DaemonSet deleted with
+// --cascade=orphan) and releasing those it no longer matches, as kube's
+// ControllerRevision claim.
+func (c *Controller) ownRevisions(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
+	list, err := c.revisions.ControllerRevisions(ds.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("list revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	owner := claim.Patching(ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	}, claim.RevisionPatcher(c.client, ds.Namespace))
+	owned, err := claim.Objects(ctx, owner, list)
+	if err != nil {
+		return nil, fmt.Errorf("claim revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return owned, nil
 }
 
 // snapshot creates the revision of the DaemonSet's template. A revision of

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
@@ -39,7 +40,7 @@ func (c *Controller) revisionsOf(ctx context.Context, set *appsv1.StatefulSet, s
 	if err != nil {
 		return nil, fmt.Errorf("statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	all, err := c.owned(set, sel)
+	all, err := c.owned(ctx, set, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -90,17 +91,20 @@ func (r *revisions) resolve(set *appsv1.StatefulSet) error {
 }
 
 // owned lists the set's revisions (controller owner the set), oldest
-// first.
-func (c *Controller) owned(set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	list, err := c.revisions.ControllerRevisions(set.Namespace).List(sel)
+// first, after adopting the orphans its selector matches (those of a set
+// deleted with --cascade=orphan) and releasing those it no longer
+// matches, as kube's adoptOrphanRevisions and ControllerRevision claim.
+func (c *Controller) owned(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
+	list, err := c.revisions.ControllerRevisions(set.Namespace).List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("list revisions of statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	var out []*appsv1.ControllerRevision
-	for _, r := range list {
-		if ref := metav1.GetControllerOf(r); ref != nil && ref.UID == set.UID {
-			out = append(out, r)
-		}
+	owner := claim.Patching(set, "StatefulSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+	}, claim.RevisionPatcher(c.client, set.Namespace))
+	out, err := claim.Objects(ctx, owner, list)
+	if err != nil {
+		return nil, fmt.Errorf("claim revisions of statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Revision != out[j].Revision {

@@ -3,8 +3,9 @@
 // controller reference names its UID and that its selector still matches,
 // adopts orphans its selector matches, and releases the objects it owns
 // that its selector no longer matches. The ReplicaSet, DaemonSet and
-// StatefulSet controllers claim pods with it, the Deployment controller
-// ReplicaSets; `kubectl delete --cascade=orphan` followed by a new owner,
+// StatefulSet controllers claim pods with it, the DaemonSet and
+// StatefulSet controllers their ControllerRevisions, the Deployment
+// controller ReplicaSets; `kubectl delete --cascade=orphan` followed by a new owner,
 // or a relabelled object, then behave as with kube.
 package claim
 
@@ -144,6 +145,14 @@ type Patcher func(ctx context.Context, name string, body []byte) error
 func PodPatcher(client kubernetes.Interface, ns string) Patcher {
 	return func(ctx context.Context, name string, body []byte) error {
 		_, err := client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		return err
+	}
+}
+
+// RevisionPatcher patches the ControllerRevisions of namespace ns.
+func RevisionPatcher(client kubernetes.Interface, ns string) Patcher {
+	return func(ctx context.Context, name string, body []byte) error {
+		_, err := client.AppsV1().ControllerRevisions(ns).Patch(ctx, name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
 		return err
 	}
 }
