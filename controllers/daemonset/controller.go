@@ -63,8 +63,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 		synced: []cache.InformerSynced{dss.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, nodes.Informer().HasSynced},
 		expect: expect.New[types.UID](clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "daemonset"}),
+		queue: loop.NewQueue[string](clk, "daemonset"),
 	}
 	dss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,

@@ -67,8 +67,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, r
 	c := &Controller{client: client, sets: sets.Lister(), pods: pods.Lister(),
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, pods.Informer().HasSynced},
 		exp:    expect.New[string](clk.Now), rec: rec, clock: clk, cfg: cfg.withDefaults(), log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "replicaset"}),
+		queue: loop.NewQueue[string](clk, "replicaset"),
 	}
 	sets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueSet,

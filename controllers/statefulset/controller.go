@@ -58,8 +58,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, claims.Informer().HasSynced},
 		events: events, clock: clk, log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "statefulset"}),
+		queue: loop.NewQueue[string](clk, "statefulset"),
 	}
 	sets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
