@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
@@ -27,7 +26,9 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 	if err != nil {
 		return nil, nil, fmt.Errorf("daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
-	all, err := c.ownRevisions(ctx, ds, sel)
+	all, err := revision.Owned(ctx, c.client, c.revisions, ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,25 +58,6 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 		return nil, nil, fmt.Errorf("renumber revision %s/%s: %w", ds.Namespace, cur[0].Name, err)
 	}
 	return r, old, nil
-}
-
-// ownRevisions are the revisions the DaemonSet controls, after adopting
-// the orphans its selector matches (those of a DaemonSet deleted with
-// --cascade=orphan) and releasing those it no longer matches, as kube's
-// ControllerRevision claim.
-func (c *Controller) ownRevisions(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	list, err := c.revisions.ControllerRevisions(ds.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("list revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	owner := claim.Patching(ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
-		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-	}, claim.RevisionPatcher(c.client, ds.Namespace))
-	owned, err := claim.Objects(ctx, owner, list)
-	if err != nil {
-		return nil, fmt.Errorf("claim revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	return owned, nil
 }
 
 // snapshot creates the revision of the DaemonSet's template. A revision of

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/revision"
 )
 
@@ -90,21 +89,14 @@ func (r *revisions) resolve(set *appsv1.StatefulSet) error {
 	return nil
 }
 
-// owned lists the set's revisions (controller owner the set), oldest
-// first, after adopting the orphans its selector matches (those of a set
-// deleted with --cascade=orphan) and releasing those it no longer
-// matches, as kube's adoptOrphanRevisions and ControllerRevision claim.
+// owned lists the set's revisions (controller owner the set, orphans
+// adopted as kube's adoptOrphanRevisions), oldest first.
 func (c *Controller) owned(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	list, err := c.revisions.ControllerRevisions(set.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("list revisions of statefulset %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	owner := claim.Patching(set, "StatefulSet", sel, func(ctx context.Context) (metav1.Object, error) {
+	out, err := revision.Owned(ctx, c.client, c.revisions, set, "StatefulSet", sel, func(ctx context.Context) (metav1.Object, error) {
 		return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
-	}, claim.RevisionPatcher(c.client, set.Namespace))
-	out, err := claim.Objects(ctx, owner, list)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("claim revisions of statefulset %s/%s: %w", set.Namespace, set.Name, err)
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Revision != out[j].Revision {
