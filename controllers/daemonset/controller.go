@@ -115,8 +115,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("get daemonset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
-	if err != nil || sel.Empty() || ds.DeletionTimestamp != nil {
+	sel, err := claim.Selector(ds.Spec.Selector)
+	if err != nil || ds.DeletionTimestamp != nil {
 		return nil // invalid (refused by validation), or going away: its pods go with it
 	}
 	cur, old, err := c.history(ctx, ds, sel)

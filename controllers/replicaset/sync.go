@@ -32,8 +32,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("get replicaset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-	if err != nil || sel.Empty() {
+	sel, err := claim.Selector(rs.Spec.Selector)
+	if err != nil {
 		c.log.Warn("replicaset has an invalid selector", "key", key, "err", err)
 		return nil
 	}

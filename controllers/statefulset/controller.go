@@ -149,8 +149,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("get statefulset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
-	if err != nil || sel.Empty() {
+	sel, err := claim.Selector(set.Spec.Selector)
+	if err != nil {
 		return nil // refused by validation
 	}
 	rev, err := c.revisionsOf(ctx, set, sel)

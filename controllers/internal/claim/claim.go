@@ -12,6 +12,7 @@ package claim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -135,6 +136,25 @@ func ControllerRef(owner metav1.Object, apiVersion, kind string) metav1.OwnerRef
 	t := true
 	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
 		Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// Selector is an owner's label selector. A nil one, which
+// LabelSelectorAsSelector reads as selecting nothing, and an empty one,
+// which selects everything, are errors (validation refuses both): with
+// the first an owner would release every object it made, and make them
+// again, on every sync; with the second it would adopt every orphan.
+func Selector(ls *metav1.LabelSelector) (labels.Selector, error) {
+	if ls == nil {
+		return nil, errors.New("no selector")
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil, fmt.Errorf("invalid selector: %w", err)
+	}
+	if sel.Empty() {
+		return nil, errors.New("empty selector")
+	}
+	return sel, nil
 }
 
 // Patcher sends a strategic merge patch to the named object of the
