@@ -154,7 +154,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return nil // refused by validation
 	}
 	rev, err := c.revisionsOf(ctx, set, sel)
-	if err != nil {
+	if err != nil || rev == nil {
 		return err
 	}
 	pods, err := c.podsOf(ctx, set, sel)

@@ -34,6 +34,7 @@ type revisions struct {
 // revisionsOf finds, or makes, the set's update revision as kube does:
 // the newest revision if its data is the template's; else the newest
 // equal older one renumbered to come last (a rollback); else a new one.
+// A set being deleted renumbers and makes none: nil, and nothing to do.
 func (c *Controller) revisionsOf(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) (*revisions, error) {
 	data, err := revision.Data(&set.Spec.Template)
 	if err != nil {
@@ -60,6 +61,8 @@ func (c *Controller) revisionsOf(ctx context.Context, set *appsv1.StatefulSet, s
 	switch {
 	case equal != nil && equal == all[len(all)-1]:
 		r.update = equal
+	case set.DeletionTimestamp != nil:
+		return nil, nil // a set being deleted makes no revision: it would be orphaned with the pods (kube fails the sync at adopting them)
 	case equal != nil:
 		r.update, err = c.renumber(ctx, equal, next)
 	default:
