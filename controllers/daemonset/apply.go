@@ -24,7 +24,7 @@ func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet
 	for i, pod := range a.Delete {
 		uids[i] = pod.UID
 	}
-	c.expect.expect(key, len(a.Create), uids)
+	c.expect.Expect(key, len(a.Create), uids)
 	var errs []error
 	for _, node := range a.Create {
 		pod := newPod(ds, node, hash)
@@ -33,7 +33,7 @@ func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet
 			c.events.Eventf(ds, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", created.Name)
 			continue
 		}
-		c.expect.created(key)
+		c.expect.Created(key)
 		if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			c.events.Eventf(ds, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 			errs = append(errs, fmt.Errorf("create pod of daemonset %s on node %s: %w", key, node, err))
@@ -45,7 +45,7 @@ func (c *Controller) apply(ctx context.Context, key string, ds *appsv1.DaemonSet
 			c.events.Eventf(ds, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", pod.Name)
 			continue
 		}
-		c.expect.deleted(key, pod.UID)
+		c.expect.Deleted(key, pod.UID)
 		if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			c.events.Eventf(ds, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 			errs = append(errs, fmt.Errorf("delete pod %s/%s of daemonset %s: %w", pod.Namespace, pod.Name, key, err))

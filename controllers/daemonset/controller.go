@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -23,7 +24,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
-	"github.com/nodeagent/nodeagent/controllers/internal/adopt"
+	"github.com/nodeagent/nodeagent/controllers/internal/claim"
+	"github.com/nodeagent/nodeagent/controllers/internal/expect"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -45,7 +47,7 @@ type Controller struct {
 	nodes     corelisters.NodeLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	expect    *expectations
+	expect    *expect.Expectations[types.UID]
 	failed    *flowcontrol.Backoff
 	events    Recorder
 	clock     clock.WithTicker
@@ -60,9 +62,8 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 	c := &Controller{client: client, sets: dss.Lister(), revisions: revs.Lister(), pods: pods.Lister(), nodes: nodes.Lister(),
 		synced: []cache.InformerSynced{dss.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		expect: newExpectations(clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "daemonset"}),
+		expect: expect.New[types.UID](clk.Now), failed: newFailedBackoff(clk), events: events, clock: clk, log: log,
+		queue: loop.NewQueue[string](clk, "daemonset"),
 	}
 	dss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -108,14 +109,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	ds, err := c.sets.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.expect.forget(key)
+		c.expect.Forget(key)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("get daemonset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
-	if err != nil || sel.Empty() || ds.DeletionTimestamp != nil {
+	sel, err := claim.Selector(ds.Spec.Selector)
+	if err != nil || ds.DeletionTimestamp != nil {
 		return nil // invalid (refused by validation), or going away: its pods go with it
 	}
 	cur, old, err := c.history(ctx, ds, sel)
@@ -127,7 +128,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	var errs []error
-	if c.expect.satisfied(key) {
+	if c.expect.Satisfied(key) {
 		a := Plan(s)
 		errs = append(errs, c.apply(ctx, key, ds, s.hash, a))
 		if a.Empty() {
@@ -148,12 +149,12 @@ func (c *Controller) state(ctx context.Context, ds *appsv1.DaemonSet, hash strin
 	if err != nil {
 		return state{}, fmt.Errorf("list pods of daemonset %s/%s from cache: %w", ds.Namespace, ds.Name, err)
 	}
-	pods, err := adopt.Pods(ctx, c.client, adopt.Owner{Meta: ds, Kind: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Selector: sel,
-		Fresh: func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-		}}, all)
+	owner := claim.Patching(ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	}, claim.PodPatcher(c.client, ds.Namespace))
+	pods, err := claim.Objects(ctx, owner, all)
 	if err != nil {
-		return state{}, err
+		return state{}, fmt.Errorf("claim pods of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
 	byNode := map[string][]*corev1.Pod{}
 	for _, pod := range pods {

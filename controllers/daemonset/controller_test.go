@@ -364,3 +364,35 @@ func TestRevisionNameCollision(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// After `kubectl delete daemonset --cascade=orphan`, a DaemonSet made
+// again with the same template adopts the orphaned revision as well as the
+// pods (kube's ControllerRevision claim): its name is the one the template
+// hashes to, so not adopting it counted as a collision, changed the hash
+// and replaced every pod that had been kept.
+func TestRecreatedDaemonSetAdoptsItsRevision(t *testing.T) {
+	ds := testDS()
+	hash := revision.Hash(&ds.Spec.Template, nil)
+	data, err := revision.Data(&ds.Spec.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphanRev := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "agent-" + hash, Namespace: "default",
+		UID: "old-rev", Labels: withLabel(ds.Spec.Template.Labels, appsv1.DefaultDaemonSetUniqueLabelKey, hash)},
+		Data: runtime.RawExtension{Raw: data}, Revision: 1}
+	orphan := daemonPod(ds, "n1", hash, true)
+	orphan.OwnerReferences = nil
+	h := start(t, ds, testNode("n1"), orphanRev, orphan)
+	waitFor(t, "the revision and the pod adopted, the pod up to date", func() bool {
+		r, err := h.client.AppsV1().ControllerRevisions("default").Get(h.ctx, orphanRev.Name, metav1.GetOptions{})
+		pods := h.pods(t)
+		return err == nil && metav1.IsControlledBy(r, ds) && len(pods) == 1 && metav1.IsControlledBy(&pods[0], ds) &&
+			h.ds(t).Status.UpdatedNumberScheduled == 1
+	})
+	if pods := h.pods(t); pods[0].Name != orphan.Name {
+		t.Errorf("the kept pod was replaced by %s", pods[0].Name)
+	}
+	if st := h.ds(t).Status; st.CollisionCount != nil && *st.CollisionCount != 0 {
+		t.Errorf("collision count %d, want none", *st.CollisionCount)
+	}
+}

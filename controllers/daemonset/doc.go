@@ -19,7 +19,9 @@
 // {"spec":{"template":{...,"$patch":"replace"}}} that `kubectl rollout
 // undo` applies; a template equal to an old revision's (a rollback)
 // renumbers that revision instead of making a new one; old revisions
-// beyond revisionHistoryLimit (default 10) that no pod uses are deleted.
+// beyond revisionHistoryLimit (default 10) that no pod uses are deleted;
+// orphaned revisions the selector matches (after --cascade=orphan) are
+// adopted, like pods.
 //
 // Plan (pure) is kube's manage step — create on nodes that should run a
 // pod and have none, delete from nodes that should not, replace Failed
@@ -38,6 +40,6 @@
 // the pod cache before the next manage step (expectations, 5m timeout).
 // The DaemonSet's pods are those it controls that match its selector;
 // matching orphans are adopted and controlled pods that stop matching are
-// released (controllers/internal/adopt). A DaemonSet being deleted is left alone: its pods are its
+// released (controllers/internal/claim). A DaemonSet being deleted is left alone: its pods are its
 // owner references' to clean up (the garbage collector).
 package daemonset

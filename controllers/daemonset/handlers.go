@@ -65,9 +65,9 @@ func (c *Controller) podAdded(obj any) {
 	}
 	c.enqueueMatching(pod)
 	if key := ownerKey(pod); key != "" {
-		c.expect.created(key)
+		c.expect.Created(key)
 		if pod.DeletionTimestamp != nil {
-			c.expect.deleted(key, pod.UID)
+			c.expect.Deleted(key, pod.UID)
 		}
 		c.queue.Add(key)
 	}
@@ -81,7 +81,7 @@ func (c *Controller) podUpdated(old, obj any) {
 	c.enqueueMatching(pod)
 	if key := ownerKey(pod); key != "" {
 		if pod.DeletionTimestamp != nil {
-			c.expect.deleted(key, pod.UID)
+			c.expect.Deleted(key, pod.UID)
 		}
 		c.queue.Add(key)
 	}
@@ -99,7 +99,7 @@ func (c *Controller) podDeleted(obj any) {
 		return
 	}
 	if key := ownerKey(pod); key != "" {
-		c.expect.deleted(key, pod.UID)
+		c.expect.Deleted(key, pod.UID)
 		c.queue.Add(key)
 	}
 }

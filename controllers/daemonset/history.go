@@ -26,16 +26,15 @@ func (c *Controller) history(ctx context.Context, ds *appsv1.DaemonSet, sel labe
 	if err != nil {
 		return nil, nil, fmt.Errorf("daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
-	all, err := c.revisions.ControllerRevisions(ds.Namespace).List(sel)
+	all, err := revision.Owned(ctx, c.client, c.revisions, ds, "DaemonSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("list revisions of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+		return nil, nil, err
 	}
 	var cur, old []*appsv1.ControllerRevision
 	next := int64(1)
 	for _, r := range all {
-		if ref := metav1.GetControllerOf(r); ref == nil || ref.UID != ds.UID {
-			continue
-		}
 		if revision.Same(r.Data.Raw, data) {
 			cur = append(cur, r)
 			continue

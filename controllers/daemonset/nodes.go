@@ -16,12 +16,16 @@ type placement struct {
 	run, keep bool
 }
 
-// nodePlacement is kube's NodeShouldRunDaemonPod: the node must match the
-// template's nodeSelector and required node affinity, and its NoSchedule
+// nodePlacement is kube's NodeShouldRunDaemonPod: the node must be the
+// template's nodeName when it names one (its pods are bound there), match
+// the template's nodeSelector and required node affinity, and its NoSchedule
 // and NoExecute taints must be tolerated by the pod's tolerations plus
 // those the controller adds.
 func nodePlacement(node *corev1.Node, ds *appsv1.DaemonSet) placement {
 	spec := &ds.Spec.Template.Spec
+	if spec.NodeName != "" && spec.NodeName != node.Name {
+		return placement{}
+	}
 	if !matchesSelector(spec.NodeSelector, node) || !matchesAffinity(spec.Affinity, node) {
 		return placement{}
 	}

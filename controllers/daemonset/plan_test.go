@@ -169,3 +169,22 @@ func TestFailedPodsBackOff(t *testing.T) {
 	clk.Step(time.Second)
 	step("after 2.5s", failed, other)
 }
+
+// A template that names a node (spec.nodeName) runs on that node only, as
+// kube's NodeShouldRunDaemonPod: every pod made from it is bound there, so
+// a pod "for" another node would land beside the first, be deleted as an
+// extra, and be made again on every sync.
+func TestTemplateNodeNameRunsOnThatNodeOnly(t *testing.T) {
+	ds := testDS(func(ds *appsv1.DaemonSet) { ds.Spec.Template.Spec.NodeName = "n2" })
+	a := Plan(cluster(ds, "h1", 3))
+	if !slices.Equal(a.Create, []string{"n2"}) || len(a.Delete) != 0 {
+		t.Fatalf("create %v delete %v, want create [n2]", a.Create, names(a.Delete))
+	}
+	if a := Plan(cluster(ds, "h1", 3, daemonPod(ds, "n2", "h1", true))); !a.Empty() {
+		t.Errorf("with the pod on n2: create %v delete %v, want nothing", a.Create, names(a.Delete))
+	}
+	s := cluster(ds, "h1", 3)
+	if st, _ := computeStatus(s); st.DesiredNumberScheduled != 1 {
+		t.Errorf("desiredNumberScheduled %d, want 1", st.DesiredNumberScheduled)
+	}
+}

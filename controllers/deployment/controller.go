@@ -61,8 +61,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, r
 	c := &Controller{client: client, deployments: ds.Lister(), sets: sets.Lister(), pods: pods.Lister(),
 		synced: []cache.InformerSynced{ds.Informer().HasSynced, sets.Informer().HasSynced, pods.Informer().HasSynced},
 		rec:    rec, clock: clk, cfg: cfg.withDefaults(), log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "deployment"}),
+		queue: loop.NewQueue[string](clk, "deployment"),
 	}
 	ds.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,

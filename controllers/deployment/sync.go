@@ -86,27 +86,12 @@ func (c *Controller) claimSets(ctx context.Context, d *appsv1.Deployment, sel la
 		return nil, fmt.Errorf("list replicasets of %s/%s from cache: %w", d.Namespace, d.Name, err)
 	}
 	sets := c.client.AppsV1().ReplicaSets(d.Namespace)
-	patch := func(ctx context.Context, obj metav1.Object, body []byte, err error) error {
-		if err != nil {
-			return err
-		}
-		_, err = sets.Patch(ctx, obj.GetName(), types.StrategicMergePatchType, body, metav1.PatchOptions{})
+	owner := claim.Patching(d, "Deployment", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+	}, func(ctx context.Context, name string, body []byte) error {
+		_, err := sets.Patch(ctx, name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
 		return err
-	}
-	ref := claim.ControllerRef(d, "apps/v1", "Deployment")
-	owner := claim.Owner{Ref: ref, Deleting: d.DeletionTimestamp != nil, Selector: sel,
-		Recheck: claim.Recheck(d.UID, func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
-		}),
-		Adopt: func(ctx context.Context, obj metav1.Object) error {
-			body, err := claim.AdoptPatch(ref, obj.GetUID())
-			return patch(ctx, obj, body, err)
-		},
-		Release: func(ctx context.Context, obj metav1.Object) error {
-			body, err := claim.ReleasePatch(d.UID, obj.GetUID())
-			return patch(ctx, obj, body, err)
-		},
-	}
+	})
 	owned, err := claim.Objects(ctx, owner, all)
 	if err != nil {
 		return nil, fmt.Errorf("claim replicasets of %s/%s: %w", d.Namespace, d.Name, err)

@@ -18,40 +18,12 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
 	"github.com/nodeagent/nodeagent/controllers/replicaset"
 )
-
-// keepSpecOnStatusWrites makes the fake's status writes of ReplicaSets and
-// Deployments change only the status, as the API server's status
-// subresource does (the fake replaces the whole object).
-func keepSpecOnStatusWrites(client *fake.Clientset) {
-	for _, res := range []string{"replicasets", "deployments"} {
-		client.PrependReactor("update", res, func(a k8stesting.Action) (bool, runtime.Object, error) {
-			if a.GetSubresource() != "status" {
-				return false, nil, nil
-			}
-			obj := a.(k8stesting.UpdateAction).GetObject()
-			meta := obj.(metav1.Object)
-			stored, err := client.Tracker().Get(a.GetResource(), a.GetNamespace(), meta.GetName())
-			if err != nil {
-				return true, nil, err
-			}
-			switch s := stored.(type) {
-			case *appsv1.ReplicaSet:
-				s = s.DeepCopy()
-				s.Status = obj.(*appsv1.ReplicaSet).Status
-				return true, s, client.Tracker().Update(a.GetResource(), s, a.GetNamespace())
-			case *appsv1.Deployment:
-				s = s.DeepCopy()
-				s.Status = obj.(*appsv1.Deployment).Status
-				return true, s, client.Tracker().Update(a.GetResource(), s, a.GetNamespace())
-			}
-			return false, nil, nil
-		})
-	}
-}
 
 // The Deployment and ReplicaSet controllers run together on their
 // informers, with a kubelet that makes every pod ready: a Deployment rolls
@@ -59,7 +31,10 @@ func keepSpecOnStatusWrites(client *fake.Clientset) {
 // them its new ReplicaSet's.
 func TestWithReplicaSetController(t *testing.T) {
 	client := fake.NewClientset(newDeployment("web", 3))
-	keepSpecOnStatusWrites(client)
+	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("replicasets"),
+		func(stored, sent *appsv1.ReplicaSet) { stored.Status = sent.Status })
+	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("deployments"),
+		func(stored, sent *appsv1.Deployment) { stored.Status = sent.Status })
 	stampCreatedSets(client)
 	var n atomic.Int64
 	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -109,10 +84,19 @@ func TestWithReplicaSetController(t *testing.T) {
 		}
 	}
 	eventually(t, rolledOut("img:1"))
-	d, _ := client.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
-	d.Spec.Template.Spec.Containers[0].Image = "img:2"
-	d.Generation++
-	if _, err := client.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+	// As a client does: a write from a copy the controllers' status
+	// writes made stale is refused, and retried on a fresh read.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := client.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = "img:2"
+		d.Generation++
+		_, err = client.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool {

@@ -102,30 +102,22 @@ func sumSpec(sets []*appsv1.ReplicaSet) int32 {
 }
 
 func sumActual(sets []*appsv1.ReplicaSet) int32 {
-	var n int32
-	for _, rs := range sets {
-		if rs != nil {
-			n += rs.Status.Replicas
-		}
-	}
-	return n
+	return sumStatus(sets, func(st appsv1.ReplicaSetStatus) int32 { return st.Replicas })
 }
 
 func sumReady(sets []*appsv1.ReplicaSet) int32 {
-	var n int32
-	for _, rs := range sets {
-		if rs != nil {
-			n += rs.Status.ReadyReplicas
-		}
-	}
-	return n
+	return sumStatus(sets, func(st appsv1.ReplicaSetStatus) int32 { return st.ReadyReplicas })
 }
 
 func sumAvailable(sets []*appsv1.ReplicaSet) int32 {
+	return sumStatus(sets, func(st appsv1.ReplicaSetStatus) int32 { return st.AvailableReplicas })
+}
+
+func sumStatus(sets []*appsv1.ReplicaSet, count func(appsv1.ReplicaSetStatus) int32) int32 {
 	var n int32
 	for _, rs := range sets {
 		if rs != nil {
-			n += rs.Status.AvailableReplicas
+			n += count(rs.Status)
 		}
 	}
 	return n

@@ -61,8 +61,7 @@ func New(dyn dynamic.Interface, disc discovery.DiscoveryInterface, recorder reco
 	return &Controller{dyn: dyn, disc: disc, recorder: recorder, log: log, clock: clk, cfg: cfg.withDefaults(),
 		factory: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0),
 		graph:   newGraph(),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.UID](),
-			workqueue.TypedRateLimitingQueueConfig[types.UID]{Clock: clk}),
+		queue:   loop.NewQueue[types.UID](clk, "garbagecollector"),
 		res:     resources{},
 		watched: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
 	}

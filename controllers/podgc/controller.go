@@ -68,8 +68,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 	pods, nodes := factory.Core().V1().Pods(), factory.Core().V1().Nodes()
 	return &Controller{client: client, pods: pods.Lister(), nodes: nodes.Lister(), clock: clk, log: log, cfg: cfg.withDefaults(),
 		synced: []cache.InformerSynced{pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk}),
+		queue:  loop.NewQueue[string](clk, "podgc"),
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/expect"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -53,7 +54,7 @@ type Controller struct {
 	pods   corelisters.PodLister
 	synced []cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
-	exp    *expectations
+	exp    *expect.Expectations[string]
 	rec    Recorder
 	clock  clock.WithTicker
 	cfg    Config
@@ -65,9 +66,8 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, r
 	sets, pods := factory.Apps().V1().ReplicaSets(), factory.Core().V1().Pods()
 	c := &Controller{client: client, sets: sets.Lister(), pods: pods.Lister(),
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, pods.Informer().HasSynced},
-		exp:    newExpectations(clk.Now), rec: rec, clock: clk, cfg: cfg.withDefaults(), log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "replicaset"}),
+		exp:    expect.New[string](clk.Now), rec: rec, clock: clk, cfg: cfg.withDefaults(), log: log,
+		queue: loop.NewQueue[string](clk, "replicaset"),
 	}
 	sets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueSet,
@@ -102,7 +102,7 @@ func (c *Controller) enqueueSet(obj any) {
 
 func (c *Controller) deleteSet(obj any) {
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		c.queue.Add(key)
 	}
 }
@@ -115,7 +115,7 @@ func (c *Controller) addPod(obj any) {
 	}
 	if rs := c.owner(pod); rs != nil {
 		key := rs.Namespace + "/" + rs.Name
-		c.exp.created(key)
+		c.exp.Created(key)
 		c.queue.Add(key)
 		return
 	}
@@ -162,7 +162,7 @@ func (c *Controller) deletePod(obj any) {
 	}
 	if rs := c.owner(pod); rs != nil {
 		key := rs.Namespace + "/" + rs.Name
-		c.exp.deleted(key, pod.Namespace+"/"+pod.Name)
+		c.exp.Deleted(key, pod.Namespace+"/"+pod.Name)
 		c.queue.Add(key)
 	}
 }

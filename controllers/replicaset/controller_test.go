@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/expect"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -193,7 +194,7 @@ func TestExpectationsPreventDoubleCreate(t *testing.T) {
 	if n := count(); n != 3 {
 		t.Fatalf("%d creates, want 3", n)
 	}
-	clk.Step(expectationsTTL + time.Second)
+	clk.Step(expect.Timeout + time.Second)
 	_ = c.sync(ctx, "default/web")
 	if n := count(); n != 6 {
 		t.Fatalf("%d creates after the expectations expired, want 6", n)

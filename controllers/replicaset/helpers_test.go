@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/nodeagent/controllers/internal/fakestatus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -38,6 +40,11 @@ func newHarness(t *testing.T, objs ...runtime.Object) *harness {
 	t.Helper()
 	client := fake.NewClientset(objs...)
 	nameGeneratedPods(client)
+	// Status writes change only the status, and a write from a stale copy
+	// is refused, as by the API server: the fake's whole-object status
+	// write from the cache could undo a scale made meanwhile.
+	fakestatus.Install(client, appsv1.SchemeGroupVersion.WithResource("replicasets"),
+		func(stored, sent *appsv1.ReplicaSet) { stored.Status = sent.Status })
 	h := &harness{client: client, events: record.NewFakeRecorder(1000), clock: clocktesting.NewFakeClock(t0)}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	h.ctrl = New(client, factory, h.events, slog.New(slog.NewTextHandler(io.Discard, nil)), h.clock, Config{})
@@ -97,10 +104,14 @@ func (h *harness) rs(name string) *appsv1.ReplicaSet {
 
 func (h *harness) scale(t *testing.T, name string, n int32) {
 	t.Helper()
-	rs := h.rs(name)
-	rs.Spec.Replicas = &n
-	rs.Generation++
-	if _, err := h.client.AppsV1().ReplicaSets("default").Update(h.ctx, rs, metav1.UpdateOptions{}); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		rs := h.rs(name)
+		rs.Spec.Replicas = &n
+		rs.Generation++
+		_, err := h.client.AppsV1().ReplicaSets("default").Update(h.ctx, rs, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -31,10 +31,10 @@ func (c *Controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 // stopping after a batch with a failure: a quota or admission refusal
 // fails the rest the same way. Pods not created are not expected.
 func (c *Controller) createPods(ctx context.Context, rs *appsv1.ReplicaSet, key string, n int) error {
-	c.exp.expect(key, n, nil)
+	c.exp.Expect(key, n, nil)
 	created, err := SlowStart(n, 1, func() error { return c.createPod(ctx, rs) })
 	for range n - created {
-		c.exp.created(key)
+		c.exp.Created(key)
 	}
 	return err
 }
@@ -69,7 +69,7 @@ func (c *Controller) deletePods(ctx context.Context, rs *appsv1.ReplicaSet, key 
 	for i, p := range victims {
 		podKeys[i] = p.Namespace + "/" + p.Name
 	}
-	c.exp.expect(key, 0, podKeys)
+	c.exp.Expect(key, 0, podKeys)
 	errs := make([]error, len(victims))
 	var wg sync.WaitGroup
 	for i, p := range victims {
@@ -85,7 +85,7 @@ func (c *Controller) deletePod1(ctx context.Context, rs *appsv1.ReplicaSet, key 
 		c.rec.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 		return nil
 	}
-	c.exp.deleted(key, p.Namespace+"/"+p.Name)
+	c.exp.Deleted(key, p.Namespace+"/"+p.Name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

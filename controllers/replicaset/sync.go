@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/claim"
@@ -27,18 +26,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	rs, err := c.sets.ReplicaSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("get replicaset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-	if err != nil || sel.Empty() {
+	sel, err := claim.Selector(rs.Spec.Selector)
+	if err != nil {
 		c.log.Warn("replicaset has an invalid selector", "key", key, "err", err)
 		return nil
 	}
-	needsSync := c.exp.satisfied(key)
+	needsSync := c.exp.Satisfied(key)
 	pods, err := c.claimPods(ctx, rs, sel)
 	if err != nil {
 		return err
@@ -79,28 +78,9 @@ func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, sel l
 			active = append(active, p)
 		}
 	}
-	pods := c.client.CoreV1().Pods(rs.Namespace)
-	patch := func(ctx context.Context, obj metav1.Object, body []byte, err error) error {
-		if err != nil {
-			return err
-		}
-		_, err = pods.Patch(ctx, obj.GetName(), types.StrategicMergePatchType, body, metav1.PatchOptions{})
-		return err
-	}
-	ref := claim.ControllerRef(rs, "apps/v1", "ReplicaSet")
-	owner := claim.Owner{Ref: ref, Deleting: rs.DeletionTimestamp != nil, Selector: sel,
-		Recheck: claim.Recheck(rs.UID, func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
-		}),
-		Adopt: func(ctx context.Context, obj metav1.Object) error {
-			body, err := claim.AdoptPatch(ref, obj.GetUID())
-			return patch(ctx, obj, body, err)
-		},
-		Release: func(ctx context.Context, obj metav1.Object) error {
-			body, err := claim.ReleasePatch(rs.UID, obj.GetUID())
-			return patch(ctx, obj, body, err)
-		},
-	}
+	owner := claim.Patching(rs, "ReplicaSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+	}, claim.PodPatcher(c.client, rs.Namespace))
 	owned, err := claim.Objects(ctx, owner, active)
 	if err != nil {
 		return nil, fmt.Errorf("claim pods of %s/%s: %w", rs.Namespace, rs.Name, err)

@@ -22,7 +22,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
-	"github.com/nodeagent/nodeagent/controllers/internal/adopt"
+	"github.com/nodeagent/nodeagent/controllers/internal/claim"
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
@@ -58,8 +58,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, e
 		synced: []cache.InformerSynced{sets.Informer().HasSynced, revs.Informer().HasSynced,
 			pods.Informer().HasSynced, claims.Informer().HasSynced},
 		events: events, clock: clk, log: log,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk, Name: "statefulset"}),
+		queue: loop.NewQueue[string](clk, "statefulset"),
 	}
 	sets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -150,12 +149,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("get statefulset %s from cache: %w", key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
-	if err != nil || sel.Empty() {
+	sel, err := claim.Selector(set.Spec.Selector)
+	if err != nil {
 		return nil // refused by validation
 	}
 	rev, err := c.revisionsOf(ctx, set, sel)
-	if err != nil {
+	if err != nil || rev == nil {
 		return err
 	}
 	pods, err := c.podsOf(ctx, set, sel)
@@ -188,14 +187,18 @@ func (c *Controller) podsOf(ctx context.Context, set *appsv1.StatefulSet, sel la
 	if err != nil {
 		return nil, fmt.Errorf("list pods of statefulset %s/%s from cache: %w", set.Namespace, set.Name, err)
 	}
-	return adopt.Pods(ctx, c.client, adopt.Owner{Meta: set, Kind: appsv1.SchemeGroupVersion.WithKind("StatefulSet"), Selector: sel,
-		Member: func(pod *corev1.Pod) bool {
-			parent, _, ok := parseName(pod.Name)
-			return ok && parent == set.Name
-		},
-		Fresh: func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
-		}}, list)
+	owner := claim.Patching(set, "StatefulSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+	}, claim.PodPatcher(c.client, set.Namespace))
+	owner.Member = func(pod metav1.Object) bool {
+		parent, _, ok := parseName(pod.GetName())
+		return ok && parent == set.Name
+	}
+	pods, err := claim.Objects(ctx, owner, list)
+	if err != nil {
+		return nil, fmt.Errorf("claim pods of statefulset %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	return pods, nil
 }
 
 // writeStatus updates the status when it changed, and syncs the set again

@@ -320,3 +320,37 @@ func TestRevisionNameCollision(t *testing.T) {
 			len(pods) == 1 && pods[0].Labels[appsv1.ControllerRevisionHashLabelKey] == want
 	}, func() { t.Logf("status %+v pods %v", h.set(t).Status, h.podNames(t)) })
 }
+
+// After `kubectl delete statefulset --cascade=orphan`, a set made again
+// with the same template adopts the orphaned revision as well as its pods
+// (kube's adoptOrphanRevisions): its name is the one the template hashes
+// to, so not adopting it counted as a collision, made a new update
+// revision and rolled every kept pod over to it.
+func TestRecreatedSetAdoptsItsRevision(t *testing.T) {
+	set := testSet(1)
+	zero := int32(0)
+	name := "web-" + revision.Hash(&set.Spec.Template, &zero)
+	data, err := revision.Data(&set.Spec.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphanRev := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "old-rev",
+		Labels: withLabel(set.Spec.Template.Labels, hashLabel, revision.Hash(&set.Spec.Template, &zero))},
+		Data: runtime.RawExtension{Raw: data}, Revision: 1}
+	orphan := pod(set, 0, name, true)
+	orphan.OwnerReferences = nil
+	h := start(t, set, orphanRev, orphan)
+	waitFor(t, "the revision and web-0 adopted, the set current", func() bool {
+		r, err := h.client.AppsV1().ControllerRevisions("default").Get(h.ctx, name, metav1.GetOptions{})
+		st := h.set(t).Status
+		pods := h.pods(t)
+		return err == nil && metav1.IsControlledBy(r, set) && st.UpdateRevision == name && st.CurrentRevision == name &&
+			len(pods) == 1 && metav1.IsControlledBy(&pods[0], set)
+	}, func() { t.Logf("status %+v pods %v", h.set(t).Status, h.podNames(t)) })
+	if p := h.pods(t)[0]; p.UID != orphan.UID {
+		t.Errorf("web-0 was replaced (uid %s)", p.UID)
+	}
+	if st := h.set(t).Status; st.CollisionCount != nil && *st.CollisionCount != 0 {
+		t.Errorf("collision count %d, want 0", *st.CollisionCount)
+	}
+}

@@ -33,7 +33,8 @@
 // the revision pods came from before the update; once every pod is
 // updated and ready it becomes the update revision, which is what
 // `kubectl rollout status sts/x` waits for. Revisions beyond
-// revisionHistoryLimit that no pod uses are deleted.
+// revisionHistoryLimit that no pod uses are deleted. Orphaned revisions
+// the selector matches (after --cascade=orphan) are adopted, like pods.
 //
 // The Controller is thin: informers on StatefulSets, pods (by controller
 // owner), ControllerRevisions and claims; one worker syncs a set at a

@@ -34,12 +34,13 @@ type revisions struct {
 // revisionsOf finds, or makes, the set's update revision as kube does:
 // the newest revision if its data is the template's; else the newest
 // equal older one renumbered to come last (a rollback); else a new one.
+// A set being deleted renumbers and makes none: nil, and nothing to do.
 func (c *Controller) revisionsOf(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) (*revisions, error) {
 	data, err := revision.Data(&set.Spec.Template)
 	if err != nil {
 		return nil, fmt.Errorf("statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	all, err := c.owned(set, sel)
+	all, err := c.owned(ctx, set, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +61,8 @@ func (c *Controller) revisionsOf(ctx context.Context, set *appsv1.StatefulSet, s
 	switch {
 	case equal != nil && equal == all[len(all)-1]:
 		r.update = equal
+	case set.DeletionTimestamp != nil:
+		return nil, nil // a set being deleted makes no revision: it would be orphaned with the pods (kube fails the sync at adopting them)
 	case equal != nil:
 		r.update, err = c.renumber(ctx, equal, next)
 	default:
@@ -89,18 +92,14 @@ func (r *revisions) resolve(set *appsv1.StatefulSet) error {
 	return nil
 }
 
-// owned lists the set's revisions (controller owner the set), oldest
-// first.
-func (c *Controller) owned(set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	list, err := c.revisions.ControllerRevisions(set.Namespace).List(sel)
+// owned lists the set's revisions (controller owner the set, orphans
+// adopted as kube's adoptOrphanRevisions), oldest first.
+func (c *Controller) owned(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
+	out, err := revision.Owned(ctx, c.client, c.revisions, set, "StatefulSet", sel, func(ctx context.Context) (metav1.Object, error) {
+		return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list revisions of statefulset %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	var out []*appsv1.ControllerRevision
-	for _, r := range list {
-		if ref := metav1.GetControllerOf(r); ref != nil && ref.UID == set.UID {
-			out = append(out, r)
-		}
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Revision != out[j].Revision {

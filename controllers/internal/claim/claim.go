@@ -2,12 +2,16 @@
 // share (kube's ControllerRefManager): a controller owns the objects whose
 // controller reference names its UID and that its selector still matches,
 // adopts orphans its selector matches, and releases the objects it owns
-// that its selector no longer matches.
+// that its selector no longer matches. The ReplicaSet, DaemonSet and
+// StatefulSet controllers claim pods with it, the DaemonSet and
+// StatefulSet controllers their ControllerRevisions, the Deployment
+// controller ReplicaSets; `kubectl delete --cascade=orphan` followed by a new owner,
+// or a relabelled object, then behave as with kube.
 package claim
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +29,9 @@ type Owner struct {
 	Deleting bool
 	// Selector picks the objects the owner wants.
 	Selector labels.Selector
+	// Member, when set, also has to accept an object for the owner to
+	// want it (the StatefulSet's pods carry its name).
+	Member func(metav1.Object) bool
 	// Recheck reads the owner from the API server, not a cache, and fails
 	// when it is gone, has another UID or is being deleted; it is called
 	// once, before the first adoption, and its error holds for them all.
@@ -62,7 +69,7 @@ type recheck struct {
 }
 
 func claimOne(ctx context.Context, o Owner, obj metav1.Object, once *recheck) (bool, error) {
-	matches := o.Selector.Matches(labels.Set(obj.GetLabels()))
+	matches := o.Selector.Matches(labels.Set(obj.GetLabels())) && (o.Member == nil || o.Member(obj))
 	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		if ref.UID != o.Ref.UID {
 			return false, nil
@@ -96,39 +103,6 @@ func ignoreGone(err error) error {
 	return err
 }
 
-type patchMeta struct {
-	Metadata struct {
-		OwnerReferences []any     `json:"ownerReferences"`
-		UID             types.UID `json:"uid"`
-	} `json:"metadata"`
-}
-
-// AdoptPatch is the strategic merge patch that adds ref to the object with
-// uid (the uid makes it fail on an object recreated under the same name).
-func AdoptPatch(ref metav1.OwnerReference, uid types.UID) ([]byte, error) {
-	var p patchMeta
-	p.Metadata.OwnerReferences = []any{ref}
-	p.Metadata.UID = uid
-	return json.Marshal(p)
-}
-
-// ReleasePatch is the strategic merge patch that removes the reference to
-// owner from the object with uid.
-func ReleasePatch(owner, uid types.UID) ([]byte, error) {
-	var p patchMeta
-	p.Metadata.OwnerReferences = []any{map[string]any{"$patch": "delete", "uid": owner}}
-	p.Metadata.UID = uid
-	return json.Marshal(p)
-}
-
-// ControllerRef is the reference a controller of kind gvk puts on what it
-// owns.
-func ControllerRef(owner metav1.Object, apiVersion, kind string) metav1.OwnerReference {
-	t := true
-	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
-		Controller: &t, BlockOwnerDeletion: &t}
-}
-
 // Recheck returns an Owner.Recheck that reads the owner with get and
 // compares UID and deletion.
 func Recheck(uid types.UID, get func(context.Context) (metav1.Object, error)) func(context.Context) error {
@@ -145,4 +119,23 @@ func Recheck(uid types.UID, get func(context.Context) (metav1.Object, error)) fu
 		}
 		return nil
 	}
+}
+
+// Selector is an owner's label selector. A nil one, which
+// LabelSelectorAsSelector reads as selecting nothing, and an empty one,
+// which selects everything, are errors (validation refuses both): with
+// the first an owner would release every object it made, and make them
+// again, on every sync; with the second it would adopt every orphan.
+func Selector(ls *metav1.LabelSelector) (labels.Selector, error) {
+	if ls == nil {
+		return nil, errors.New("no selector")
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil, fmt.Errorf("invalid selector: %w", err)
+	}
+	if sel.Empty() {
+		return nil, errors.New("empty selector")
+	}
+	return sel, nil
 }

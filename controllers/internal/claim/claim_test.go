@@ -85,3 +85,21 @@ func TestPatches(t *testing.T) {
 		t.Errorf("release %s", release)
 	}
 }
+
+func TestSelector(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ls   *metav1.LabelSelector
+		ok   bool
+	}{
+		{"nil", nil, false},
+		{"empty", &metav1.LabelSelector{}, false},
+		{"invalid", &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}}, false},
+		{"labels", &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, true},
+	} {
+		sel, err := Selector(tc.ls)
+		if (err == nil) != tc.ok || (tc.ok && !sel.Matches(labels.Set{"app": "web"})) {
+			t.Errorf("%s: %v, %v", tc.name, sel, err)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Package loop holds the run loop the bundled controllers share: wait for
 // the informers, drain a workqueue with one worker, and call a function
-// every period on an injected clock.
+// every period on an injected clock; and the queue they drain.
 package loop
 
 import (
@@ -13,6 +13,14 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 )
+
+// NewQueue is a controller's work queue: kube's default controller rate
+// limiter (per-item exponential backoff and an overall token bucket) on
+// clk, named name.
+func NewQueue[K comparable](clk clock.WithTicker, name string) workqueue.TypedRateLimitingInterface[K] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[K](),
+		workqueue.TypedRateLimitingQueueConfig[K]{Clock: clk, Name: name})
+}
 
 // Run waits for synced, then runs one worker that syncs the queue's keys
 // (retrying failures with the queue's rate limit) and calls tick every

@@ -1,8 +1,8 @@
 // Package revision holds what the DaemonSet and StatefulSet controllers
 // share about ControllerRevisions: their data is the patch `kubectl
 // rollout undo` applies to bring a pod template back,
-// {"spec":{"template":{...,"$patch":"replace"}}}, and their names end in
-// a hash of the template.
+// {"spec":{"template":{...,"$patch":"replace"}}}, their names end in
+// a hash of the template, and an owner claims them as it claims its pods.
 package revision
 
 import (
