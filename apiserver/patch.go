@@ -95,6 +95,9 @@ func patchType(contentType string) (types.PatchType, error) {
 
 // applyPatch returns the object that results from patching cur.
 func (s *Server) applyPatch(q *request, pt types.PatchType, patch []byte, cur runtime.Object, mode fieldValidation) (runtime.Object, error) {
+	if pt == types.StrategicMergePatchType && q.res.custom != nil {
+		return nil, customStrategicMerge()
+	}
 	original, err := json.Marshal(cur)
 	if err != nil {
 		return nil, err
