@@ -97,7 +97,7 @@ func (c *codecs) decodeBody(w http.ResponseWriter, r *http.Request, res *resourc
 			return nil, unsupportedMediaType(ct)
 		}
 	}
-	return c.decode(w, data, mt, mode, res.gvk, res.newObj())
+	return c.decodeResource(w, data, mt, mode, res)
 }
 
 func (c *codecs) decode(w http.ResponseWriter, data []byte, mediaType string, mode fieldValidation, want schema.GroupVersionKind, into runtime.Object) (runtime.Object, error) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -35,6 +36,9 @@ type customInfo struct {
 	crd   string // the CustomResourceDefinition's name
 	table rest.TableConvertor
 	store *storage.Store
+	// prune drops the fields the schema does not know and returns their
+	// paths.
+	prune func(u *unstructured.Unstructured) []string
 }
 
 // customResources returns the resources an established definition serves,
@@ -63,7 +67,11 @@ func (c *crdScheme) customResources(crd *apiextensionsv1.CustomResourceDefinitio
 func customResource(crd *apiextensionsv1.CustomResourceDefinition, in *apiextensions.CustomResourceDefinition, v apiextensionsv1.CustomResourceDefinitionVersion) (*resource, error) {
 	names := crd.Status.AcceptedNames
 	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: names.Kind}
-	st, err := customStrategy(in, v.Name, gvk.GroupKind())
+	structural, err := versionSchema(in, v.Name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := customStrategy(in, v.Name, structural)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +91,9 @@ func customResource(crd *apiextensionsv1.CustomResourceDefinition, in *apiextens
 			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(names.ListKind))
 			return l
 		},
-		strategy: st, custom: &customInfo{crd: crd.Name, table: table}}
+		strategy: st, custom: &customInfo{crd: crd.Name, table: table, prune: func(u *unstructured.Unstructured) []string {
+			return pruning.PruneWithOptions(u.Object, structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+		}}}
 	if v.Subresources != nil && v.Subresources.Status != nil {
 		r.subresources = []string{"status"}
 		r.strategy = withCustomStatus(r.strategy)
@@ -92,6 +102,15 @@ func customResource(crd *apiextensionsv1.CustomResourceDefinition, in *apiextens
 		r.verbs = slices.DeleteFunc(slices.Clone(objectVerbs), func(v string) bool { return v == "create" })
 	}
 	return r, nil
+}
+
+// versionSchema is the structural schema of a version (v1 requires one).
+func versionSchema(in *apiextensions.CustomResourceDefinition, version string) (*structuralschema.Structural, error) {
+	v, err := apiextensions.GetSchemaForVersion(in, version)
+	if err != nil || v == nil || v.OpenAPIV3Schema == nil {
+		return nil, fmt.Errorf("no schema: %v", err)
+	}
+	return structuralschema.NewStructural(v.OpenAPIV3Schema)
 }
 
 // printerColumns are the version's columns; none: kube's Age column.
@@ -105,15 +124,8 @@ func printerColumns(cols []apiextensionsv1.CustomResourceColumnDefinition) []api
 // customStrategy prunes unknown fields and applies the schema's defaults,
 // then validates against the version's openAPIV3Schema with kube's
 // validator, so errors carry kube's field paths and messages.
-func customStrategy(in *apiextensions.CustomResourceDefinition, version string, gk schema.GroupKind) (strategy, error) {
-	v, err := apiextensions.GetSchemaForVersion(in, version)
-	if err != nil || v == nil || v.OpenAPIV3Schema == nil {
-		return strategy{}, fmt.Errorf("no schema: %v", err)
-	}
-	structural, err := structuralschema.NewStructural(v.OpenAPIV3Schema)
-	if err != nil {
-		return strategy{}, err
-	}
+func customStrategy(in *apiextensions.CustomResourceDefinition, version string, structural *structuralschema.Structural) (strategy, error) {
+	v, _ := apiextensions.GetSchemaForVersion(in, version)
 	validator, _, err := schemavalidation.NewSchemaValidator(v.OpenAPIV3Schema)
 	if err != nil {
 		return strategy{}, err
@@ -243,4 +255,32 @@ func customStrategicMerge() error {
 	return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", schema.GroupResource{}, "",
 		fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s",
 			types.JSONPatchType, types.MergePatchType, types.ApplyYAMLPatchType), 0, false)
+}
+
+// decodeResource decodes a body of the resource's type; a custom
+// resource's unknown fields are pruned, and reported as kube does: refused
+// with Strict, Warning headers with Warn.
+func (c *codecs) decodeResource(w http.ResponseWriter, data []byte, mediaType string, mode fieldValidation, res *resource) (runtime.Object, error) {
+	obj, err := c.decode(w, data, mediaType, mode, res.gvk, res.newObj())
+	if err != nil || res.custom == nil {
+		return obj, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	var unknown []string
+	for _, p := range res.custom.prune(u) {
+		unknown = append(unknown, fmt.Sprintf("unknown field %q", p))
+	}
+	switch {
+	case len(unknown) == 0 || mode == validationIgnore:
+	case mode == validationStrict:
+		return nil, apierrors.NewBadRequest(cannotHandle(res.gvk, fmt.Errorf("strict decoding error: %s", strings.Join(unknown, ", "))))
+	default:
+		for _, e := range unknown {
+			w.Header().Add("Warning", fmt.Sprintf("299 - %q", e))
+		}
+	}
+	return u, nil
 }

@@ -131,7 +131,8 @@ func TestCRDIsEstablishedAndDiscovered(t *testing.T) {
 	}
 }
 
-// Custom resources are pruned of unknown fields, defaulted and validated
+// Custom resources are pruned of unknown fields (refused with Strict),
+// defaulted and validated
 // against the schema with kube's field paths; status is written only
 // through /status, and the generation moves with the spec only.
 func TestCustomResourceSchemaAndStatus(t *testing.T) {
@@ -150,6 +151,10 @@ func TestCustomResourceSchemaAndStatus(t *testing.T) {
 	}
 	if spec["color"] != "blue" || w.Object["status"] != nil || w.GetGeneration() != 1 || w.GetUID() == "" {
 		t.Errorf("created %v", w.Object)
+	}
+	_, err = ws.Create(bg, widget("strict", map[string]any{"bogus": "x"}), metav1.CreateOptions{FieldValidation: "Strict"})
+	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), `Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.bogus"`) {
+		t.Errorf("strict unknown field: %v", err)
 	}
 	_, err = ws.Create(bg, widget("bad", map[string]any{"replicas": int64(-1)}), metav1.CreateOptions{})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0") {

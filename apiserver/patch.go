@@ -106,7 +106,7 @@ func (s *Server) applyPatch(q *request, pt types.PatchType, patch []byte, cur ru
 	if err != nil {
 		return nil, err
 	}
-	return s.codecs.decode(q.w, result, mediaJSON, mode, q.res.gvk, q.res.newObj())
+	return s.codecs.decodeResource(q.w, result, mediaJSON, mode, q.res)
 }
 
 // patchJSON applies a patch of type pt to the JSON document original;
