@@ -39,6 +39,8 @@ type customInfo struct {
 	// prune drops the fields the schema does not know and returns their
 	// paths.
 	prune func(u *unstructured.Unstructured) []string
+	// scale: the version declares the scale subresource.
+	scale *customScale
 }
 
 // customResources returns the resources an established definition serves,
@@ -97,6 +99,10 @@ func customResource(crd *apiextensionsv1.CustomResourceDefinition, in *apiextens
 	if v.Subresources != nil && v.Subresources.Status != nil {
 		r.subresources = []string{"status"}
 		r.strategy = withCustomStatus(r.strategy)
+	}
+	if v.Subresources != nil && v.Subresources.Scale != nil {
+		r.subresources = append(r.subresources, "scale")
+		r.custom.scale = newCustomScale(v.Subresources.Scale)
 	}
 	if crd.DeletionTimestamp != nil {
 		r.verbs = slices.DeleteFunc(slices.Clone(objectVerbs), func(v string) bool { return v == "create" })

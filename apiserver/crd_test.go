@@ -480,3 +480,56 @@ func TestCustomResourceAuthorization(t *testing.T) {
 		t.Errorf("robot in kube-system: %v", err)
 	}
 }
+
+// A declared scale subresource reads and writes the replicas at the
+// definition's paths, through the update path (generation, validation).
+func TestCustomResourceScale(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	crd := widgetCRD()
+	crd.Spec.Versions[0].Subresources.Scale = &apiextensionsv1.CustomResourceSubresourceScale{
+		SpecReplicasPath: ".spec.replicas", StatusReplicasPath: ".status.replicas", LabelSelectorPath: ptr(".status.selector")}
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["status"] = apiextensionsv1.JSONSchemaProps{Type: "object",
+		Properties: map[string]apiextensionsv1.JSONSchemaProps{"replicas": {Type: "integer"}, "selector": {Type: "string"}}}
+	createEstablished(t, ts, crd)
+	ws := ts.dynamic(t).Resource(widgetsV1).Namespace("default")
+	w, err := ws.Create(bg, widget("w", map[string]any{"replicas": int64(2)}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Object["status"] = map[string]any{"replicas": int64(1), "selector": "app=w"}
+	if _, err := ws.UpdateStatus(bg, w, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ws.Get(bg, "w", metav1.GetOptions{}, "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _, _ := unstructured.NestedInt64(sc.Object, "spec", "replicas")
+	status, _, _ := unstructured.NestedInt64(sc.Object, "status", "replicas")
+	sel, _, _ := unstructured.NestedString(sc.Object, "status", "selector")
+	if sc.GetKind() != "Scale" || spec != 2 || status != 1 || sel != "app=w" {
+		t.Fatalf("scale %v", sc.Object)
+	}
+	unstructured.SetNestedField(sc.Object, int64(5), "spec", "replicas")
+	if _, err := ws.Update(bg, sc, metav1.UpdateOptions{}, "scale"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ws.Get(bg, "w", metav1.GetOptions{})
+	if r, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); err != nil || r != 5 || got.GetGeneration() != 2 {
+		t.Fatalf("after scale: %v %v", err, got.Object)
+	}
+	if _, err := ws.Patch(bg, "w", types.MergePatchType, []byte(`{"spec":{"replicas":-3}}`), metav1.PatchOptions{}, "scale"); !apierrors.IsInvalid(err) {
+		t.Errorf("negative scale: %v", err)
+	}
+	list, err := ts.admin(t).Discovery().ServerResourcesForGroupVersion("example.com/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range list.APIResources {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "widgets,widgets/status,widgets/scale" {
+		t.Errorf("discovered %v", names)
+	}
+}
