@@ -48,7 +48,7 @@ func widgetYAML(group, name, spec string) string {
 
 // CustomResourceDefinitions with real kubectls: apply a definition, wait
 // for Established, apply a custom resource and get it with its printer
-// columns; an invalid one is refused with the field path, an unknown
+// columns, apply it again changed and get it by its short name; an invalid one is refused with the field path, an unknown
 // field is refused by kubectl's default strict validation and pruned with
 // --validate=warn; deleting the definition deletes its objects (the same
 // definition created again finds none).
@@ -85,6 +85,12 @@ func crdScenario(t *testing.T, k *kctl, group string) {
 	}
 	if out := k.ok("", "get", res, "w1"); squash(out) != "NAME REPLICAS COLOR w1 3 blue" {
 		t.Errorf("get with printer columns: %q", out)
+	}
+	if out := k.ok(widgetYAML(group, "w1", "{replicas: 4}"), "apply", "-f", "-"); squash(out) != "widget."+group+"/w1 configured" {
+		t.Errorf("apply again: %q", out)
+	}
+	if out := k.ok("", "get", "wd", "w1"); squash(out) != "NAME REPLICAS COLOR w1 4 blue" {
+		t.Errorf("get by short name after apply: %q", out)
 	}
 	bad := k.fails(widgetYAML(group, "bad", "{replicas: -1}"), "apply", "-f", "-")
 	if bad != `The Widget "bad" is invalid: spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0` {
