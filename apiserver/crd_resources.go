@@ -11,7 +11,9 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	structurallisttype "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	schemavalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
@@ -23,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/nodeagent/nodeagent/api/validation"
@@ -137,6 +140,7 @@ func customStrategy(in *apiextensions.CustomResourceDefinition, version string, 
 		return strategy{}, err
 	}
 	namespaced := in.Spec.Scope == apiextensions.NamespaceScoped
+	rules := cel.NewValidator(structural, true, celconfig.PerCallLimit) // nil: no x-kubernetes-validations
 	return strategy{
 		defaults: func(obj runtime.Object) {
 			u := obj.(*unstructured.Unstructured)
@@ -146,18 +150,36 @@ func customStrategy(in *apiextensions.CustomResourceDefinition, version string, 
 		validate: func(obj runtime.Object) field.ErrorList {
 			u := obj.(*unstructured.Unstructured)
 			errs := apimachineryvalidation.ValidateObjectMetaAccessor(u, namespaced, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-			return append(errs, schemavalidation.ValidateCustomResource(nil, u.UnstructuredContent(), validator)...)
+			errs = append(errs, schemavalidation.ValidateCustomResource(nil, u.UnstructuredContent(), validator)...)
+			return append(errs, validateRules(rules, structural, u, nil, errs)...)
 		},
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			u, o := obj.(*unstructured.Unstructured), old.(*unstructured.Unstructured)
 			errs := validation.ObjectMetaAccessorUpdate(u, o)
 			errs = append(errs, apimachineryvalidation.ValidateObjectMetaAccessor(u, namespaced, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))...)
-			return append(errs, schemavalidation.ValidateCustomResourceUpdate(nil, u.UnstructuredContent(), o.UnstructuredContent(), validator)...)
+			errs = append(errs, schemavalidation.ValidateCustomResourceUpdate(nil, u.UnstructuredContent(), o.UnstructuredContent(), validator)...)
+			return append(errs, validateRules(rules, structural, u, o, errs)...)
 		},
 		specChanged: func(obj, old runtime.Object) bool {
 			return !reflect.DeepEqual(withoutMeta(obj, false), withoutMeta(old, false))
 		},
 	}, nil
+}
+
+// validateRules checks the list types and runs the schema's
+// x-kubernetes-validations (CEL, with kube's cost limits; old is nil on
+// create), once the object has passed the schema as kube does.
+func validateRules(rules *cel.Validator, s *structuralschema.Structural, u, old *unstructured.Unstructured, prior field.ErrorList) field.ErrorList {
+	errs := structurallisttype.ValidateListSetsAndMaps(nil, s, u.Object)
+	if rules == nil || len(prior) > 0 || len(errs) > 0 {
+		return errs
+	}
+	var oldObj any
+	if old != nil {
+		oldObj = old.Object
+	}
+	ruleErrs, _ := rules.Validate(context.Background(), nil, s, u.Object, oldObj, celconfig.RuntimeCELCostBudget)
+	return ruleErrs
 }
 
 // withCustomStatus is withStatus for unstructured objects: status is

@@ -533,3 +533,33 @@ func TestCustomResourceScale(t *testing.T) {
 		t.Errorf("discovered %v", names)
 	}
 }
+
+// The schema's x-kubernetes-validations rules (CEL) run on create and on
+// update (transition rules see oldSelf), with kube's message and path.
+func TestCustomResourceValidationRules(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	crd := widgetCRD()
+	spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	spec.XValidations = apiextensionsv1.ValidationRules{
+		{Rule: "!has(self.replicas) || self.replicas <= 10", Message: "at most 10 replicas"},
+		{Rule: "!has(oldSelf.color) || self.color == oldSelf.color", Message: "color is immutable"},
+	}
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = spec
+	createEstablished(t, ts, crd)
+	ws := ts.dynamic(t).Resource(widgetsV1).Namespace("default")
+	_, err := ws.Create(bg, widget("big", map[string]any{"replicas": int64(11)}), metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `spec: Invalid value: at most 10 replicas`) {
+		t.Errorf("rule on create: %v", err)
+	}
+	w, err := ws.Create(bg, widget("w", map[string]any{"replicas": int64(1)}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ws.Patch(bg, "w", types.MergePatchType, []byte(`{"spec":{"color":"red"}}`), metav1.PatchOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `spec: Invalid value: color is immutable`) {
+		t.Errorf("transition rule: %v", err)
+	}
+	if _, err := ws.Patch(bg, w.GetName(), types.MergePatchType, []byte(`{"spec":{"replicas":10}}`), metav1.PatchOptions{}); err != nil {
+		t.Errorf("allowed change: %v", err)
+	}
+}
