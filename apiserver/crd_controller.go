@@ -33,8 +33,16 @@ func (s *Server) startCRDs(ctx context.Context) error {
 		return fmt.Errorf("custom resource definitions: %w", err)
 	}
 	loop, cancel := context.WithCancel(context.Background())
-	s.stopCRDs = cancel
-	go s.runCRDs(loop, rev)
+	done := make(chan struct{})
+	// Close waits for the loop: its watch ends before etcd does.
+	s.stopCRDs = func() {
+		cancel()
+		<-done
+	}
+	go func() {
+		defer close(done)
+		s.runCRDs(loop, rev)
+	}()
 	return nil
 }
 

@@ -115,7 +115,7 @@ type Server struct {
 	stopRBAC         context.CancelFunc
 	crd              *crdScheme      // CustomResourceDefinition conversion and defaults (crd.go)
 	custom           *customRegistry // the custom resources served (crd_registry.go)
-	stopCRDs         context.CancelFunc
+	stopCRDs         func()          // stops the definitions' loop and waits for it
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
