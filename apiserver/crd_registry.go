@@ -41,7 +41,11 @@ func (c *customRegistry) replace(rs []*resource, newStore func(r *resource) *sto
 	c.mu.Unlock()
 }
 
+// current is the registry now; a Server made without New serves none.
 func (c *customRegistry) current() *registry {
+	if c == nil {
+		return newRegistry(nil)
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.reg

@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -561,5 +563,37 @@ func TestCustomResourceValidationRules(t *testing.T) {
 	}
 	if _, err := ws.Patch(bg, w.GetName(), types.MergePatchType, []byte(`{"spec":{"replicas":10}}`), metav1.PatchOptions{}); err != nil {
 		t.Errorf("allowed change: %v", err)
+	}
+}
+
+// establishWidgets creates widgetCRD through a raw admin client and waits
+// until its widgets are served (for the fuzz target).
+func establishWidgets(t testing.TB, admin *http.Client, host string) {
+	t.Helper()
+	body, err := json.Marshal(widgetCRD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := admin.Post(host+"/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create widgets.example.com: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := admin.Get(host + "/apis/example.com/v1/namespaces/default/widgets")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("widgets not served: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
