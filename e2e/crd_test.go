@@ -72,6 +72,9 @@ func crdScenario(t *testing.T, k *kctl, group string) {
 	if out := k.ok("", "wait", "--for", "condition=established", "--timeout=30s", "crd/widgets."+group); squash(out) != crd+" condition met" {
 		t.Fatalf("wait: %q", out)
 	}
+	if out := squash(k.ok("", "get", "crd", "widgets."+group)); !strings.HasPrefix(out, "NAME CREATED AT widgets."+group+" ") || !strings.HasSuffix(out, "Z") {
+		t.Errorf("get crd: %q", out)
+	}
 	res := "widgets." + group
 	framework.Eventually(t, 20*time.Second, 200*time.Millisecond, "kubectl knows widgets", func() error {
 		_, errOut, err := k.run("", "get", res)

@@ -80,6 +80,8 @@ func For(resource string) (Printer, bool) {
 		return jobPrinter(), true
 	case "cronjobs":
 		return cronJobPrinter(), true
+	case "customresourcedefinitions":
+		return crdPrinter(), true
 	}
 	return Default(), false
 }
