@@ -597,3 +597,22 @@ func establishWidgets(t testing.TB, admin *http.Client, host string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A restarted server serves the established definitions' objects from its
+// first request: New reads the definitions before it returns.
+func TestCustomResourcesServedAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, 0)
+	createEstablished(t, ts, widgetCRD())
+	created, err := ts.dynamic(t).Resource(widgetsV1).Namespace("default").Create(bg, widget("keep", map[string]any{"replicas": int64(2)}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ts.port
+	ts.stop()
+	ts2 := startServer(t, dir, port)
+	got, err := ts2.dynamic(t).Resource(widgetsV1).Namespace("default").Get(bg, "keep", metav1.GetOptions{})
+	if err != nil || got.GetResourceVersion() != created.GetResourceVersion() || got.GetUID() != created.GetUID() {
+		t.Fatalf("after restart: %v %v", err, got)
+	}
+}
