@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"strings"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
@@ -31,9 +34,15 @@ type codecs struct {
 	json    runtime.SerializerInfo
 }
 
+// newCodecs serves client-go's types and apiextensions.k8s.io/v1; custom
+// resources are decoded as unstructured JSON.
 func newCodecs() *codecs {
-	f := serializer.NewCodecFactory(scheme.Scheme)
-	c := &codecs{scheme: scheme.Scheme, factory: f}
+	s := runtime.NewScheme()
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	utilruntime.Must(scheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	f := serializer.NewCodecFactory(s)
+	c := &codecs{scheme: s, factory: f}
 	c.json, _ = c.info(mediaJSON)
 	return c
 }
@@ -88,7 +97,7 @@ func (c *codecs) decodeBody(w http.ResponseWriter, r *http.Request, res *resourc
 			return nil, unsupportedMediaType(ct)
 		}
 	}
-	return c.decode(w, data, mt, mode, res.gvk, res.newObj())
+	return c.decodeResource(w, data, mt, mode, res)
 }
 
 func (c *codecs) decode(w http.ResponseWriter, data []byte, mediaType string, mode fieldValidation, want schema.GroupVersionKind, into runtime.Object) (runtime.Object, error) {

@@ -55,28 +55,35 @@ func (s *Server) legacyRoot(core bool) runtime.Object {
 			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: s.advertise}}}
 	}
 	list := &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
-	for _, gv := range s.reg.groupVersions() {
-		if gv.Group != "" {
+	seen := map[string]bool{}
+	for _, gv := range s.groupVersions() {
+		if gv.Group != "" && !seen[gv.Group] {
+			seen[gv.Group] = true
 			list.Groups = append(list.Groups, *s.apiGroup(gv.Group))
 		}
 	}
 	return list
 }
 
+// apiGroup lists a group's versions, the preferred (first) one first.
 func (s *Server) apiGroup(group string) *metav1.APIGroup {
-	for _, gv := range s.reg.groupVersions() {
-		if gv.Group == group && group != "" {
-			v := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
-			return &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}, Name: group,
-				Versions: []metav1.GroupVersionForDiscovery{v}, PreferredVersion: v}
+	var g *metav1.APIGroup
+	for _, gv := range s.groupVersions() {
+		if gv.Group != group || group == "" {
+			continue
 		}
+		v := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
+		if g == nil {
+			g = &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}, Name: group, PreferredVersion: v}
+		}
+		g.Versions = append(g.Versions, v)
 	}
-	return nil
+	return g
 }
 
 // resourceList is the legacy APIResourceList of one group version.
 func (s *Server) resourceList(gv schema.GroupVersion) runtime.Object {
-	rs := s.reg.inGroupVersion(gv)
+	rs := s.inGroupVersion(gv)
 	if len(rs) == 0 {
 		return nil
 	}
@@ -132,14 +139,19 @@ func aggregatedVersion(r *http.Request) (string, bool) {
 // writeAggregated answers /api or /apis with an APIGroupDiscoveryList.
 func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 	list := &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/" + v}}
-	for _, gv := range s.reg.groupVersions() {
+	index := map[string]int{}
+	for _, gv := range s.groupVersions() {
 		if (gv.Group == "") != core {
 			continue
 		}
-		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{
-			ObjectMeta: metav1.ObjectMeta{Name: gv.Group},
-			Versions:   []apidiscoveryv2.APIVersionDiscovery{{Version: gv.Version, Resources: s.discoveredResources(gv), Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}},
-		})
+		v := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Resources: s.discoveredResources(gv), Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+		if i, ok := index[gv.Group]; ok {
+			list.Items[i].Versions = append(list.Items[i].Versions, v)
+			continue
+		}
+		index[gv.Group] = len(list.Items)
+		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: gv.Group},
+			Versions: []apidiscoveryv2.APIVersionDiscovery{v}})
 	}
 	w.Header().Set("Content-Type", "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList")
 	w.WriteHeader(http.StatusOK)
@@ -148,7 +160,7 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 
 func (s *Server) discoveredResources(gv schema.GroupVersion) []apidiscoveryv2.APIResourceDiscovery {
 	var out []apidiscoveryv2.APIResourceDiscovery
-	for _, r := range s.reg.inGroupVersion(gv) {
+	for _, r := range s.inGroupVersion(gv) {
 		scope := apidiscoveryv2.ScopeCluster
 		if r.namespaced {
 			scope = apidiscoveryv2.ScopeNamespace

@@ -45,12 +45,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNonResource(w, r, user, info)
 		return
 	}
-	res, ok := s.reg.lookup(info.group, info.version, info.resource)
+	res, ok := s.lookup(info.group, info.version, info.resource)
 	if !ok || (info.subresource != "" && !res.hasSubresource(info.subresource)) || !scopeServed(info, res.namespaced) {
 		s.serveUnserved(w, r, user, info)
 		return
 	}
 	out, err := s.codecs.negotiate(r)
+	out = s.codecs.jsonForCustom(out, res)
 	if err != nil {
 		s.writeError(w, err, res.groupResource(), info.name)
 		return

@@ -95,6 +95,9 @@ func patchType(contentType string) (types.PatchType, error) {
 
 // applyPatch returns the object that results from patching cur.
 func (s *Server) applyPatch(q *request, pt types.PatchType, patch []byte, cur runtime.Object, mode fieldValidation) (runtime.Object, error) {
+	if pt == types.StrategicMergePatchType && q.res.custom != nil {
+		return nil, customStrategicMerge()
+	}
 	original, err := json.Marshal(cur)
 	if err != nil {
 		return nil, err
@@ -103,7 +106,7 @@ func (s *Server) applyPatch(q *request, pt types.PatchType, patch []byte, cur ru
 	if err != nil {
 		return nil, err
 	}
-	return s.codecs.decode(q.w, result, mediaJSON, mode, q.res.gvk, q.res.newObj())
+	return s.codecs.decodeResource(q.w, result, mediaJSON, mode, q.res)
 }
 
 // patchJSON applies a patch of type pt to the JSON document original;

@@ -39,7 +39,7 @@ func (s *Server) serveGet(q *request) error {
 // respond writes one object, as a Table when the client asked for one.
 func (s *Server) respond(q *request, code int, obj runtime.Object) error {
 	if q.info.subresource == "scale" {
-		sc, err := scaleOf(obj)
+		sc, err := scaleOf(q.res, obj)
 		if err != nil {
 			return err
 		}

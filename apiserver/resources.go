@@ -37,6 +37,8 @@ type resource struct {
 	// virtual resources are not stored: a create is answered by a review
 	// (TokenReview, SubjectAccessReview), every other verb is 405.
 	virtual bool
+	// custom: a custom resource, served from a CustomResourceDefinition.
+	custom *customInfo
 }
 
 // strategy is what differs between resources on create and update.

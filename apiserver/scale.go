@@ -43,8 +43,11 @@ func replicatedOf(obj runtime.Object) (replicated, error) {
 	return replicated{}, fmt.Errorf("%T has no scale subresource", obj)
 }
 
-// scaleOf is the Scale of a workload.
-func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
+// scaleOf is the Scale of a workload (of a custom resource: crd_scale.go).
+func scaleOf(res *resource, obj runtime.Object) (*autoscalingv1.Scale, error) {
+	if res.custom != nil && res.custom.scale != nil {
+		return res.custom.scale.of(obj)
+	}
 	r, err := replicatedOf(obj)
 	if err != nil {
 		return nil, err
@@ -112,7 +115,7 @@ func (s *Server) serveScalePatch(q *request) error {
 		return err
 	}
 	return s.update(q, func(cur runtime.Object) (runtime.Object, error) {
-		sc, err := scaleOf(cur)
+		sc, err := scaleOf(q.res, cur)
 		if err != nil {
 			return nil, err
 		}
@@ -147,6 +150,9 @@ func applyScale(q *request, cur runtime.Object, sc *autoscalingv1.Scale) (runtim
 		if err := checkRV(q, cur, rv); err != nil {
 			return nil, err
 		}
+	}
+	if c := q.res.custom; c != nil && c.scale != nil {
+		return c.scale.set(cur, sc.Spec.Replicas)
 	}
 	r, err := replicatedOf(cur)
 	if err != nil {

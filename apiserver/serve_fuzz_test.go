@@ -30,6 +30,7 @@ func FuzzServeHTTP(f *testing.F) {
 	admin, host := rawClient(f, ts)
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ts.srv.caPool}}}
 	hostURL, _ := url.Parse(host)
+	establishWidgets(f, admin, host)
 	seeds := []struct {
 		method      uint8
 		path, query string
@@ -46,6 +47,11 @@ func FuzzServeHTTP(f *testing.F) {
 		{0, "/apis", "", 0, ""},
 		{1, "/api/v1/namespaces", "", 0, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n"}}`},
 		{1, "/api/v1/namespaces/default/pods/p/binding", "", 0, `{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"name":"n1"}}`},
+		{1, "/apis/example.com/v1/namespaces/default/widgets", "fieldValidation=Strict", 0, `{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"replicas":1}}`},
+		{3, "/apis/example.com/v1/namespaces/default/widgets/w/status", "", 4, `{"status":{"ready":true},"spec":{"x":1}}`},
+		{2, "/apis/example.com/v1/namespaces/default/widgets/w", "", 1, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {replicas: -1}\n"},
+		{0, "/apis/example.com/v1/widgets", "fieldSelector=metadata.namespace%3Ddefault", 0, ""},
+		{1, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "", 0, `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"a.b"},"spec":{}}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.ct, []byte(s.body), true)

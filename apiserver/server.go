@@ -113,6 +113,9 @@ type Server struct {
 	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
 	rbac             *auth.RBACIndex // the RBAC authorizer's roles and bindings (rbac_index.go)
 	stopRBAC         context.CancelFunc
+	crd              *crdScheme      // CustomResourceDefinition conversion and defaults (crd.go)
+	custom           *customRegistry // the custom resources served (crd_registry.go)
+	stopCRDs         func()          // stops the definitions' loop and waits for it
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -122,8 +125,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...)),
-		now: time.Now, watchLimits: cfg.Watch}
+	crds, err := newCRDScheme()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), crdResources(crds)...)),
+		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -141,6 +148,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	if err := s.setup(ctx); err != nil {
+		backend.Close()
+		return nil, err
+	}
+	if err := s.startCRDs(ctx); err != nil {
 		backend.Close()
 		return nil, err
 	}
@@ -181,12 +192,20 @@ func openBackend(ctx context.Context, cfg Config) (*storage.Backend, error) {
 	return storage.StartEmbedded(ctx, cfg.DataDir)
 }
 
-func (s *Server) store(r *resource) *storage.Store { return s.stores[r] }
+func (s *Server) store(r *resource) *storage.Store {
+	if r.custom != nil {
+		return r.custom.store
+	}
+	return s.stores[r]
+}
 
 // Close stops storage.
 func (s *Server) Close() error {
 	if s.stopRBAC != nil {
 		s.stopRBAC()
+	}
+	if s.stopCRDs != nil {
+		s.stopCRDs()
 	}
 	return s.backend.Close()
 }

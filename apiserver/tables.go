@@ -9,6 +9,9 @@ import (
 
 // table renders objects as the meta.k8s.io/v1 Table kubectl prints.
 func (s *Server) table(q *request, objs []runtime.Object, cont string) (*metav1.Table, error) {
+	if q.res.custom != nil && q.info.subresource == "" {
+		return s.customTable(q, objs, cont)
+	}
 	p, _ := printers.For(q.res.plural)
 	if q.info.subresource == "scale" {
 		p = printers.Default()

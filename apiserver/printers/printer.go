@@ -82,6 +82,8 @@ func For(resource string) (Printer, bool) {
 		return jobPrinter(), true
 	case "cronjobs":
 		return cronJobPrinter(), true
+	case "customresourcedefinitions":
+		return crdPrinter(), true
 	}
 	return Default(), false
 }

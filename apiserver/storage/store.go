@@ -22,7 +22,13 @@ type Store struct {
 	linked Linked // nil: the objects stand alone
 	ttl    time.Duration
 	leases *Leases // nil: the objects do not expire
+	// onDecode adjusts every object read (nil: nothing to adjust).
+	onDecode func(runtime.Object)
 }
+
+// OnDecode makes f adjust every object the store reads, as it is decoded
+// (the custom resources' apiVersion is the one the store serves).
+func (s *Store) OnDecode(f func(runtime.Object)) { s.onDecode = f }
 
 // Expire makes every object written (created or updated) expire ttl after
 // the write, through leases from l.
@@ -109,6 +115,9 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	obj := s.newObj()
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, fmt.Errorf("storage: decode: %w", err)
+	}
+	if s.onDecode != nil {
+		s.onDecode(obj)
 	}
 	setRV(obj, rev)
 	return obj, nil
