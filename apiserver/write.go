@@ -34,12 +34,14 @@ func (s *Server) create(q *request) error {
 	if err != nil {
 		return err
 	}
+	managed := managedFieldsOf(obj)
 	if err := s.prepareMetaForCreate(q, obj); err != nil {
 		return err
 	}
 	if err := s.admitCreate(q, obj); err != nil {
 		return err
 	}
+	obj = s.trackUpdate(q, obj, nil, managed)
 	name, _ := nameAndNode(obj)
 	created, err := s.storeCreate(q.ctx, q.res, q.info.namespace, name, obj, dryRun(q.r))
 	if err != nil {
@@ -136,9 +138,11 @@ func (s *Server) update(q *request, next storage.UpdateFunc) error {
 		if err != nil {
 			return nil, err
 		}
+		managed := managedFieldsOf(obj)
 		if err := s.admitUpdate(q, obj, cur); err != nil {
 			return nil, err
 		}
+		obj = s.keepManagedFields(q, obj, cur, managed)
 		if dryRun(q.r) {
 			dry = obj
 			return nil, errDryRun
