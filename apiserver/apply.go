@@ -158,3 +158,19 @@ func (s *Server) keepManagedFields(q *request, obj, live runtime.Object, managed
 	}
 	return s.trackUpdate(q, obj, live, managed)
 }
+
+// writeOptions checks a create's or update's fieldManager and dryRun as
+// kube-apiserver does (422 on CreateOptions or UpdateOptions): the manager
+// is stored in managedFields.
+func writeOptions(q *request) error {
+	v := q.r.URL.Query()
+	manager, dry := v.Get("fieldManager"), v["dryRun"]
+	kind, errs := "UpdateOptions", metav1validation.ValidateUpdateOptions(&metav1.UpdateOptions{FieldManager: manager, DryRun: dry})
+	if q.r.Method == http.MethodPost {
+		kind, errs = "CreateOptions", metav1validation.ValidateCreateOptions(&metav1.CreateOptions{FieldManager: manager, DryRun: dry})
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
+	}
+	return nil
+}

@@ -173,3 +173,23 @@ func TestEveryResourceHasAnApplySchema(t *testing.T) {
 		}
 	}
 }
+
+// A manager name over 128 characters or an unknown dryRun value is kube's
+// 422 on the write's options, for creates and updates too.
+func TestWriteOptionsAreChecked(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	cms := ts.admin(t).CoreV1().ConfigMaps("default")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}
+	_, err := cms.Create(bg, cm, metav1.CreateOptions{FieldManager: strings.Repeat("m", 129)})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "CreateOptions") || !strings.Contains(err.Error(), "fieldManager") {
+		t.Fatalf("create with a long manager: %v", err)
+	}
+	cm, err = cms.Create(bg, cm, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cms.Update(bg, cm, metav1.UpdateOptions{DryRun: []string{"Some"}})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "UpdateOptions") || !strings.Contains(err.Error(), "dryRun") {
+		t.Fatalf("update with a bad dryRun: %v", err)
+	}
+}

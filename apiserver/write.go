@@ -26,6 +26,9 @@ func (s *Server) create(q *request) error {
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "create "+q.info.subresource)
 	}
+	if err := writeOptions(q); err != nil {
+		return err
+	}
 	data, err := readBody(q.r)
 	if err != nil {
 		return err
@@ -105,6 +108,9 @@ func dryRun(r *http.Request) bool {
 func (s *Server) serveUpdate(q *request) error {
 	if q.info.subresource == "scale" {
 		return s.serveScaleUpdate(q)
+	}
+	if err := writeOptions(q); err != nil {
+		return err
 	}
 	data, err := readBody(q.r)
 	if err != nil {
