@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"sigs.k8s.io/yaml"
 
+	"github.com/nodeagent/nodeagent/apiserver/auth"
 	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 
@@ -60,8 +61,12 @@ func (s *Server) serveApply(q *request, patch []byte) error {
 }
 
 // applyCreate creates the object an apply names from its applied
-// configuration merged into an empty object.
+// configuration merged into an empty object. The request was authorized as
+// a patch; creating needs the create verb too (kube's create on update).
 func (s *Server) applyCreate(q *request, fm *managedfields.FieldManager, applied *unstructured.Unstructured, manager string, force bool) error {
+	if err := s.authorizeApplyCreate(q); err != nil {
+		return err
+	}
 	obj, err := applyTo(fm, s.fields.typed(q.res), applied, manager, force)
 	if err != nil {
 		return err
@@ -171,6 +176,18 @@ func writeOptions(q *request) error {
 	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
+	}
+	return nil
+}
+
+// authorizeApplyCreate checks that the user of an apply that creates may
+// create the object.
+func (s *Server) authorizeApplyCreate(q *request) error {
+	at := auth.Attributes{User: q.user, Verb: "create", APIGroup: q.info.group, Resource: q.info.resource,
+		Namespace: q.info.namespace, Name: q.info.name, ResourceRequest: true, Path: q.info.path}
+	ok, reason, err := s.authz.Authorize(q.ctx, at)
+	if err != nil || !ok {
+		return forbidden(err, reason, q.gr(), q.info.name)
 	}
 	return nil
 }

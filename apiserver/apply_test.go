@@ -1,12 +1,14 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -191,5 +193,44 @@ func TestWriteOptionsAreChecked(t *testing.T) {
 	_, err = cms.Update(bg, cm, metav1.UpdateOptions{DryRun: []string{"Some"}})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "UpdateOptions") || !strings.Contains(err.Error(), "dryRun") {
 		t.Fatalf("update with a bad dryRun: %v", err)
+	}
+}
+
+// An apply that would create needs the create verb besides patch (kube's
+// create on update): a user who may only patch configmaps is refused 403
+// and nothing is made, and may apply to one that exists.
+func TestApplyCreateNeedsCreate(t *testing.T) {
+	ts := startReviewServer(t)
+	admin := ts.admin(t)
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "cm-patcher", Namespace: "default"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "patch"}}}}
+	if _, err := admin.RbacV1().Roles("default").Create(bg, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RbacV1().RoleBindings("default").Create(bg, bindRole("default", "bob-patches", "Role", "cm-patcher", rbacSubject("User", "bob")), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bob := ts.bearer(t, "bob-token").CoreV1().ConfigMaps("default")
+	eventuallyNoErr(t, "bob may patch configmaps", func() error {
+		_, err := bob.Patch(bg, "cm", types.MergePatchType, []byte(`{}`), metav1.PatchOptions{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("patch of a missing configmap: %v", err)
+		}
+		return nil
+	})
+	cfg := corev1ac.ConfigMap("cm", "default").WithData(map[string]string{"k": "v"})
+	_, err := bob.Apply(bg, cfg, metav1.ApplyOptions{FieldManager: "bob"})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `configmaps "cm" is forbidden: User "bob" cannot create resource "configmaps"`) {
+		t.Fatalf("apply creating without create: %v", err)
+	}
+	if _, err := admin.CoreV1().ConfigMaps("default").Get(bg, "cm", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("refused apply made the object: %v", err)
+	}
+	if _, err := admin.CoreV1().ConfigMaps("default").Create(bg, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bob.Apply(bg, cfg, metav1.ApplyOptions{FieldManager: "bob"})
+	if err != nil || got.Data["k"] != "v" {
+		t.Fatalf("apply to an existing object with patch: %v %+v", err, got)
 	}
 }
