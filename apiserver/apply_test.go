@@ -234,3 +234,26 @@ func TestApplyCreateNeedsCreate(t *testing.T) {
 		t.Fatalf("apply to an existing object with patch: %v %+v", err, got)
 	}
 }
+
+// A write of the scale subresource takes spec.replicas from the manager
+// that applied it, as kube's: the applier's next apply of replicas
+// conflicts with the scaler.
+func TestScaleTakesReplicasOwnership(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	deps := ts.admin(t).AppsV1().Deployments("default")
+	if _, err := deps.Apply(bg, webApply("web", 2, nil), metav1.ApplyOptions{FieldManager: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := deps.GetScale(bg, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Spec.Replicas = 4
+	if _, err := deps.UpdateScale(bg, "web", sc, metav1.UpdateOptions{FieldManager: "scaler"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = deps.Apply(bg, webApply("web", 2, nil), metav1.ApplyOptions{FieldManager: "alice"})
+	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), `conflict with "scaler" with subresource "scale" using apps/v1`) || !strings.Contains(err.Error(), ".spec.replicas") {
+		t.Fatalf("apply after scale: %v", err)
+	}
+}

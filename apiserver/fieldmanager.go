@@ -45,10 +45,13 @@ func newFieldManagers(scheme *runtime.Scheme) *fieldManagers {
 }
 
 // forResource is the field manager of res's subresource, or nil when the
-// subresource keeps no managed fields of its own (scale, finalize) or the
-// models have no schema for the kind.
+// subresource keeps no managed fields of its own (finalize) or the models
+// have no schema for the kind. A write of the scale subresource is recorded
+// on the workload's fields (spec.replicas) as kube's scale handler maps it.
 func (f *fieldManagers) forResource(res *resource, subresource string) (*managedfields.FieldManager, error) {
-	if subresource != "" && subresource != "status" {
+	switch subresource {
+	case "", "status", "scale":
+	default:
 		return nil, nil
 	}
 	key := fieldManagerKey{res.gvk, subresource}
@@ -85,13 +88,13 @@ func (f *fieldManagers) typed(res *resource) runtime.Object {
 }
 
 // resetFields are the fields a write to the subresource does not change, so
-// its manager does not own them: the main resource of a kind with status
-// leaves status alone, the status subresource everything else (as kube's
-// strategies' GetResetFields for spec and status).
+// its manager does not own them: the main resource (and scale) of a kind
+// with status leaves status alone, the status subresource everything else
+// (as kube's strategies' GetResetFields for spec and status).
 func resetFields(res *resource, subresource string) map[fieldpath.APIVersion]fieldpath.Filter {
 	var set *fieldpath.Set
 	switch {
-	case subresource == "" && res.strategy.hasStatus:
+	case (subresource == "" || subresource == "scale") && res.strategy.hasStatus:
 		set = fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
 	case subresource == "status":
 		set = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("metadata"))
