@@ -62,6 +62,12 @@ func (s *Server) servePatch(q *request) error {
 	if err != nil {
 		return err
 	}
+	if pt == types.ApplyYAMLPatchType {
+		return s.serveApply(q, patch)
+	}
+	if _, err := patchOptions(q.r, pt); err != nil {
+		return err
+	}
 	mode, err := parseFieldValidation(q.r)
 	if err != nil {
 		return err
@@ -85,10 +91,10 @@ func patchType(contentType string) (types.PatchType, error) {
 		return "", unsupportedMediaType(contentType)
 	}
 	switch pt := types.PatchType(mt); pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
 		return pt, nil
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		return "", apierrors.NewGenericServerResponse(415, "patch", schema.GroupResource{}, "", "server-side apply is not supported by nodeagent yet; use client-side `kubectl apply`", 0, false)
+	case types.ApplyCBORPatchType:
+		return "", apierrors.NewGenericServerResponse(415, "patch", schema.GroupResource{}, "", "server-side apply in CBOR is not supported by nodeagent; send application/apply-patch+yaml", 0, false)
 	}
 	return "", unsupportedMediaType(contentType)
 }

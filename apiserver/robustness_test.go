@@ -81,8 +81,11 @@ func TestBadInputIsRejectedAndNothingIsWritten(t *testing.T) {
 	if code != 201 || !strings.Contains(hdr.Get("Warning"), `unknown field \"bogus\"`) {
 		t.Errorf("YAML create with an unknown field (Warn): %d, Warning %q", code, hdr.Get("Warning"))
 	}
-	if code, _, _ := do(t, c, "PATCH", cms+"/ok", "application/apply-patch+yaml", []byte("{}")); code != 415 {
-		t.Errorf("server-side apply: %d, want 415", code)
+	if code, _, _ := do(t, c, "PATCH", cms+"/ok", "application/apply-patch+yaml", []byte("{}")); code != 422 {
+		t.Errorf("server-side apply without fieldManager: %d, want 422", code)
+	}
+	if code, _, _ := do(t, c, "PATCH", cms+"/ok", "application/apply-patch+cbor", []byte("{}")); code != 415 {
+		t.Errorf("server-side apply in CBOR: %d, want 415", code)
 	}
 	if code, st, _ := do(t, c, "GET", host+"/api/v1/frobnicators", "", nil); code != 404 || st.Reason != "NotFound" {
 		t.Errorf("unknown resource: %d %+v", code, st)

@@ -97,6 +97,7 @@ type Server struct {
 	cfg              Config
 	log              *slog.Logger
 	codecs           *codecs
+	fields           *fieldManagers
 	reg              *registry
 	stores           map[*resource]*storage.Store
 	backend          *storage.Backend
@@ -131,6 +132,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), crdResources(crds)...)),
 		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
+	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ func (s *Server) create(q *request) error {
 	default:
 		return apierrors.NewMethodNotSupported(q.gr(), "create "+q.info.subresource)
 	}
+	if err := writeOptions(q); err != nil {
+		return err
+	}
 	data, err := readBody(q.r)
 	if err != nil {
 		return err
@@ -34,12 +37,14 @@ func (s *Server) create(q *request) error {
 	if err != nil {
 		return err
 	}
+	managed := managedFieldsOf(obj)
 	if err := s.prepareMetaForCreate(q, obj); err != nil {
 		return err
 	}
 	if err := s.admitCreate(q, obj); err != nil {
 		return err
 	}
+	obj = s.trackUpdate(q, obj, nil, managed)
 	name, _ := nameAndNode(obj)
 	created, err := s.storeCreate(q.ctx, q.res, q.info.namespace, name, obj, dryRun(q.r))
 	if err != nil {
@@ -104,6 +109,9 @@ func (s *Server) serveUpdate(q *request) error {
 	if q.info.subresource == "scale" {
 		return s.serveScaleUpdate(q)
 	}
+	if err := writeOptions(q); err != nil {
+		return err
+	}
 	data, err := readBody(q.r)
 	if err != nil {
 		return err
@@ -136,9 +144,11 @@ func (s *Server) update(q *request, next storage.UpdateFunc) error {
 		if err != nil {
 			return nil, err
 		}
+		managed := managedFieldsOf(obj)
 		if err := s.admitUpdate(q, obj, cur); err != nil {
 			return nil, err
 		}
+		obj = s.keepManagedFields(q, obj, cur, managed)
 		if dryRun(q.r) {
 			dry = obj
 			return nil, errDryRun
