@@ -13,47 +13,7 @@ import (
 
 // setsYAML is a DaemonSet, a StatefulSet behind a headless Service and
 // one with a volume claim template (the default local class).
-const setsYAML = `apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: agent
-        image: 127.0.0.1:5000/nodeagent/testserver:v1
-        args: [pause]
----
-apiVersion: v1
-kind: Service
-metadata: {name: db}
-spec:
-  clusterIP: None
-  selector: {app: db}
-  ports: [{name: http, port: 8080}]
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  serviceName: db
-  replicas: 2
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: db
-        image: 127.0.0.1:5000/nodeagent/testserver:v1
-        args: [serve, --http, ":8080"]
-        readinessProbe:
-          httpGet: {path: /healthz, port: 8080}
-          periodSeconds: 1
----
+const setsYAML = daemonAndDBYAML + `---
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: store}
@@ -206,3 +166,47 @@ func checkStableStorage(t *testing.T, l *agentLab) {
 		t.Fatalf("data after the pod was made again: %q", out)
 	}
 }
+
+// daemonAndDBYAML is a DaemonSet "agent" and a StatefulSet "db" of two
+// probed pods behind the headless Service "db".
+const daemonAndDBYAML = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: agent
+        image: 127.0.0.1:5000/nodeagent/testserver:v1
+        args: [pause]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: db
+        image: 127.0.0.1:5000/nodeagent/testserver:v1
+        args: [serve, --http, ":8080"]
+        readinessProbe:
+          httpGet: {path: /healthz, port: 8080}
+          periodSeconds: 1
+`

@@ -46,57 +46,8 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: client}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: client
-    image: 127.0.0.1:5000/nodeagent/testserver:v1
-    args: [pause]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: agent
-        image: 127.0.0.1:5000/nodeagent/testserver:v1
-        args: [pause]
----
-apiVersion: v1
-kind: Service
-metadata: {name: db}
-spec:
-  clusterIP: None
-  selector: {app: db}
-  ports: [{name: http, port: 8080}]
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  serviceName: db
-  replicas: 2
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: db
-        image: 127.0.0.1:5000/nodeagent/testserver:v1
-        args: [serve, --http, ":8080"]
-        readinessProbe:
-          httpGet: {path: /healthz, port: 8080}
-          periodSeconds: 1
----
+` + clientPodYAML + `---
+` + daemonAndDBYAML + `---
 apiVersion: batch/v1
 kind: Job
 metadata: {name: batch}
