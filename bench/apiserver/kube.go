@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeagent/nodeagent/bench/internal/probe"
-	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
 // kubeReadyTimeout bounds how long etcd and kube-apiserver together may
@@ -208,25 +207,14 @@ func (k *kubeAnchor) restConfig() (*rest.Config, error) {
 	return kubeconfigRESTConfig(k.pki().kubeconfig())
 }
 
-// rss is kube-apiserver's and etcd's together.
-func (k *kubeAnchor) rss() (uint64, error) {
-	a, e, err := k.rssParts()
-	return a + e, err
-}
-
-// rssDetail says how the RSS divides between the two.
-func (k *kubeAnchor) rssDetail() (string, error) {
-	a, e, err := k.rssParts()
-	return "kube-apiserver " + stats.MiB(a) + " + etcd " + stats.MiB(e), err
-}
-
-// rssParts is kube-apiserver's and etcd's RSS.
-func (k *kubeAnchor) rssParts() (apiserver, etcd uint64, err error) {
-	if apiserver, err = k.api.rss(); err != nil {
-		return 0, 0, err
+// rss is kube-apiserver's and etcd's.
+func (k *kubeAnchor) rss() ([]procRSS, error) {
+	a, err := k.api.rss()
+	if err != nil {
+		return nil, err
 	}
-	etcd, err = k.etcd.rss()
-	return apiserver, etcd, err
+	e, err := k.etcd.rss()
+	return []procRSS{{"kube-apiserver", a}, {"etcd", e}}, err
 }
 
 // stop stops kube-apiserver, then etcd, and removes the directory.

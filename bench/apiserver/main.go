@@ -35,18 +35,20 @@ type config struct {
 	Creates16     int           // creates with Clients concurrent clients
 	Clients       int           // concurrent clients for the concurrent creates
 	Lists         int           // measured lists of each kind
+	RSSWindow     time.Duration // how long the RSS is sampled at rest (idle, stored)
 	Timeout       time.Duration // bound on the whole run
 }
 
 func defaultConfig() config {
 	return config{Bin: "bin/nodeagent", Pods: 10000, ListPods: 5000, Nodes: 50, Watchers: 100, WatchEvents: 200,
-		Creates1: 500, Creates16: 2000, Clients: 16, Lists: 10, Timeout: 40 * time.Minute}
+		Creates1: 500, Creates16: 2000, Clients: 16, Lists: 10, RSSWindow: 10 * time.Second, Timeout: 40 * time.Minute}
 }
 
 // quickConfig is a smoke run: every phase, small numbers.
 func quickConfig() config {
 	c := defaultConfig()
 	c.Pods, c.ListPods, c.Nodes, c.Watchers, c.WatchEvents, c.Creates1, c.Creates16, c.Lists = 200, 100, 10, 10, 50, 50, 200, 5
+	c.RSSWindow = time.Second
 	return c
 }
 
@@ -76,6 +78,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Creates16, "creates-n", cfg.Creates16, "creates with --clients concurrent clients")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
 	fs.IntVar(&cfg.Lists, "lists", cfg.Lists, "measured lists of each kind")
+	fs.DurationVar(&cfg.RSSWindow, "rss-window", cfg.RSSWindow, "how long the RSS is sampled at rest (every 200ms; the median is reported)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -99,6 +102,7 @@ func applyQuick(fs *flag.FlagSet, cfg config) config {
 	cli.Pick(set, "creates-1", &cfg.Creates1, q.Creates1)
 	cli.Pick(set, "creates-n", &cfg.Creates16, q.Creates16)
 	cli.Pick(set, "lists", &cfg.Lists, q.Lists)
+	cli.Pick(set, "rss-window", &cfg.RSSWindow, q.RSSWindow)
 	return cfg
 }
 
@@ -110,6 +114,9 @@ func (c config) validate() error {
 	}
 	if c.WatchEvents > 9999 || c.Pods > 99999 || c.Creates1 > 99999 || c.Creates16 > 99999 || c.Nodes > 99 {
 		return errors.New("at most 9999 watch events, 99999 pods per phase and 99 nodes (names have fixed widths)")
+	}
+	if c.RSSWindow < 0 {
+		return errors.New("--rss-window must not be negative")
 	}
 	if c.ListPods > c.Pods {
 		return fmt.Errorf("--list-pods %d is more than --pods %d: the listed pods are the first of the stored ones", c.ListPods, c.Pods)

@@ -18,14 +18,8 @@ import (
 type target interface {
 	name() string
 	restConfig() (*rest.Config, error)
-	rss() (uint64, error) // of every process the target is made of
-	stop() error          // stops it and removes its files
-}
-
-// rssDetailer is a target made of several processes, which says how its
-// RSS divides.
-type rssDetailer interface {
-	rssDetail() (string, error)
+	rss() ([]procRSS, error) // of every process the target is made of
+	stop() error             // stops it and removes its files
 }
 
 // results are the figures of one run.
@@ -38,14 +32,14 @@ type results struct {
 
 // targetResults are one target's figures.
 type targetResults struct {
-	name, versions                string
-	rssIdle, rssStored, rssListed uint64
-	rssDetail                     string // how rssStored divides, for several processes
-	create1, create16, bulk       stats.Summary
-	listJSON, listProto           stats.Summary
-	listNode, listLabel           stats.Summary // selector lists (protobuf)
-	watch                         stats.Summary
-	podJSON                       []byte // one pod as stored, re-encoded as JSON
+	name, versions          string
+	rssIdle, rssStored      rssWindow // at rest, over cfg.RSSWindow
+	rssListed               uint64    // right after a list of every pod
+	create1, create16, bulk stats.Summary
+	listJSON, listProto     stats.Summary
+	listNode, listLabel     stats.Summary // selector lists (protobuf)
+	watch                   stats.Summary
+	podJSON                 []byte // one pod as stored, re-encoded as JSON
 }
 
 // runTarget starts a target, measures it and stops it, also on failure.
@@ -74,7 +68,8 @@ func measureTarget(ctx context.Context, cfg config, t target, progress io.Writer
 	if err != nil {
 		return r, err
 	}
-	if r.rssIdle, err = t.rss(); err != nil {
+	say("RSS at rest for %s", cfg.RSSWindow)
+	if r.rssIdle, err = sampleRSS(ctx, t, cfg.RSSWindow); err != nil {
 		return r, err
 	}
 	css, closeIdle, err := newClientsets(restCfg, cfg.Clients)
@@ -95,7 +90,7 @@ func measureTarget(ctx context.Context, cfg config, t target, progress io.Writer
 	if err := measureLists(ctx, cfg, restCfg, css, m, &r); err != nil {
 		return r, err
 	}
-	say("create %d more pods (%d in all), read the RSS, list them all", cfg.Pods-cfg.ListPods, cfg.Pods)
+	say("create %d more pods (%d in all), RSS at rest for %s, list them all", cfg.Pods-cfg.ListPods, cfg.Pods, cfg.RSSWindow)
 	return r, measureStored(ctx, cfg, t, restCfg, css, m, &r)
 }
 
@@ -153,8 +148,8 @@ func shardQuery(cfg config) listQuery {
 		want: placed(cfg.ListPods, shards, 0)}
 }
 
-// measureStored fills the namespace up to cfg.Pods pods and reads the RSS,
-// then lists them all (JSON, unmeasured) and reads it again.
+// measureStored fills the namespace up to cfg.Pods pods and samples the
+// RSS at rest, then lists them all (JSON, unmeasured) and reads it again.
 func measureStored(ctx context.Context, cfg config, t target, restCfg *rest.Config, css []kubernetes.Interface, m podMaker, r *targetResults) error {
 	if more := cfg.Pods - cfg.ListPods; more > 0 {
 		if _, err := createPods(ctx, css, m, "l", cfg.ListPods, more); err != nil {
@@ -162,18 +157,14 @@ func measureStored(ctx context.Context, cfg config, t target, restCfg *rest.Conf
 		}
 	}
 	var err error
-	if r.rssStored, err = t.rss(); err != nil {
+	if r.rssStored, err = sampleRSS(ctx, t, cfg.RSSWindow); err != nil {
 		return err
-	}
-	if d, ok := t.(rssDetailer); ok {
-		if r.rssDetail, err = d.rssDetail(); err != nil {
-			return err
-		}
 	}
 	if _, err := listWith(ctx, restCfg, mediaJSON, everyPod(cfg.Pods), 1); err != nil {
 		return err
 	}
-	r.rssListed, err = t.rss()
+	listed, err := t.rss()
+	r.rssListed = total(listed)
 	return err
 }
 

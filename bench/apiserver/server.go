@@ -181,8 +181,11 @@ func checkLoopback(host string) error {
 // name is how the report calls this target.
 func (s *server) name() string { return "nodeagent" }
 
-// rss is the server's resident set size (VmRSS) in bytes.
-func (s *server) rss() (uint64, error) { return s.proc.rss() }
+// rss is the server's resident set size (VmRSS).
+func (s *server) rss() ([]procRSS, error) {
+	b, err := s.proc.rss()
+	return []procRSS{{"nodeagent server", b}}, err
+}
 
 // stop stops the server (see child.stop) and removes the temporary
 // directory.
