@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -152,5 +154,24 @@ func TestAnchorArgsListenOnLoopbackOnly(t *testing.T) {
 		if strings.HasPrefix(a, "--listen-metrics-urls") || strings.HasPrefix(a, "--insecure") {
 			t.Errorf("unexpected listener %s", a)
 		}
+	}
+}
+
+// TestStartKubeCleansUpWhenEtcdDies starts the anchor with an "etcd" that
+// exits at once: the start fails, says why, and leaves no directory.
+func TestStartKubeCleansUpWhenEtcdDies(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	bin := filepath.Join(t.TempDir(), "etcd")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho no etcd here >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := startKube(context.Background(), anchorBins{apiserver: bin, etcd: bin})
+	if err == nil || !strings.Contains(err.Error(), "etcd exited before it was ready") || !strings.Contains(err.Error(), "no etcd here") {
+		t.Errorf("got %v, want etcd's early exit with its log", err)
+	}
+	left, _ := os.ReadDir(tmp)
+	if len(left) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
 	}
 }
