@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hack/bench.sh [--quick] [--only apiserver|agent|proxy|gc|dns] [--agent-FLAG=V...]
 #               [--proxy-FLAG=V...] [--dns-FLAG=V...] [APISERVER FLAGS...]:
-# benchmark the API server (bench/apiserver, beside kube-apiserver and etcd,
-# built once from the Go module proxy into /var/cache/nodeagent/anchors), the agent (bench/agent) and the
+# benchmark the API server (bench/apiserver, beside kube-apiserver on etcd,
+# both built once from the Go module proxy into
+# /var/cache/nodeagent/anchors), the agent (bench/agent) and the
 # service proxy backends (bench/proxy), the garbage collectors (bench/gc,
 # on the fake runtime) and the cluster DNS beside CoreDNS (bench/dns; CoreDNS
 # is built once from the Go module proxy into /var/cache/nodeagent/anchors).
