@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # hack/bench.sh [--quick] [--only apiserver|agent|proxy|gc|dns] [--agent-FLAG=V...]
 #               [--proxy-FLAG=V...] [--dns-FLAG=V...] [APISERVER FLAGS...]:
-# benchmark the API server (bench/apiserver), the agent (bench/agent) and the
+# benchmark the API server (bench/apiserver, beside kube-apiserver on etcd,
+# both built once from the Go module proxy into
+# /var/cache/nodeagent/anchors), the agent (bench/agent) and the
 # service proxy backends (bench/proxy), the garbage collectors (bench/gc,
 # on the fake runtime) and the cluster DNS beside CoreDNS (bench/dns; CoreDNS
 # is built once from the Go module proxy into /var/cache/nodeagent/anchors).
@@ -68,8 +70,15 @@ run_as_root() {
 }
 
 if wants apiserver; then
+  anchor=()
+  step "build kube-apiserver $KUBE_VERSION and etcd $ETCD_VERSION (the anchor), once"
+  if kube=$(build_kube kube-apiserver) && etcd=$(build_etcd); then
+    anchor=(--kube-apiserver "$kube" --etcd "$etcd")
+  else
+    echo "kube-apiserver or etcd not built (see above): measuring nodeagent's API server alone"
+  fi
   step "run the API server bench"
-  TMPDIR=$tmp "$tmp/apiserver-bench" --bin "$REPO_ROOT/bin/nodeagent" ${api_args[@]+"${api_args[@]}"}
+  TMPDIR=$tmp "$tmp/apiserver-bench" --bin "$REPO_ROOT/bin/nodeagent" ${anchor[@]+"${anchor[@]}"} ${api_args[@]+"${api_args[@]}"}
 fi
 if wants agent; then
   run_as_root agent "$tmp/agent-bench" --bin "$REPO_ROOT/bin/nodeagent" ${agent_args[@]+"${agent_args[@]}"}

@@ -156,10 +156,14 @@ build_nodeagent() {
 # (kubeadm 1.33's).
 COREDNS_VERSION=v1.12.0
 
+# ANCHOR_DIR holds the programs the benches measure ours against, built once
+# from the Go module proxy.
+ANCHOR_DIR=/var/cache/nodeagent/anchors
+
 # build_coredns builds CoreDNS from the Go module proxy into
-# /var/cache/nodeagent/anchors (once) and prints the binary's path.
+# $ANCHOR_DIR (once) and prints the binary's path.
 build_coredns() {
-  local dir=/var/cache/nodeagent/anchors
+  local dir=$ANCHOR_DIR
   local bin=$dir/coredns-$COREDNS_VERSION
   if [ ! -x "$bin" ]; then
     mkdir -p "$dir"
@@ -170,6 +174,85 @@ build_coredns() {
       return 1
     fi
     mv "$tmp/coredns" "$bin"
+    rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
+
+# KUBE_VERSION is the Kubernetes whose kube-apiserver the API server bench
+# measures beside ours (and whose kube-controller-manager is built with it);
+# its staging modules are the v0.<minor>.<patch> that go.mod names.
+# ETCD_VERSION is the etcd that KUBE_VERSION's build/dependencies.yaml names.
+KUBE_VERSION=v1.37.2
+ETCD_VERSION=v3.7.0
+
+# build_kube NAME: builds kube-apiserver and kube-controller-manager at
+# $KUBE_VERSION into $ANCHOR_DIR (once, both in one go build) and prints
+# NAME's path. The build is a throwaway module in a temp dir that requires
+# k8s.io/kubernetes and replaces every staging module its go.mod points at
+# ./staging with the published version of the same release.
+build_kube() {
+  local name=$1 bin=$ANCHOR_DIR/$1-$KUBE_VERSION
+  case $name in
+    kube-apiserver | kube-controller-manager) ;;
+    *) die "build_kube builds kube-apiserver or kube-controller-manager, not '$name'" ;;
+  esac
+  if [ ! -x "$ANCHOR_DIR/kube-apiserver-$KUBE_VERSION" ] || [ ! -x "$ANCHOR_DIR/kube-controller-manager-$KUBE_VERSION" ]; then
+    mkdir -p "$ANCHOR_DIR"
+    local tmp
+    tmp=$(mktemp -d "$ANCHOR_DIR/build.XXXXXX")
+    if ! (cd "$tmp" && kube_build_module && kube_build) >&2; then
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp/kube-apiserver" "$ANCHOR_DIR/kube-apiserver-$KUBE_VERSION"
+    mv "$tmp/kube-controller-manager" "$ANCHOR_DIR/kube-controller-manager-$KUBE_VERSION"
+    rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
+
+# kube_build_module writes the throwaway module into the current directory.
+# (It runs where set -e does not hold, so each step returns on failure.)
+kube_build_module() {
+  local staging=v0.${KUBE_VERSION#v1.} gomod mod
+  gomod=$(go mod download -json k8s.io/kubernetes@"$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p') || return 1
+  [ -f "$gomod" ] || { echo "no go.mod for k8s.io/kubernetes@$KUBE_VERSION in the module cache" >&2; return 1; }
+  go mod init nodeagent.local/anchor-kube || return 1
+  go mod edit -go="$(sed -n 's/^go //p' "$gomod")" -require=k8s.io/kubernetes@"$KUBE_VERSION" || return 1
+  for mod in $(sed -n 's|^[[:space:]]*\(k8s.io/[^[:space:]]*\) => ./staging/.*|\1|p' "$gomod"); do
+    go mod edit -replace="$mod=$mod@$staging" || return 1
+  done
+  GOFLAGS=-mod=mod go get k8s.io/kubernetes/cmd/kube-apiserver@"$KUBE_VERSION" \
+    k8s.io/kubernetes/cmd/kube-controller-manager@"$KUBE_VERSION"
+}
+
+# kube_build builds both commands into the current directory, stamped with
+# $KUBE_VERSION as release builds are. One build at a time: it takes minutes.
+kube_build() {
+  local v=k8s.io/component-base/version minor=${KUBE_VERSION#v1.}
+  minor=${minor%%.*}
+  CGO_ENABLED=0 go build -trimpath -o . -ldflags "-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+# build_etcd builds the etcd server at $ETCD_VERSION into $ANCHOR_DIR (once)
+# and prints the binary's path. go install cannot build it (its go.mod
+# replaces its sibling modules with directories), so a throwaway module
+# requires it and builds its main package.
+build_etcd() {
+  local bin=$ANCHOR_DIR/etcd-$ETCD_VERSION
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$ANCHOR_DIR"
+    local tmp
+    tmp=$(mktemp -d "$ANCHOR_DIR/build.XXXXXX")
+    if ! (cd "$tmp" && go mod init nodeagent.local/anchor-etcd &&
+      GOFLAGS=-mod=mod go get go.etcd.io/etcd/server/v3@"$ETCD_VERSION" &&
+      CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o etcd go.etcd.io/etcd/server/v3) >&2; then
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp/etcd" "$bin"
     rm -rf "$tmp"
   fi
   echo "$bin"

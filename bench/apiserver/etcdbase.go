@@ -24,7 +24,7 @@ const (
 // server's, straight to an etcd in this process.
 type etcdResults struct {
 	put1, put16 stats.Summary // Puts with 1 and with 16 concurrent clients
-	bulk        stats.Summary // Puts of every pod, 16 concurrent clients
+	bulk        stats.Summary // Puts of the listed pods, 16 concurrent clients
 	get         stats.Summary // prefix Gets of every pod
 	valueBytes  int           // size of one stored pod
 }
@@ -66,10 +66,10 @@ func runEtcdBaseline(ctx context.Context, kv *clientv3.Client, cfg config, tmpl 
 	if _, err := kv.Delete(ctx, etcdPrefix, clientv3.WithPrefix()); err != nil {
 		return r, fmt.Errorf("etcd delete prefix %s: %w", etcdPrefix, err)
 	}
-	if r.bulk, err = putPods(ctx, kv, podValues(tmpl, "l", cfg.Pods), cfg.Clients); err != nil {
+	if r.bulk, err = putPods(ctx, kv, podValues(tmpl, "l", cfg.ListPods), cfg.Clients); err != nil {
 		return r, err
 	}
-	r.get, err = getPrefix(ctx, kv, cfg.Pods, cfg.Lists)
+	r.get, err = getPrefix(ctx, kv, cfg.ListPods, cfg.Lists)
 	return r, err
 }
 

@@ -30,13 +30,53 @@ const (
 	mediaProtobuf = "application/vnd.kubernetes.protobuf"
 )
 
-// newPod is the smallest valid pod; the server fills in the defaults.
-func newPod(name string) *corev1.Pod {
+// shards is how many values the bench-shard label takes: selecting one
+// matches 1 % of the pods.
+const shards = 100
+
+// podMaker makes the bench's pods: the smallest valid pod, bound to one of
+// nodes bench nodes (pod i to node i mod nodes) and labelled with one of
+// shards shards (i mod shards), so that a node's list and a label selector
+// select known numbers of pods. The servers fill in the defaults; bound
+// pods are left alone by the schedulers of both.
+type podMaker struct{ nodes int }
+
+func (m podMaker) pod(name string, i int) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace,
-			Labels: map[string]string{"app": "nodeagent-bench"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: testImage}}},
+			Labels: map[string]string{"app": "nodeagent-bench", "bench-shard": shardName(i % shards)}},
+		Spec: corev1.PodSpec{NodeName: benchNode(i % m.nodes),
+			Containers: []corev1.Container{{Name: "c", Image: testImage}}},
 	}
+}
+
+func benchNode(i int) string { return fmt.Sprintf("bench-node-%02d", i) }
+
+func shardName(i int) string { return fmt.Sprintf("s%02d", i) }
+
+// placed is how many of the pods numbered 0..n-1 have i mod m == k.
+func placed(n, m, k int) int {
+	c := n / m
+	if k < n%m {
+		c++
+	}
+	return c
+}
+
+// createNodes makes the nodes the pods are bound to (without them the pod
+// garbage collector would delete pods bound to missing nodes). They never
+// report; nothing evicts their pods.
+func createNodes(ctx context.Context, cs kubernetes.Interface, n int) error {
+	for i := range n {
+		ctx, cancel := context.WithTimeout(ctx, opTimeout)
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: benchNode(i)}}
+		_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("create node %s: %w", node.Name, err)
+		}
+	}
+	return nil
 }
 
 // newClientsets makes n clientsets, each with its own connection (see
@@ -113,19 +153,19 @@ func runWorker(ctx context.Context, w, n int, next *atomic.Int64, lat []time.Dur
 	}
 }
 
-// createPods creates n pods named prefix-NNNNN, spread over the clientsets
-// (one worker each).
-func createPods(ctx context.Context, css []kubernetes.Interface, prefix string, n int) (stats.Summary, error) {
+// createPods creates the pods numbered from..from+n-1, named
+// prefix-NNNNN, spread over the clientsets (one worker each).
+func createPods(ctx context.Context, css []kubernetes.Interface, m podMaker, prefix string, from, n int) (stats.Summary, error) {
 	return measure(ctx, n, len(css), func(ctx context.Context, w, i int) error {
-		return createPod(ctx, css[w], fmt.Sprintf("%s-%05d", prefix, i))
+		return createPod(ctx, css[w], m.pod(fmt.Sprintf("%s-%05d", prefix, from+i), from+i))
 	})
 }
 
-func createPod(ctx context.Context, cs kubernetes.Interface, name string) error {
+func createPod(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	if _, err := cs.CoreV1().Pods(benchNamespace).Create(ctx, newPod(name), metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create pod %s/%s: %w", benchNamespace, name, err)
+	if _, err := cs.CoreV1().Pods(benchNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create pod %s/%s: %w", benchNamespace, pod.Name, err)
 	}
 	return nil
 }
@@ -144,11 +184,13 @@ func storedPodJSON(ctx context.Context, cs kubernetes.Interface, name string) ([
 }
 
 // deleteAllPods empties the bench namespace and checks that it is empty.
+// The grace period is 0: the pods are bound to nodes without an agent, which
+// would never confirm a graceful deletion.
 func deleteAllPods(ctx context.Context, cs kubernetes.Interface) error {
 	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
 	pods := cs.CoreV1().Pods(benchNamespace)
-	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
 		return fmt.Errorf("delete the pods in %s: %w", benchNamespace, err)
 	}
 	list, err := pods.List(ctx, metav1.ListOptions{})
@@ -181,18 +223,28 @@ func newListClient(cfg *rest.Config, media string) (*listClient, error) {
 	return &listClient{cs: cs, hc: hc, check: check}, nil
 }
 
-// listPods lists every pod in the namespace `lists` times after one
-// unmeasured warm-up, checking that each list holds want pods.
-func (c *listClient) listPods(ctx context.Context, want, lists int) (stats.Summary, error) {
+// listQuery is one kind of list the bench measures.
+type listQuery struct {
+	namespace string // "" for every namespace
+	opts      metav1.ListOptions
+	want      int // pods the list must hold
+}
+
+// everyPod lists the bench namespace whole.
+func everyPod(want int) listQuery { return listQuery{namespace: benchNamespace, want: want} }
+
+// listPods runs q `lists` times after one unmeasured warm-up, checking
+// that each list holds q.want pods.
+func (c *listClient) listPods(ctx context.Context, q listQuery, lists int) (stats.Summary, error) {
 	list := func(ctx context.Context, _, _ int) error {
 		ctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
-		l, err := c.cs.CoreV1().Pods(benchNamespace).List(ctx, metav1.ListOptions{})
+		l, err := c.cs.CoreV1().Pods(q.namespace).List(ctx, q.opts)
 		if err != nil {
-			return fmt.Errorf("list pods in %s (%s): %w", benchNamespace, c.check.want, err)
+			return fmt.Errorf("list pods in %q %+v (%s): %w", q.namespace, q.opts, c.check.want, err)
 		}
-		if len(l.Items) != want {
-			return fmt.Errorf("list pods in %s: %d pods, want %d", benchNamespace, len(l.Items), want)
+		if len(l.Items) != q.want {
+			return fmt.Errorf("list pods in %q %+v: %d pods, want %d", q.namespace, q.opts, len(l.Items), q.want)
 		}
 		return nil
 	}

@@ -10,17 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodeagent/nodeagent/bench/internal/probe"
-	"github.com/nodeagent/nodeagent/bench/internal/proc"
 )
 
 // readyTimeout bounds how long the server may take to answer /readyz.
@@ -33,10 +30,9 @@ const stopTimeout = 20 * time.Second
 // server is a `nodeagent server` subprocess on a loopback port with its state
 // in a temporary directory.
 type server struct {
-	dir     string // data dir; removed by stop
-	port    int
-	proc    *proc.Process
-	logFile *os.File // the server's stderr and stdout
+	dir  string // data dir; removed by stop
+	port int
+	proc *child // its log is <dir>/server.log
 }
 
 // startServer runs bin as `server` on a free loopback port and waits until it
@@ -70,22 +66,10 @@ func (s *server) start(bin string) error {
 	if err := os.Mkdir(s.dataDir(), 0o700); err != nil {
 		return fmt.Errorf("server data dir: %w", err)
 	}
-	s.logFile, err = os.Create(filepath.Join(s.dir, "server.log"))
-	if err != nil {
-		return fmt.Errorf("server log: %w", err)
-	}
-	cmd := exec.Command(bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
+	s.proc, err = startChild(s.dir, "server", bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
-	// Should the bench die without stopping it, the server goes too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		s.logFile.Close()
-		return fmt.Errorf("start %s server: %w", bin, err)
-	}
-	s.proc = proc.Watch(cmd)
-	return nil
+	return err
 }
 
 // freeLoopbackPort asks the kernel for a free port on 127.0.0.1.
@@ -115,10 +99,10 @@ func (s *server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.proc.Exited():
-			return fmt.Errorf("server exited before it was ready: %s", s.logTail())
+		case <-s.proc.proc.Exited():
+			return fmt.Errorf("server exited before it was ready: %s", s.proc.logTail())
 		case <-ctx.Done():
-			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.logTail())
+			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.proc.logTail())
 		case <-tick.C:
 		}
 	}
@@ -149,17 +133,24 @@ func (s *server) caClient() (*http.Client, error) {
 		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
 }
 
-// restConfig is the admin kubeconfig's client config, checked to point at
-// loopback, with client-side rate limiting raised out of the way and no
-// proxy. Each config built from it opens its own connection (see noProxy).
+// restConfig is the admin kubeconfig's client config (see
+// kubeconfigRESTConfig).
 func (s *server) restConfig() (*rest.Config, error) {
-	data, err := os.ReadFile(filepath.Join(s.dataDir(), "admin.kubeconfig"))
+	return kubeconfigRESTConfig(filepath.Join(s.dataDir(), "admin.kubeconfig"))
+}
+
+// kubeconfigRESTConfig is the client config of the kubeconfig at path,
+// checked to point at loopback, with client-side rate limiting raised out of
+// the way and no proxy. Each config built from it opens its own connection
+// (see noProxy).
+func kubeconfigRESTConfig(path string) (*rest.Config, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
 	}
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+		return nil, fmt.Errorf("admin kubeconfig %s: %w", path, err)
 	}
 	if err := checkLoopback(cfg.Host); err != nil {
 		return nil, err
@@ -187,25 +178,18 @@ func checkLoopback(host string) error {
 	return nil
 }
 
-// rss is the server's resident set size (VmRSS) in bytes.
-func (s *server) rss() (uint64, error) { return s.proc.RSS() }
+// name is how the report calls this target.
+func (s *server) name() string { return "nodeagent" }
 
-// stop sends SIGTERM, waits for the exit (killing the process after
-// stopTimeout) and removes the temporary directory.
-func (s *server) stop() error {
-	defer os.RemoveAll(s.dir)
-	defer s.logFile.Close()
-	if err := s.proc.Stop(stopTimeout); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	return nil
+// rss is the server's resident set size (VmRSS).
+func (s *server) rss() ([]procRSS, error) {
+	b, err := s.proc.rss()
+	return []procRSS{{"nodeagent server", b}}, err
 }
 
-// logTail is the end of the server's log, for error messages.
-func (s *server) logTail() string {
-	tail, err := proc.LogTail(s.logFile.Name())
-	if err != nil {
-		return "(no server log)"
-	}
-	return "server log (end):\n" + tail
+// stop stops the server (see child.stop) and removes the temporary
+// directory.
+func (s *server) stop() error {
+	defer os.RemoveAll(s.dir)
+	return s.proc.stop()
 }

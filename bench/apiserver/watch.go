@@ -39,7 +39,7 @@ type podWatcher struct {
 // measureWatch starts watchers watches, each on its own connection, creates
 // events pods one at a time and reports, over every (watcher, event) pair,
 // the time from just before the create was sent to the event's arrival.
-func measureWatch(ctx context.Context, cfg *rest.Config, creator kubernetes.Interface, watchers, events int) (stats.Summary, error) {
+func measureWatch(ctx context.Context, cfg *rest.Config, creator kubernetes.Interface, m podMaker, watchers, events int) (stats.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, watchPhaseTimeout)
 	defer cancel()
 	ws, closeIdle, err := startWatchers(ctx, cfg, creator, watchers, events)
@@ -48,11 +48,11 @@ func measureWatch(ctx context.Context, cfg *rest.Config, creator kubernetes.Inte
 	}
 	defer closeIdle()
 	defer stopWatchers(ws)
-	if err := warmUp(ctx, creator, ws); err != nil {
+	if err := warmUp(ctx, creator, m, ws); err != nil {
 		return stats.Summary{}, err
 	}
 	start := time.Now()
-	sent, err := createOneByOne(ctx, creator, events)
+	sent, err := createOneByOne(ctx, creator, m, events)
 	if err != nil {
 		return stats.Summary{}, err
 	}
@@ -121,8 +121,8 @@ func (p *podWatcher) run() {
 
 // warmUp creates one unmeasured pod and waits until every watch has
 // delivered it, so that the measured events find the watches established.
-func warmUp(ctx context.Context, creator kubernetes.Interface, ws []*podWatcher) error {
-	if err := createPod(ctx, creator, warmupPod); err != nil {
+func warmUp(ctx context.Context, creator kubernetes.Interface, m podMaker, ws []*podWatcher) error {
+	if err := createPod(ctx, creator, m.pod(warmupPod, 0)); err != nil {
 		return err
 	}
 	if err := waitAll(ctx, ws, func(w *podWatcher) chan struct{} { return w.warm }); err != nil {
@@ -133,12 +133,12 @@ func warmUp(ctx context.Context, creator kubernetes.Interface, ws []*podWatcher)
 
 // createOneByOne creates n pods sequentially and returns when each create
 // was about to be sent.
-func createOneByOne(ctx context.Context, cs kubernetes.Interface, n int) (map[string]time.Time, error) {
+func createOneByOne(ctx context.Context, cs kubernetes.Interface, m podMaker, n int) (map[string]time.Time, error) {
 	sent := make(map[string]time.Time, n)
 	for i := range n {
 		name := fmt.Sprintf("%s%04d", watchPrefix, i)
 		sent[name] = time.Now()
-		if err := createPod(ctx, cs, name); err != nil {
+		if err := createPod(ctx, cs, m.pod(name, i)); err != nil {
 			return nil, err
 		}
 	}
