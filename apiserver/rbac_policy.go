@@ -87,7 +87,8 @@ func defaultClusterRoles() []*rbacv1.ClusterRole {
 			rules(verbsRead, "", "nodes"),
 			rules([]string{"create", "patch", "update"}, "", "events"),
 			rules([]string{"create", "patch", "update"}, "events.k8s.io", "events"),
-			rules([]string{"list", "watch"}, "discovery.k8s.io", "endpointslices")),
+			rules([]string{"list", "watch"}, "discovery.k8s.io", "endpointslices"),
+			rules([]string{"list", "watch"}, "networking.k8s.io", "servicecidrs")),
 	}
 }
 

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), crdResources(crds)...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(networkingResources(), crdResources(crds)...)...)),
 		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
 	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
@@ -173,6 +173,9 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	if err := s.ensureStorageDefaults(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureDefaultServiceCIDR(ctx); err != nil {
 		return err
 	}
 	if err := s.ensureSystemPriorityClasses(ctx); err != nil {

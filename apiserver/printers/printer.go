@@ -82,6 +82,18 @@ func For(resource string) (Printer, bool) {
 		return jobPrinter(), true
 	case "cronjobs":
 		return cronJobPrinter(), true
+	case "networkpolicies":
+		return networkPolicyPrinter(), true
+	case "ingresses":
+		return ingressPrinter(), true
+	case "ingressclasses":
+		return ingressClassPrinter(), true
+	case "servicecidrs":
+		return serviceCIDRPrinter(), true
+	case "ipaddresses":
+		return ipAddressPrinter(), true
+	case "poddisruptionbudgets":
+		return podDisruptionBudgetPrinter(), true
 	case "customresourcedefinitions":
 		return crdPrinter(), true
 	}
