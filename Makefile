@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench vm vm-smoke vm-test
+.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench compat vm vm-smoke vm-test
 
 build:
 	CGO_ENABLED=0 go build -o bin/ ./cmd/...
@@ -33,6 +33,9 @@ clean-host:
 
 bench:
 	bash hack/bench.sh
+
+compat:
+	bash hack/compat.sh
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')

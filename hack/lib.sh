@@ -186,36 +186,44 @@ build_coredns() {
 KUBE_VERSION=v1.37.2
 ETCD_VERSION=v3.7.0
 
-# build_kube NAME: builds kube-apiserver and kube-controller-manager at
-# $KUBE_VERSION into $ANCHOR_DIR (once, both in one go build) and prints
-# NAME's path. The build is a throwaway module in a temp dir that requires
+# KUBE_COMMANDS are what build_kube builds from k8s.io/kubernetes.
+KUBE_COMMANDS="kube-apiserver kube-controller-manager kube-proxy"
+
+# build_kube NAME: builds the $KUBE_COMMANDS at $KUBE_VERSION into
+# $ANCHOR_DIR (once, the missing ones in one go build) and prints NAME's
+# path. The build is a throwaway module in a temp dir that requires
 # k8s.io/kubernetes and replaces every staging module its go.mod points at
 # ./staging with the published version of the same release.
 build_kube() {
-  local name=$1 bin=$ANCHOR_DIR/$1-$KUBE_VERSION
-  case $name in
-    kube-apiserver | kube-controller-manager) ;;
-    *) die "build_kube builds kube-apiserver or kube-controller-manager, not '$name'" ;;
+  local name=$1 bin=$ANCHOR_DIR/$1-$KUBE_VERSION cmd missing=()
+  case " $KUBE_COMMANDS " in
+    *" $name "*) ;;
+    *) die "build_kube builds one of $KUBE_COMMANDS, not '$name'" ;;
   esac
-  if [ ! -x "$ANCHOR_DIR/kube-apiserver-$KUBE_VERSION" ] || [ ! -x "$ANCHOR_DIR/kube-controller-manager-$KUBE_VERSION" ]; then
+  for cmd in $KUBE_COMMANDS; do
+    [ -x "$ANCHOR_DIR/$cmd-$KUBE_VERSION" ] || missing+=("$cmd")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
     mkdir -p "$ANCHOR_DIR"
     local tmp
     tmp=$(mktemp -d "$ANCHOR_DIR/build.XXXXXX")
-    if ! (cd "$tmp" && kube_build_module && kube_build) >&2; then
+    if ! (cd "$tmp" && kube_build_module "${missing[@]}" && kube_build "${missing[@]}") >&2; then
       rm -rf "$tmp"
       return 1
     fi
-    mv "$tmp/kube-apiserver" "$ANCHOR_DIR/kube-apiserver-$KUBE_VERSION"
-    mv "$tmp/kube-controller-manager" "$ANCHOR_DIR/kube-controller-manager-$KUBE_VERSION"
+    for cmd in "${missing[@]}"; do
+      mv "$tmp/$cmd" "$ANCHOR_DIR/$cmd-$KUBE_VERSION"
+    done
     rm -rf "$tmp"
   fi
   echo "$bin"
 }
 
-# kube_build_module writes the throwaway module into the current directory.
-# (It runs where set -e does not hold, so each step returns on failure.)
+# kube_build_module CMD...: writes the throwaway module into the current
+# directory. (It runs where set -e does not hold, so each step returns on
+# failure.)
 kube_build_module() {
-  local staging=v0.${KUBE_VERSION#v1.} gomod mod
+  local staging=v0.${KUBE_VERSION#v1.} gomod mod cmd pkgs=()
   gomod=$(go mod download -json k8s.io/kubernetes@"$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p') || return 1
   [ -f "$gomod" ] || { echo "no go.mod for k8s.io/kubernetes@$KUBE_VERSION in the module cache" >&2; return 1; }
   go mod init nodeagent.local/anchor-kube || return 1
@@ -223,17 +231,23 @@ kube_build_module() {
   for mod in $(sed -n 's|^[[:space:]]*\(k8s.io/[^[:space:]]*\) => ./staging/.*|\1|p' "$gomod"); do
     go mod edit -replace="$mod=$mod@$staging" || return 1
   done
-  GOFLAGS=-mod=mod go get k8s.io/kubernetes/cmd/kube-apiserver@"$KUBE_VERSION" \
-    k8s.io/kubernetes/cmd/kube-controller-manager@"$KUBE_VERSION"
+  for cmd in "$@"; do
+    pkgs+=("k8s.io/kubernetes/cmd/$cmd@$KUBE_VERSION")
+  done
+  GOFLAGS=-mod=mod go get "${pkgs[@]}"
 }
 
-# kube_build builds both commands into the current directory, stamped with
-# $KUBE_VERSION as release builds are. One build at a time: it takes minutes.
+# kube_build CMD...: builds the commands into the current directory,
+# stamped with $KUBE_VERSION as release builds are. One build at a time: it
+# takes minutes.
 kube_build() {
-  local v=k8s.io/component-base/version minor=${KUBE_VERSION#v1.}
+  local v=k8s.io/component-base/version minor=${KUBE_VERSION#v1.} cmd pkgs=()
   minor=${minor%%.*}
+  for cmd in "$@"; do
+    pkgs+=("k8s.io/kubernetes/cmd/$cmd")
+  done
   CGO_ENABLED=0 go build -trimpath -o . -ldflags "-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    "${pkgs[@]}"
 }
 
 # build_etcd builds the etcd server at $ETCD_VERSION into $ANCHOR_DIR (once)
