@@ -59,6 +59,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	serverFlags(fs, &cfg)
 	gco := serverGCFlags(fs)
+	sel := controllerFlags(fs)
 	ao := defaultAgentOptions()
 	agentFlags(fs, ao)
 	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
@@ -86,7 +87,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := startControllers(ctx, srv, env, gco); err != nil {
+	if err := startControllers(ctx, srv, env, gco, sel); err != nil {
 		return err
 	}
 	if !dnsO.disabled {
@@ -162,7 +163,7 @@ func writeServingCert(env *environment, dataDir, dir, name, nodeIPs string) erro
 }
 
 // startControllers runs the bundled controllers against the server.
-func startControllers(ctx context.Context, srv *apiserver.Server, env *environment, gco *gcOptions) error {
+func startControllers(ctx context.Context, srv *apiserver.Server, env *environment, gco *gcOptions, sel *controllerSelection) error {
 	cfg, err := srv.LoopbackConfig()
 	if err != nil {
 		return err
@@ -181,25 +182,31 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	if err != nil {
 		return err
 	}
-	ns := namespace.New(client, dyn, factory, env.log.With("controller", "namespace"))
-	sched := scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{})
-	nlc := nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{})
-	eps := endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{})
-	volumeControllers, err := startVolumeControllers(ctx, client, factory, cfg.TLSClientConfig.CAData, env)
-	if err != nil {
-		return err
+	set := &controllerSet{sel: sel}
+	set.add("namespace-controller", func() func(context.Context) {
+		return namespace.New(client, dyn, factory, env.log.With("controller", "namespace")).Run
+	})
+	set.add("scheduler", func() func(context.Context) {
+		return scheduler.New(schedClient, factory, env.log.With("controller", "scheduler"), clock.RealClock{}, scheduler.Config{}).Run
+	})
+	set.add("node-lifecycle-controller", func() func(context.Context) {
+		return nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{}).Run
+	})
+	set.add("endpointslice-controller", func() func(context.Context) {
+		return endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{}).Run
+	})
+	startVolumeControllers(ctx, set, client, factory, cfg.TLSClientConfig.CAData, env)
+	startWorkloadControllers(ctx, set, client, factory, env)
+	startSetControllers(ctx, set, client, factory, env)
+	startBatchControllers(ctx, set, client, factory, env)
+	gcControllers(ctx, set, ctrlCfg, client, factory, env, gco)
+	endpointsControllers(set, client, factory, env)
+	if set.err != nil {
+		return set.err
 	}
-	volumeControllers = append(volumeControllers, startWorkloadControllers(ctx, client, factory, env)...)
-	volumeControllers = append(volumeControllers, startSetControllers(ctx, client, factory, env)...)
-	volumeControllers = append(volumeControllers, startBatchControllers(ctx, client, factory, env)...)
-	volumeControllers = append(volumeControllers, gcControllers(ctx, ctrlCfg, client, factory, env, gco)...)
-	volumeControllers = append(volumeControllers, endpointsControllers(client, factory, env)...)
+	env.log.Info("controllers", "running", strings.Join(set.started, ","))
 	factory.Start(ctx.Done())
-	go ns.Run(ctx)
-	go sched.Run(ctx)
-	go nlc.Run(ctx)
-	go eps.Run(ctx)
-	for _, run := range volumeControllers {
+	for _, run := range set.runs {
 		go run(ctx)
 	}
 	return nil

@@ -13,9 +13,12 @@ import (
 
 // endpointsControllers builds the v1 Endpoints controller and the
 // EndpointSlice mirroring controller on factory (started by the caller)
-// and returns their Run functions.
-func endpointsControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
-	ep := endpoints.New(client, factory, env.log.With("controller", "endpoints"), clock.RealClock{}, endpoints.Config{})
-	mirror := endpointslicemirroring.New(client, factory, env.log.With("controller", "endpointslicemirroring"), clock.RealClock{}, endpointslicemirroring.Config{})
-	return []func(context.Context){ep.Run, mirror.Run}
+// when --controllers selects them, into set.
+func endpointsControllers(set *controllerSet, client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) {
+	set.add("endpoints-controller", func() func(context.Context) {
+		return endpoints.New(client, factory, env.log.With("controller", "endpoints"), clock.RealClock{}, endpoints.Config{}).Run
+	})
+	set.add("endpointslice-mirroring-controller", func() func(context.Context) {
+		return endpointslicemirroring.New(client, factory, env.log.With("controller", "endpointslicemirroring"), clock.RealClock{}, endpointslicemirroring.Config{}).Run
+	})
 }

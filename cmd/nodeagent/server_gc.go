@@ -41,20 +41,22 @@ func (o *gcOptions) podGCConfig() podgc.Config {
 
 // gcControllers builds the ownerReference garbage collector (on a dynamic
 // client and discovery from cfg: it watches every served resource) and the
-// pod garbage collector (on factory, started by the caller), and returns
-// their Run functions.
-func gcControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, factory informers.SharedInformerFactory,
-	env *environment, o *gcOptions) []func(context.Context) {
-	pgc := podgc.New(client, factory, env.log.With("controller", "podgc"), clock.RealClock{}, o.podGCConfig())
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		env.log.Error("garbage collector not started", "err", err)
-		return []func(context.Context){pgc.Run}
-	}
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"})
-	gc := garbagecollector.New(dyn, client.Discovery(), recorder, env.log.With("controller", "garbagecollector"),
-		clock.RealClock{}, garbagecollector.Config{})
-	return []func(context.Context){gc.Run, pgc.Run}
+// pod garbage collector (on factory, started by the caller) when --controllers selects
+// them, into set.
+func gcControllers(ctx context.Context, set *controllerSet, cfg *rest.Config, client kubernetes.Interface, factory informers.SharedInformerFactory,
+	env *environment, o *gcOptions) {
+	set.addErr("garbage-collector-controller", func() (func(context.Context), error) {
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"})
+		return garbagecollector.New(dyn, client.Discovery(), recorder, env.log.With("controller", "garbagecollector"),
+			clock.RealClock{}, garbagecollector.Config{}).Run, nil
+	})
+	set.add("pod-garbage-collector-controller", func() func(context.Context) {
+		return podgc.New(client, factory, env.log.With("controller", "podgc"), clock.RealClock{}, o.podGCConfig()).Run
+	})
 }

@@ -16,15 +16,18 @@ import (
 )
 
 // startSetControllers builds the DaemonSet and StatefulSet controllers on
-// factory (started by the caller) and returns their Run functions. Their
+// factory (started by the caller) when --controllers selects them, into set. Their
 // events go through one broadcaster, each under its kube component name.
-func startSetControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) []func(context.Context) {
+func startSetControllers(ctx context.Context, set *controllerSet, client kubernetes.Interface, factory informers.SharedInformerFactory, env *environment) {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := func(component string) record.EventRecorder {
 		return broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
 	}
-	ds := daemonset.New(client, factory, recorder("daemonset-controller"), env.log.With("controller", "daemonset"), clock.RealClock{})
-	sts := statefulset.New(client, factory, recorder("statefulset-controller"), env.log.With("controller", "statefulset"), clock.RealClock{})
-	return []func(context.Context){ds.Run, sts.Run}
+	set.add("daemonset-controller", func() func(context.Context) {
+		return daemonset.New(client, factory, recorder("daemonset-controller"), env.log.With("controller", "daemonset"), clock.RealClock{}).Run
+	})
+	set.add("statefulset-controller", func() func(context.Context) {
+		return statefulset.New(client, factory, recorder("statefulset-controller"), env.log.With("controller", "statefulset"), clock.RealClock{}).Run
+	})
 }

@@ -21,23 +21,33 @@ import (
 // startVolumeControllers builds the volume controllers, the service
 // account controller and the root CA publisher (pods' tokens and the CA
 // bundle rootCA of their kube-api-access volumes) on factory (started by
-// the caller) and returns their Run functions. Their events go through
+// the caller) when --controllers selects them, into set. Their events go through
 // one broadcaster, each under its kube component name.
-func startVolumeControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, env *environment) ([]func(context.Context), error) {
+func startVolumeControllers(ctx context.Context, set *controllerSet, client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, env *environment) {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := func(component string) record.EventRecorder {
 		return broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
 	}
-	pv := persistentvolume.New(client, factory, recorder("persistentvolume-controller"),
-		env.log.With("controller", "persistentvolume"), clock.RealClock{}, persistentvolume.Config{})
-	ad := attachdetach.New(client, factory, recorder("attachdetach-controller"),
-		env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{})
-	eph := ephemeral.New(client, factory, env.log.With("controller", "ephemeral-volume"), clock.RealClock{}, ephemeral.Config{})
-	sa := serviceaccount.New(client, factory, env.log.With("controller", "serviceaccount"), clock.RealClock{})
-	ca, err := rootcacert.New(client, factory, rootCA, env.log.With("controller", "root-ca-cert-publisher"), clock.RealClock{})
-	if err != nil {
-		return nil, err
-	}
-	return []func(context.Context){pv.Run, ad.Run, eph.Run, sa.Run, ca.Run}, nil
+	set.add("persistentvolume-binder-controller", func() func(context.Context) {
+		return persistentvolume.New(client, factory, recorder("persistentvolume-controller"),
+			env.log.With("controller", "persistentvolume"), clock.RealClock{}, persistentvolume.Config{}).Run
+	})
+	set.add("persistentvolume-attach-detach-controller", func() func(context.Context) {
+		return attachdetach.New(client, factory, recorder("attachdetach-controller"),
+			env.log.With("controller", "attachdetach"), clock.RealClock{}, attachdetach.Config{}).Run
+	})
+	set.add("ephemeral-volume-controller", func() func(context.Context) {
+		return ephemeral.New(client, factory, env.log.With("controller", "ephemeral-volume"), clock.RealClock{}, ephemeral.Config{}).Run
+	})
+	set.add("serviceaccount-controller", func() func(context.Context) {
+		return serviceaccount.New(client, factory, env.log.With("controller", "serviceaccount"), clock.RealClock{}).Run
+	})
+	set.addErr("root-ca-certificate-publisher-controller", func() (func(context.Context), error) {
+		ca, err := rootcacert.New(client, factory, rootCA, env.log.With("controller", "root-ca-cert-publisher"), clock.RealClock{})
+		if err != nil {
+			return nil, err
+		}
+		return ca.Run, nil
+	})
 }
