@@ -6,12 +6,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodeagent/nodeagent/api/defaults"
 	"github.com/nodeagent/nodeagent/apiserver/admission"
 )
 
 // admit runs the admission rules kube runs on a write (apiserver/admission):
 // the ServiceAccount plugin (mirror pod rules; a pod's account and its
-// kube-api-access volume), DefaultStorageClass,
+// kube-api-access volume), DefaultTolerationSeconds, DefaultStorageClass,
 // StorageObjectInUseProtection, PersistentVolumeClaimResize and Priority
 // for everyone, NodeRestriction for a node. obj is the new object (create, update), old the stored one
 // (update, delete). It runs where kube's mutating admission runs: after
@@ -22,6 +23,9 @@ func (s *Server) admit(q *request, op admission.Operation, obj, old runtime.Obje
 		Namespace: q.info.namespace, Name: q.info.name, Object: obj, Old: old}
 	if err := admission.MirrorPod(a); err != nil {
 		return err
+	}
+	if pod, ok := obj.(*corev1.Pod); ok && op == admission.Create && q.info.subresource == "" {
+		defaults.PodAdmitted(pod)
 	}
 	if err := s.serviceAccountAdmission().Admit(q.ctx, a); err != nil {
 		return err

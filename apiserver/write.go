@@ -41,10 +41,16 @@ func (s *Server) create(q *request) error {
 	if err := s.prepareMetaForCreate(q, obj); err != nil {
 		return err
 	}
-	if err := s.admitCreate(q, obj); err != nil {
+	if err := s.prepareCreate(q, obj); err != nil {
 		return err
 	}
+	// As kube-apiserver: the writer owns what it sent and the defaults,
+	// not what admission adds after (a pod's service account volume,
+	// tolerations, priority).
 	obj = s.trackUpdate(q, obj, nil, managed)
+	if err := s.checkCreate(q, obj); err != nil {
+		return err
+	}
 	name, _ := nameAndNode(obj)
 	created, err := s.storeCreate(q.ctx, q.res, q.info.namespace, name, obj, dryRun(q.r))
 	if err != nil {
@@ -78,9 +84,18 @@ func (s *Server) storeCreate(ctx context.Context, res *resource, namespace, name
 }
 
 // admitCreate applies the resource's strategy to a new object: the
-// namespace must exist and not be terminating, then prepare, default and
-// validate.
+// namespace must exist and not be terminating, then prepare, default,
+// admit and validate.
 func (s *Server) admitCreate(q *request, obj runtime.Object) error {
+	if err := s.prepareCreate(q, obj); err != nil {
+		return err
+	}
+	return s.checkCreate(q, obj)
+}
+
+// prepareCreate is admitCreate's first half: the namespace, the
+// strategy's preparation and defaults.
+func (s *Server) prepareCreate(q *request, obj runtime.Object) error {
 	if err := s.namespaceAcceptsContent(q); err != nil {
 		return err
 	}
@@ -91,6 +106,13 @@ func (s *Server) admitCreate(q *request, obj runtime.Object) error {
 	if st.defaults != nil {
 		st.defaults(obj)
 	}
+	return nil
+}
+
+// checkCreate is admitCreate's second half: escalation, admission and
+// validation.
+func (s *Server) checkCreate(q *request, obj runtime.Object) error {
+	st := q.res.strategy
 	if err := s.rbacEscalation(q, obj, nil); err != nil {
 		return err
 	}

@@ -23,15 +23,30 @@ const (
 // MirrorPodAnnotation marks a mirror pod, a static pod's face in the API.
 const MirrorPodAnnotation = "kubernetes.io/config.mirror"
 
-// Pod applies the v1 defaults and the default admission plugins' mutations to
-// p, then fills status.phase (Pending) and status.qosClass when they are empty.
-// A mirror pod gets no service account: kube's ServiceAccount admission
-// leaves mirror pods alone (and refuses one that names an account). The
-// priority is not set here: the API server's Priority admission resolves
-// it from the PriorityClasses it stores.
+// Pod applies the v1 defaults to p, then fills status.phase (Pending) and
+// status.qosClass when they are empty. What kube's default admission
+// plugins add to a new pod is PodAdmitted's.
 func Pod(p *corev1.Pod) {
+	podSpec(&p.Spec)
+	requestsFromLimits(&p.Spec)
+	serviceAccount(&p.Spec, false)
+	podStatus(p)
+}
+
+// PodAdmitted applies what kube's default admission plugins add to a new
+// pod after its defaults: the "default" service account when it names none
+// (ServiceAccount) and the not-ready and unreachable tolerations
+// (DefaultTolerationSeconds). A mirror pod gets no service account: kube's
+// ServiceAccount admission leaves mirror pods alone (and refuses one that
+// names an account). The priority is not set here: the API server's
+// Priority admission resolves it from the PriorityClasses it stores. The
+// API server runs it after recording the writer's fields, so the writer
+// does not own them, as in kube.
+func PodAdmitted(p *corev1.Pod) {
 	_, mirror := p.Annotations[MirrorPodAnnotation]
-	pod(p, !mirror)
+	serviceAccount(&p.Spec, !mirror)
+	p.Spec.Tolerations = nodeFailureTolerations(p.Spec.Tolerations)
+	podStatus(p)
 }
 
 // StaticPod is Pod for a static pod read from a manifest: no service account
@@ -49,6 +64,11 @@ func pod(p *corev1.Pod, defaultServiceAccount bool) {
 	requestsFromLimits(&p.Spec)
 	serviceAccount(&p.Spec, defaultServiceAccount)
 	p.Spec.Tolerations = nodeFailureTolerations(p.Spec.Tolerations)
+	podStatus(p)
+}
+
+// podStatus fills status.phase (Pending) and status.qosClass when empty.
+func podStatus(p *corev1.Pod) {
 	if p.Status.Phase == "" {
 		p.Status.Phase = corev1.PodPending
 	}

@@ -45,11 +45,21 @@ func TestPodMinimal(t *testing.T) {
 		Status: corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort},
 	}
 	Pod(p)
+	PodAdmitted(p)
 	assertEqual(t, p, want)
 
 	again := p.DeepCopy()
 	Pod(again)
+	PodAdmitted(again)
 	assertEqual(t, again, p) // idempotent
+
+	// The API defaults alone name no account and add no toleration: those
+	// are admission's.
+	bare := &corev1.Pod{ObjectMeta: p.ObjectMeta, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}
+	Pod(bare)
+	if bare.Spec.ServiceAccountName != "" || len(bare.Spec.Tolerations) != 0 {
+		t.Errorf("Pod added admission's fields: %q %v", bare.Spec.ServiceAccountName, bare.Spec.Tolerations)
+	}
 }
 
 func TestPullPolicy(t *testing.T) {
@@ -227,7 +237,7 @@ func TestPodTolerations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &corev1.Pod{Spec: corev1.PodSpec{Tolerations: tt.in}}
-			Pod(p)
+			PodAdmitted(p)
 			assertEqual(t, p.Spec.Tolerations, tt.want)
 		})
 	}
@@ -320,12 +330,14 @@ func toJSON(v any) string {
 func TestNoDefaultServiceAccountForMirrorAndStaticPods(t *testing.T) {
 	mirror := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{MirrorPodAnnotation: "h"}}}
 	Pod(mirror)
+	PodAdmitted(mirror)
 	static := &corev1.Pod{}
 	StaticPod(static)
 	named := &corev1.Pod{Spec: corev1.PodSpec{DeprecatedServiceAccount: "builder"}}
 	StaticPod(named)
 	plain := &corev1.Pod{}
 	Pod(plain)
+	PodAdmitted(plain)
 	for _, c := range []struct {
 		name string
 		pod  *corev1.Pod

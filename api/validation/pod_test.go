@@ -27,6 +27,7 @@ func validPod() *corev1.Pod {
 		},
 	}
 	defaults.Pod(p)
+	defaults.PodAdmitted(p)
 	return p
 }
 
@@ -333,6 +334,7 @@ func TestPodInitContainers(t *testing.T) {
 			p := validPod()
 			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
 			defaults.Pod(p)
+			defaults.PodAdmitted(p)
 			tt.mutate(&p.Spec.InitContainers[0])
 			assertErrors(t, Pod(p), tt.want)
 		})
@@ -414,5 +416,6 @@ func TestPodWithoutDefaults(t *testing.T) {
 		"spec.restartPolicy: Required value",
 	})
 	defaults.Pod(p)
+	defaults.PodAdmitted(p)
 	assertErrors(t, Pod(p), nil)
 }
