@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -262,8 +263,9 @@ func (a *Agent) knownUID(uid string) bool {
 // and the workers start at once, reachable API or not; what needs the API's
 // pods (orphans, mirror pods) waits for the informer's first list.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.setupNetwork(); err != nil {
-		return err
+	netErr := a.setupNetwork()
+	if netErr != nil && !errors.Is(netErr, errNoPodCIDR) {
+		return netErr
 	}
 	if err := a.startContainerManager(); err != nil {
 		return err
@@ -274,6 +276,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
 	a.nodeStatus = a.nodeStatusReporter()
 	go a.nodeStatus.Run(ctx)
+	if netErr != nil {
+		// No --pod-cidr and no network from an earlier run: the range
+		// is the Node's, given by the server's node IPAM.
+		if err := a.adoptNodePodCIDR(ctx); err != nil {
+			return err
+		}
+	}
 	a.scanStatic() // before the first orphan decision
 	go a.runStatic(ctx)
 	go a.pleg.Run(ctx)
@@ -326,8 +335,20 @@ func (a *Agent) runtimeHealth(ctx context.Context) (string, bool, string) {
 	return v, true, ""
 }
 
+// errNoPodCIDR: the agent has no pod range yet (no --pod-cidr) and no
+// network from an earlier run.
+var errNoPodCIDR = errors.New("no pod CIDR: --pod-cidr is empty and the node has none yet")
+
 func (a *Agent) setupNetwork() error {
 	if a.net != nil {
+		return nil
+	}
+	if a.cfg.PodCIDR == "" {
+		n, err := cni.Load(a.cfg.CNI)
+		if err != nil {
+			return fmt.Errorf("%w (%v)", errNoPodCIDR, err)
+		}
+		a.net = n
 		return nil
 	}
 	if _, err := cni.WriteDefaultIfMissing(a.cfg.CNI.ConfDir, cni.BridgeOptions{PodCIDR: mustPrefix(a.cfg.PodCIDR), DataDir: a.cfg.IPAMDir}); err != nil {

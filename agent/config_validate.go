@@ -65,10 +65,12 @@ func (c Config) Validate() error {
 	if c.NodeIP != "" && !isIP(c.NodeIP) {
 		bad("--node-ip", "%q is not an IP address", c.NodeIP)
 	}
-	if p, err := netip.ParsePrefix(c.PodCIDR); err != nil {
-		bad("--pod-cidr", "%q is not a CIDR: %v", c.PodCIDR, err)
-	} else if p.Masked() != p {
-		bad("--pod-cidr", "%q has host bits set (the range is %s)", c.PodCIDR, p.Masked())
+	if c.PodCIDR != "" { // "": the Node's, from the server's node IPAM
+		if p, err := netip.ParsePrefix(c.PodCIDR); err != nil {
+			bad("--pod-cidr", "%q is not a CIDR: %v", c.PodCIDR, err)
+		} else if p.Masked() != p {
+			bad("--pod-cidr", "%q has host bits set (the range is %s)", c.PodCIDR, p.Masked())
+		}
 	}
 	if !isIP(c.ClusterDNS) {
 		bad("--cluster-dns", "%q is not an IP address", c.ClusterDNS)

@@ -68,9 +68,13 @@ func TestWithDefaultsFillsOnlyWhatIsUnset(t *testing.T) {
 		t.Fatalf("withDefaults: %+v", c)
 	}
 	err := c.Validate()
-	for _, want := range []string{"--pod-cidr", "--port", "Workers", "--pleg-relist-period"} {
+	for _, want := range []string{"--port", "Workers", "--pleg-relist-period"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("a zero %s is accepted: %v", want, err)
 		}
+	}
+	// An empty pod CIDR is the Node's (the server's node IPAM).
+	if err != nil && strings.Contains(err.Error(), "--pod-cidr") {
+		t.Errorf("an empty --pod-cidr is refused: %v", err)
 	}
 }

@@ -159,15 +159,18 @@ func waitNoVolumes(t *testing.T, k *kctl) {
 
 // startSecondAgent runs `nodeagent agent` for node name in the lab node,
 // beside the server's own agent: its own state, port and credentials, no
-// service proxy (the first agent's serves the lab node).
+// service proxy (the first agent's serves the lab node). It has no
+// --pod-cidr: the server's node IPAM gives its Node the next free range
+// (the server's own agent keeps 10.244.0.0/24), which the agent takes.
 func startSecondAgent(t *testing.T, l *agentLab, name string) {
 	t.Helper()
 	dirs := framework.NewNodeDirs(t, l.node, name)
 	args := append([]string{"agent"}, agentCredentials(t, l.srv, name)...)
 	args = append(args, dirs.AgentArgs(name)...)
-	args = append(args, "--port", "10252", "--healthz-port", "0", "--disable-proxy", "--pod-cidr", "10.244.1.0/24")
+	args = append(args, "--port", "10252", "--healthz-port", "0", "--disable-proxy")
 	framework.StartProcess(t, l.node, "agent-"+name, args...)
 	l.waitFor(t, 60*time.Second, "node/"+name, "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	l.waitFor(t, 10*time.Second, "node/"+name, "{.spec.podCIDR}", "10.244.1.0/24")
 }
 
 // waitEvent waits for an event of reason on obj whose message contains msg.

@@ -130,8 +130,17 @@ func (r *Reporter) newNode() *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: r.cfg.NodeName, Labels: map[string]string{
 		"kubernetes.io/hostname": r.cfg.NodeName, "kubernetes.io/os": runtime.GOOS, "kubernetes.io/arch": runtime.GOARCH,
 		"nodeagent.io/host": host}},
-		Spec:   corev1.NodeSpec{PodCIDR: r.cfg.PodCIDR, PodCIDRs: []string{r.cfg.PodCIDR}},
+		Spec:   podCIDRSpec(r.cfg.PodCIDR),
 		Status: corev1.NodeStatus{Phase: corev1.NodeRunning}}
+}
+
+// podCIDRSpec is the spec of a Node registered with cidr as its pod range;
+// none when cidr is "" (the server's node IPAM gives one).
+func podCIDRSpec(cidr string) corev1.NodeSpec {
+	if cidr == "" {
+		return corev1.NodeSpec{}
+	}
+	return corev1.NodeSpec{PodCIDR: cidr, PodCIDRs: []string{cidr}}
 }
 
 // nodeStatus computes the node's status: addresses, capacity, conditions,

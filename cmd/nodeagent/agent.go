@@ -47,7 +47,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	c := &o.cfg
 	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "this node's name")
 	fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "this node's InternalIP (default: first non-loopback IPv4)")
-	fs.StringVar(&c.PodCIDR, "pod-cidr", c.PodCIDR, "pod range for the default CNI network")
+	fs.StringVar(&c.PodCIDR, "pod-cidr", c.PodCIDR, "pod range for the default CNI network (empty: the Node's spec.podCIDR, which the server's node IPAM gives)")
 	fs.StringVar(&c.ClusterDNS, "cluster-dns", c.ClusterDNS, "nameserver for ClusterFirst pods")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", c.ClusterDomain, "cluster DNS domain")
 	fs.StringVar(&c.RootDir, "root-dir", c.RootDir, "agent state: pod directories, volumes")
@@ -86,6 +86,10 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 
 func runAgent(ctx context.Context, env *environment, args []string) error {
 	o := defaultAgentOptions()
+	// As a kubelet: the pod range is the Node's unless --pod-cidr says
+	// otherwise. The server's own agent keeps 10.244.0.0/24, which its
+	// node IPAM keeps for it.
+	o.cfg.PodCIDR = ""
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	agentFlags(fs, o)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")

@@ -20,6 +20,7 @@ import (
 	"github.com/nodeagent/nodeagent/apiserver"
 	"github.com/nodeagent/nodeagent/controllers/endpointslice"
 	"github.com/nodeagent/nodeagent/controllers/namespace"
+	"github.com/nodeagent/nodeagent/controllers/nodeipam"
 	"github.com/nodeagent/nodeagent/controllers/nodelifecycle"
 	"github.com/nodeagent/nodeagent/controllers/scheduler"
 )
@@ -60,6 +61,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	serverFlags(fs, &cfg)
 	gco := serverGCFlags(fs)
 	sel := controllerFlags(fs)
+	nodeMask := fs.Int("node-cidr-mask-size", 24, "prefix length of the pod range the server gives each Node without one, from --cluster-cidr (kube-controller-manager's flag)")
 	ao := defaultAgentOptions()
 	agentFlags(fs, ao)
 	noAgent := fs.Bool("disable-agent", false, "run only the API server and controllers, no agent for this node")
@@ -87,7 +89,11 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := startControllers(ctx, srv, env, gco, sel); err != nil {
+	ipam := nodeipam.Config{ClusterCIDR: ao.proxy.cfg.ClusterCIDR, NodeMaskSize: *nodeMask}
+	if p, err := netip.ParsePrefix(ao.cfg.PodCIDR); err == nil && !*noAgent {
+		ipam.Reserved = []netip.Prefix{p}
+	}
+	if err := startControllers(ctx, srv, env, gco, sel, ipam); err != nil {
 		return err
 	}
 	if !dnsO.disabled {
@@ -163,7 +169,7 @@ func writeServingCert(env *environment, dataDir, dir, name, nodeIPs string) erro
 }
 
 // startControllers runs the bundled controllers against the server.
-func startControllers(ctx context.Context, srv *apiserver.Server, env *environment, gco *gcOptions, sel *controllerSelection) error {
+func startControllers(ctx context.Context, srv *apiserver.Server, env *environment, gco *gcOptions, sel *controllerSelection, ipam nodeipam.Config) error {
 	cfg, err := srv.LoopbackConfig()
 	if err != nil {
 		return err
@@ -191,6 +197,13 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	})
 	set.add("node-lifecycle-controller", func() func(context.Context) {
 		return nodelifecycle.New(client, factory, env.log.With("controller", "nodelifecycle"), clock.RealClock{}, nodelifecycle.Config{}).Run
+	})
+	set.addErr("node-ipam-controller", func() (func(context.Context), error) {
+		c, err := nodeipam.New(client, factory, nodeEventRecorder(ctx, client), env.log.With("controller", "nodeipam"), clock.RealClock{}, ipam)
+		if err != nil {
+			return nil, err
+		}
+		return c.Run, nil
 	})
 	set.add("endpointslice-controller", func() func(context.Context) {
 		return endpointslice.New(client, factory, env.log.With("controller", "endpointslice"), clock.RealClock{}, endpointslice.Config{}).Run

@@ -6,6 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
 )
 
 // knownControllers are the controllers the server runs, by
@@ -16,6 +22,7 @@ var knownControllers = []struct{ name, alias string }{
 	{"namespace-controller", "namespace"},
 	{"scheduler", ""},
 	{"node-lifecycle-controller", "nodelifecycle"},
+	{"node-ipam-controller", "nodeipam"},
 	{"endpointslice-controller", "endpointslice"},
 	{"endpoints-controller", "endpoint"},
 	{"endpointslice-mirroring-controller", "endpointslicemirroring"},
@@ -149,4 +156,12 @@ func (s *controllerSet) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
+}
+
+// nodeEventRecorder records events about Nodes under kube's node IPAM
+// controller's component name.
+func nodeEventRecorder(ctx context.Context, client kubernetes.Interface) record.EventRecorder {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	return broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "node-ipam-controller"})
 }

@@ -77,8 +77,8 @@ func TestEveryControllerIsSelectable(t *testing.T) {
 	if all.err != nil {
 		t.Fatal(all.err)
 	}
-	// startControllers adds these four itself.
-	got := append(slices.Clone(all.started), "namespace-controller", "scheduler", "node-lifecycle-controller", "endpointslice-controller")
+	// startControllers adds these five itself.
+	got := append(slices.Clone(all.started), "namespace-controller", "scheduler", "node-lifecycle-controller", "node-ipam-controller", "endpointslice-controller")
 	slices.Sort(got)
 	want := controllerNames()
 	slices.Sort(want)
