@@ -24,6 +24,8 @@ type Store struct {
 	leases *Leases // nil: the objects do not expire
 	// onDecode adjusts every object read (nil: nothing to adjust).
 	onDecode func(runtime.Object)
+	// cache serves lists and watches once StartCache ran (nil: etcd does).
+	cache *cacher
 }
 
 // OnDecode makes f adjust every object the store reads, as it is decoded
