@@ -75,6 +75,9 @@ type Config struct {
 	// APIAudiences are the audiences a token must name to be accepted by
 	// the API (kube's --api-audiences). Default: the issuer.
 	APIAudiences []string
+	// NoWatchCache makes every list and watch read etcd (kube's
+	// --watch-cache=false); by default each resource has a watch cache.
+	NoWatchCache bool
 }
 
 // DefaultConfig returns the defaults.
@@ -117,6 +120,7 @@ type Server struct {
 	crd              *crdScheme      // CustomResourceDefinition conversion and defaults (crd.go)
 	custom           *customRegistry // the custom resources served (crd_registry.go)
 	stopCRDs         func()          // stops the definitions' loop and waits for it
+	stopCaches       context.CancelFunc
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -155,6 +159,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if err := s.startCRDs(ctx); err != nil {
 		backend.Close()
+		return nil, err
+	}
+	if err := s.startWatchCaches(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.startRBAC()
@@ -208,6 +216,9 @@ func (s *Server) Close() error {
 	}
 	if s.stopCRDs != nil {
 		s.stopCRDs()
+	}
+	if s.stopCaches != nil {
+		s.stopCaches()
 	}
 	return s.backend.Close()
 }

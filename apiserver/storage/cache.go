@@ -222,3 +222,6 @@ func (c *cacher) advance(rev int64) {
 	}
 	c.mu.Unlock()
 }
+
+// Cached says whether the store serves lists and watches from a watch cache.
+func (s *Store) Cached() bool { return s.cache != nil }
