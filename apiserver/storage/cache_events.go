@@ -19,44 +19,52 @@ type cacheEvent struct {
 	deleted bool
 }
 
-// ring holds the most recent events in revision order, each numbered
-// (seq) so a watch can tell where it is: from max to twice max of them,
-// so that dropping the oldest is a copy now and then, not at every event.
+// ring holds the most recent events in revision order, at most max of
+// them, each numbered (seq) so that a watch can tell where it is.
 type ring struct {
-	evs   []cacheEvent
-	first uint64 // seq of evs[0]
+	buf   []cacheEvent // grows to max, then the oldest is overwritten
+	first uint64       // seq of the oldest event held
 	max   int
 	since int64 // every event after this revision is held
 }
 
 func newRing(max int, rev int64) ring { return ring{max: max, since: rev} }
 
-func (r *ring) end() uint64 { return r.first + uint64(len(r.evs)) }
+func (r *ring) end() uint64 { return r.first + uint64(len(r.buf)) }
+
+// at is the slot of seq: seqs start at 0 with the ring, which fills its
+// buffer in order, then overwrites the oldest.
+func (r *ring) at(seq uint64) *cacheEvent { return &r.buf[seq%uint64(r.max)] }
 
 func (r *ring) push(e cacheEvent) {
-	if len(r.evs) == 2*r.max {
-		r.since = r.evs[r.max-1].rev
-		kept := make([]cacheEvent, r.max, 2*r.max)
-		copy(kept, r.evs[r.max:])
-		r.evs, r.first = kept, r.first+uint64(r.max)
+	if len(r.buf) < r.max {
+		r.buf = append(r.buf, e)
+		return
 	}
-	r.evs = append(r.evs, e)
+	oldest := r.at(r.first)
+	r.since = oldest.rev
+	*oldest = e
+	r.first++
 }
 
 // after returns the seq of the first event after rev (rev >= r.since).
 func (r *ring) after(rev int64) uint64 {
-	i := sort.Search(len(r.evs), func(i int) bool { return r.evs[i].rev > rev })
+	i := sort.Search(len(r.buf), func(i int) bool { return r.at(r.first+uint64(i)).rev > rev })
 	return r.first + uint64(i)
 }
 
-// from returns up to n events from seq on; ok is false when seq has been
-// dropped already. The events returned are never written again.
+// from copies up to n events from seq on; ok is false when seq has been
+// dropped already.
 func (r *ring) from(seq uint64, n int) ([]cacheEvent, bool) {
 	if seq < r.first {
 		return nil, false
 	}
-	i := int(seq - r.first)
-	return r.evs[i:min(len(r.evs), i+n)], true
+	count := min(int(r.end()-seq), n)
+	out := make([]cacheEvent, count)
+	for i := range out {
+		out[i] = *r.at(seq + uint64(i))
+	}
+	return out, true
 }
 
 // apply turns a batch of etcd events into the cache's new state and window.

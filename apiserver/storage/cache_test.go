@@ -334,3 +334,29 @@ func TestCacheRelistEndsWatchers(t *testing.T) {
 		t.Fatalf("after the re-list: %v %v", names(page.Items), err)
 	}
 }
+
+// The window keeps the last max events in order across wrap-arounds, and
+// knows the revision after which it holds every event.
+func TestCacheRingWrapsAround(t *testing.T) {
+	r := newRing(4, 10)
+	for rev := int64(11); rev <= 20; rev++ {
+		r.push(cacheEvent{rev: rev})
+	}
+	if r.since != 16 || r.first != 6 || r.end() != 10 {
+		t.Fatalf("since %d first %d end %d, want 16 6 10", r.since, r.first, r.end())
+	}
+	if _, ok := r.from(5, 10); ok {
+		t.Fatal("seq 5 was dropped, yet from(5) answered")
+	}
+	evs, ok := r.from(r.after(17), 10)
+	var revs []int64
+	for _, e := range evs {
+		revs = append(revs, e.rev)
+	}
+	if !ok || fmt.Sprint(revs) != "[18 19 20]" {
+		t.Fatalf("events after 17: %v %v", revs, ok)
+	}
+	if got := r.after(25); got != r.end() {
+		t.Fatalf("after a future revision: %d, want the end %d", got, r.end())
+	}
+}
