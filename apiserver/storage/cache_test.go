@@ -71,7 +71,7 @@ func TestCacheQuietTypeListsPromptly(t *testing.T) {
 	s, ctx := testStore(t), context.Background()
 	s.Create(ctx, "ns", "a", cm("ns", "a", nil))
 	startCache(t, s, CacheOptions{})
-	other := NewStore(backend.Client, "/registry/other-"+t.Name(), newCM)
+	other := NewStore(backend.Client, uniquePrefix(t, "other-"), newCM)
 	for i := range 5 {
 		written, err := other.Create(ctx, "ns", fmt.Sprint("b", i), cm("ns", "b", nil))
 		if err != nil {
@@ -129,7 +129,7 @@ func pod(ns, name, node string, labels map[string]string) *corev1.Pod {
 // etcd gives, whatever the writes.
 func TestCacheIndexesAgreeWithEtcd(t *testing.T) {
 	ctx := context.Background()
-	prefix := "/registry/" + t.Name()
+	prefix := uniquePrefix(t, "")
 	direct := NewStore(backend.Client, prefix, newPod)
 	cachedStore := NewStore(backend.Client, prefix, newPod)
 	startCache(t, cachedStore, CacheOptions{Indexes: map[string]IndexFunc{
