@@ -117,10 +117,11 @@ type Server struct {
 	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
 	rbac             *auth.RBACIndex // the RBAC authorizer's roles and bindings (rbac_index.go)
 	stopRBAC         context.CancelFunc
-	crd              *crdScheme      // CustomResourceDefinition conversion and defaults (crd.go)
-	custom           *customRegistry // the custom resources served (crd_registry.go)
-	stopCRDs         func()          // stops the definitions' loop and waits for it
-	stopCaches       context.CancelFunc
+	crd              *crdScheme         // CustomResourceDefinition conversion and defaults (crd.go)
+	custom           *customRegistry    // the custom resources served (crd_registry.go)
+	stopCRDs         func()             // stops the definitions' loop and waits for it
+	stopCaches       context.CancelFunc // stops every watch cache
+	customCaches     *customCaches      // the custom resources' stores (watchcache_crd.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -157,8 +158,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		backend.Close()
 		return nil, err
 	}
+	s.customCaches = s.newCustomCaches()
 	if err := s.startCRDs(ctx); err != nil {
-		backend.Close()
+		s.Close()
 		return nil, err
 	}
 	if err := s.startWatchCaches(); err != nil {

@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,11 +14,10 @@ import (
 // (kube-apiserver's --watch-cache), unless the configuration turns it off.
 // Close stops them.
 func (s *Server) startWatchCaches() error {
-	if s.cfg.NoWatchCache {
+	ctx := s.customCaches.ctx
+	if ctx == nil {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopCaches = cancel
 	for r, st := range s.stores {
 		if err := st.StartCache(ctx, s.cacheOptions(r)); err != nil {
 			return fmt.Errorf("watch cache of %s: %w", r.plural, err)

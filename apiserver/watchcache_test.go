@@ -8,9 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/nodeagent/nodeagent/apiserver/storage"
 )
 
 func (ts *testServer) podStoreCached(t *testing.T) bool {
@@ -161,5 +164,42 @@ func TestWatchCacheOff(t *testing.T) {
 	list, err := pods.List(bg, metav1.ListOptions{})
 	if err != nil || len(list.Items) != 1 {
 		t.Fatalf("list: %v %+v", err, list)
+	}
+}
+
+// Custom resources are served from a watch cache too; a definition that
+// does not change keeps its store (and cache) when another one comes.
+func TestWatchCacheServesCustomResources(t *testing.T) {
+	ts := startServer(t, t.TempDir(), 0)
+	createEstablished(t, ts, widgetCRD())
+	widgets := ts.dynamic(t).Resource(widgetsV1).Namespace("default")
+	storeNow := func() *storage.Store {
+		r, ok := ts.srv.lookup("example.com", "v1", "widgets")
+		if !ok {
+			t.Fatal("widgets not served")
+		}
+		return ts.srv.store(r)
+	}
+	before := storeNow()
+	if !before.Cached() {
+		t.Fatal("widgets are not served from a watch cache")
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := widgets.Create(bg, widget(name, map[string]any{"replicas": int64(1)}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := widgets.List(bg, metav1.ListOptions{})
+		if err != nil || len(list.Items) == 0 || list.Items[len(list.Items)-1].GetName() != name {
+			t.Fatalf("list right after creating %s: %v %v", name, err, list)
+		}
+		if v := list.Items[0].GetAPIVersion(); v != "example.com/v1" {
+			t.Fatalf("apiVersion %q", v)
+		}
+	}
+	gadgets := widgetCRD()
+	gadgets.Name, gadgets.Spec.Names = "gadgets.example.com", apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget"}
+	createEstablished(t, ts, gadgets)
+	if storeNow() != before {
+		t.Fatal("another definition's arrival replaced the widgets' store and cache")
 	}
 }
