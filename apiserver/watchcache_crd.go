@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -13,7 +14,8 @@ import (
 
 // customCaches keeps the stores of the custom resources served, each with
 // a watch cache, across the registry's replaces: a version of a definition
-// that did not change keeps its store and cache; the others' caches stop.
+// whose spec (generation) and names did not change keeps its store and
+// cache; the others' caches stop.
 type customCaches struct {
 	ctx  context.Context // the caches' lifetime: the server's; nil: no caches
 	kv   *clientv3.Client
@@ -68,9 +70,11 @@ func (c *customCaches) begin(crds []*apiextensionsv1.CustomResourceDefinition) (
 // store reuses the cached store of r's version of crd as it is now, or
 // makes one. A cache that cannot list leaves the store to read etcd.
 func (c *customCaches) store(r *resource, crd *apiextensionsv1.CustomResourceDefinition, old map[string]customCache) *storage.Store {
-	key := customStorePrefix(r) + "|" + r.groupVersion().String()
+	key := customStorePrefix(r) + "|" + r.gvk.String()
 	if crd != nil {
-		key += "|" + string(crd.UID) + "|" + crd.ResourceVersion
+		// not the resourceVersion: the definition's own status writes
+		// change it and must not re-list its objects
+		key += fmt.Sprintf("|%s|%d", crd.UID, crd.Generation)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
