@@ -77,7 +77,7 @@ func (s *Store) StartCache(ctx context.Context, opts CacheOptions) error {
 	if err != nil {
 		return err
 	}
-	s.cache = c
+	s.cache.Store(c)
 	go c.run(ctx, rev)
 	return nil
 }
@@ -224,4 +224,4 @@ func (c *cacher) advance(rev int64) {
 }
 
 // Cached says whether the store serves lists and watches from a watch cache.
-func (s *Store) Cached() bool { return s.cache != nil }
+func (s *Store) Cached() bool { return s.cache.Load() != nil }

@@ -21,7 +21,7 @@ func startCache(t *testing.T, s *Store, opts CacheOptions) *cacher {
 	if err := s.StartCache(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	return s.cache
+	return s.cache.Load()
 }
 
 // The store's behaviour is the same with a watch cache.

@@ -75,8 +75,8 @@ func decodeToken(s string) (token, error) {
 // With a watch cache, a list of the current state (no Revision, no
 // Continue) is served from it; etcd carries on from its continue tokens.
 func (s *Store) List(ctx context.Context, namespace string, opts ListOptions) (ListResult, error) {
-	if s.cache != nil && opts.Continue == "" && opts.Revision == 0 {
-		if res, ok, err := s.cache.list(ctx, namespace, opts); ok {
+	if c := s.cache.Load(); c != nil && opts.Continue == "" && opts.Revision == 0 {
+		if res, ok, err := c.list(ctx, namespace, opts); ok {
 			return res, err
 		}
 	}

@@ -82,8 +82,8 @@ var _ watch.Interface = &watcher{}
 // Watch reports changes to the objects in namespace ("" for all).
 func (s *Store) Watch(ctx context.Context, namespace string, opts WatchOptions, limits WatchLimits) (watch.Interface, error) {
 	limits = limits.withDefaults()
-	if s.cache != nil {
-		if w, ok, err := s.cache.watch(ctx, namespace, opts, limits); ok {
+	if c := s.cache.Load(); c != nil {
+		if w, ok, err := c.watch(ctx, namespace, opts, limits); ok {
 			return w, err
 		}
 	}
