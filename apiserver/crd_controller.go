@@ -181,9 +181,9 @@ func (s *Server) serveCRDs(crds []*apiextensionsv1.CustomResourceDefinition) {
 		}
 		rs = append(rs, more...)
 	}
-	s.custom.replace(rs, func(r *resource) *storage.Store {
-		return storage.NewStore(s.backend.Client, customStorePrefix(r), r.newObj)
-	})
+	newStore, done := s.customCaches.begin(crds)
+	s.custom.replace(rs, newStore)
+	done()
 }
 
 // writeCRDStatus stores the decided status over the current one; a

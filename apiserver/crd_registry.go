@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -22,23 +24,28 @@ type customRegistry struct {
 
 func newCustomRegistry() *customRegistry { return &customRegistry{reg: newRegistry(nil)} }
 
-// replace serves exactly rs, each version reading its objects with its own
-// apiVersion (conversion None).
+// replace serves exactly rs, each with the store newStore gives it.
 func (c *customRegistry) replace(rs []*resource, newStore func(r *resource) *storage.Store) {
 	for _, r := range rs {
-		st := newStore(r)
-		gv := r.groupVersion().String()
-		st.OnDecode(func(obj runtime.Object) {
-			if u, ok := obj.(interface{ SetAPIVersion(string) }); ok {
-				u.SetAPIVersion(gv)
-			}
-		})
-		r.custom.store = st
+		r.custom.store = newStore(r)
 	}
 	reg := newRegistry(rs)
 	c.mu.Lock()
 	c.reg = reg
 	c.mu.Unlock()
+}
+
+// newCustomStore is the store of a custom resource's version: it reads its
+// objects with its own apiVersion (conversion None).
+func newCustomStore(kv *clientv3.Client, r *resource) *storage.Store {
+	st := storage.NewStore(kv, customStorePrefix(r), r.newObj)
+	gv := r.groupVersion().String()
+	st.OnDecode(func(obj runtime.Object) {
+		if u, ok := obj.(interface{ SetAPIVersion(string) }); ok {
+			u.SetAPIVersion(gv)
+		}
+	})
+	return st
 }
 
 // current is the registry now; a Server made without New serves none.

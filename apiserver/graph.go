@@ -111,7 +111,8 @@ func (g *podGraph) nodePods(ctx context.Context, node, namespace string) ([]*cor
 		p := obj.(*corev1.Pod)
 		return p.Spec.NodeName == node && !podrefs.IsMirror(p)
 	}
-	page, err := g.store("pods").List(ctx, namespace, storage.ListOptions{Match: match})
+	hints := storage.Hints{Fields: map[string]string{"spec.nodeName": node}}
+	page, err := g.store("pods").List(ctx, namespace, storage.ListOptions{Match: match, Hints: hints})
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,7 @@ func parseListParams(r *http.Request, res *resource) (listParams, error) {
 	var p listParams
 	p.sel = sel
 	p.opts.Match = sel.match(res)
+	p.opts.Hints = sel.hints()
 	p.opts.Continue = q.Get("continue")
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.ParseInt(l, 10, 64)
@@ -87,7 +88,9 @@ func parseListParams(r *http.Request, res *resource) (listParams, error) {
 	if p.opts.Continue != "" && rv != 0 {
 		return p, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 	}
-	p.opts.Revision, p.opts.MinRevision = listRevisions(metav1.ResourceVersionMatch(q.Get("resourceVersionMatch")), rv, p.opts.Limit)
+	match := metav1.ResourceVersionMatch(q.Get("resourceVersionMatch"))
+	p.opts.Revision, p.opts.MinRevision = listRevisions(match, rv, p.opts.Limit)
+	p.opts.AnyRevision = q.Get("resourceVersion") == "0" && match != metav1.ResourceVersionMatchExact
 	return p, nil
 }
 
@@ -110,6 +113,7 @@ func (s *Server) serveList(q *request) error {
 	if err != nil {
 		return err
 	}
+	p.opts.Shared = true // encoded (or tabled) as they are
 	page, err := s.store(q.res).List(q.ctx, q.info.namespace, p.opts)
 	if err != nil {
 		return err

@@ -75,6 +75,9 @@ type Config struct {
 	// APIAudiences are the audiences a token must name to be accepted by
 	// the API (kube's --api-audiences). Default: the issuer.
 	APIAudiences []string
+	// NoWatchCache makes every list and watch read etcd (kube's
+	// --watch-cache=false); by default each resource has a watch cache.
+	NoWatchCache bool
 }
 
 // DefaultConfig returns the defaults.
@@ -114,9 +117,11 @@ type Server struct {
 	tokens           *satoken.Signer // service account tokens (tokenrequest.go)
 	rbac             *auth.RBACIndex // the RBAC authorizer's roles and bindings (rbac_index.go)
 	stopRBAC         context.CancelFunc
-	crd              *crdScheme      // CustomResourceDefinition conversion and defaults (crd.go)
-	custom           *customRegistry // the custom resources served (crd_registry.go)
-	stopCRDs         func()          // stops the definitions' loop and waits for it
+	crd              *crdScheme         // CustomResourceDefinition conversion and defaults (crd.go)
+	custom           *customRegistry    // the custom resources served (crd_registry.go)
+	stopCRDs         func()             // stops the definitions' loop and waits for it
+	stopCaches       context.CancelFunc // stops every watch cache
+	customCaches     *customCaches      // the custom resources' stores (watchcache_crd.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -153,8 +158,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		backend.Close()
 		return nil, err
 	}
+	s.customCaches = s.newCustomCaches()
 	if err := s.startCRDs(ctx); err != nil {
-		backend.Close()
+		s.Close()
+		return nil, err
+	}
+	if err := s.startWatchCaches(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.startRBAC()
@@ -211,6 +221,9 @@ func (s *Server) Close() error {
 	}
 	if s.stopCRDs != nil {
 		s.stopCRDs()
+	}
+	if s.stopCaches != nil {
+		s.stopCaches()
 	}
 	return s.backend.Close()
 }

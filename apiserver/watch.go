@@ -35,6 +35,8 @@ func watchOptions(q *request) (storage.WatchOptions, time.Duration, error) {
 		SendInitialEvents: v.Get("sendInitialEvents") == "true",
 		Bookmarks:         v.Get("allowWatchBookmarks") == "true",
 		Match:             sel.match(q.res),
+		Hints:             sel.hints(),
+		Shared:            true, // writeEvent encodes the objects as they are
 	}
 	if q.info.name != "" {
 		opts.Name = q.info.name

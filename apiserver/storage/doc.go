@@ -13,6 +13,16 @@
 // comparisons and operations the Linked plan returns for it (the Services'
 // IP and port allocation keys), in the same transaction.
 //
+// A store may keep a watch cache (StartCache, kube-apiserver's cacher):
+// one etcd watch per store feeds its current objects and a window of
+// recent events in memory. Lists of the current state are served from it
+// once it has caught up with etcd's revision at the time of the list (a
+// progress notification tells a store nothing wrote to that it is
+// current), through an index when the list's Hints name an indexed field
+// or a label; every watch is fed from the window. Objects in the cache are
+// shared: callers that promise not to modify them (Shared) get them
+// as they are, the others copies.
+//
 // The package knows nothing of HTTP or of kinds: the caller gives each Store
 // a constructor for its objects and turns the errors here into API statuses
 // with the predicates IsNotFound, IsExists, IsConflict and IsExpired.

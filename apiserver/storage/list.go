@@ -30,6 +30,14 @@ type ListOptions struct {
 	Continue string
 	// Match filters objects; the page is filled with matching objects.
 	Match Match
+	// Hints narrow the list through the watch cache's indexes.
+	Hints Hints
+	// AnyRevision (resourceVersion="0"): whatever the watch cache holds
+	// will do, however old.
+	AnyRevision bool
+	// Shared: the caller does not modify the items, so the watch cache
+	// may hand out the objects it holds rather than copies.
+	Shared bool
 }
 
 // ListResult is one page.
@@ -64,7 +72,14 @@ func decodeToken(s string) (token, error) {
 }
 
 // List returns the objects in namespace ("" for all), one page at a time.
+// With a watch cache, a list of the current state (no Revision, no
+// Continue) is served from it; etcd carries on from its continue tokens.
 func (s *Store) List(ctx context.Context, namespace string, opts ListOptions) (ListResult, error) {
+	if c := s.cache.Load(); c != nil && opts.Continue == "" && opts.Revision == 0 {
+		if res, ok, err := c.list(ctx, namespace, opts); ok {
+			return res, err
+		}
+	}
 	scope := s.scope(namespace)
 	start, rev := scope, opts.Revision
 	if opts.Continue != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -24,6 +25,9 @@ type Store struct {
 	leases *Leases // nil: the objects do not expire
 	// onDecode adjusts every object read (nil: nothing to adjust).
 	onDecode func(runtime.Object)
+	// cache serves lists and watches once StartCache ran (nil: etcd
+	// does); it is set while the store is in use.
+	cache atomic.Pointer[cacher]
 }
 
 // OnDecode makes f adjust every object the store reads, as it is decoded

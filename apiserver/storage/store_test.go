@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,8 +37,14 @@ func TestMain(m *testing.M) {
 
 func newCM() runtime.Object { return &corev1.ConfigMap{} }
 
+// testStore is a store of its own for the test; a test run under a name
+// ending in /cached gets a store with a watch cache.
 func testStore(t *testing.T) *Store {
-	return NewStore(backend.Client, "/registry/"+t.Name(), newCM)
+	s := NewStore(backend.Client, uniquePrefix(t, ""), newCM)
+	if strings.HasSuffix(t.Name(), "/cached") {
+		startCache(t, s, CacheOptions{})
+	}
+	return s
 }
 
 func cm(ns, name string, data map[string]string) *corev1.ConfigMap {
@@ -46,6 +53,12 @@ func cm(ns, name string, data map[string]string) *corev1.ConfigMap {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": "x"}},
 		Data:       data,
 	}
+}
+
+// uniquePrefix is a key prefix no other test, nor another run of this
+// one (-count), uses.
+func uniquePrefix(t *testing.T, name string) string {
+	return fmt.Sprintf("/registry/%s%s-%d", name, t.Name(), time.Now().UnixNano())
 }
 
 func mustRV(t *testing.T, obj runtime.Object) int64 {

@@ -32,6 +32,11 @@ type WatchOptions struct {
 	Match Match
 	// Name limits the watch to one object (metadata.name=...); "" for all.
 	Name string
+	// Hints narrow the initial state through the watch cache's indexes.
+	Hints Hints
+	// Shared: the caller does not modify the objects of the events, so the
+	// watch cache may hand out the objects it holds rather than copies.
+	Shared bool
 }
 
 // WatchLimits bound what a watch may hold for a slow client.
@@ -67,6 +72,9 @@ type watcher struct {
 	cancel context.CancelFunc
 	once   sync.Once
 	done   chan struct{}
+	// namespace is the watch's ("" for all); the etcd watch's key range
+	// says it, the watch cache checks the keys of its events against it.
+	namespace string
 }
 
 var _ watch.Interface = &watcher{}
@@ -74,6 +82,11 @@ var _ watch.Interface = &watcher{}
 // Watch reports changes to the objects in namespace ("" for all).
 func (s *Store) Watch(ctx context.Context, namespace string, opts WatchOptions, limits WatchLimits) (watch.Interface, error) {
 	limits = limits.withDefaults()
+	if c := s.cache.Load(); c != nil {
+		if w, ok, err := c.watch(ctx, namespace, opts, limits); ok {
+			return w, err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watcher{store: s, opts: opts, limits: limits, cancel: cancel,
 		result: make(chan watch.Event, limits.Buffer), done: make(chan struct{})}
@@ -207,19 +220,27 @@ func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
 			return watch.Event{}, false, err
 		}
 	}
+	e, ok := w.transition(cur, prev, prev)
+	return e, ok, nil
+}
+
+// transition is the event of a change from prev (nil: created) to cur
+// (nil: deleted, and gone is the object deleted): leaving the selection is
+// DELETED, entering it ADDED.
+func (w *watcher) transition(cur, prev, gone runtime.Object) (watch.Event, bool) {
 	curOK := cur != nil && w.match(cur)
 	prevOK := prev != nil && w.match(prev)
 	switch {
 	case curOK && prevOK:
-		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
+		return watch.Event{Type: watch.Modified, Object: cur}, true
 	case curOK:
-		return watch.Event{Type: watch.Added, Object: cur}, true, nil
+		return watch.Event{Type: watch.Added, Object: cur}, true
 	case prevOK && cur != nil:
-		return watch.Event{Type: watch.Deleted, Object: cur}, true, nil
+		return watch.Event{Type: watch.Deleted, Object: cur}, true
 	case prevOK:
-		return watch.Event{Type: watch.Deleted, Object: prev}, true, nil
+		return watch.Event{Type: watch.Deleted, Object: gone}, true
 	}
-	return watch.Event{}, false, nil
+	return watch.Event{}, false
 }
 
 // send hands an event to the client; a client that does not take events for

@@ -23,7 +23,7 @@ func TestWatchSendsBookmarks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	other := NewStore(backend.Client, "/registry/other-"+t.Name(), newCM)
+	other := NewStore(backend.Client, uniquePrefix(t, "other-"), newCM)
 	elsewhere, err := other.Create(ctx, "ns", "b", cm("ns", "b", nil))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"k8s.io/client-go/dynamic"
@@ -46,6 +47,11 @@ func serverFlags(fs *flag.FlagSet, cfg *apiserver.Config) {
 	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", cfg.KubeletCertificateAuthority, "PEM file of the CAs that sign agents' serving certificates (default: the cluster CA)")
 	fs.DurationVar(&cfg.CompactionInterval, "etcd-compaction-interval", cfg.CompactionInterval, "how often etcd history is compacted")
 	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "how long Events are kept after their last write")
+	fs.BoolFunc("watch-cache", "serve lists and watches from a cache of each resource fed by one etcd watch (default true; false: every read goes to etcd)", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		cfg.NoWatchCache = !on
+		return err
+	})
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "CIDR of Service cluster IPs; its first IP is the kubernetes Service's")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "node port range FROM-TO (inclusive)")
 	fs.StringVar(&cfg.ServiceAccountIssuer, "service-account-issuer", cfg.ServiceAccountIssuer, "iss of the service account tokens the server signs (an https URL)")
