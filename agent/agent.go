@@ -260,8 +260,10 @@ func (a *Agent) knownUID(uid string) bool {
 }
 
 // Run registers the node and runs everything until ctx ends. Static pods
-// and the workers start at once, reachable API or not; what needs the API's
-// pods (orphans, mirror pods) waits for the informer's first list.
+// and the workers start at once, reachable API or not, once the pod range
+// is known (--pod-cidr, or the network of an earlier run; else the first
+// start waits for the Node's); what needs the API's pods (orphans, mirror
+// pods) waits for the informer's first list.
 func (a *Agent) Run(ctx context.Context) error {
 	netErr := a.setupNetwork()
 	if netErr != nil && !errors.Is(netErr, errNoPodCIDR) {

@@ -49,7 +49,10 @@ func TestStaticPodWithoutAPIServer(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte(staticManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"agent", "--kubeconfig", kc, "--pod-manifest-path", manifests}, dirs.AgentArgs(nodeName)...)
+	// Without an API server there is no Node to take a pod range from:
+	// a node that starts alone is given one, as a standalone kubelet's
+	// network is.
+	args := append([]string{"agent", "--kubeconfig", kc, "--pod-manifest-path", manifests, "--pod-cidr", "10.244.0.0/24"}, dirs.AgentArgs(nodeName)...)
 	framework.StartProcess(t, node, "agent", args...)
 	key := "static-web-" + nodeName + "/web"
 	framework.Eventually(t, 90*time.Second, 200*time.Millisecond, "the static pod's container runs with no API server", func() error {
