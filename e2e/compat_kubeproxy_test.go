@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodeagent/nodeagent/e2e/framework"
-	"github.com/nodeagent/nodeagent/lab"
 )
 
 // compatServiceYAML is a Service with a fixed cluster IP and the
@@ -80,7 +77,7 @@ func TestCompatRealKubeProxy(t *testing.T) {
 		"--conntrack-max-per-core", "0", "--conntrack-tcp-timeout-established", "0", "--conntrack-tcp-timeout-close-wait", "0",
 		"--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249", "--v", "2")
 	framework.Eventually(t, 90*time.Second, 500*time.Millisecond, "kube-proxy programs the service", func() error {
-		rules, ok := kubeProxyTable(t, node)
+		rules, ok := nftTable(t, node, "kube-proxy")
 		if !ok || !strings.Contains(rules, "10.96.0.50 . tcp . 80") || !strings.Contains(rules, "10.244.0.5") {
 			return fmt.Errorf("table ip kube-proxy has no rule for 10.96.0.50:80 -> 10.244.0.5:8080 yet:\n%s", rules)
 		}
@@ -93,7 +90,7 @@ func TestCompatRealKubeProxy(t *testing.T) {
 	})
 	k.ok("", "delete", "service", "web")
 	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "kube-proxy removes the service", func() error {
-		if rules, _ := kubeProxyTable(t, node); strings.Contains(rules, "10.96.0.50") {
+		if rules, _ := nftTable(t, node, "kube-proxy"); strings.Contains(rules, "10.96.0.50") {
 			return fmt.Errorf("10.96.0.50 still in table ip kube-proxy:\n%s", rules)
 		}
 		return nil
@@ -116,17 +113,4 @@ func impersonatingKubeconfig(t *testing.T, kubeconfig, user string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// kubeProxyTable is `nft list table ip kube-proxy` in the lab node, white
-// space folded; ok is false while the table is absent.
-func kubeProxyTable(t *testing.T, node *lab.Node) (string, bool) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	cmd := exec.Command("nft", "list", "table", "ip", "kube-proxy")
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := node.Run(cmd); err != nil {
-		return errOut.String(), false
-	}
-	return strings.Join(strings.Fields(out.String()), " "), true
 }

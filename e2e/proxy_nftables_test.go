@@ -61,8 +61,14 @@ func (w warnFails) Write(b []byte) (int, error) {
 // white space folded to one space; ok is false when the table is absent.
 func nftList(t *testing.T, node *lab.Node) (string, bool) {
 	t.Helper()
+	return nftTable(t, node, "nodeagent")
+}
+
+// nftTable is nftList for the ip table named table.
+func nftTable(t *testing.T, node *lab.Node, table string) (string, bool) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	cmd := exec.Command("nft", "list", "table", "ip", "nodeagent")
+	cmd := exec.Command("nft", "list", "table", "ip", table)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := node.Run(cmd); err != nil {
 		if strings.Contains(errOut.String(), "No such file or directory") {

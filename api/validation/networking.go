@@ -251,15 +251,21 @@ func ingressBackend(b *networkingv1.IngressBackend, fld *field.Path) field.Error
 }
 
 func typedLocalObjectReference(r *corev1.TypedLocalObjectReference, fld *field.Path) field.ErrorList {
+	return kindNameGroup(r.Kind, r.Name, r.APIGroup, fld)
+}
+
+// kindNameGroup checks a reference by kind, name and optional API group:
+// kind and name required, the group a DNS subdomain when set.
+func kindNameGroup(kind, name string, group *string, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if r.Kind == "" {
+	if kind == "" {
 		errs = append(errs, field.Required(fld.Child("kind"), ""))
 	}
-	if r.Name == "" {
+	if name == "" {
 		errs = append(errs, field.Required(fld.Child("name"), ""))
 	}
-	if r.APIGroup != nil && *r.APIGroup != "" {
-		errs = append(errs, dnsSubdomain(*r.APIGroup, fld.Child("apiGroup"))...)
+	if group != nil && *group != "" {
+		errs = append(errs, dnsSubdomain(*group, fld.Child("apiGroup"))...)
 	}
 	return errs
 }
@@ -294,16 +300,7 @@ func IngressClassUpdate(ic, old *networkingv1.IngressClass) field.ErrorList {
 }
 
 func ingressClassParameters(p *networkingv1.IngressClassParametersReference, fld *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if p.Kind == "" {
-		errs = append(errs, field.Required(fld.Child("kind"), ""))
-	}
-	if p.Name == "" {
-		errs = append(errs, field.Required(fld.Child("name"), ""))
-	}
-	if p.APIGroup != nil && *p.APIGroup != "" {
-		errs = append(errs, dnsSubdomain(*p.APIGroup, fld.Child("apiGroup"))...)
-	}
+	errs := kindNameGroup(p.Kind, p.Name, p.APIGroup, fld)
 	scope := networkingv1.IngressClassParametersReferenceScopeCluster
 	if p.Scope != nil {
 		scope = *p.Scope

@@ -150,21 +150,7 @@ func waitChild(ctx context.Context, c *child, ready func(context.Context) error)
 func (k *kubeAnchor) etcdHealthy(ctx context.Context) error {
 	hc := &http.Client{Transport: &http.Transport{Proxy: nil}}
 	defer hc.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(k.etcdPort)+"/health", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("etcd /health: %s", resp.Status)
-	}
-	return nil
+	return probe.OK(ctx, hc, "http://127.0.0.1:"+strconv.Itoa(k.etcdPort)+"/health")
 }
 
 // apiReady asks kube-apiserver's /readyz as the bench's admin.
