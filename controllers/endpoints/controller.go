@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
+	"github.com/nodeagent/nodeagent/controllers/internal/svckeys"
 )
 
 // Config tunes the controller. Zero fields take their defaults.
@@ -89,24 +90,7 @@ func (c *Controller) enqueueObject(obj any) {
 // enqueuePod queues the services whose selector matches the pod now or
 // matched it before the change.
 func (c *Controller) enqueuePod(obj, old any) {
-	for _, o := range []any{obj, old} {
-		if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-			o = t.Obj
-		}
-		pod, ok := o.(*corev1.Pod)
-		if !ok {
-			continue
-		}
-		svcs, err := c.services.Services(pod.Namespace).List(labels.Everything())
-		if err != nil {
-			continue
-		}
-		for _, s := range svcs {
-			if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-				c.queue.Add(s.Namespace + "/" + s.Name)
-			}
-		}
-	}
+	svckeys.SelectingPods(c.services, c.queue.Add, obj, old)
 }
 
 // Run keeps Endpoints until ctx ends, and returns once its goroutines have.

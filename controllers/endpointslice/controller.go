@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
+	"github.com/nodeagent/nodeagent/controllers/internal/svckeys"
 )
 
 // Config tunes the controller. Zero fields take their defaults.
@@ -98,36 +99,14 @@ func (c *Controller) enqueueObject(obj any) {
 // enqueuePod queues the services whose selector matches the pod now or
 // matched it before the change.
 func (c *Controller) enqueuePod(obj, old any) {
-	for _, o := range []any{obj, old} {
-		if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-			o = t.Obj
-		}
-		pod, ok := o.(*corev1.Pod)
-		if !ok {
-			continue
-		}
-		svcs, err := c.services.Services(pod.Namespace).List(labels.Everything())
-		if err != nil {
-			continue
-		}
-		for _, s := range svcs {
-			if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-				c.queue.Add(s.Namespace + "/" + s.Name)
-			}
-		}
-	}
+	svckeys.SelectingPods(c.services, c.queue.Add, obj, old)
 }
 
 // enqueueSlice queues the service of a slice this controller manages.
 func (c *Controller) enqueueSlice(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
+	if key, ok := svckeys.OfSlice(obj, ManagedBy); ok {
+		c.queue.Add(key)
 	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	c.queue.Add(s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName])
 }
 
 // Run keeps slices until ctx ends, and returns once its goroutines have.

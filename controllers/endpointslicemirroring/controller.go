@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/controllers/internal/loop"
+	"github.com/nodeagent/nodeagent/controllers/internal/svckeys"
 )
 
 // Config tunes the controller. Zero fields take their defaults.
@@ -91,14 +92,9 @@ func (c *Controller) enqueueObject(obj any) {
 // enqueueSlice queues the key of a mirrored slice (someone may have
 // changed or deleted it).
 func (c *Controller) enqueueSlice(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
+	if key, ok := svckeys.OfSlice(obj, ManagedBy); ok {
+		c.queue.Add(key)
 	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	c.queue.Add(s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName])
 }
 
 // Run mirrors until ctx ends, and returns once its goroutines have.
