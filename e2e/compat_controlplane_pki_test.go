@@ -32,6 +32,14 @@ func (p controlPlanePKI) servingCert() string     { return p.path("apiserver.crt
 func (p controlPlanePKI) servingKey() string      { return p.path("apiserver.key") }
 func (p controlPlanePKI) saKey() string           { return p.path("sa.key") }
 func (p controlPlanePKI) saPub() string           { return p.path("sa.pub") }
+func (p controlPlanePKI) kubeletCert() string     { return p.path("kubelet.crt") }
+func (p controlPlanePKI) kubeletKey() string      { return p.path("kubelet.key") }
+func (p controlPlanePKI) kubeletClientCert() string {
+	return p.path("apiserver-kubelet-client.crt")
+}
+func (p controlPlanePKI) kubeletClientKey() string {
+	return p.path("apiserver-kubelet-client.key")
+}
 
 // kubeconfig is the path of the kubeconfig identity's.
 func (p controlPlanePKI) kubeconfig(identity string) string {
@@ -43,7 +51,9 @@ func (p controlPlanePKI) kubeconfig(identity string) string {
 // kubeconfigs for admin (system:masters), the controller manager, the
 // scheduler, the node (system:node:node in system:nodes, what the Node
 // authorizer and NodeRestriction know a kubelet by) and its proxy
-// (system:kube-proxy, bound to system:node-proxier).
+// (system:kube-proxy, bound to system:node-proxier); and the node's serving
+// certificate for its API (port 10250) with kube-apiserver's client
+// certificate for it (kube-apiserver-kubelet-client), for logs and exec.
 func newControlPlanePKI(t *testing.T, addr, node string) controlPlanePKI {
 	t.Helper()
 	p := controlPlanePKI{dir: t.TempDir(), server: "https://" + net.JoinHostPort(addr, "6443")}
@@ -54,6 +64,12 @@ func newControlPlanePKI(t *testing.T, addr, node string) controlPlanePKI {
 	hosts := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
 	ips := []net.IP{net.ParseIP(addr), net.ParseIP("10.96.0.1"), net.IPv4(127, 0, 0, 1)}
 	if _, err := ca.ServingCertFor(p.dir, "apiserver", "kube-apiserver", hosts, ips); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.ServingCertFor(p.dir, "kubelet", "system:node:"+node, []string{node}, []net.IP{net.ParseIP(addr)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.ClientCert(p.dir, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []struct {

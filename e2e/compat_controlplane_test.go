@@ -89,8 +89,9 @@ func controlPlaneBinsFromEnv(t *testing.T) controlPlaneBins {
 // controller manager and goes Ready with a version the skew policy
 // accepts; a Deployment's pods (projected service-account tokens from the
 // TokenRequest API) run and are Ready; their Service answers from the lab
-// node through the proxy; a pod's token lists pods at the API server; a
-// static pod's mirror pod is accepted.
+// node through the proxy; a pod's token lists pods at the API server;
+// kubectl logs and exec reach the agent through kube-apiserver; a static
+// pod's mirror pod is accepted.
 func TestCompatAgentOnRealControlPlane(t *testing.T) {
 	bins := controlPlaneBinsFromEnv(t)
 	requireAgentDeps(t)
@@ -113,6 +114,7 @@ func TestCompatAgentOnRealControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := append([]string{"agent", "--kubeconfig", pki.kubeconfig("node"), "--proxy-kubeconfig", pki.kubeconfig("kube-proxy"),
+		"--tls-cert-file", pki.kubeletCert(), "--tls-private-key-file", pki.kubeletKey(),
 		"--node-ip", apiAddr, "--pod-manifest-path", manifests}, dirs.AgentArgs(nodeName)...)
 	agent := framework.StartProcess(t, node, "agent", args...)
 	framework.Eventually(t, 90*time.Second, 250*time.Millisecond, "the Node Ready", func() error {
@@ -144,6 +146,15 @@ func TestCompatAgentOnRealControlPlane(t *testing.T) {
 		return nil
 	})
 	milestone("a pod's token listed pods at kube-apiserver")
+	// kube-apiserver reaches the agent's API (its serving certificate
+	// checked, its client certificate authorized by a SubjectAccessReview).
+	if out := k.ok("", "logs", "caller"); !strings.HasPrefix(out, "200\n") || !strings.Contains(out, `"kind":"PodList"`) {
+		t.Errorf("kubectl logs caller: %.300q, want 200 and the PodList", out)
+	}
+	if out := k.ok("", "exec", "deploy/web", "--", "testserver", "version"); strings.TrimSpace(out) != "v1" {
+		t.Errorf("kubectl exec deploy/web -- testserver version: %q", out)
+	}
+	milestone("kubectl logs and exec through kube-apiserver to the agent")
 
 	mirror := "static-web-" + nodeName
 	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "the static pod's mirror Running", func() error {
@@ -158,9 +169,13 @@ func TestCompatAgentOnRealControlPlane(t *testing.T) {
 		t.Errorf("mirror pod owner and service account: %q, want Node/%s and none", owner, nodeName)
 	}
 	milestone("static pod's mirror pod accepted (Node owner, no ServiceAccount)")
-	// Nothing the agent or its proxy asked for was refused on the way.
+	// Nothing the agent or its proxy asked for was refused on the way but
+	// what kubelet meets too: a TokenRequest for a pod that the Node
+	// authorizer's graph (fed by kube-apiserver's own informers) does not
+	// yet know is bound here, refused once and granted on the retry (the
+	// pods ran, above).
 	for _, line := range strings.Split(agent.Log(), "\n") {
-		if strings.Contains(line, "forbidden") {
+		if strings.Contains(line, "forbidden") && !strings.Contains(line, "no relationship found between node") {
 			t.Errorf("kube-apiserver refused the agent: %s", line)
 		}
 	}
@@ -186,7 +201,9 @@ func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki 
 		"--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+pki.saPub(), "--service-account-signing-key-file="+pki.saKey(),
-		"--service-cluster-ip-range=10.96.0.0/12")
+		"--service-cluster-ip-range=10.96.0.0/12",
+		"--kubelet-client-certificate="+pki.kubeletClientCert(), "--kubelet-client-key="+pki.kubeletClientKey(),
+		"--kubelet-certificate-authority="+pki.caCert(), "--kubelet-preferred-address-types=InternalIP")
 	framework.Eventually(t, 3*time.Minute, 500*time.Millisecond, "kube-apiserver ready", func() error {
 		out, errOut, err := k.run("", "get", "--raw", "/readyz")
 		if err != nil || out != "ok" {
@@ -194,6 +211,9 @@ func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki 
 		}
 		return nil
 	})
+	// As kube-up and kubeadm: kube-apiserver may use every kubelet API.
+	k.ok("", "create", "clusterrolebinding", "kube-apiserver-kubelet-client",
+		"--clusterrole=system:kubelet-api-admin", "--user=kube-apiserver-kubelet-client")
 	framework.StartProcessOf(t, node, bins.controllerManager, "kube-controller-manager",
 		"--kubeconfig="+pki.kubeconfig("controller-manager"), "--use-service-account-credentials=true",
 		"--service-account-private-key-file="+pki.saKey(), "--root-ca-file="+pki.caCert(),
