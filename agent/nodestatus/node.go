@@ -98,7 +98,7 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 	t := r.clock.NewTicker(r.cfg.StatusInterval)
 	defer t.Stop()
 	for {
-		if err := r.postNodeStatus(ctx); err != nil && ctx.Err() == nil {
+		if err := r.updateNodeStatus(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("node status update failed", "err", err)
 		}
 		select {
@@ -108,6 +108,26 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 		case <-r.kick:
 		}
 	}
+}
+
+// nodeStatusUpdateRetry is how many times in a row a status update that
+// met another writer's change is tried, as kubelet's (each try reads the
+// Node afresh).
+const nodeStatusUpdateRetry = 5
+
+// updateNodeStatus posts the status, again at once when another writer
+// changed the Node in between: kube-controller-manager's node IPAM and
+// node lifecycle controller write a newly registered Node within
+// milliseconds, and a conflict left to the next StatusInterval kept the
+// node NotReady that long.
+func (r *Reporter) updateNodeStatus(ctx context.Context) error {
+	var err error
+	for range nodeStatusUpdateRetry {
+		if err = r.postNodeStatus(ctx); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return err
 }
 
 func (r *Reporter) postNodeStatus(ctx context.Context) error {
