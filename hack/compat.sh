@@ -3,8 +3,10 @@
 # real Kubernetes components built from the Go module proxy (hack/lib.sh
 # build_kube, once, into /var/cache/nodeagent/anchors: about 10 minutes the
 # first time, seconds after). Today: a real kube-proxy and a real
-# kube-controller-manager against the bundled API server (e2e TestCompat*,
-# build tags e2e and compat). Needs root and
+# kube-controller-manager against the bundled API server, and the agent
+# and its proxy against a real control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler) (e2e TestCompat*, build tags e2e
+# and compat). Needs root and
 # what `make test` installs; not part of `make test`, for the build time.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,9 +19,14 @@ bash hack/install-deps.sh
 step "build bin/nodeagent"
 build_nodeagent
 
-step "build kube-proxy and kube-controller-manager $KUBE_VERSION (once)"
-kube_proxy=$(build_kube kube-proxy)
+step "build kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy $KUBE_VERSION and etcd $ETCD_VERSION (once)"
+kube_apiserver=$(build_kube kube-apiserver)
 kube_controller_manager=$(build_kube kube-controller-manager)
+kube_scheduler=$(build_kube kube-scheduler)
+kube_proxy=$(build_kube kube-proxy)
+etcd=$(build_etcd)
 
 step "run the compatibility tests"
-NODEAGENT_KUBE_PROXY=$kube_proxy NODEAGENT_KUBE_CONTROLLER_MANAGER=$kube_controller_manager CGO_ENABLED=0 go test -tags e2e,compat -count=1 -timeout 20m -run 'TestCompat' -v ./e2e/
+NODEAGENT_KUBE_PROXY=$kube_proxy NODEAGENT_KUBE_CONTROLLER_MANAGER=$kube_controller_manager \
+  NODEAGENT_KUBE_APISERVER=$kube_apiserver NODEAGENT_KUBE_SCHEDULER=$kube_scheduler NODEAGENT_ETCD=$etcd \
+  CGO_ENABLED=0 go test -tags e2e,compat -count=1 -timeout 20m -run 'TestCompat' -v ./e2e/

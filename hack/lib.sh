@@ -187,7 +187,7 @@ KUBE_VERSION=v1.37.2
 ETCD_VERSION=v3.7.0
 
 # KUBE_COMMANDS are what build_kube builds from k8s.io/kubernetes.
-KUBE_COMMANDS="kube-apiserver kube-controller-manager kube-proxy"
+KUBE_COMMANDS="kube-apiserver kube-controller-manager kube-proxy kube-scheduler"
 
 # build_kube NAME: builds the $KUBE_COMMANDS at $KUBE_VERSION into
 # $ANCHOR_DIR (once, the missing ones in one go build) and prints NAME's

@@ -22,9 +22,6 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Version is what the node reports as its kubelet version.
-const Version = "v1.37.2-nodeagent"
-
 // Config says what the node is.
 type Config struct {
 	NodeName string
@@ -70,6 +67,9 @@ type Reporter struct {
 	log    *slog.Logger
 	// kick asks for a status update now (Kick).
 	kick chan struct{}
+	// version is the kubelet version reported, once the server's is known
+	// (kubeletVersion); "" before. The status loop alone uses it.
+	version string
 }
 
 // New returns a Reporter; Run starts it.
@@ -98,7 +98,7 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 	t := r.clock.NewTicker(r.cfg.StatusInterval)
 	defer t.Stop()
 	for {
-		if err := r.postNodeStatus(ctx); err != nil && ctx.Err() == nil {
+		if err := r.updateNodeStatus(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("node status update failed", "err", err)
 		}
 		select {
@@ -108,6 +108,26 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 		case <-r.kick:
 		}
 	}
+}
+
+// nodeStatusUpdateRetry is how many times in a row a status update that
+// met another writer's change is tried, as kubelet's (each try reads the
+// Node afresh).
+const nodeStatusUpdateRetry = 5
+
+// updateNodeStatus posts the status, again at once when another writer
+// changed the Node in between: kube-controller-manager's node IPAM and
+// node lifecycle controller write a newly registered Node within
+// milliseconds, and a conflict left to the next StatusInterval kept the
+// node NotReady that long.
+func (r *Reporter) updateNodeStatus(ctx context.Context) error {
+	var err error
+	for range nodeStatusUpdateRetry {
+		if err = r.postNodeStatus(ctx); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return err
 }
 
 func (r *Reporter) postNodeStatus(ctx context.Context) error {
@@ -148,6 +168,7 @@ func podCIDRSpec(cidr string) corev1.NodeSpec {
 func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1.NodeStatus {
 	now := metav1.NewTime(r.clock.Now())
 	rtVersion, healthy, why := r.health(ctx)
+	kubelet := r.kubeletVersion()
 	capacity := r.capacity()
 	allocatable := capacity
 	if r.cfg.Allocatable != nil {
@@ -158,8 +179,8 @@ func (r *Reporter) nodeStatus(ctx context.Context, old corev1.NodeStatus) corev1
 		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: r.cfg.NodeIP}, {Type: corev1.NodeHostName, Address: r.cfg.NodeName}},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(r.cfg.Port)}},
 		NodeInfo: corev1.NodeSystemInfo{KernelVersion: kernelVersion(), OSImage: osImage(), OperatingSystem: runtime.GOOS,
-			Architecture: runtime.GOARCH, ContainerRuntimeVersion: rtVersion, KubeletVersion: Version,
-			KubeProxyVersion: Version, MachineID: readTrim("/etc/machine-id"), BootID: readTrim("/proc/sys/kernel/random/boot_id")},
+			Architecture: runtime.GOARCH, ContainerRuntimeVersion: rtVersion, KubeletVersion: kubelet,
+			KubeProxyVersion: kubelet, MachineID: readTrim("/etc/machine-id"), BootID: readTrim("/proc/sys/kernel/random/boot_id")},
 		Phase: corev1.NodeRunning,
 	}
 	ready, reason, msg := corev1.ConditionTrue, "KubeletReady", "nodeagent is posting ready status"

@@ -2,6 +2,7 @@ package nodestatus
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -9,8 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	testingclock "k8s.io/utils/clock/testing"
 )
 
@@ -158,4 +162,45 @@ func TestKickPostsAtOnce(t *testing.T) {
 	p.memory.Store(true)
 	r.Kick() // the fake clock never ticks: only the kick posts again
 	waitFor(corev1.ConditionTrue)
+}
+
+// A status update that meets another writer's change of the Node (a
+// controller manager's pod range or taint, just after the registration)
+// is tried again at once with the Node read afresh, not a StatusInterval
+// later; five conflicts in a row, and other errors, are returned.
+func TestStatusUpdateRetriesConflicts(t *testing.T) {
+	healthy := true
+	r, client, _ := reporter(t, &healthy)
+	ctx := context.Background()
+	conflicts, updates := 1, 0
+	client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		updates++
+		if conflicts > 0 {
+			conflicts--
+			return true, nil, apierrors.NewConflict(corev1.Resource("nodes"), "n1", errors.New("the object has been modified"))
+		}
+		return false, nil, nil
+	})
+	if err := r.updateNodeStatus(ctx); err != nil {
+		t.Fatalf("one conflict: %v", err)
+	}
+	n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil || ready(n).Status != corev1.ConditionTrue || updates != 2 {
+		t.Fatalf("after one conflict: Ready %q, %d updates, %v; want True after 2", ready(n).Status, updates, err)
+	}
+	conflicts, updates = 100, 0
+	if err := r.updateNodeStatus(ctx); !apierrors.IsConflict(err) || updates != nodeStatusUpdateRetry {
+		t.Fatalf("conflicts every time: %v after %d updates, want the conflict after %d", err, updates, nodeStatusUpdateRetry)
+	}
+	conflicts, updates = 0, 0
+	client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		updates++
+		return true, nil, apierrors.NewForbidden(corev1.Resource("nodes"), "n1", errors.New("no"))
+	})
+	if err := r.updateNodeStatus(ctx); !apierrors.IsForbidden(err) || updates != 1 {
+		t.Fatalf("forbidden: %v after %d updates, want it after 1", err, updates)
+	}
 }

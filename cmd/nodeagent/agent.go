@@ -29,9 +29,12 @@ type agentOptions struct {
 	runtime      crictr.Config
 	kubeconfig   string
 	clientCAFile string
-	proxy        *proxyOptions
-	helpers      helperOptions
-	exe          string // this executable, beside which the helpers are looked for
+	// proxyKubeconfig holds the embedded proxy's own credentials
+	// (empty: the node's).
+	proxyKubeconfig string
+	proxy           *proxyOptions
+	helpers         helperOptions
+	exe             string // this executable, beside which the helpers are looked for
 }
 
 func defaultAgentOptions() *agentOptions {
@@ -82,6 +85,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	proxyFlags(fs, o.proxy)
 	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
+	fs.StringVar(&o.proxyKubeconfig, "proxy-kubeconfig", "", "kubeconfig of the embedded proxy's own identity, as kube-proxy's (system:kube-proxy, whom kube's RBAC binds to system:node-proxier; empty: the node's credentials, which the bundled server grants and kube-apiserver's Node authorizer does not)")
 }
 
 func runAgent(ctx context.Context, env *environment, args []string) error {
@@ -179,10 +183,28 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	env.ready.addCheck("agent", a.Healthy)
 	go waitNodeReady(ctx, client, o.cfg.NodeName, env.ready.marker("node"))
 	if !o.proxy.disabled {
+		pc, err := proxyClient(o.proxyKubeconfig, client)
+		if err != nil {
+			return err
+		}
 		o.proxy.onFirstSync = env.ready.marker("proxy")
-		go runEmbeddedProxy(ctx, env, o, client)
+		go runEmbeddedProxy(ctx, env, o, pc)
 	}
 	return a.Run(ctx)
+}
+
+// proxyClient is the embedded proxy's client: with kubeconfig's
+// credentials when one is given, as kube-proxy runs beside kubelet under
+// its own identity; else the node's client.
+func proxyClient(kubeconfig string, node kubernetes.Interface) (kubernetes.Interface, error) {
+	if kubeconfig == "" {
+		return node, nil
+	}
+	c, err := clientFor(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--proxy-kubeconfig: %w", err)
+	}
+	return c, nil
 }
 
 // shutdownInhibitor is logind when graceful node shutdown is asked for and

@@ -195,3 +195,9 @@ func (p *Process) Kill9() { p.s.Kill9() }
 
 // Start starts it again.
 func (p *Process) Start() { p.s.Start() }
+
+// InLab is a handle on a lab node for Kubectl and StartIn alone, for an API
+// server the test started itself (a real kube-apiserver, say).
+func InLab(t testing.TB, node *lab.Node) *APIServer {
+	return &APIServer{t: t, node: node, noReady: true}
+}
