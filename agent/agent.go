@@ -38,6 +38,7 @@ import (
 	"github.com/nodeagent/nodeagent/cni"
 	"github.com/nodeagent/nodeagent/cri"
 	"github.com/nodeagent/nodeagent/gc"
+	"github.com/nodeagent/nodeagent/internal/kubecache"
 	"github.com/nodeagent/nodeagent/pleg"
 	"github.com/nodeagent/nodeagent/volumes"
 )
@@ -140,7 +141,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		return nil, err
 	}
 	a.admitter = a.eviction
-	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed(), informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
 	a.pods = a.factory.Core().V1().Pods().Informer()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nodeagent/nodeagent/internal/kubecache"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -39,7 +40,7 @@ type serviceCache struct {
 }
 
 func newServiceCache(client kubernetes.Interface) *serviceCache {
-	f := informers.NewSharedInformerFactory(client, 0)
+	f := informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
 	svcs := f.Core().V1().Services()
 	return &serviceCache{factory: f, informer: svcs.Informer(), lister: svcs.Lister()}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nodeagent/nodeagent/internal/kubecache"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,7 +65,7 @@ func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger)
 		p.obs = NopObserver{}
 	}
 	p.Runner = NewRunner(opts.Runner, p.Tracker, b, opts.Conntrack, p.obs, opts.Clock, log)
-	p.factory = informers.NewSharedInformerFactory(client, 0)
+	p.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
 	svcs := p.factory.Core().V1().Services().Informer()
 	eps := p.factory.Discovery().V1().EndpointSlices().Informer()
 	if _, err := svcs.AddEventHandler(p.serviceHandler()); err != nil {
@@ -85,7 +86,7 @@ func New(client kubernetes.Interface, b Backend, opts Options, log *slog.Logger)
 // watchNode tells the observer about this node's Node object (kube-proxy's
 // healthz says 503 once the node is being deleted).
 func (p *Proxy) watchNode(client kubernetes.Interface) error {
-	p.nodes = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+	p.nodes = informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed(), informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", p.opts.NodeName).String()
 	}))
 	_, err := p.nodes.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -26,6 +26,10 @@ type Backend struct {
 // Close disconnects and, for an embedded etcd, stops it.
 func (b *Backend) Close() error { return b.close() }
 
+// embeddedCatchUpEntries is the embedded member's raft log kept in memory
+// after each in-memory snapshot (etcd takes one every 100 entries).
+const embeddedCatchUpEntries = 500
+
 // StartEmbedded runs etcd inside this process with its data in dir. It
 // listens on nothing: no client, peer or metrics port, no unix socket; this
 // process talks to it in-process (v3client), so no other user, process or
@@ -47,6 +51,10 @@ func StartEmbedded(ctx context.Context, dir string) (*Backend, error) {
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogOutputs = []string{logPath}
 	cfg.LogLevel = "warn"
+	// etcd keeps this many applied raft entries in memory for a slow
+	// follower to catch up from (5,000 by default: ~15 MB of pod writes).
+	// The embedded member has no peer listener, so no follower: keep few.
+	cfg.SnapshotCatchUpEntries = embeddedCatchUpEntries
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd in %s: %w", cfg.Dir, err)

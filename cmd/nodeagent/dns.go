@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/nodeagent/nodeagent/clusterdns"
+	"github.com/nodeagent/nodeagent/internal/kubecache"
 )
 
 // dnsOptions are the cluster DNS server's flags, in `nodeagent server` and
@@ -53,7 +54,7 @@ func startClusterDNS(ctx context.Context, log *slog.Logger, client kubernetes.In
 	if err != nil {
 		return err
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
 	records, err := clusterdns.NewRecords(factory)
 	if err != nil {
 		return err

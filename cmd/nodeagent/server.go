@@ -24,6 +24,7 @@ import (
 	"github.com/nodeagent/nodeagent/controllers/nodeipam"
 	"github.com/nodeagent/nodeagent/controllers/nodelifecycle"
 	"github.com/nodeagent/nodeagent/controllers/scheduler"
+	"github.com/nodeagent/nodeagent/internal/kubecache"
 )
 
 // serverFlags maps flags onto apiserver.Config.
@@ -189,7 +190,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	if err != nil {
 		return err
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
 	dyn, err := dynamic.NewForConfig(ctrlCfg)
 	if err != nil {
 		return err
