@@ -86,6 +86,25 @@ func NodeKubeconfig(dataDir, serverURL, name string) ([]byte, error) {
 	return certs.Kubeconfig(serverURL, auth.NodeUserPrefix+name, ca.CertPEM, kp, ""), nil
 }
 
+// ProxyUser is kube-proxy's user, whom the default RBAC binds to
+// system:node-proxier.
+const ProxyUser = "system:kube-proxy"
+
+// ProxyKubeconfig mints a client certificate for system:kube-proxy (the
+// service proxy's and the node routes' identity, as kube-proxy's beside a
+// kubelet) with the CA kept in dataDir, which it never makes.
+func ProxyKubeconfig(dataDir, serverURL string) ([]byte, error) {
+	ca, err := loadClusterCA(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := ca.ClientCert(filepath.Join(dataDir, "pki"), "kube-proxy", ProxyUser, nil)
+	if err != nil {
+		return nil, err
+	}
+	return certs.Kubeconfig(serverURL, ProxyUser, ca.CertPEM, kp, ""), nil
+}
+
 // servingNames are the names and addresses the serving certificate covers.
 func (s *Server) servingNames() ([]string, []net.IP) {
 	hosts := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}

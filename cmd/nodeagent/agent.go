@@ -33,8 +33,11 @@ type agentOptions struct {
 	// (empty: the node's).
 	proxyKubeconfig string
 	proxy           *proxyOptions
-	helpers         helperOptions
-	exe             string // this executable, beside which the helpers are looked for
+	// nodeRoutes: "host-gw" routes the other nodes' pod ranges through
+	// their InternalIPs; "none" leaves routing to the CNI network.
+	nodeRoutes string
+	helpers    helperOptions
+	exe        string // this executable, beside which the helpers are looked for
 }
 
 func defaultAgentOptions() *agentOptions {
@@ -42,7 +45,7 @@ func defaultAgentOptions() *agentOptions {
 	host, _ := os.Hostname()
 	cfg.NodeName = strings.ToLower(host) // as kubelet: node names are DNS subdomains
 	exe, _ := os.Executable()
-	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions(), exe: exe}
+	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions(), nodeRoutes: "host-gw", exe: exe}
 }
 
 // agentFlags maps flags onto the agent's and the runtime's config.
@@ -85,6 +88,7 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	proxyFlags(fs, o.proxy)
 	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
+	fs.StringVar(&o.nodeRoutes, "node-routes", o.nodeRoutes, "host-gw: route the other nodes' pod ranges (spec.podCIDRs) through their InternalIPs, for nodes on one network segment, with --proxy-kubeconfig's identity (it lists Nodes); none: the CNI network routes between nodes")
 	fs.StringVar(&o.proxyKubeconfig, "proxy-kubeconfig", "", "kubeconfig of the embedded proxy's own identity, as kube-proxy's (system:kube-proxy, whom kube's RBAC binds to system:node-proxier; empty: the node's credentials, which the bundled server grants and kube-apiserver's Node authorizer does not)")
 }
 
@@ -131,7 +135,7 @@ func agentParts(o *agentOptions) []string {
 // what the agent, its runtime or its proxy cannot run with, naming the
 // flags, before anything is touched.
 func (o *agentOptions) validate() error {
-	errs := []error{o.cfg.Validate(), o.helpers.resolve(&o.runtime, o.exe)}
+	errs := []error{o.cfg.Validate(), o.helpers.resolve(&o.runtime, o.exe), validNodeRoutes(o.nodeRoutes)}
 	errs = append(errs, o.runtime.Validate())
 	if !o.proxy.disabled {
 		errs = append(errs, o.proxy.validate())
@@ -182,13 +186,16 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	}
 	env.ready.addCheck("agent", a.Healthy)
 	go waitNodeReady(ctx, client, o.cfg.NodeName, env.ready.marker("node"))
+	pc, err := proxyClient(o.proxyKubeconfig, client)
+	if err != nil {
+		return err
+	}
 	if !o.proxy.disabled {
-		pc, err := proxyClient(o.proxyKubeconfig, client)
-		if err != nil {
-			return err
-		}
 		o.proxy.onFirstSync = env.ready.marker("proxy")
 		go runEmbeddedProxy(ctx, env, o, pc)
+	}
+	if o.nodeRoutes == "host-gw" {
+		go runNodeRoutes(ctx, env.log.With("component", "noderoutes", "node", o.cfg.NodeName), pc, o.cfg.NodeName)
 	}
 	return a.Run(ctx)
 }
@@ -261,7 +268,7 @@ func cleanupAgent(ctx context.Context, env *environment, o *agentOptions) error 
 		return err
 	}
 	defer rt.Close()
-	return agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent"))
+	return errors.Join(agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent")), cleanupNodeRoutes(o.nodeRoutes))
 }
 
 // runEmbeddedProxy runs the service proxy beside the agent; a proxy that

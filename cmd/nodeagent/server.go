@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/agent"
 	"github.com/nodeagent/nodeagent/apiserver"
+	"github.com/nodeagent/nodeagent/certs"
 	"github.com/nodeagent/nodeagent/controllers/endpointslice"
 	"github.com/nodeagent/nodeagent/controllers/namespace"
 	"github.com/nodeagent/nodeagent/controllers/nodeipam"
@@ -126,7 +128,8 @@ func serverParts(noAgent bool, ao *agentOptions) []string {
 	return append([]string{"api"}, agentParts(ao)...)
 }
 
-// runKubeconfig mints credentials: `nodeagent kubeconfig node NAME`.
+// runKubeconfig mints credentials: `nodeagent kubeconfig node NAME`, or
+// `nodeagent kubeconfig kube-proxy` for an agent's --proxy-kubeconfig.
 func runKubeconfig(_ context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("kubeconfig", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", apiserver.DefaultConfig().DataDir, "the server's state directory (holds the CA)")
@@ -134,8 +137,18 @@ func runKubeconfig(_ context.Context, env *environment, args []string) error {
 	out := fs.String("out", "", "write here (mode 0600) instead of stdout")
 	servingOut := fs.String("serving-cert-out", "", "also write the agent's serving certificate and key here (kubelet.crt, kubelet.key) for --tls-cert-file")
 	nodeIPs := fs.String("node-ip", "", "the node's IP addresses, comma-separated, for --serving-cert-out")
+	if len(args) >= 1 && args[0] == "kube-proxy" {
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		data, err := apiserver.ProxyKubeconfig(*dataDir, *server)
+		if err != nil {
+			return err
+		}
+		return writeKubeconfigOut(env, *out, data)
+	}
 	if len(args) < 2 || args[0] != "node" {
-		return fmt.Errorf("usage: nodeagent kubeconfig node NAME [--data-dir DIR] [--server URL] [--out FILE] [--serving-cert-out DIR --node-ip IP[,IP]]")
+		return fmt.Errorf("usage: nodeagent kubeconfig node NAME [--data-dir DIR] [--server URL] [--out FILE] [--serving-cert-out DIR --node-ip IP[,IP]]\n       nodeagent kubeconfig kube-proxy [--data-dir DIR] [--server URL] [--out FILE]")
 	}
 	name := args[1]
 	if err := fs.Parse(args[2:]); err != nil {
@@ -150,11 +163,17 @@ func runKubeconfig(_ context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	if *out == "" {
-		_, err = env.stdout.Write(data)
+	return writeKubeconfigOut(env, *out, data)
+}
+
+// writeKubeconfigOut writes a minted kubeconfig to out (mode 0600), or to
+// stdout when out is empty.
+func writeKubeconfigOut(env *environment, out string, data []byte) error {
+	if out == "" {
+		_, err := env.stdout.Write(data)
 		return err
 	}
-	return os.WriteFile(*out, data, 0o600)
+	return os.WriteFile(out, data, 0o600)
 }
 
 // writeServingCert is `kubeconfig node NAME --serving-cert-out DIR`.
@@ -262,12 +281,29 @@ func startEmbeddedAgent(ctx context.Context, env *environment, srv *apiserver.Se
 		return err
 	}
 	o.cfg.ProtectedPaths = append(o.cfg.ProtectedPaths, srv.DataDir())
+	if o.proxyKubeconfig == "" {
+		if o.proxyKubeconfig, err = embeddedProxyKubeconfig(srv); err != nil {
+			return err
+		}
+	}
 	go func() {
 		if err := startAgent(ctx, env, o, restCfg); err != nil && ctx.Err() == nil {
 			env.log.Error("agent stopped", "err", err)
 		}
 	}()
 	return nil
+}
+
+// embeddedProxyKubeconfig mints the embedded agent's proxy credentials
+// (system:kube-proxy) into the server's pki directory, readable by root
+// alone, and returns the file's path.
+func embeddedProxyKubeconfig(srv *apiserver.Server) (string, error) {
+	data, err := apiserver.ProxyKubeconfig(srv.DataDir(), srv.URL())
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(srv.DataDir(), "pki", "kube-proxy.kubeconfig")
+	return path, certs.WriteKubeconfig(path, data)
 }
 
 // startServerDNS runs the cluster DNS in the server, at the node's address
