@@ -62,7 +62,7 @@ func Start(ctx context.Context, bins Bins, opts Options) (*Anchor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temp dir for kube-apiserver and etcd: %w", err)
 	}
-	k := &Anchor{dir: dir, opts: opts, APIServerVersion: binVersion(ctx, bins.APIServer), EtcdVersion: binVersion(ctx, bins.Etcd)}
+	k := &Anchor{dir: dir, opts: opts, APIServerVersion: Version(ctx, bins.APIServer), EtcdVersion: Version(ctx, bins.Etcd)}
 	if err := k.start(ctx, bins); err != nil {
 		if serr := k.Stop(); serr != nil {
 			err = errors.Join(err, serr)
@@ -215,8 +215,8 @@ func (k *Anchor) Stop() error {
 	return errors.Join(errs...)
 }
 
-// binVersion is the first line bin --version prints, for the report.
-func binVersion(ctx context.Context, bin string) string {
+// Version is the first line bin --version prints, for reports.
+func Version(ctx context.Context, bin string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--version").Output()
