@@ -59,7 +59,8 @@ func kubeProxyArgs(kubeconfig, mode string) []string {
 
 // measure starts kube-proxy in mode on the anchor's n Services and times
 // its first (full) sync, changes, cleanup and RSS. Every Service it adds
-// is removed again, so the next kube-proxy sees n.
+// is removed again (before kube-proxy stops: its --cleanup has nothing to
+// do with them), so the next kube-proxy sees n.
 func (k *kubeSide) measure(ctx context.Context, mode string, n, changes int) (r kpResult, err error) {
 	kp, err := kubeanchor.StartChildWith(k.node.Start, k.anchor.Dir(), fmt.Sprintf("kube-proxy-%s-%d", mode, n), k.bin, kubeProxyArgs(k.kubeconfig, mode)...)
 	if err != nil {
@@ -77,13 +78,6 @@ func (k *kubeSide) measure(ctx context.Context, mode string, n, changes int) (r 
 	}
 	r.full, _ = m.full.since(histo{})
 	var added []string
-	defer func() {
-		for _, name := range added {
-			if derr := k.deleteService(context.WithoutCancel(ctx), name); derr != nil && err == nil {
-				err = derr
-			}
-		}
-	}()
 	if r.addOne, err = k.changes(ctx, kp, changes, func(i int) error {
 		name := fmt.Sprintf("new-%s-%d", mode, i)
 		added = append(added, name)
@@ -96,6 +90,11 @@ func (k *kubeSide) measure(ctx context.Context, mode string, n, changes int) (r 
 	}
 	if r.rss, err = kp.RSS(); err != nil {
 		return r, err
+	}
+	for _, name := range added {
+		if err := k.deleteService(ctx, name); err != nil {
+			return r, err
+		}
 	}
 	running = false
 	if err := kp.Stop(); err != nil {
@@ -130,8 +129,8 @@ func (k *kubeSide) changes(ctx context.Context, kp *kubeanchor.Child, count int,
 // waitSync polls kube-proxy's metrics until the histogram pick chooses has
 // counted a sync more than before and then none more for settle; it fails
 // if kube-proxy exits or syncWait passes.
-func (k *kubeSide) waitSync(ctx context.Context, kp *kubeanchor.Child, before histo, pick func(syncMetrics) histo) (syncMetrics, error) {
-	ctx, cancel := context.WithTimeout(ctx, syncWait)
+func (k *kubeSide) waitSync(parent context.Context, kp *kubeanchor.Child, before histo, pick func(syncMetrics) histo) (syncMetrics, error) {
+	ctx, cancel := context.WithTimeout(parent, syncWait)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -153,6 +152,9 @@ func (k *kubeSide) waitSync(ctx context.Context, kp *kubeanchor.Child, before hi
 		case <-kp.Exited():
 			return last, fmt.Errorf("kube-proxy exited: %s", kp.LogTail())
 		case <-ctx.Done():
+			if err := parent.Err(); err != nil {
+				return last, err
+			}
 			return last, fmt.Errorf("no sync within %s (last scrape: %v): %s", syncWait, lastErr, kp.LogTail())
 		case <-tick.C:
 		}
