@@ -14,7 +14,9 @@
 # (e.g. --proxy-sizes=100,1000, --proxy-modes=nftables), the rest to the API
 # server bench. The agent and proxy benches need root: the agent bench runs
 # in a lab node (a network namespace) on nodeagent's containerd, the proxy
-# bench programs iptables and nftables in throwaway lab namespaces; without
+# bench programs iptables and nftables in throwaway lab namespaces, and
+# measures a real kube-proxy (built once like kube-apiserver, which feeds it)
+# beside them in a lab namespace of its own; without
 # root they are skipped with a message. Everything they make is removed when
 # they end; only 127.0.0.1 and addresses inside the lab namespaces are
 # contacted.
@@ -84,7 +86,16 @@ if wants agent; then
   run_as_root agent "$tmp/agent-bench" --bin "$REPO_ROOT/bin/nodeagent" ${agent_args[@]+"${agent_args[@]}"}
 fi
 if wants proxy; then
-  run_as_root proxy "$tmp/proxy-bench" ${proxy_args[@]+"${proxy_args[@]}"}
+  kubeproxy=()
+  if [ "$(id -u)" -eq 0 ]; then
+    step "build kube-proxy and kube-apiserver $KUBE_VERSION and etcd $ETCD_VERSION (the anchor), once"
+    if kp=$(build_kube kube-proxy) && kube=$(build_kube kube-apiserver) && etcd=$(build_etcd); then
+      kubeproxy=(--kube-proxy "$kp" --kube-apiserver "$kube" --etcd "$etcd")
+    else
+      echo "kube-proxy, kube-apiserver or etcd not built (see above): measuring nodeagent's proxy alone"
+    fi
+  fi
+  run_as_root proxy "$tmp/proxy-bench" ${kubeproxy[@]+"${kubeproxy[@]}"} ${proxy_args[@]+"${proxy_args[@]}"}
 fi
 if wants gc; then
   step "run the gc bench"

@@ -80,7 +80,7 @@ func createNodes(ctx context.Context, cs kubernetes.Interface, n int) error {
 }
 
 // newClientsets makes n clientsets, each with its own connection (see
-// noProxy). They use client-go's default encoding, protobuf. closeIdle
+// kubeanchor.RESTConfig). They use client-go's default encoding, protobuf. closeIdle
 // closes their connections once they are no longer used.
 func newClientsets(cfg *rest.Config, n int) (css []kubernetes.Interface, closeIdle func(), err error) {
 	css = make([]kubernetes.Interface, n)

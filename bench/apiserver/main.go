@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/nodeagent/bench/internal/cli"
+	"github.com/nodeagent/nodeagent/bench/internal/kubeanchor"
 )
 
 // config is what to run. defaultConfig documents the defaults; --quick
@@ -128,11 +129,11 @@ func (c config) validate() error {
 }
 
 // anchorWanted says whether the anchor is to be measured, or why not.
-func (c config) anchorWanted() (anchorBins, string) {
+func (c config) anchorWanted() (kubeanchor.Bins, string) {
 	if c.KubeAPIServer == "" {
-		return anchorBins{}, "no --kube-apiserver/--etcd given (hack/bench.sh builds them from the Go module proxy)"
+		return kubeanchor.Bins{}, "no --kube-apiserver/--etcd given (hack/bench.sh builds them from the Go module proxy)"
 	}
-	return anchorBins{apiserver: c.KubeAPIServer, etcd: c.Etcd}, ""
+	return kubeanchor.Bins{APIServer: c.KubeAPIServer, Etcd: c.Etcd}, ""
 }
 
 // run measures our server, then the anchor, then the plain etcd baseline,
@@ -161,13 +162,13 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 }
 
 // runAnchor measures kube-apiserver on its etcd.
-func runAnchor(ctx context.Context, cfg config, bins anchorBins, progress io.Writer) (*targetResults, error) {
+func runAnchor(ctx context.Context, cfg config, bins kubeanchor.Bins, progress io.Writer) (*targetResults, error) {
 	var versions string
 	tr, err := runTarget(ctx, cfg, progress, func(ctx context.Context) (target, error) {
-		fmt.Fprintf(progress, "==> starting %s on %s, both on 127.0.0.1\n", bins.apiserver, bins.etcd)
+		fmt.Fprintf(progress, "==> starting %s on %s, both on 127.0.0.1\n", bins.APIServer, bins.Etcd)
 		k, err := startKube(ctx, bins)
 		if err == nil {
-			versions = k.apiserverVersion + " on " + k.etcdVersion
+			versions = k.APIServerVersion + " on " + k.EtcdVersion
 		}
 		return k, err
 	})

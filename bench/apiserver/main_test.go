@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/nodeagent/bench/internal/kubeanchor"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -29,7 +31,7 @@ func TestParseFlagsQuickGivesWayToExplicitFlags(t *testing.T) {
 		t.Errorf("got pods %d nodes %d list-pods %d timeout %s, want %d %d 150 40m", cfg.Pods, cfg.Nodes, cfg.ListPods, cfg.Timeout, q.Pods, q.Nodes)
 	}
 	bins, why := cfg.anchorWanted()
-	if why != "" || bins != (anchorBins{apiserver: "/k", etcd: "/e"}) {
+	if why != "" || bins != (kubeanchor.Bins{APIServer: "/k", Etcd: "/e"}) {
 		t.Errorf("anchor: got %+v %q", bins, why)
 	}
 }

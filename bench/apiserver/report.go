@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/nodeagent/nodeagent/bench/internal/kubeanchor"
 	"github.com/nodeagent/nodeagent/bench/internal/proc"
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
@@ -20,7 +21,7 @@ func report(w io.Writer, cfg config, r *results, started time.Time) {
 		runtime.NumCPU(), proc.CPUModel(), time.Since(started).Round(time.Second))
 	fmt.Fprintf(w, "server: nodeagent server --disable-agent; its controllers run; every pod is bound to one of %d nodes (objects without an agent), so no scheduler acts\n", cfg.Nodes)
 	if r.kube != nil {
-		fmt.Fprintf(w, "anchor: %s (its defaults: watch cache, protobuf in etcd; RBAC, the bench a client certificate in %s)\n", r.kube.versions, anchorGroup)
+		fmt.Fprintf(w, "anchor: %s (its defaults: watch cache, protobuf in etcd; RBAC, the bench a client certificate in %s)\n", r.kube.versions, kubeanchor.AdminGroup)
 	} else {
 		fmt.Fprintf(w, "anchor: kube-apiserver not measured: %s\n", r.kubeSkipped)
 	}

@@ -6,33 +6,27 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/nodeagent/nodeagent/bench/internal/kubeanchor"
 	"github.com/nodeagent/nodeagent/bench/internal/probe"
 )
 
 // readyTimeout bounds how long the server may take to answer /readyz.
 const readyTimeout = 60 * time.Second
 
-// stopTimeout bounds how long the server may take to exit after SIGTERM
-// before it is killed.
-const stopTimeout = 20 * time.Second
-
 // server is a `nodeagent server` subprocess on a loopback port with its state
 // in a temporary directory.
 type server struct {
 	dir  string // data dir; removed by stop
 	port int
-	proc *child // its log is <dir>/server.log
+	proc *kubeanchor.Child // its log is <dir>/server.log
 }
 
 // startServer runs bin as `server` on a free loopback port and waits until it
@@ -56,7 +50,7 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 
 // start launches the process on a free port.
 func (s *server) start(bin string) error {
-	port, err := freeLoopbackPort()
+	port, err := kubeanchor.FreeLoopbackPort()
 	if err != nil {
 		return err
 	}
@@ -66,20 +60,10 @@ func (s *server) start(bin string) error {
 	if err := os.Mkdir(s.dataDir(), 0o700); err != nil {
 		return fmt.Errorf("server data dir: %w", err)
 	}
-	s.proc, err = startChild(s.dir, "server", bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
+	s.proc, err = kubeanchor.StartChild(s.dir, "server", bin, "server", "--disable-agent", "--data-dir", s.dataDir(),
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(port))
 	return err
-}
-
-// freeLoopbackPort asks the kernel for a free port on 127.0.0.1.
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free loopback port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *server) dataDir() string { return filepath.Join(s.dir, "data") }
@@ -99,10 +83,10 @@ func (s *server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.proc.proc.Exited():
-			return fmt.Errorf("server exited before it was ready: %s", s.proc.logTail())
+		case <-s.proc.Exited():
+			return fmt.Errorf("server exited before it was ready: %s", s.proc.LogTail())
 		case <-ctx.Done():
-			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.proc.logTail())
+			return fmt.Errorf("server not ready within %s (last: %v): %s", readyTimeout, last, s.proc.LogTail())
 		case <-tick.C:
 		}
 	}
@@ -134,48 +118,9 @@ func (s *server) caClient() (*http.Client, error) {
 }
 
 // restConfig is the admin kubeconfig's client config (see
-// kubeconfigRESTConfig).
+// kubeanchor.RESTConfig).
 func (s *server) restConfig() (*rest.Config, error) {
-	return kubeconfigRESTConfig(filepath.Join(s.dataDir(), "admin.kubeconfig"))
-}
-
-// kubeconfigRESTConfig is the client config of the kubeconfig at path,
-// checked to point at loopback, with client-side rate limiting raised out of
-// the way and no proxy. Each config built from it opens its own connection
-// (see noProxy).
-func kubeconfigRESTConfig(path string) (*rest.Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("admin kubeconfig: %w", err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("admin kubeconfig %s: %w", path, err)
-	}
-	if err := checkLoopback(cfg.Host); err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = 5000, 10000
-	cfg.Proxy = noProxy
-	return cfg, nil
-}
-
-// noProxy never uses a proxy. Setting it also makes client-go give every
-// clientset its own transport (a func cannot be a cache key), so N
-// clientsets are N connections, as N real clients would be.
-func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
-
-// checkLoopback refuses a server URL whose host is not a loopback IP.
-func checkLoopback(host string) error {
-	u, err := url.Parse(host)
-	if err != nil {
-		return fmt.Errorf("server URL %q: %w", host, err)
-	}
-	ip := net.ParseIP(u.Hostname())
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("server URL %q is not on loopback: the bench only talks to 127.0.0.1", host)
-	}
-	return nil
+	return kubeanchor.RESTConfig(filepath.Join(s.dataDir(), "admin.kubeconfig"), nil)
 }
 
 // name is how the report calls this target.
@@ -183,13 +128,13 @@ func (s *server) name() string { return "nodeagent" }
 
 // rss is the server's resident set size (VmRSS).
 func (s *server) rss() ([]procRSS, error) {
-	b, err := s.proc.rss()
+	b, err := s.proc.RSS()
 	return []procRSS{{"nodeagent server", b}}, err
 }
 
-// stop stops the server (see child.stop) and removes the temporary
+// stop stops the server (see kubeanchor.Child.Stop) and removes the temporary
 // directory.
 func (s *server) stop() error {
 	defer os.RemoveAll(s.dir)
-	return s.proc.stop()
+	return s.proc.Stop()
 }

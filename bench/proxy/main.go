@@ -3,25 +3,27 @@
 // with 3 endpoints each (a full sync), changes one Service and one endpoint
 // (partial syncs), measures the first-packet connect latency to a Service
 // through the rules (against a direct connect to the same endpoint), and
-// times the cleanup. Only addresses inside its own namespaces are
-// contacted; everything it makes is removed when it ends, also on Ctrl-C.
-// Run it through `make bench`.
+// times the cleanup. With --kube-proxy, --kube-apiserver and --etcd it
+// measures a real kube-proxy beside it on the same Services: in a lab node
+// of its own, fed by a real kube-apiserver on etcd listening on that node's
+// loopback, timed by kube-proxy's own sync-duration metrics. Only addresses
+// inside its own namespaces are contacted; everything it makes is removed
+// when it ends, also on Ctrl-C. Run it through `make bench`.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nodeagent/nodeagent/bench/internal/cli"
-	"github.com/nodeagent/nodeagent/bench/internal/proc"
-	"github.com/nodeagent/nodeagent/bench/internal/stats"
+	"github.com/nodeagent/nodeagent/bench/internal/kubeanchor"
 )
 
 // config is what to run; defaultConfig documents the defaults.
@@ -31,6 +33,9 @@ type config struct {
 	Changes  int           // partial syncs measured per kind and size
 	Connects int           // connects measured at the largest size
 	Timeout  time.Duration // bound on the whole run
+	// kube-proxy and the anchor that feeds it ("": kube-proxy is not
+	// measured).
+	KubeProxy, KubeAPIServer, Etcd string
 }
 
 func defaultConfig() config {
@@ -51,8 +56,8 @@ func mainErr(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cli.Timed(ctx, cfg.Timeout, func(ctx context.Context) ([]result, error) { return run(ctx, cfg) },
-		func(rs []result, _ time.Time) { report(os.Stdout, cfg, rs) })
+	return cli.Timed(ctx, cfg.Timeout, func(ctx context.Context) (runResults, error) { return run(ctx, cfg) },
+		func(r runResults, _ time.Time) { report(os.Stdout, cfg, r) })
 }
 
 func parseFlags(args []string) (config, error) {
@@ -62,6 +67,9 @@ func parseFlags(args []string) (config, error) {
 	sizes := fs.String("sizes", "", "comma-separated numbers of Services (default 1000,5000,10000)")
 	fs.IntVar(&cfg.Changes, "changes", cfg.Changes, "partial syncs measured per kind and size")
 	fs.IntVar(&cfg.Connects, "connects", cfg.Connects, "connects measured at the largest size")
+	fs.StringVar(&cfg.KubeProxy, "kube-proxy", "", "kube-proxy binary to measure beside ours, fed by --kube-apiserver on --etcd (empty: ours only)")
+	fs.StringVar(&cfg.KubeAPIServer, "kube-apiserver", "", "kube-apiserver binary that feeds --kube-proxy")
+	fs.StringVar(&cfg.Etcd, "etcd", "", "etcd binary for --kube-apiserver")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -83,60 +91,84 @@ func parseFlags(args []string) (config, error) {
 			cfg.Sizes = append(cfg.Sizes, n)
 		}
 	}
+	if (cfg.KubeProxy == "") != (cfg.KubeAPIServer == "") || (cfg.KubeProxy == "") != (cfg.Etcd == "") {
+		return cfg, errors.New("--kube-proxy, --kube-apiserver and --etcd go together: kube-proxy is fed by kube-apiserver on an etcd of its own")
+	}
 	return cfg, nil
 }
 
-// run measures every mode at every size.
-func run(ctx context.Context, cfg config) ([]result, error) {
+// kubeWanted says whether kube-proxy is to be measured, or why not.
+func (c config) kubeWanted() (kubeBins, string) {
+	if c.KubeProxy == "" {
+		return kubeBins{}, "no --kube-proxy/--kube-apiserver/--etcd given (hack/bench.sh builds them from the Go module proxy)"
+	}
+	return kubeBins{proxy: c.KubeProxy, anchor: kubeanchor.Bins{APIServer: c.KubeAPIServer, Etcd: c.Etcd}}, ""
+}
+
+// runResults are the figures of a run.
+type runResults struct {
+	rows        []result // by size, then mode
+	kubeProxy   string   // kube-proxy's version ("": not measured)
+	kubeSkipped string   // why kube-proxy was not measured
+}
+
+// run measures every mode at every size, ours and then kube-proxy's (one
+// at a time: they never compete for the CPUs).
+func run(ctx context.Context, cfg config) (r runResults, err error) {
 	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("needs root: it creates network namespaces and programs netfilter in them")
+		return r, fmt.Errorf("needs root: it creates network namespaces and programs netfilter in them")
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var all []result
+	bins, why := cfg.kubeWanted()
+	var kube *kubeSide
+	if why == "" {
+		fmt.Fprintf(os.Stderr, "==> starting %s on %s in a lab node, for %s\n", bins.anchor.APIServer, bins.anchor.Etcd, bins.proxy)
+		if kube, err = startKubeSide(ctx, bins); err != nil {
+			return r, err
+		}
+		r.kubeProxy = kube.version
+		defer func() { err = errors.Join(err, kube.down()) }()
+	}
+	r.kubeSkipped = why
+	for i, n := range cfg.Sizes {
+		connects := 0
+		if i == len(cfg.Sizes)-1 {
+			connects = cfg.Connects
+		}
+		rows, err := runSize(ctx, log, cfg, kube, n, connects)
+		if err != nil {
+			return r, err
+		}
+		r.rows = append(r.rows, rows...)
+	}
+	return r, nil
+}
+
+// runSize measures every mode at n Services: ours, then kube-proxy's.
+func runSize(ctx context.Context, log *slog.Logger, cfg config, kube *kubeSide, n, connects int) ([]result, error) {
+	var rows []result
 	for _, mode := range cfg.Modes {
-		for i, n := range cfg.Sizes {
-			fmt.Fprintf(os.Stderr, "==> %s, %d services\n", mode, n)
-			connects := 0
-			if i == len(cfg.Sizes)-1 {
-				connects = cfg.Connects
-			}
-			r, err := measure(ctx, log, mode, n, cfg.Changes, connects)
-			if err != nil {
-				return nil, fmt.Errorf("%s at %d services: %w", mode, n, err)
-			}
-			all = append(all, r)
+		fmt.Fprintf(os.Stderr, "==> nodeagent %s, %d services\n", mode, n)
+		r, err := measure(ctx, log, mode, n, cfg.Changes, connects)
+		if err != nil {
+			return nil, fmt.Errorf("%s at %d services: %w", mode, n, err)
 		}
+		rows = append(rows, r)
 	}
-	return all, nil
-}
-
-func report(out io.Writer, cfg config, rs []result) {
-	host, _ := os.Hostname()
-	fmt.Fprintf(out, "\nnodeagent proxy bench, %s, %s, %d cores, kernel %s\n", time.Now().Format("2006-01-02 15:04"), host, runtime.NumCPU(), proc.KernelRelease())
-	fmt.Fprintf(out, "each Service: 1 TCP port, 3 endpoints; partial syncs: median of %d\n\n", cfg.Changes)
-	fmt.Fprintf(out, "%-9s %8s %12s %14s %16s %12s %8s\n", "mode", "services", "full sync", "+1 service", "1 endpoint chg", "cleanup", "listed")
-	for _, r := range rs {
-		fmt.Fprintf(out, "%-9s %8d %12s %14s %16s %12s %8d\n", r.mode, r.services, dur(r.full), dur(r.addOne), dur(r.endpoint), dur(r.cleanup), r.rules)
+	if kube == nil {
+		return rows, nil
 	}
-	fmt.Fprintln(out, "\nfirst-packet connect latency (new TCP connection, SYN to SYN-ACK, from the node), through the Service whose")
-	fmt.Fprintln(out, "rule comes last (iptables walks KUBE-SERVICES in order), and direct to its endpoint (in iptables mode that")
-	fmt.Fprintln(out, "packet too walks every KUBE-SERVICES rule without a match):")
-	for _, r := range rs {
-		if r.connect.N > 0 {
-			fmt.Fprintf(out, "  %-9s %5d services: through the Service p50 %s p99 %s; direct to the endpoint p50 %s p99 %s (n=%d)\n",
-				r.mode, r.services, us(r.connect.P50), us(r.connect.P99), us(r.direct.P50), us(r.direct.P99), r.connect.N)
+	fmt.Fprintf(os.Stderr, "==> loading %d services into kube-apiserver\n", n)
+	if err := kube.load(ctx, n); err != nil {
+		return nil, err
+	}
+	for i, mode := range cfg.Modes {
+		fmt.Fprintf(os.Stderr, "==> kube-proxy %s, %d services\n", mode, n)
+		kp, err := kube.measure(ctx, mode, n, cfg.Changes)
+		if err != nil {
+			return nil, fmt.Errorf("kube-proxy %s at %d services: %w", mode, n, err)
 		}
+		rows[i].kp = &kp
 	}
-	fmt.Fprintln(out, "\nkube-proxy for reference (../shared/DESIGN.md, this kernel, 2026-11-22, 10,000 Services x 3 endpoints):")
-	fmt.Fprintln(out, "  iptables: first full sync 448 s (110k nat rules), one endpoint change 2.9 s, --cleanup 144 s")
-	fmt.Fprintln(out, "  nftables: full sync 38.6 s, one endpoint change 8.9 s; adding one Service to 10,000: 141 ms (upstream, after its partial-sync fix)")
+	return rows, nil
 }
-
-func dur(d time.Duration) string {
-	if d >= 10*time.Second {
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	}
-	return stats.WholeMs(d)
-}
-
-func us(d time.Duration) string { return fmt.Sprintf("%dµs", d.Microseconds()) }

@@ -22,6 +22,7 @@ type result struct {
 	endpoint, cleanup time.Duration
 	rules             int
 	connect, direct   stats.Summary
+	kp                *kpResult // kube-proxy's, when measured
 }
 
 // measure runs one mode at one size in a lab of its own.

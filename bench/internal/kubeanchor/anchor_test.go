@@ -1,4 +1,4 @@
-package main
+package kubeanchor
 
 import (
 	"context"
@@ -25,20 +25,20 @@ import (
 // client certificate from the CA accepts the admin kubeconfig's client, and
 // sees system:masters in it; a client without the certificate is refused.
 func TestKubePKIAuthenticatesTheBenchAsMaster(t *testing.T) {
-	p := kubePKI{dir: t.TempDir()}
+	p := PKI{Dir: t.TempDir()}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeKubePKI(p, "https://"+l.Addr().String()); err != nil {
+	if err := WritePKI(p, "https://"+l.Addr().String()); err != nil {
 		l.Close()
 		t.Fatal(err)
 	}
-	serving, err := tls.LoadX509KeyPair(p.servingCert(), p.servingKey())
+	serving, err := tls.LoadX509KeyPair(p.ServingCert(), p.ServingKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(p.caCert())
+	caPEM, err := os.ReadFile(p.CACert())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestKubePKIAuthenticatesTheBenchAsMaster(t *testing.T) {
 	ts.StartTLS()
 	defer ts.Close()
 
-	cfg, err := kubeconfigRESTConfig(p.kubeconfig())
+	cfg, err := RESTConfig(p.Kubeconfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +71,8 @@ func TestKubePKIAuthenticatesTheBenchAsMaster(t *testing.T) {
 	body := make([]byte, 100)
 	n, _ := resp.Body.Read(body)
 	resp.Body.Close()
-	if got := string(body[:n]); got != anchorUser+"/"+anchorGroup {
-		t.Errorf("the server saw %q, want %s/%s", got, anchorUser, anchorGroup)
+	if got := string(body[:n]); got != AdminUser+"/"+AdminGroup {
+		t.Errorf("the server saw %q, want %s/%s", got, AdminUser, AdminGroup)
 	}
 
 	bare := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -84,8 +84,8 @@ func TestKubePKIAuthenticatesTheBenchAsMaster(t *testing.T) {
 }
 
 func TestKubePKISigningKey(t *testing.T) {
-	p := kubePKI{dir: t.TempDir()}
-	if err := writeKubePKI(p, "https://127.0.0.1:6443"); err != nil {
+	p := PKI{Dir: t.TempDir()}
+	if err := WritePKI(p, "https://127.0.0.1:6443"); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(p.saKey())
@@ -121,12 +121,12 @@ func TestKubePKISigningKey(t *testing.T) {
 	}
 }
 
-func TestKubeconfigRESTConfigRefusesNonLoopback(t *testing.T) {
-	p := kubePKI{dir: t.TempDir()}
-	if err := writeKubePKI(p, "https://192.0.2.1:6443"); err != nil {
+func TestRESTConfigRefusesNonLoopback(t *testing.T) {
+	p := PKI{Dir: t.TempDir()}
+	if err := WritePKI(p, "https://192.0.2.1:6443"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kubeconfigRESTConfig(p.kubeconfig()); err == nil || !strings.Contains(err.Error(), "not on loopback") {
+	if _, err := RESTConfig(p.Kubeconfig(), nil); err == nil || !strings.Contains(err.Error(), "not on loopback") {
 		t.Errorf("got %v, want a refusal of a non-loopback server", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestKubeconfigRESTConfigRefusesNonLoopback(t *testing.T) {
 // TestAnchorArgsListenOnLoopbackOnly checks every URL and address the
 // anchor's processes are told to listen on or advertise.
 func TestAnchorArgsListenOnLoopbackOnly(t *testing.T) {
-	args := append(etcdArgs("/d", 2379, 2380), kubeAPIServerArgs("/d", kubePKI{dir: "/d/pki"}, 6443, 2379)...)
+	args := append(etcdArgs("/d", 2379, 2380), kubeAPIServerArgs("/d", PKI{Dir: "/d/pki"}, 6443, 2379)...)
 	for _, a := range args {
 		name, value, _ := strings.Cut(a, "=")
 		if strings.Contains(name, "url") || strings.Contains(name, "address") || name == "--etcd-servers" || name == "--initial-cluster" {
@@ -157,21 +157,56 @@ func TestAnchorArgsListenOnLoopbackOnly(t *testing.T) {
 	}
 }
 
-// TestStartKubeCleansUpWhenEtcdDies starts the anchor with an "etcd" that
+// TestStartCleansUpWhenEtcdDies starts the anchor with an "etcd" that
 // exits at once: the start fails, says why, and leaves no directory.
-func TestStartKubeCleansUpWhenEtcdDies(t *testing.T) {
+func TestStartCleansUpWhenEtcdDies(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	bin := filepath.Join(t.TempDir(), "etcd")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho no etcd here >&2\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := startKube(context.Background(), anchorBins{apiserver: bin, etcd: bin})
+	_, err := Start(context.Background(), Bins{APIServer: bin, Etcd: bin}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "etcd exited before it was ready") || !strings.Contains(err.Error(), "no etcd here") {
 		t.Errorf("got %v, want etcd's early exit with its log", err)
 	}
 	left, _ := os.ReadDir(tmp)
 	if len(left) != 0 {
 		t.Errorf("left behind in TMPDIR: %v", left)
+	}
+}
+
+// TestClientKubeconfigNamesTheUserAlone checks that a client kubeconfig's
+// certificate, signed by the anchor CA, names its user and no group (not
+// system:masters).
+func TestClientKubeconfigNamesTheUserAlone(t *testing.T) {
+	p := PKI{Dir: t.TempDir()}
+	if err := WritePKI(p, "https://127.0.0.1:6443"); err != nil {
+		t.Fatal(err)
+	}
+	path, err := p.ClientKubeconfig("kube-proxy", "https://127.0.0.1:6443", "system:kube-proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := RESTConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(cfg.CertData)
+	if b == nil {
+		t.Fatalf("no client certificate in %s", path)
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.Subject.CommonName != "system:kube-proxy" || len(cert.Subject.Organization) != 0 {
+		t.Errorf("subject %v, want CN=system:kube-proxy and no organization", cert.Subject)
+	}
+	caPEM, _ := os.ReadFile(p.CACert())
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("not a client certificate of the anchor CA: %v", err)
 	}
 }
