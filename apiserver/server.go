@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(networkingResources(), crdResources(crds)...)...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(append(networkingResources(), eventsResources()...), crdResources(crds)...)...)),
 		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
 	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
@@ -150,8 +150,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			continue
 		}
 		s.stores[r] = storage.NewStore(backend.Client, "/registry/"+r.plural, r.newObj)
-		if r.gvk == coreV1.WithKind("Event") {
+		if r.gvk.Kind == "Event" && (r.gvk.Group == "" || r.gvk.Group == eventsV1.Group) {
 			s.stores[r].Expire(cmp.Or(cfg.EventTTL, DefaultConfig().EventTTL), leases)
+		}
+		if r.gvk == eventsV1.WithKind("Event") {
+			s.stores[r].Convert(eventsV1Storage)
 		}
 	}
 	if err := s.setup(ctx); err != nil {

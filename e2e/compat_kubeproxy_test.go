@@ -88,6 +88,16 @@ func TestCompatRealKubeProxy(t *testing.T) {
 		}
 		return nil
 	})
+	// kube-proxy reports its start on the Node through events.k8s.io/v1;
+	// kubectl reads it as a core/v1 Event.
+	framework.Eventually(t, 30*time.Second, 500*time.Millisecond, "kube-proxy's Starting event", func() error {
+		out, _, err := k.run("", "get", "events", "--field-selector", "involvedObject.name=compat-node,reason=Starting",
+			"-o", "jsonpath={range .items[*]}{.reportingComponent}{' '}{.message}{end}")
+		if err != nil || !strings.Contains(out, "kube-proxy") {
+			return fmt.Errorf("events %q %v", out, err)
+		}
+		return nil
+	})
 	k.ok("", "delete", "service", "web")
 	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "kube-proxy removes the service", func() error {
 		if rules, _ := nftTable(t, node, "kube-proxy"); strings.Contains(rules, "10.96.0.50") {

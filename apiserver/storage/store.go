@@ -25,6 +25,9 @@ type Store struct {
 	leases *Leases // nil: the objects do not expire
 	// onDecode adjusts every object read (nil: nothing to adjust).
 	onDecode func(runtime.Object)
+	// conv, when set, stores objects in another version's form (nil: as
+	// they are).
+	conv *Conversion
 	// cache serves lists and watches once StartCache ran (nil: etcd
 	// does); it is set while the store is in use.
 	cache atomic.Pointer[cacher]
@@ -109,16 +112,39 @@ func (s *Store) encode(obj runtime.Object) (string, error) {
 	}
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
-	data, err := json.Marshal(obj)
+	stored := obj
+	if s.conv != nil {
+		stored = s.conv.ToStorage(obj)
+	}
+	data, err := json.Marshal(stored)
 	m.SetResourceVersion(rv)
 	return string(data), err
 }
 
+// Conversion maps a served version onto the stored one: Stored makes an
+// empty stored object, ToStorage and FromStorage convert. The store's
+// objects are the served version; etcd holds the stored one, which other
+// stores of the same prefix read as theirs.
+type Conversion struct {
+	Stored      func() runtime.Object
+	ToStorage   func(runtime.Object) runtime.Object
+	FromStorage func(runtime.Object) runtime.Object
+}
+
+// Convert makes the store keep its objects in c's stored form.
+func (s *Store) Convert(c *Conversion) { s.conv = c }
+
 // decode turns a stored value into an object whose resourceVersion is rev.
 func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	obj := s.newObj()
+	if s.conv != nil {
+		obj = s.conv.Stored()
+	}
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, fmt.Errorf("storage: decode: %w", err)
+	}
+	if s.conv != nil {
+		obj = s.conv.FromStorage(obj)
 	}
 	if s.onDecode != nil {
 		s.onDecode(obj)
