@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -70,9 +71,25 @@ spec:
 const nodeAddr = "10.244.0.1"
 
 func TestServices(t *testing.T) {
-	for _, mode := range []string{"iptables", "nftables"} {
-		t.Run(mode, func(t *testing.T) { servicesScenario(t, mode) })
+	for _, mode := range []string{"iptables", "nftables", "ipvs"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "ipvs" {
+				requireIPVS(t)
+			}
+			servicesScenario(t, mode)
+		})
 	}
+}
+
+// requireIPVS skips, saying why, on a kernel without IPVS (this machine's
+// has none; Debian's, in `make vm-test`, has it).
+func requireIPVS(t *testing.T) {
+	t.Helper()
+	exec.Command("modprobe", "-q", "ip_vs").Run()
+	if _, err := os.Stat("/proc/net/ip_vs"); err != nil {
+		t.Skipf("this kernel has no IPVS (ip_vs): the ipvs scenario runs where it has, e.g. `make vm-test VM_TEST_RUN=TestServices` (%v)", err)
+	}
+	framework.RequireBinaries(t, "ipvsadm", "ipset")
 }
 
 func servicesScenario(t *testing.T, mode string) {
@@ -249,8 +266,11 @@ func (l *agentLab) leavesRotation(t *testing.T, dial func(ctx context.Context, n
 // nftables mode's table ("" when there is none).
 func (l *agentLab) proxyRules(t *testing.T, mode string) string {
 	cmd := exec.Command("iptables-save")
-	if mode == "nftables" {
+	switch mode {
+	case "nftables":
 		cmd = exec.Command("nft", "list", "table", "ip", "nodeagent")
+	case "ipvs":
+		cmd = exec.Command("ipvsadm", "-Ln")
 	}
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
