@@ -172,10 +172,12 @@ func (h *harness) pod(ns, name string) *corev1.Pod {
 }
 
 // waitCache waits until the informer has the pod as the API has it (the
-// fake API keeps no resourceVersions, so the objects are compared).
+// fake API keeps no resourceVersions, so the objects are compared; the
+// informer drops managedFields, kubecache.DropManagedFields).
 func (h *harness) waitCache(ns, name string) {
 	h.t.Helper()
 	want := h.pod(ns, name)
+	want.ManagedFields = nil
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		obj, ok, _ := h.a.pods.GetIndexer().GetByKey(ns + "/" + name)
