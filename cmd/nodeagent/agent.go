@@ -36,6 +36,7 @@ type agentOptions struct {
 	// nodeRoutes: "host-gw" routes the other nodes' pod ranges through
 	// their InternalIPs; "none" leaves routing to the CNI network.
 	nodeRoutes string
+	certs      certOptions // TLS bootstrapping and rotation (agent_certs.go)
 	helpers    helperOptions
 	exe        string // this executable, beside which the helpers are looked for
 }
@@ -100,7 +101,8 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	o.cfg.PodCIDR = ""
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	agentFlags(fs, o)
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials (written by TLS bootstrapping with --bootstrap-kubeconfig)")
+	certFlags(fs, &o.certs)
 	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
 	if err := env.parseFlags(fs, args); err != nil {
 		return err
@@ -113,6 +115,9 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	}
 	if o.kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
+	}
+	if err := bootstrapNode(ctx, env.log.With("component", "certificate", "node", o.cfg.NodeName), o); err != nil {
+		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	if err != nil {
@@ -147,13 +152,19 @@ func (o *agentOptions) validate() error {
 func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg *rest.Config) error {
 	restCfg = rest.CopyConfig(restCfg)
 	restCfg.QPS, restCfg.Burst = 50, 100 // as kubelet: status updates must not queue
+	var err error
+	if o.cfg.ClientCA, err = clientCA(o.clientCAFile, restCfg); err != nil {
+		return err
+	}
+	restCfg, rotation, err := rotatingClientConfig(env.log.With("component", "certificate", "node", o.cfg.NodeName), o, restCfg)
+	if err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err
 	}
-	if o.cfg.ClientCA, err = clientCA(o.clientCAFile, restCfg); err != nil {
-		return err
-	}
+	runRotation(ctx, rotation, client)
 	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
 	if err != nil {
 		return err
