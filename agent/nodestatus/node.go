@@ -123,11 +123,21 @@ const nodeStatusUpdateRetry = 5
 func (r *Reporter) updateNodeStatus(ctx context.Context) error {
 	var err error
 	for range nodeStatusUpdateRetry {
-		if err = r.postNodeStatus(ctx); !apierrors.IsConflict(err) {
+		if err = r.postNodeStatus(ctx); !anotherWritersChange(err) {
 			return err
 		}
 	}
 	return err
+}
+
+// anotherWritersChange: the update met another writer's change of the
+// Node. A conflict; or kube-apiserver's NodeRestriction refusing it because
+// its spec.taints (the agent's read) differ from the stored ones, which it
+// checks before the resourceVersion: the controller manager tainted the
+// new Node in between. (kubelet sends a status patch, which carries no
+// spec; the agent updates.)
+func anotherWritersChange(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsForbidden(err) && strings.Contains(err.Error(), "is not allowed to modify taints")
 }
 
 func (r *Reporter) postNodeStatus(ctx context.Context) error {
