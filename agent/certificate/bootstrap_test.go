@@ -13,6 +13,7 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -196,5 +197,76 @@ func TestBootstrapReplacesExpired(t *testing.T) {
 	}
 	if n := len(f.signer.requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+// An agent restarted while it waits finds its request again (the key kept
+// in the cert dir, the digested name): one request, then issued.
+func TestBootstrapResumesPendingRequest(t *testing.T) {
+	f := newBootstrapFixture(t, approve)
+	f.signer.watches.Store(-1000) // the signer does not act yet
+	f.cfg.Timeout = 200 * time.Millisecond
+	if err := Bootstrap(context.Background(), f.cfg, testLog()); err == nil {
+		t.Fatal("issued with no signer")
+	}
+	f.signer.watches.Store(0)
+	f.cfg.Timeout = 30 * time.Second
+	if err := Bootstrap(context.Background(), f.cfg, testLog()); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.signer.client.CertificatesV1().CertificateSigningRequests().List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("%v requests (%v), want the one", len(list.Items), err)
+	}
+}
+
+// A request of the same name for another key is not waited on.
+func TestBootstrapRefusesAnotherKeysRequest(t *testing.T) {
+	f := newBootstrapFixture(t, approve)
+	f.signer.watches.Store(-1000)
+	f.cfg.Timeout = 200 * time.Millisecond
+	_ = Bootstrap(context.Background(), f.cfg, testLog())
+	key, err := newKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.cfg.Store.Dir, pendingKey), pemBlock("EC PRIVATE KEY", der), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The new key's name differs; make the old request carry it.
+	name, _ := digestedName(key, "node-a")
+	csrs := f.signer.client.CertificatesV1().CertificateSigningRequests()
+	list, _ := csrs.List(context.Background(), metav1.ListOptions{})
+	old := list.Items[0].DeepCopy()
+	old.Name, old.ResourceVersion = name, ""
+	if _, err := csrs.Create(context.Background(), old, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = Bootstrap(context.Background(), f.cfg, testLog())
+	if err == nil || !strings.Contains(err.Error(), "another key") {
+		t.Fatalf("err %v, want another key's request refused", err)
+	}
+}
+
+// A cert dir others may read is refused, not used nor changed.
+func TestBootstrapRefusesOpenCertDir(t *testing.T) {
+	f := newBootstrapFixture(t, approve)
+	if err := os.Mkdir(f.cfg.Store.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(f.cfg.Store.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := Bootstrap(context.Background(), f.cfg, testLog())
+	if err == nil || !strings.Contains(err.Error(), "others may read") {
+		t.Fatalf("err %v, want the open cert dir refused", err)
+	}
+	checkMode(t, f.cfg.Store.Dir, 0o755)
+	if n := len(f.signer.requests()); n != 0 {
+		t.Errorf("%d requests", n)
 	}
 }

@@ -39,8 +39,8 @@ var clientUsages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignatur
 
 // ErrDenied and ErrFailed: the request was denied, or the signer failed it.
 var (
-	ErrDenied = errors.New("certificate signing request denied")
-	ErrFailed = errors.New("certificate signing request failed")
+	ErrDenied = errors.New("denied")
+	ErrFailed = errors.New("failed")
 )
 
 // request is one certificate signing request to make.
