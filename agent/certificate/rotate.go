@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 )
@@ -47,6 +48,10 @@ type ManagerConfig struct {
 	// OnRotate runs after a new certificate is current (the transport
 	// closes its connections, so the next ones present the new one).
 	OnRotate func()
+	// StopWhenExpired: Run returns ErrExpired when the certificate expired
+	// ExpiredGrace ago and the API server refuses to renew it (a node that
+	// can bootstrap again); else it keeps trying.
+	StopWhenExpired bool
 }
 
 // Manager holds the node's client certificate and renews it.
@@ -89,41 +94,59 @@ func (m *Manager) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certif
 	return m.Current(), nil
 }
 
-// Run renews the certificate at each rotation deadline until ctx ends;
-// client is the node's own (kube's selfnodeclient approval is for a node
-// renewing its own certificate).
-func (m *Manager) Run(ctx context.Context, client kubernetes.Interface) {
+// ErrExpired: the certificate expired ExpiredGrace ago and the API server
+// still refuses to renew it (it answers, so the agent is not merely cut
+// off): only new credentials help, and kubelet exits then so that its
+// restart bootstraps again (ManagerConfig.StopWhenExpired).
+var ErrExpired = errors.New("the client certificate expired and the API server refuses to renew it")
+
+// ExpiredGrace is how long after the expiry renewals are still tried
+// before Run returns ErrExpired (kubelet's 5 minutes).
+const ExpiredGrace = 5 * time.Minute
+
+// Run renews the certificate at each rotation deadline until ctx ends
+// (nil) or, with StopWhenExpired, ErrExpired; client is the node's own (kube's selfnodeclient
+// approval is for a node renewing its own certificate).
+func (m *Manager) Run(ctx context.Context, client kubernetes.Interface) error {
 	for {
 		leaf := m.Current().Leaf
 		deadline := rotationDeadline(leaf.NotBefore, leaf.NotAfter, m.c.Jitter())
 		m.log.Info("client certificate rotation scheduled", "notAfter", leaf.NotAfter.UTC().Format(time.RFC3339), "rotateAt", deadline.UTC().Format(time.RFC3339))
 		if !m.sleep(ctx, deadline.Sub(m.c.Clock.Now())) {
-			return
+			return nil
 		}
-		if !m.renewUntilDone(ctx, client) {
-			return
+		if err := m.renewUntilDone(ctx, client); err != nil || ctx.Err() != nil {
+			return err
 		}
 	}
 }
 
-// renewUntilDone renews, retrying with a doubling back-off; false when ctx
-// ended first.
-func (m *Manager) renewUntilDone(ctx context.Context, client kubernetes.Interface) bool {
+// renewUntilDone renews, retrying with a doubling back-off, until it is
+// done or ctx ends (nil), or ErrExpired.
+func (m *Manager) renewUntilDone(ctx context.Context, client kubernetes.Interface) error {
 	retry := retryMin
 	for {
 		err := m.renew(ctx, client)
-		if err == nil {
-			return true
+		if err == nil || ctx.Err() != nil {
+			return nil
 		}
-		if ctx.Err() != nil {
-			return false
+		notAfter := m.Current().Leaf.NotAfter
+		if m.c.StopWhenExpired && refused(err) && m.c.Clock.Now().After(notAfter.Add(ExpiredGrace)) {
+			return fmt.Errorf("%w (expired %s): %w", ErrExpired, notAfter.UTC().Format(time.RFC3339), err)
 		}
 		m.log.Error("client certificate rotation failed; retrying", "err", err, "retryIn", retry)
 		if !m.sleep(ctx, retry) {
-			return false
+			return nil
 		}
 		retry = min(2*retry, retryMax)
 	}
+}
+
+// refused: the API server answered the request with an error status (as
+// kubelet's ServerHealthy: it is reachable), or denied or failed it.
+func refused(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status) || errors.Is(err, ErrDenied) || errors.Is(err, ErrFailed)
 }
 
 // renew asks for a certificate for a new key, stores the pair and makes it

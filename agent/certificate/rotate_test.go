@@ -3,6 +3,7 @@ package certificate
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	clienttesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -57,11 +60,15 @@ func newRotationFixture(t *testing.T, plan ...decision) *rotationFixture {
 	return f
 }
 
-func (f *rotationFixture) run(t *testing.T) {
+// run runs the Manager until the test ends; the channel has what Run
+// returned.
+func (f *rotationFixture) run(t *testing.T) <-chan error {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); f.m.Run(ctx, f.signer.client) }()
-	t.Cleanup(func() { cancel(); <-done })
+	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); done <- f.m.Run(ctx, f.signer.client) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	return done
 }
 
 // waitFor polls cond (real time) until it holds or 10 s pass.
@@ -186,5 +193,62 @@ func TestRotatingConfigPresentsNewCertificate(t *testing.T) {
 	}
 	if got, want := serial(), f.m.Current().Leaf.SerialNumber.Text(16); got != want {
 		t.Errorf("after the rotation the server saw serial %s, want the new %s", got, want)
+	}
+}
+
+// Renewals refused past the expiry: Run gives up with ErrExpired once the
+// certificate expired ExpiredGrace ago, not before.
+func TestManagerGivesUpAfterExpiry(t *testing.T) {
+	f := newRotationFixture(t, deny)
+	f.m.c.StopWhenExpired = true
+	notAfter := f.m.Current().Leaf.NotAfter
+	done := f.run(t)
+	var err error
+	for err == nil {
+		waitFor(t, "a timer", func() bool { return f.clock.HasWaiters() || len(done) > 0 })
+		select {
+		case err = <-done:
+		default:
+			f.clock.Step(30 * time.Second)
+		}
+	}
+	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrDenied) {
+		t.Fatalf("Run: %v, want ErrExpired with the denial", err)
+	}
+	if now := f.clock.Now(); now.Before(notAfter.Add(ExpiredGrace)) || now.After(notAfter.Add(ExpiredGrace+retryMax)) {
+		t.Errorf("gave up at expiry%+v, want after %v (and within a back-off)", now.Sub(notAfter), ExpiredGrace)
+	}
+}
+
+// Renewals that do not reach the API server are tried on past the grace:
+// the agent is cut off, new credentials would not help. So are refused
+// ones without StopWhenExpired.
+func TestManagerKeepsTryingWhenUnreachable(t *testing.T) {
+	f := newRotationFixture(t, deny)
+	f.m.c.StopWhenExpired = true
+	f.signer.client.PrependReactor("create", "certificatesigningrequests", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 192.0.2.1:6443: connect: connection refused")
+	})
+	done := f.run(t)
+	notAfter := f.m.Current().Leaf.NotAfter
+	for f.clock.Now().Before(notAfter.Add(3 * ExpiredGrace)) {
+		waitFor(t, "a timer", func() bool { return f.clock.HasWaiters() || len(done) > 0 })
+		if len(done) > 0 {
+			t.Fatalf("Run returned %v while the server was unreachable", <-done)
+		}
+		f.clock.Step(30 * time.Second)
+	}
+}
+
+func TestManagerKeepsTryingWithoutStopWhenExpired(t *testing.T) {
+	f := newRotationFixture(t, deny)
+	done := f.run(t)
+	notAfter := f.m.Current().Leaf.NotAfter
+	for f.clock.Now().Before(notAfter.Add(3 * ExpiredGrace)) {
+		waitFor(t, "a timer", func() bool { return f.clock.HasWaiters() || len(done) > 0 })
+		if len(done) > 0 {
+			t.Fatalf("Run returned %v without StopWhenExpired", <-done)
+		}
+		f.clock.Step(30 * time.Second)
 	}
 }

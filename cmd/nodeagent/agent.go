@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent"
+	"github.com/nodeagent/nodeagent/agent/certificate"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/agent/shutdown"
 	crictr "github.com/nodeagent/nodeagent/cri/containerd"
@@ -164,7 +165,9 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if err != nil {
 		return err
 	}
-	runRotation(ctx, rotation, client)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	runRotation(ctx, rotation, client, stop)
 	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
 	if err != nil {
 		return err
@@ -208,7 +211,11 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if o.nodeRoutes == "host-gw" {
 		go runNodeRoutes(ctx, env.log.With("component", "noderoutes", "node", o.cfg.NodeName), pc, o.cfg.NodeName)
 	}
-	return a.Run(ctx)
+	err = a.Run(ctx)
+	if cause := context.Cause(ctx); errors.Is(cause, certificate.ErrExpired) {
+		return cause // agent_certs.go runRotation
+	}
+	return err
 }
 
 // proxyClient is the embedded proxy's client: with kubeconfig's

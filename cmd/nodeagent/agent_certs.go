@@ -78,7 +78,8 @@ func rotatingClientConfig(log *slog.Logger, o *agentOptions, restCfg *rest.Confi
 	}
 	var closeAll func()
 	m, err := certificate.NewManager(certificate.ManagerConfig{Store: store, NodeName: o.cfg.NodeName, Initial: initial,
-		Clock: clock.RealClock{}, Jitter: rand.Float64, OnRotate: func() { closeAll() }}, log)
+		Clock: clock.RealClock{}, Jitter: rand.Float64, OnRotate: func() { closeAll() },
+		StopWhenExpired: o.certs.bootstrapKubeconfig != ""}, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,9 +90,17 @@ func rotatingClientConfig(log *slog.Logger, o *agentOptions, restCfg *rest.Confi
 	return cfg, m, nil
 }
 
-// runRotation renews the node's client certificate until ctx ends.
-func runRotation(ctx context.Context, m *certificate.Manager, client kubernetes.Interface) {
-	if m != nil {
-		go m.Run(ctx, client)
+// runRotation renews the node's client certificate until ctx ends. When
+// it expired and the API server refuses to renew it, a node with
+// --bootstrap-kubeconfig stops (stop) so that its restart bootstraps
+// again, as kubelet exits; one without keeps trying.
+func runRotation(ctx context.Context, m *certificate.Manager, client kubernetes.Interface, stop context.CancelCauseFunc) {
+	if m == nil {
+		return
 	}
+	go func() {
+		if err := m.Run(ctx, client); err != nil {
+			stop(fmt.Errorf("%w; stopping so that a restart bootstraps with --bootstrap-kubeconfig", err))
+		}
+	}()
 }
