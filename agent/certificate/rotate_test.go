@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	clienttesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -226,9 +224,7 @@ func TestManagerGivesUpAfterExpiry(t *testing.T) {
 func TestManagerKeepsTryingWhenUnreachable(t *testing.T) {
 	f := newRotationFixture(t, deny)
 	f.m.c.StopWhenExpired = true
-	f.signer.client.PrependReactor("create", "certificatesigningrequests", func(clienttesting.Action) (bool, runtime.Object, error) {
-		return true, nil, errors.New("dial tcp 192.0.2.1:6443: connect: connection refused")
-	})
+	f.signer.unreachable.Store(true)
 	done := f.run(t)
 	notAfter := f.m.Current().Leaf.NotAfter
 	for f.clock.Now().Before(notAfter.Add(3 * ExpiredGrace)) {

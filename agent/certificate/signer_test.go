@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"sync"
@@ -47,9 +48,11 @@ type fakeSigner struct {
 	lifetime time.Duration
 
 	watches atomic.Int32
-	mu      sync.Mutex
-	plan    []decision
-	seen    []*certificatesv1.CertificateSigningRequest
+	// unreachable: creates fail as when the server cannot be reached.
+	unreachable atomic.Bool
+	mu          sync.Mutex
+	plan        []decision
+	seen        []*certificatesv1.CertificateSigningRequest
 }
 
 func newFakeSigner(t *testing.T, now func() time.Time, lifetime time.Duration, plan ...decision) *fakeSigner {
@@ -73,6 +76,9 @@ func newFakeSigner(t *testing.T, now func() time.Time, lifetime time.Duration, p
 	// As the API server: a generated name, and a uid.
 	var made atomic.Int32
 	s.client.PrependReactor("create", "certificatesigningrequests", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if s.unreachable.Load() {
+			return true, nil, errors.New("dial tcp 192.0.2.1:6443: connect: connection refused")
+		}
 		csr := a.(clienttesting.CreateAction).GetObject().(*certificatesv1.CertificateSigningRequest)
 		n := made.Add(1)
 		if csr.Name == "" {
