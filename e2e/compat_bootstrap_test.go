@@ -3,12 +3,15 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/certs"
 	"github.com/nodeagent/nodeagent/e2e/framework"
+	"github.com/nodeagent/nodeagent/lab"
 )
 
 // bootstrapRBACYAML is what kubeadm binds for a bootstrap token's group
@@ -40,8 +44,9 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:nodes"}]
 `
 
-// bootstrapTokenYAML is a bootstrap token's Secret for id and secret.
-func bootstrapTokenYAML(id, secret string) string {
+// bootstrapTokenYAML is a bootstrap token's Secret for id and secret, in
+// the group system:bootstrappers:<group>.
+func bootstrapTokenYAML(id, secret, group string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata: {name: bootstrap-token-%s, namespace: kube-system}
@@ -51,8 +56,8 @@ stringData:
   token-secret: %s
   expiration: %s
   usage-bootstrap-authentication: "true"
-  auth-extra-groups: system:bootstrappers:nodeagent
-`, id, id, secret, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+  auth-extra-groups: system:bootstrappers:%s
+`, id, id, secret, time.Now().Add(time.Hour).UTC().Format(time.RFC3339), group)
 }
 
 // randomToken is n characters of [a-z0-9], a bootstrap token part.
@@ -82,7 +87,9 @@ const signingDuration = 2 * time.Minute
 // kube-controller-manager's csrapproving and csrsigning controllers
 // approve and sign node client certificates (the cluster CA,
 // --cluster-signing-duration 2m) for the RBAC kubeadm makes. The agent
-// starts with only a bootstrap kubeconfig: its CSR (requested as
+// starts with only a bootstrap kubeconfig (before it, one whose token's
+// group is not auto-approved waits, is denied by kubectl and stops with the
+// reason, writing nothing): its CSR (requested as
 // system:bootstrap:<id>) is approved and issued, it writes its kubeconfig
 // and the pair in --cert-dir, and the Node registers and goes Ready as
 // system:node:<name> (NodeRestriction admits no one else). Then the agent
@@ -107,19 +114,22 @@ func TestCompatAgentBootstrapsOnRealControlPlane(t *testing.T) {
 			"--cluster-signing-duration=" + signingDuration.String()},
 	})
 	tokenID, tokenSecret := randomToken(t, 6), randomToken(t, 16)
-	k.ok(bootstrapTokenYAML(tokenID, tokenSecret)+"---\n"+bootstrapRBACYAML, "apply", "-f", "-")
+	k.ok(bootstrapTokenYAML(tokenID, tokenSecret, "nodeagent")+"---\n"+bootstrapRBACYAML, "apply", "-f", "-")
 	milestone("control plane ready; bootstrap token and kubeadm's RBAC made")
 
 	caPEM, err := os.ReadFile(pki.caCert())
 	if err != nil {
 		t.Fatal(err)
 	}
+	dirs := framework.NewNodeDirs(t, node, nodeName)
+	checkDeniedBootstrap(t, node, k, pki, caPEM, dirs)
+	milestone("a bootstrap whose CSR was denied stopped with the reason and wrote nothing")
+
 	dir := t.TempDir()
 	bootKubeconfig, nodeKubeconfig, certDir := filepath.Join(dir, "bootstrap.kubeconfig"), filepath.Join(dir, "kubelet.kubeconfig"), filepath.Join(dir, "pki")
 	if err := certs.WriteKubeconfig(bootKubeconfig, certs.Kubeconfig(pki.server, "bootstrap", caPEM, nil, tokenID+"."+tokenSecret)); err != nil {
 		t.Fatal(err)
 	}
-	dirs := framework.NewNodeDirs(t, node, nodeName)
 	args := append([]string{"agent", "--bootstrap-kubeconfig", bootKubeconfig, "--kubeconfig", nodeKubeconfig, "--cert-dir", certDir,
 		"--proxy-kubeconfig", pki.kubeconfig("kube-proxy"), "--node-ip", apiAddr}, dirs.AgentArgs(nodeName)...)
 	agent := framework.StartProcess(t, node, "agent", args...)
@@ -282,4 +292,59 @@ func processAlive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(stat), ')')
 	return i > 0 && len(stat) > i+2 && stat[i+2] != 'Z'
+}
+
+// manualApprovalRBACYAML lets the group system:bootstrappers:manual ask
+// for node client certificates, with no auto-approval.
+const manualApprovalRBACYAML = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "nodeagent:manual-bootstrap"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:node-bootstrapper"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers:manual"}]
+`
+
+// checkDeniedBootstrap: an agent whose bootstrap token's group is not
+// auto-approved waits on its CSR; an admin denies it (kubectl certificate
+// deny); the agent stops with the denial and its reason, and writes no
+// kubeconfig. The CSR is deleted after.
+func checkDeniedBootstrap(t *testing.T, node *lab.Node, k *kctl, pki controlPlanePKI, caPEM []byte, dirs framework.NodeDirs) {
+	t.Helper()
+	id, secret := randomToken(t, 6), randomToken(t, 16)
+	k.ok(bootstrapTokenYAML(id, secret, "manual")+"---\n"+manualApprovalRBACYAML, "apply", "-f", "-")
+	dir := t.TempDir()
+	boot, kubeconfig := filepath.Join(dir, "bootstrap.kubeconfig"), filepath.Join(dir, "kubelet.kubeconfig")
+	if err := certs.WriteKubeconfig(boot, certs.Kubeconfig(pki.server, "bootstrap", caPEM, nil, id+"."+secret)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, framework.Binary(t), append(append([]string{"agent"}, dirs.AgentArgs(nodeName)...),
+		"--node-name", nodeName+"-denied", "--bootstrap-kubeconfig", boot, "--kubeconfig", kubeconfig, "--cert-dir", filepath.Join(dir, "pki"))...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	go func() { done <- node.Run(cmd) }()
+	var name string
+	framework.Eventually(t, 60*time.Second, 250*time.Millisecond, "the pending CSR of system:bootstrap:"+id, func() error {
+		name = k.ok("", "get", "csr", "-o", `jsonpath={range .items[?(@.spec.username=="system:bootstrap:`+id+`")]}{.metadata.name}{end}`)
+		if name == "" {
+			return fmt.Errorf("none yet")
+		}
+		return nil
+	})
+	if cond := k.ok("", "get", "csr", name, "-o", "jsonpath={.status.conditions}"); cond != "" {
+		t.Errorf("the CSR of a group with no auto-approval has conditions: %s", cond)
+	}
+	k.ok("", "certificate", "deny", name)
+	err := <-done
+	if err == nil || !strings.Contains(out.String(), "certificate signing request "+name+": denied: KubectlDeny") {
+		t.Errorf("the agent whose CSR was denied: %v\n%s", err, out.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); err != nil {
+		t.Logf("the denied agent: %v: %s", err, lines[len(lines)-1])
+	}
+	if _, err := os.Stat(kubeconfig); !os.IsNotExist(err) {
+		t.Errorf("a kubeconfig was written after the denial: %v", err)
+	}
+	k.ok("", "delete", "csr", name)
 }

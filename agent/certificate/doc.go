@@ -7,6 +7,9 @@
 // has passed, and hands it to the node's clients without a restart
 // (transport.go: a tls.Config that asks the Manager for the certificate on
 // each handshake, and a dialer whose connections are closed on a swap).
+// A certificate that expired and that the API server still refuses to
+// renew 5 minutes later ends Run with ErrExpired when the node can
+// bootstrap again (kubelet exits then).
 //
 // Every pair lives in one directory (Store, store.go), 0700, as kubelet's
 // --cert-dir: kubelet-client-<time>.pem (key and certificate, 0600) and
