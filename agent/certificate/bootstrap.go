@@ -52,12 +52,12 @@ func Bootstrap(ctx context.Context, c BootstrapConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--bootstrap-kubeconfig: %w", err)
 	}
+	if err := c.Store.ensureDir(); err != nil {
+		return err
+	}
 	if pair, err := c.Store.Current(); err == nil && validAt(pair.Leaf, now) {
 		log.Info("the cert dir holds a valid client certificate; writing the kubeconfig for it", "cert", c.Store.CurrentPath())
 		return writeKubeconfig(c.Kubeconfig, boot, c.Store.CurrentPath())
-	}
-	if err := c.Store.ensureDir(); err != nil {
-		return err
 	}
 	client, err := c.newClient(boot)
 	if err != nil {

@@ -270,3 +270,22 @@ func TestBootstrapRefusesOpenCertDir(t *testing.T) {
 		t.Errorf("%d requests", n)
 	}
 }
+
+// A missing kubeconfig beside a valid pair in the cert dir (a rotated
+// one): the kubeconfig is written for the pair, with no request.
+func TestBootstrapUsesValidStoredPair(t *testing.T) {
+	f := newBootstrapFixture(t, approve)
+	certPEM, keyPEM := f.signer.selfIssued(t, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if _, err := f.cfg.Store.Update(certPEM, keyPEM, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Bootstrap(context.Background(), f.cfg, testLog()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := kubeconfigValid(f.cfg.Kubeconfig, time.Now()); !ok {
+		t.Errorf("kubeconfig: %s", why)
+	}
+	if n := len(f.signer.requests()); n != 0 {
+		t.Errorf("%d requests, want none", n)
+	}
+}
