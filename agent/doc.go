@@ -50,6 +50,11 @@
 // ContainerLogRotation (the runtime's log writer rotates it). DiskFreer is
 // the collectors' seam for the eviction manager.
 //
+// The node's client certificate is agent/certificate's: TLS bootstrapping
+// with a bootstrap token and a CSR, and rotation at 70-90 % of its
+// lifetime, handed to the running clients without a restart (the command
+// wires it around the agent's client).
+//
 // The API on 10250 (api.go; streaming*.go and api_logs.go) serves logs,
 // exec, attach, port-forward and /run as kubelet does, every request
 // through apiauth; the handlers ask only the runtime.

@@ -106,7 +106,7 @@ func TestCompatAgentOnRealControlPlane(t *testing.T) {
 	}
 	pki := newControlPlanePKI(t, apiAddr, nodeName)
 	k := &kctl{t: t, srv: framework.InLab(t, node), bin: kubectls[0], kubeconfig: pki.kubeconfig("admin")}
-	startControlPlane(t, node, bins, pki, k)
+	startControlPlane(t, node, bins, pki, k, controlPlaneArgs{})
 	milestone("etcd, kube-apiserver, kube-controller-manager and kube-scheduler ready")
 
 	dirs := framework.NewNodeDirs(t, node, nodeName)
@@ -202,7 +202,9 @@ func checkAgentLog(t *testing.T, log string) {
 // and kube-scheduler in the lab node, every listener on its loopback or
 // apiAddr, and waits until the API is ready and the controller manager has
 // made the default ServiceAccount and the root CA ConfigMap pods need.
-func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki controlPlanePKI, k *kctl) {
+// extra holds flags a test adds to kube-apiserver's and the controller
+// manager's.
+func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki controlPlanePKI, k *kctl, extra controlPlaneArgs) {
 	t.Helper()
 	data := t.TempDir()
 	etcdURL, peerURL := "http://127.0.0.1:2379", "http://127.0.0.1:2380"
@@ -210,17 +212,17 @@ func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki 
 		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
 		"--initial-cluster=compat="+peerURL, "--initial-cluster-state=new", "--log-level=warn")
-	framework.StartProcessOf(t, node, bins.apiserver, "kube-apiserver",
-		"--etcd-servers="+etcdURL, "--bind-address="+apiAddr, "--advertise-address="+apiAddr, "--secure-port=6443",
-		"--cert-dir="+filepath.Join(data, "apiserver-certs"),
-		"--tls-cert-file="+pki.servingCert(), "--tls-private-key-file="+pki.servingKey(),
-		"--client-ca-file="+pki.caCert(), "--anonymous-auth=false",
+	apiserverArgs := []string{"--etcd-servers=" + etcdURL, "--bind-address=" + apiAddr, "--advertise-address=" + apiAddr, "--secure-port=6443",
+		"--cert-dir=" + filepath.Join(data, "apiserver-certs"),
+		"--tls-cert-file=" + pki.servingCert(), "--tls-private-key-file=" + pki.servingKey(),
+		"--client-ca-file=" + pki.caCert(), "--anonymous-auth=false",
 		"--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+pki.saPub(), "--service-account-signing-key-file="+pki.saKey(),
+		"--service-account-key-file=" + pki.saPub(), "--service-account-signing-key-file=" + pki.saKey(),
 		"--service-cluster-ip-range=10.96.0.0/12",
-		"--kubelet-client-certificate="+pki.kubeletClientCert(), "--kubelet-client-key="+pki.kubeletClientKey(),
-		"--kubelet-certificate-authority="+pki.caCert(), "--kubelet-preferred-address-types=InternalIP")
+		"--kubelet-client-certificate=" + pki.kubeletClientCert(), "--kubelet-client-key=" + pki.kubeletClientKey(),
+		"--kubelet-certificate-authority=" + pki.caCert(), "--kubelet-preferred-address-types=InternalIP"}
+	framework.StartProcessOf(t, node, bins.apiserver, "kube-apiserver", append(apiserverArgs, extra.apiserver...)...)
 	framework.Eventually(t, 3*time.Minute, 500*time.Millisecond, "kube-apiserver ready", func() error {
 		out, errOut, err := k.run("", "get", "--raw", "/readyz")
 		if err != nil || out != "ok" {
@@ -231,12 +233,12 @@ func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki 
 	// As kube-up and kubeadm: kube-apiserver may use every kubelet API.
 	k.ok("", "create", "clusterrolebinding", "kube-apiserver-kubelet-client",
 		"--clusterrole=system:kubelet-api-admin", "--user=kube-apiserver-kubelet-client")
-	framework.StartProcessOf(t, node, bins.controllerManager, "kube-controller-manager",
-		"--kubeconfig="+pki.kubeconfig("controller-manager"), "--use-service-account-credentials=true",
-		"--service-account-private-key-file="+pki.saKey(), "--root-ca-file="+pki.caCert(),
+	kcmArgs := []string{"--kubeconfig=" + pki.kubeconfig("controller-manager"), "--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + pki.saKey(), "--root-ca-file=" + pki.caCert(),
 		"--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16", "--node-cidr-mask-size=24",
 		"--service-cluster-ip-range=10.96.0.0/12", "--leader-elect=false",
-		"--bind-address=127.0.0.1", "--secure-port=10257")
+		"--bind-address=127.0.0.1", "--secure-port=10257"}
+	framework.StartProcessOf(t, node, bins.controllerManager, "kube-controller-manager", append(kcmArgs, extra.controllerManager...)...)
 	framework.StartProcessOf(t, node, bins.scheduler, "kube-scheduler",
 		"--kubeconfig="+pki.kubeconfig("scheduler"), "--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port=10259")
@@ -248,6 +250,9 @@ func startControlPlane(t *testing.T, node *lab.Node, bins controlPlaneBins, pki 
 		return nil
 	})
 }
+
+// controlPlaneArgs are flags added to the control plane's.
+type controlPlaneArgs struct{ apiserver, controllerManager []string }
 
 // nodeReady is nil once the Node's Ready condition is True.
 func nodeReady(k *kctl, name string) error {

@@ -5,8 +5,8 @@
 # first time, seconds after). Today: a real kube-proxy and a real
 # kube-controller-manager against the bundled API server, and the agent
 # and its proxy against a real control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler) (e2e TestCompat*, build tags e2e
-# and compat). Needs root and
+# kube-controller-manager, kube-scheduler), joined with a node certificate
+# or by TLS bootstrapping (e2e TestCompat*, build tags e2e and compat). Needs root and
 # what `make test` installs; not part of `make test`, for the build time.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

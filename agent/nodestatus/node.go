@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,26 +124,49 @@ const nodeStatusUpdateRetry = 5
 func (r *Reporter) updateNodeStatus(ctx context.Context) error {
 	var err error
 	for range nodeStatusUpdateRetry {
-		if err = r.postNodeStatus(ctx); !apierrors.IsConflict(err) {
+		var sent *corev1.Node
+		if sent, err = r.sendNodeStatus(ctx); !apierrors.IsConflict(err) && !r.taintedSince(ctx, sent, err) {
 			return err
 		}
 	}
 	return err
 }
 
+// taintedSince: the update was forbidden and the Node's taints are no
+// longer the ones it carried. kube-apiserver's NodeRestriction refuses a
+// node's update whose spec.taints (the agent's read) differ from the
+// stored ones, and checks that before the resourceVersion: the controller
+// manager tainted the new Node in between, another writer's change.
+// (kubelet sends a status patch, which carries no spec; the agent updates.)
+func (r *Reporter) taintedSince(ctx context.Context, sent *corev1.Node, err error) bool {
+	if sent == nil || !apierrors.IsForbidden(err) {
+		return false
+	}
+	now, gerr := r.client.CoreV1().Nodes().Get(ctx, sent.Name, metav1.GetOptions{})
+	return gerr == nil && !equality.Semantic.DeepEqual(now.Spec.Taints, sent.Spec.Taints)
+}
+
+// postNodeStatus registers the Node if it is not there, and updates its
+// status.
 func (r *Reporter) postNodeStatus(ctx context.Context) error {
+	_, err := r.sendNodeStatus(ctx)
+	return err
+}
+
+// sendNodeStatus is postNodeStatus that returns the Node it sent.
+func (r *Reporter) sendNodeStatus(ctx context.Context) (*corev1.Node, error) {
 	nodes := r.client.CoreV1().Nodes()
 	node, err := nodes.Get(ctx, r.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		node, err = nodes.Create(ctx, r.newNode(), metav1.CreateOptions{})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next := node.DeepCopy()
 	next.Status = r.nodeStatus(ctx, node.Status)
 	_, err = nodes.UpdateStatus(ctx, next, metav1.UpdateOptions{})
-	return err
+	return next, err
 }
 
 func (r *Reporter) newNode() *corev1.Node {

@@ -3,6 +3,7 @@ package nodestatus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -202,5 +204,57 @@ func TestStatusUpdateRetriesConflicts(t *testing.T) {
 	})
 	if err := r.updateNodeStatus(ctx); !apierrors.IsForbidden(err) || updates != 1 {
 		t.Fatalf("forbidden: %v after %d updates, want it after 1", err, updates)
+	}
+}
+
+// Against kube-apiserver, a taint the controller manager adds between the
+// agent's read and its status update is refused by NodeRestriction ("not
+// allowed to modify taints": it compares the update's spec.taints, as the
+// agent read them, with the stored ones before the resourceVersion), not
+// met with a conflict: the update is tried again with the Node read
+// afresh, and the taint stays.
+func TestStatusUpdateRetriesTaintRace(t *testing.T) {
+	healthy := true
+	r, client, _ := reporter(t, &healthy)
+	ctx := context.Background()
+	if err := r.updateNodeStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	taint := corev1.Taint{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule}
+	tainted := false
+	client.PrependReactor("get", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if tainted {
+			return false, nil, nil
+		}
+		tainted = true // the controller manager writes just after this read
+		n, err := client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("nodes"), "", "n1")
+		if err != nil {
+			return true, nil, err
+		}
+		read := n.(*corev1.Node).DeepCopy()
+		stored := read.DeepCopy()
+		stored.Spec.Taints = append(stored.Spec.Taints, taint)
+		if err := client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("nodes"), stored, ""); err != nil {
+			return true, nil, err
+		}
+		return true, read, nil
+	})
+	client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		n := a.(k8stesting.UpdateAction).GetObject().(*corev1.Node)
+		stored, err := client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("nodes"), "", n.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if !equality.Semantic.DeepEqual(n.Spec.Taints, stored.(*corev1.Node).Spec.Taints) {
+			return true, nil, apierrors.NewForbidden(corev1.Resource("nodes"), n.Name, fmt.Errorf("node %q is not allowed to modify taints", n.Name))
+		}
+		return false, nil, nil
+	})
+	if err := r.updateNodeStatus(ctx); err != nil {
+		t.Fatalf("a taint between the read and the update: %v", err)
+	}
+	n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil || len(n.Spec.Taints) != 1 || ready(n).Status != corev1.ConditionTrue {
+		t.Fatalf("taints %v, Ready %q, %v", n.Spec.Taints, ready(n).Status, err)
 	}
 }

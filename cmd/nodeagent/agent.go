@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeagent/nodeagent/agent"
+	"github.com/nodeagent/nodeagent/agent/certificate"
 	agentmetrics "github.com/nodeagent/nodeagent/agent/metrics"
 	"github.com/nodeagent/nodeagent/agent/shutdown"
 	crictr "github.com/nodeagent/nodeagent/cri/containerd"
@@ -36,6 +37,7 @@ type agentOptions struct {
 	// nodeRoutes: "host-gw" routes the other nodes' pod ranges through
 	// their InternalIPs; "none" leaves routing to the CNI network.
 	nodeRoutes string
+	certs      certOptions // TLS bootstrapping and rotation (agent_certs.go)
 	helpers    helperOptions
 	exe        string // this executable, beside which the helpers are looked for
 }
@@ -100,7 +102,8 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	o.cfg.PodCIDR = ""
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	agentFlags(fs, o)
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials (written by TLS bootstrapping with --bootstrap-kubeconfig)")
+	certFlags(fs, &o.certs)
 	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
 	if err := env.parseFlags(fs, args); err != nil {
 		return err
@@ -113,6 +116,9 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	}
 	if o.kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
+	}
+	if err := bootstrapNode(ctx, env.log.With("component", "certificate", "node", o.cfg.NodeName), o); err != nil {
+		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	if err != nil {
@@ -147,13 +153,21 @@ func (o *agentOptions) validate() error {
 func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg *rest.Config) error {
 	restCfg = rest.CopyConfig(restCfg)
 	restCfg.QPS, restCfg.Burst = 50, 100 // as kubelet: status updates must not queue
+	var err error
+	if o.cfg.ClientCA, err = clientCA(o.clientCAFile, restCfg); err != nil {
+		return err
+	}
+	restCfg, rotation, err := rotatingClientConfig(env.log.With("component", "certificate", "node", o.cfg.NodeName), o, restCfg)
+	if err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err
 	}
-	if o.cfg.ClientCA, err = clientCA(o.clientCAFile, restCfg); err != nil {
-		return err
-	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	runRotation(ctx, rotation, client, stop)
 	rt, err := crictr.New(o.runtime, env.log.With("component", "cri"))
 	if err != nil {
 		return err
@@ -197,7 +211,11 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	if o.nodeRoutes == "host-gw" {
 		go runNodeRoutes(ctx, env.log.With("component", "noderoutes", "node", o.cfg.NodeName), pc, o.cfg.NodeName)
 	}
-	return a.Run(ctx)
+	err = a.Run(ctx)
+	if cause := context.Cause(ctx); errors.Is(cause, certificate.ErrExpired) {
+		return cause // agent_certs.go runRotation
+	}
+	return err
 }
 
 // proxyClient is the embedded proxy's client: with kubeconfig's

@@ -196,6 +196,9 @@ func (p *Process) Kill9() { p.s.Kill9() }
 // Start starts it again.
 func (p *Process) Start() { p.s.Start() }
 
+// PID is the running process's pid (0 when none).
+func (p *Process) PID() int { return p.s.PID() }
+
 // InLab is a handle on a lab node for Kubectl and StartIn alone, for an API
 // server the test started itself (a real kube-apiserver, say).
 func InLab(t testing.TB, node *lab.Node) *APIServer {

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeagent/nodeagent/agent/certificate"
+)
+
+// certOptions are kubelet's TLS bootstrapping and client certificate
+// rotation flags.
+type certOptions struct {
+	bootstrapKubeconfig string
+	certDir             string
+	rotate              bool
+}
+
+func certFlags(fs *flag.FlagSet, c *certOptions) {
+	fs.StringVar(&c.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with bootstrap credentials (a bootstrap token): when --kubeconfig holds no valid client certificate, the agent asks for one with a CertificateSigningRequest (signer kubernetes.io/kube-apiserver-client-kubelet), stores it in --cert-dir and writes --kubeconfig for it")
+	fs.StringVar(&c.certDir, "cert-dir", "", "directory (0700) of the node's client key pairs: kubelet-client-<time>.pem and the symlink kubelet-client-current.pem (default <root-dir>/pki)")
+	fs.BoolVar(&c.rotate, "rotate-certificates", true, "renew the node's client certificate with a CertificateSigningRequest when 70-90% of its lifetime has passed, and use the new one without a restart")
+}
+
+// store is the cert dir's, its path made absolute (kubeconfigs name it).
+func (o *agentOptions) certStore() (certificate.Store, error) {
+	dir := o.certs.certDir
+	if dir == "" {
+		dir = filepath.Join(o.cfg.RootDir, "pki")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return certificate.Store{}, fmt.Errorf("--cert-dir: %w", err)
+	}
+	return certificate.Store{Dir: abs}, nil
+}
+
+// bootstrapNode is kubelet's TLS bootstrapping, when
+// --bootstrap-kubeconfig is given.
+func bootstrapNode(ctx context.Context, log *slog.Logger, o *agentOptions) error {
+	if o.certs.bootstrapKubeconfig == "" {
+		return nil
+	}
+	store, err := o.certStore()
+	if err != nil {
+		return err
+	}
+	return certificate.Bootstrap(ctx, certificate.BootstrapConfig{Kubeconfig: o.kubeconfig,
+		BootstrapKubeconfig: o.certs.bootstrapKubeconfig, Store: store, NodeName: o.cfg.NodeName}, log)
+}
+
+// rotatingClientConfig is restCfg with a transport that presents the
+// rotation manager's current certificate, and the manager to run with the
+// client made from it; restCfg and nil when rotation is off or the node
+// authenticates without a client certificate.
+func rotatingClientConfig(log *slog.Logger, o *agentOptions, restCfg *rest.Config) (*rest.Config, *certificate.Manager, error) {
+	if !o.certs.rotate {
+		return restCfg, nil, nil
+	}
+	initial, err := certificate.ConfigCertificate(restCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the kubeconfig's client certificate: %w", err)
+	}
+	if initial == nil {
+		log.Info("no client certificate rotation: the kubeconfig authenticates without one")
+		return restCfg, nil, nil
+	}
+	store, err := o.certStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	var closeAll func()
+	m, err := certificate.NewManager(certificate.ManagerConfig{Store: store, NodeName: o.cfg.NodeName, Initial: initial,
+		Clock: clock.RealClock{}, Jitter: rand.Float64, OnRotate: func() { closeAll() },
+		StopWhenExpired: o.certs.bootstrapKubeconfig != ""}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, closeAll, err := certificate.RotatingConfig(restCfg, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, m, nil
+}
+
+// runRotation renews the node's client certificate until ctx ends. When
+// it expired and the API server refuses to renew it, a node with
+// --bootstrap-kubeconfig stops (stop) so that its restart bootstraps
+// again, as kubelet exits; one without keeps trying.
+func runRotation(ctx context.Context, m *certificate.Manager, client kubernetes.Interface, stop context.CancelCauseFunc) {
+	if m == nil {
+		return
+	}
+	go func() {
+		if err := m.Run(ctx, client); err != nil {
+			stop(fmt.Errorf("%w; stopping so that a restart bootstraps with --bootstrap-kubeconfig", err))
+		}
+	}()
+}
