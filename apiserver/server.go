@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(networkingResources(), crdResources(crds)...)...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(append(networkingResources(), certificatesResources()...), crdResources(crds)...)...)),
 		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
 	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
@@ -255,7 +255,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go s.holdAPIServerLease(ctx)
 	go s.keepKubernetesService(ctx, kubernetesServiceSyncPeriod)
 	tlsCfg := &tls.Config{
-		Certificates: []tls.Certificate{mustPair(s.serving)},
+		Certificates: []tls.Certificate{s.servingChain()},
 		ClientCAs:    s.caPool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		MinVersion:   tls.VersionTLS12,
