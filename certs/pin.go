@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -68,4 +69,17 @@ func DiscoverCA(ctx context.Context, serverURL, pin string, dial func(ctx contex
 		return c, nil
 	}
 	return nil, errors.New("no CA certificate with the pinned hash in the server's TLS chain: a wrong --discovery-token-ca-cert-hash, or not this cluster's server")
+}
+
+// ParseCertPEM is the first CERTIFICATE of a PEM bundle.
+func ParseCertPEM(data []byte) (*x509.Certificate, error) {
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			return nil, errors.New("no CERTIFICATE PEM block")
+		}
+		if block.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(block.Bytes)
+		}
+	}
 }
