@@ -63,6 +63,10 @@ func TestJoinTokensAndCertificateSigningRequests(t *testing.T) {
 	token := joinToken(t, ts, "abcdef", "0123456789abcdef", time.Now().Add(time.Hour), JoinTokenGroup)
 	joiner := ts.bearer(t, token)
 	csrs := joiner.CertificatesV1().CertificateSigningRequests()
+	// kubelet names its requests node-csr-<base64url digest>: any path segment goes.
+	if _, err := csrs.Create(bg, nodeClientCSR(t, "node-csr-dIGoHoyCV3Kuwi5kl_hv50EH7sSw", "n1"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("a kubelet-style name: %v", err)
+	}
 	created, err := csrs.Create(bg, nodeClientCSR(t, "node-csr-1", "n1"), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("the join token creates a CSR: %v", err)

@@ -9,7 +9,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -49,7 +49,7 @@ func ParseCSR(pemBytes []byte) (*x509.CertificateRequest, error) {
 // form example.com/name (not the legacy one), known usages without
 // duplicates, expirationSeconds of at least 600, well-formed conditions.
 func CertificateSigningRequest(csr *certificatesv1.CertificateSigningRequest) field.ErrorList {
-	errs := ObjectMeta(&csr.ObjectMeta, false, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := ObjectMeta(&csr.ObjectMeta, false, csrName)
 	spec := field.NewPath("spec")
 	if _, err := ParseCSR(csr.Spec.Request); err != nil {
 		errs = append(errs, field.Invalid(spec.Child("request"), csr.Spec.Request, err.Error()))
@@ -71,6 +71,15 @@ func CertificateSigningRequest(csr *certificatesv1.CertificateSigningRequest) fi
 		errs = append(errs, field.Invalid(spec.Child("expirationSeconds"), *e, "may not specify a duration less than 600 seconds (10 minutes)"))
 	}
 	return append(errs, csrStatus(&csr.Status)...)
+}
+
+// csrName is kube's rule for CSR names: any name that is a valid path
+// segment (kubelet's node-csr-<base64url digest> has capitals and '_').
+func csrName(name string, prefix bool) []string {
+	if prefix {
+		return path.IsValidPathSegmentPrefix(name)
+	}
+	return path.IsValidPathSegmentName(name)
 }
 
 // signerName is kube's rule: a DNS-subdomain domain, "/", a path that is
