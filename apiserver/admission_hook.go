@@ -24,6 +24,9 @@ func (s *Server) admit(q *request, op admission.Operation, obj, old runtime.Obje
 	if err := admission.MirrorPod(a); err != nil {
 		return err
 	}
+	if err := s.admitCSR(q, obj, old); err != nil {
+		return err
+	}
 	if pod, ok := obj.(*corev1.Pod); ok && op == admission.Create && q.info.subresource == "" {
 		defaults.PodAdmitted(pod)
 	}

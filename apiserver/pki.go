@@ -86,6 +86,9 @@ func NodeKubeconfig(dataDir, serverURL, name string) ([]byte, error) {
 	return certs.Kubeconfig(serverURL, auth.NodeUserPrefix+name, ca.CertPEM, kp, ""), nil
 }
 
+// CA is the cluster CA, which signs the certificates of approved requests.
+func (s *Server) CA() *certs.CA { return s.ca }
+
 // ProxyUser is kube-proxy's user, whom the default RBAC binds to
 // system:node-proxier.
 const ProxyUser = "system:kube-proxy"
@@ -156,6 +159,16 @@ func localIPs() []net.IP {
 		}
 	}
 	return out
+}
+
+// servingChain is the serving certificate followed by the cluster CA, so
+// that a joining node can pin the CA by its hash (kubeadm's
+// --discovery-token-ca-cert-hash) from the TLS handshake alone, before it
+// sends its token anywhere.
+func (s *Server) servingChain() tls.Certificate {
+	c := mustPair(s.serving)
+	c.Certificate = append(c.Certificate, s.ca.Cert.Raw)
+	return c
 }
 
 func mustPair(kp *certs.KeyPair) tls.Certificate {

@@ -89,8 +89,29 @@ func defaultClusterRoles() []*rbacv1.ClusterRole {
 			rules([]string{"create", "patch", "update"}, "events.k8s.io", "events"),
 			rules([]string{"list", "watch"}, "discovery.k8s.io", "endpointslices"),
 			rules([]string{"list", "watch"}, "networking.k8s.io", "servicecidrs")),
+		defaultClusterRole("system:node-bootstrapper", nil,
+			rules([]string{"create", "get", "list", "watch"}, "certificates.k8s.io", "certificatesigningrequests")),
+		defaultClusterRole(nodeClientRole, nil, rules([]string{"create"}, "certificates.k8s.io", "certificatesigningrequests/nodeclient")),
+		defaultClusterRole(selfNodeClientRole, nil, rules([]string{"create"}, "certificates.k8s.io", "certificatesigningrequests/selfnodeclient")),
+		defaultClusterRole(proxyClientRole, nil, rules([]string{"create"}, "certificates.k8s.io", "certificatesigningrequests/kubeproxyclient")),
 	}
 }
+
+// The roles the CSR approver asks about (kube's bootstrap policy): whoever
+// may create certificatesigningrequests/nodeclient gets a node client
+// certificate approved; a node, its own renewal (selfnodeclient).
+const (
+	nodeClientRole     = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+	selfNodeClientRole = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+	// proxyClientRole: nodeagent's own, for the joining node's proxy
+	// identity (system:kube-proxy), which the approver approves for it.
+	proxyClientRole = "nodeagent:certificatesigningrequests:kubeproxyclient"
+)
+
+// JoinTokenGroup is the group of the bootstrap tokens `nodeagent server`
+// and `nodeagent token create` make (their auth-extra-groups), as kubeadm's
+// system:bootstrappers:kubeadm:default-node-token.
+const JoinTokenGroup = "system:bootstrappers:nodeagent:default-node-token"
 
 func editRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
@@ -134,6 +155,13 @@ func defaultBinding(name string, subjects ...rbacv1.Subject) *rbacv1.ClusterRole
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}, Subjects: subjects}
 }
 
+// namedBinding binds role under another name, as kubeadm's bindings.
+func namedBinding(name, role string, subjects ...rbacv1.Subject) *rbacv1.ClusterRoleBinding {
+	b := defaultBinding(role, subjects...)
+	b.Name = name
+	return b
+}
+
 func group(name string) rbacv1.Subject {
 	return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}
 }
@@ -141,7 +169,8 @@ func group(name string) rbacv1.Subject {
 // defaultClusterRoleBindings bind the system roles as kube does:
 // cluster-admin to system:masters, the discovery and self-review roles to
 // every authenticated user, the issuer discovery to service accounts and
-// the proxier role to the user system:kube-proxy.
+// the proxier role to the user system:kube-proxy; and, as kubeadm does,
+// the CSR roles of the join flow.
 func defaultClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 	return []*rbacv1.ClusterRoleBinding{
 		defaultBinding("cluster-admin", group(auth.GroupMasters)),
@@ -150,6 +179,12 @@ func defaultClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 		defaultBinding("system:public-info-viewer", group(auth.GroupAuthenticated), group("system:unauthenticated")),
 		defaultBinding("system:service-account-issuer-discovery", group(auth.GroupServiceAccounts)),
 		defaultBinding("system:node-proxier", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "system:kube-proxy"}),
+		// The join flow, as kubeadm binds it: join tokens submit node
+		// client CSRs, which are approved; nodes renew their own.
+		namedBinding("nodeagent:kubelet-bootstrap", "system:node-bootstrapper", group(JoinTokenGroup)),
+		namedBinding("nodeagent:node-autoapprove-bootstrap", nodeClientRole, group(JoinTokenGroup)),
+		namedBinding("nodeagent:node-autoapprove-certificate-rotation", selfNodeClientRole, group(auth.GroupNodes)),
+		namedBinding("nodeagent:kube-proxy-autoapprove", proxyClientRole, group(JoinTokenGroup), group(auth.GroupNodes)),
 	}
 }
 

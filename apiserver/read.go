@@ -15,7 +15,7 @@ import (
 
 func (s *Server) serveGet(q *request) error {
 	switch q.info.subresource {
-	case "", "status":
+	case "", "status", "approval":
 	case "log":
 		return s.servePodLog(q)
 	case "scale":

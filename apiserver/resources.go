@@ -61,6 +61,9 @@ type strategy struct {
 	// prepareStatusUpdate keeps, on a status update, the metadata kube's
 	// status strategy of the resource keeps (pods: ownerReferences).
 	prepareStatusUpdate func(obj, old runtime.Object)
+	// prepareApprovalUpdate keeps, on an update of the approval
+	// subresource (CSRs), everything but the approval.
+	prepareApprovalUpdate func(obj, old runtime.Object)
 	// specChanged reports whether an update changes the spec (generation).
 	specChanged func(obj, old runtime.Object) bool
 	// prepareUpdate adjusts an update of the object before defaulting (the
@@ -93,6 +96,7 @@ var subresourceVerbs = map[string]metav1.Verbs{
 	"portforward": {"create", "get"},
 	"token":       {"create"},
 	"scale":       {"get", "patch", "update"},
+	"approval":    {"get", "patch", "update"},
 }
 
 // objectVerbs are the verbs the object itself serves.

@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(append(append(append(append(append(append(append(resources(), reviewResources()...), storageResources()...), schedulingResources()...), rbacResources()...), appsResources()...), batchResources()...), append(append(networkingResources(), eventsResources()...), crdResources(crds)...)...)),
+	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(servedResources(crds)),
 		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
 	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
@@ -172,6 +172,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.startRBAC()
 	return s, nil
+}
+
+// servedResources are the built-in resources, every group's.
+func servedResources(crds *crdScheme) []*resource {
+	var all []*resource
+	for _, group := range [][]*resource{resources(), reviewResources(), storageResources(), schedulingResources(),
+		rbacResources(), appsResources(), batchResources(), networkingResources(), eventsResources(),
+		certificatesResources(), crdResources(crds)} {
+		all = append(all, group...)
+	}
+	return all
 }
 
 // setup readies what New promises once storage is open.
@@ -258,7 +269,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go s.holdAPIServerLease(ctx)
 	go s.keepKubernetesService(ctx, kubernetesServiceSyncPeriod)
 	tlsCfg := &tls.Config{
-		Certificates: []tls.Certificate{mustPair(s.serving)},
+		Certificates: []tls.Certificate{s.servingChain()},
 		ClientCAs:    s.caPool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		MinVersion:   tls.VersionTLS12,

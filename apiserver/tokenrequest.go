@@ -45,6 +45,7 @@ func (s *Server) setupServiceAccountTokens() error {
 		return err
 	}
 	s.authn.SetBoundTokens(boundTokens{s}, s.cfg.APIAudiences)
+	s.authn.SetBootstrapTokens(bootstrapTokens{s})
 	return nil
 }
 

@@ -220,6 +220,12 @@ func (s *Server) admitUpdate(q *request, obj, cur runtime.Object) error {
 		if st.prepareStatusUpdate != nil {
 			st.prepareStatusUpdate(obj, cur)
 		}
+	case "approval":
+		if st.keepSpec == nil || st.prepareApprovalUpdate == nil {
+			return apierrors.NewMethodNotSupported(q.gr(), "update "+q.info.subresource)
+		}
+		st.keepSpec(obj, cur)
+		st.prepareApprovalUpdate(obj, cur)
 	case "finalize", "scale":
 		if st.keepStatus != nil {
 			st.keepStatus(obj, cur)

@@ -66,12 +66,19 @@ type BoundTokens interface {
 	AuthenticateBound(ctx context.Context, token string, audiences []string) (*User, []string, error)
 }
 
+// BootstrapTokens authenticates bootstrap tokens ("<id>.<secret>"): the
+// user system:bootstrap:<id>, or an error for a token it does not accept.
+type BootstrapTokens interface {
+	AuthenticateBootstrap(ctx context.Context, token string) (*User, error)
+}
+
 // Authenticator knows the CA for client certificates, the static tokens
-// and, once set, the service account tokens.
+// and, once set, the service account and bootstrap tokens.
 type Authenticator struct {
-	roots  *x509.CertPool
-	tokens map[string]User
-	bound  BoundTokens
+	roots     *x509.CertPool
+	tokens    map[string]User
+	bound     BoundTokens
+	bootstrap BootstrapTokens
 	// audiences are the API server's own audiences (kube's
 	// --api-audiences): a request's token must be meant for one of them.
 	audiences []string
@@ -88,6 +95,9 @@ func NewAuthenticator(roots *x509.CertPool, tokens map[string]User) *Authenticat
 func (a *Authenticator) SetBoundTokens(b BoundTokens, audiences []string) {
 	a.bound, a.audiences = b, audiences
 }
+
+// SetBootstrapTokens adds bootstrap tokens to what authenticates.
+func (a *Authenticator) SetBootstrapTokens(b BootstrapTokens) { a.bootstrap = b }
 
 // Audiences are the API server's audiences.
 func (a *Authenticator) Audiences() []string { return a.audiences }
@@ -119,6 +129,13 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string, aud
 	}
 	if u, ok := a.tokens[token]; ok && token != "" {
 		return withAuthenticated(u), audiences, nil
+	}
+	if a.bootstrap != nil && IsBootstrapToken(token) {
+		u, err := a.bootstrap.AuthenticateBootstrap(ctx, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		return withAuthenticated(*u), audiences, nil
 	}
 	if a.bound == nil || strings.Count(token, ".") != 2 {
 		return nil, nil, ErrUnauthorized

@@ -53,7 +53,8 @@ var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true}
 // nodeRules are kube's static system:node rules for what the graph does not
 // subdivide, among what nodeagent serves: read services, get endpoints
 // (kube keeps that rule for volume plugins; a node neither lists, watches
-// nor writes them), write events. The service proxy runs with its node's
+// nor writes them), write events, create and read certificate signing
+// requests (its client certificate's renewal). The service proxy runs with its node's
 // credentials (kube-proxy has a role of its own for this), so a node also
 // reads EndpointSlices.
 func nodeRules(at Attributes) bool {
@@ -67,6 +68,9 @@ func nodeRules(at Attributes) bool {
 		return at.Verb == "get"
 	case "/events", "events.k8s.io/events":
 		return writeVerbs[at.Verb]
+	case "certificates.k8s.io/certificatesigningrequests":
+		// kube's rule for the kubelet's own certificate requests.
+		return at.Verb == "create" || readVerbs[at.Verb]
 	}
 	return false
 }

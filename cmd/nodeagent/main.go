@@ -41,6 +41,8 @@ func commands() []command {
 		{"proxy", "run the service proxy (kube-proxy) against an API server", runProxy},
 		{"dns", "run the cluster DNS server alone against an API server", runDNS},
 		{"kubeconfig", "mint credentials: kubeconfig node NAME", runKubeconfig},
+		{"token", "make a join token and print the join command: token create", runToken},
+		{"join", "join this machine to a cluster as a node: join URL --token T --discovery-token-ca-cert-hash H", runJoin},
 		{"lab", "create, enter and remove lab node network namespaces", runLab},
 		{"pause", "the pod sandbox's process (run by containerd, not by hand)", runPause},
 		{"cri-logger", "writes a container's output as a CRI log (run by containerd)", runCRILogger},

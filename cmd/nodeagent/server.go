@@ -116,6 +116,7 @@ func runServer(ctx context.Context, env *environment, args []string) error {
 	env.log.Info("API server ready", "url", srv.URL(), "admin-kubeconfig", srv.AdminKubeconfig())
 	fmt.Fprintf(env.stderr, "\nnodeagent API server at %s\n  export KUBECONFIG=%s\n  kubectl get nodes\n\n", srv.URL(), srv.AdminKubeconfig())
 	env.ready.markReady("api")
+	go printJoinCommand(ctx, env, srv)
 	return srv.Serve(ctx, l)
 }
 
@@ -240,6 +241,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	startBatchControllers(ctx, set, client, factory, env)
 	gcControllers(ctx, set, ctrlCfg, client, factory, env, gco)
 	endpointsControllers(set, client, factory, env)
+	certificateControllers(set, client, factory, srv.CA(), env)
 	if set.err != nil {
 		return set.err
 	}

@@ -39,6 +39,8 @@ var knownControllers = []struct{ name, alias string }{
 	{"cronjob-controller", "cronjob"},
 	{"garbage-collector-controller", "garbagecollector"},
 	{"pod-garbage-collector-controller", "podgc"},
+	{"certificatesigningrequest-approving-controller", "csrapproving"},
+	{"certificatesigningrequest-signing-controller", "csrsigning"},
 }
 
 // controllerSelection is --controllers, read as kube-controller-manager

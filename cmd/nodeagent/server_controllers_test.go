@@ -71,6 +71,7 @@ func TestEveryControllerIsSelectable(t *testing.T) {
 		startBatchControllers(ctx, set, client, factory, env)
 		gcControllers(ctx, set, &rest.Config{Host: "https://127.0.0.1:1"}, client, factory, env, &gcOptions{})
 		endpointsControllers(set, client, factory, env)
+		certificateControllers(set, client, factory, nil, env)
 		return set
 	}
 	all := build(&controllerSelection{items: []string{"*"}})

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nodeagent/nodeagent/apiserver/auth"
+	"github.com/nodeagent/nodeagent/certs"
+	"github.com/nodeagent/nodeagent/controllers/certificates"
+)
+
+// joinOptions are `nodeagent join`'s own flags; every other argument goes
+// to the agent it runs.
+type joinOptions struct {
+	server string // https://HOST:PORT
+	token  string // <id>.<secret>
+	caHash string // sha256:<hex>
+	dir    string // where the credentials are kept
+	agent  []string
+}
+
+// joinIssueTimeout bounds the wait for the kube-proxy certificate.
+const joinIssueTimeout = 5 * time.Minute
+
+// parseJoinArgs takes the server URL (first), --token,
+// --discovery-token-ca-cert-hash and --credentials-dir (as --f v or
+// --f=v) and leaves the rest for the agent.
+func parseJoinArgs(args []string) (joinOptions, error) {
+	o := joinOptions{dir: "/etc/nodeagent"}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return o, errors.New("usage: nodeagent join https://SERVER:6443 --token ID.SECRET --discovery-token-ca-cert-hash sha256:HASH [--credentials-dir DIR] [agent flags...]")
+	}
+	o.server = args[0]
+	own := map[string]*string{"token": &o.token, "discovery-token-ca-cert-hash": &o.caHash, "credentials-dir": &o.dir}
+	for i := 1; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		dst, ok := own[name]
+		if !ok || !strings.HasPrefix(args[i], "-") {
+			o.agent = append(o.agent, args[i])
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return o, fmt.Errorf("--%s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		*dst = value
+	}
+	switch {
+	case !auth.IsBootstrapToken(o.token):
+		return o, fmt.Errorf("--token %q: want a join token, [a-z0-9]{6}.[a-z0-9]{16} (nodeagent token create prints one)", o.token)
+	case o.caHash == "":
+		return o, errors.New("--discovery-token-ca-cert-hash is required: it is how this node knows it talks to your cluster")
+	}
+	return o, nil
+}
+
+// runJoin is `nodeagent join`: it finds the cluster CA by its pin from the
+// server's TLS handshake, writes a bootstrap kubeconfig with the token,
+// gets the node's proxy identity (system:kube-proxy) through a CSR the
+// server approves for join tokens, and runs the agent, which gets its own
+// client certificate through TLS bootstrapping (--bootstrap-kubeconfig).
+// Run again, it keeps the credentials it has that are still valid.
+func runJoin(ctx context.Context, env *environment, args []string) error {
+	o, err := parseJoinArgs(args)
+	if err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ca, err := certs.DiscoverCA(dctx, o.server, o.caHash, nil)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("join %s: %w", o.server, err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return err
+	}
+	boot := filepath.Join(o.dir, "bootstrap.kubeconfig")
+	if err := certs.WriteKubeconfig(boot, certs.Kubeconfig(o.server, "tls-bootstrap-token-user", caPEM, nil, o.token)); err != nil {
+		return err
+	}
+	proxy := filepath.Join(o.dir, "kube-proxy.kubeconfig")
+	if err := ensureProxyCredentials(ctx, env, o.server, caPEM, o.token, proxy); err != nil {
+		return err
+	}
+	agentArgs := append([]string{"--bootstrap-kubeconfig", boot, "--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"),
+		"--proxy-kubeconfig", proxy}, o.agent...)
+	env.log.Info("joining the cluster", "server", o.server, "ca", certs.PinHash(ca), "credentials", o.dir)
+	return runAgent(ctx, env, agentArgs)
+}
+
+// ensureProxyCredentials writes a kubeconfig for system:kube-proxy at path
+// unless one valid for another day is there, asking for the certificate
+// with the join token.
+func ensureProxyCredentials(ctx context.Context, env *environment, server string, caPEM []byte, token, path string) error {
+	if validFor(path, 24*time.Hour) {
+		return nil
+	}
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: server, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	certPEM, err := requestClientCert(ctx, client, key, pkix.Name{CommonName: certificates.ProxyUser}, certificates.ClientSigner)
+	if err != nil {
+		return fmt.Errorf("the proxy's credentials: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	pair := &certs.KeyPair{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})}
+	env.log.Info("proxy credentials issued", "user", certificates.ProxyUser, "kubeconfig", path)
+	return certs.WriteKubeconfig(path, certs.Kubeconfig(server, certificates.ProxyUser, caPEM, pair, ""))
+}
+
+// requestClientCert submits a CSR for subject with key and waits until
+// it is issued, denied or failed.
+func requestClientCert(ctx context.Context, client kubernetes.Interface, key *ecdsa.PrivateKey, subject pkix.Name, signer string) ([]byte, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
+	if err != nil {
+		return nil, err
+	}
+	csr := &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{GenerateName: "kube-proxy-csr-"},
+		Spec: certificatesv1.CertificateSigningRequestSpec{Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: signer, Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}}}
+	created, err := client.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var cert []byte
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, joinIssueTimeout, true, func(ctx context.Context) (bool, error) {
+		got, err := client.CertificatesV1().CertificateSigningRequests().Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil // the server may restart meanwhile
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == certificatesv1.CertificateDenied || c.Type == certificatesv1.CertificateFailed {
+				return false, fmt.Errorf("certificate signing request %s %s: %s %s", created.Name, c.Type, c.Reason, c.Message)
+			}
+		}
+		cert = got.Status.Certificate
+		return len(cert) > 0, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for certificate signing request %s: %w", created.Name, err)
+	}
+	return cert, nil
+}
+
+// validFor reports whether the kubeconfig at path holds a client
+// certificate valid for at least d more.
+func validFor(path string, d time.Duration) bool {
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return false
+	}
+	data := cfg.TLSClientConfig.CertData
+	if len(data) == 0 && cfg.TLSClientConfig.CertFile != "" {
+		if data, err = os.ReadFile(cfg.TLSClientConfig.CertFile); err != nil {
+			return false
+		}
+	}
+	cert, err := certs.ParseCertPEM(data)
+	return err == nil && time.Now().Add(d).Before(cert.NotAfter)
+}
