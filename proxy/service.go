@@ -43,6 +43,9 @@ func servicePort(svc *corev1.Service, p *corev1.ServicePort, ip netip.Addr) *Ser
 		sp.NodePort = p.NodePort
 	}
 	sp.ExternalLocal = sp.HasExternal() && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
+	if sp.ExternalLocal && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		sp.HealthCheckNodePort = svc.Spec.HealthCheckNodePort
+	}
 	return sp
 }
 

@@ -49,6 +49,10 @@ type ServicePort struct {
 	// InternalLocal is internalTrafficPolicy Local: traffic to the cluster
 	// IP goes only to this node's endpoints.
 	InternalLocal bool
+	// HealthCheckNodePort is a LoadBalancer's with externalTrafficPolicy
+	// Local: where load balancers ask whether this node has endpoints; 0:
+	// none.
+	HealthCheckNodePort int32
 }
 
 // Endpoint is one address:port that serves a ServicePort.

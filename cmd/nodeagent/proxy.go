@@ -22,6 +22,7 @@ import (
 	"github.com/nodeagent/nodeagent/proxy/ipvs"
 	proxymetrics "github.com/nodeagent/nodeagent/proxy/metrics"
 	"github.com/nodeagent/nodeagent/proxy/nftables"
+	"github.com/nodeagent/nodeagent/proxy/svchealth"
 )
 
 // Proxy modes; auto tries ipvs, then nftables, then iptables.
@@ -184,10 +185,13 @@ func startProxyEndpoints(ctx context.Context, log *slog.Logger, o *proxyOptions,
 	if o.metricsBindAddress != "" {
 		go serveHTTP(ctx, log, "proxy metrics", o.metricsBindAddress, proxymetrics.Handler(reg, b.Mode()))
 	}
+	// Health check node ports of LoadBalancers with externalTrafficPolicy Local.
+	sh := svchealth.New(svchealth.ListenAll, hs.Healthy, log.With("component", "svchealth"))
+	go sh.Run(ctx)
 	if o.onFirstSync != nil {
-		return proxy.Observers{m, hs, &firstSync{done: o.onFirstSync}}, nil
+		return proxy.Observers{m, hs, sh, &firstSync{done: o.onFirstSync}}, nil
 	}
-	return proxy.Observers{m, hs}, nil
+	return proxy.Observers{m, hs, sh}, nil
 }
 
 func fullSyncOnHangup(ctx context.Context, r *proxy.Runner) {

@@ -109,6 +109,12 @@ func (s *Server) NodeChanged(node *corev1.Node, deleted bool) {
 // until the first sync has succeeded (starting up), then unless a change
 // has waited for timeout or longer. It also returns the last successful
 // sync's time and the node's eligibility.
+// Healthy reports what /livez does: the proxy keeps up with its changes.
+func (s *Server) Healthy() bool {
+	healthy, _, _ := s.health()
+	return healthy
+}
+
 func (s *Server) health() (healthy bool, lastUpdated time.Time, eligible bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
