@@ -51,18 +51,29 @@
 // verdict maps *-affinity, and one chain and one timeout set per endpoint
 // (update @set { ip saddr } on the packet path, then DNAT). Measured in a
 // lab node: 10,000 services x 3 endpoints load in about 0.9 s, one endpoint
-// change in about 0.15 s.
+// change in about 20 ms (most of it nft's start).
 //
 // # Syncs
 //
 // compute turns a Snapshot into a state value (chains with their rules,
 // sets, maps, elements); the Proxier keeps the last applied state and
-// reads nothing back on the hot path. Every sync is one transaction.
+// reads nothing back on the hot path. Every sync is one transaction. The
+// state also keeps each service port's part (update.go): its inputs, the
+// elements it put, the data maps it uses, its affinity chains and sets.
+// An element that several ports put (a shared hairpin pair, a frontend
+// two ports claim) has them all as owners and the value of the last in
+// name order, as a computation in name order leaves it.
 //
-// A partial sync sends only the difference: new objects, rewritten chains
-// (flush and add), element deletes and adds, then deletion of what nothing
-// refers to any more; at 10,000 services one endpoint change is a handful
-// of element operations. A changed set, map or base-chain definition (say
+// A partial sync does not compute the table: it compares each service
+// port with its part, takes out the parts of the changed and removed ones
+// and puts in those of the changed and new ones, recording what each step
+// replaced, and sends only that: new objects, rewritten chains (flush and
+// add), element deletes and adds, then deletion of what nothing refers to
+// any more. Its cost follows the change (plus comparing the service
+// ports, about 3 ms at 10,000): one endpoint change at 10,000 services is
+// a handful of element operations, and a sync with nothing to send runs no
+// nft. On any failure the applied state counts as unknown, so the next
+// sync computes everything. A changed set, map or base-chain definition (say
 // an affinity timeout) makes the sync a full one, and so does a chain
 // rewrite whose rules look up a data map already in the table (a new
 // endpoint count rewrites services): nft 1.0.6 cannot add a rule that

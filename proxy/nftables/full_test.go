@@ -289,8 +289,9 @@ func TestFailedTransactionMakesTheNextSyncFull(t *testing.T) {
 	mustSync(t, p, s, false)
 	assertKeptAffinity(t, nft.Fake, set)
 	assertFresh(t, nft.Fake, s, set+" "+podIP)
+	last := nft.LastTransaction
 	mustSync(t, p, s, false)
-	if n := nft.LastTransaction.NumOperations(); n != 0 {
+	if nft.LastTransaction != last && nft.LastTransaction.NumOperations() != 0 {
 		t.Fatalf("the sync after that was not partial:\n%s", nft.LastTransaction)
 	}
 	assertVerdict(t, newTracer(t, nft.Fake, nodeIP).trace(tcp(podIP, "10.96.0.10", 80)), "reject with tcp reset")
