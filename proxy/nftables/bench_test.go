@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 
@@ -58,4 +59,28 @@ func BenchmarkFullTransaction10k(b *testing.B) {
 		tx := fake.NewTransaction()
 		fullTransaction(tx, have, want)
 	}
+}
+
+// BenchmarkFullSyncGoSide10k is a full Sync at 10,000 services x 3
+// endpoints up to nft: compute, the full transaction, its text joined as
+// batchingInterface sends it.
+func BenchmarkFullSyncGoSide10k(b *testing.B) {
+	bld, _ := bigSnapshot(10000)
+	nft := &renderingNFT{Interface: knftables.NewFake(Family, TableName)}
+	p := New(proxy.DefaultConfig(), nft, nil)
+	b.ReportAllocs()
+	for range b.N {
+		if err := p.Sync(context.Background(), bld.Snapshot(), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// renderingNFT renders a transaction as batchingInterface would, and runs
+// nothing.
+type renderingNFT struct{ knftables.Interface }
+
+func (r *renderingNFT) Run(_ context.Context, tx *knftables.Transaction) error {
+	joinElementAdds(tx.String())
+	return nil
 }
