@@ -98,6 +98,7 @@ func computeWith(cfg proxy.Config, snap *proxy.Snapshot, affName func(proxy.Serv
 	for _, ip := range s.nodeIPs {
 		s.put("node-ips", []string{ip})
 	}
+	b.pinMaps()
 	// In name order, so that two service ports claiming one frontend (a
 	// shared external IP, say) always resolve the same way: the last one
 	// in name order wins (own keeps the owners in that order, so an update
@@ -208,19 +209,46 @@ func (b *builder) target(k kind, key []string, sp *proxy.ServicePort, scope stri
 	}
 }
 
+// pinnedCounts is how many endpoint counts (1 to pinnedCounts) have their
+// data maps and DNAT rules whether or not a Service uses them. A count
+// that appears or goes rewrites the DNAT chains, which nft 1.0.6 refuses
+// in a partial transaction (see keepMap), so it made the sync a full one:
+// at 10,000 Services, scaling one Deployment from 3 to 4 pods cost a full
+// sync. With the common counts always there, it is a few element
+// operations; the price is up to pinnedCounts failed map lookups per kind
+// on the first packet of a connection (conntrack handles the rest).
+const pinnedCounts = 16
+
+// pinMaps adds the data maps of the pinned counts, each with a permanent
+// user so that it never goes.
+func (b *builder) pinMaps() {
+	for _, k := range allKinds {
+		for n := 1; n <= pinnedCounts; n++ {
+			b.newDataMap(k, k.name+"-"+strconv.Itoa(n))
+		}
+	}
+}
+
 // dataMap returns the name of kind k's map for n endpoints, adding it.
 func (b *builder) dataMap(k kind, n int) string {
 	name := k.name + "-" + strconv.Itoa(n)
 	b.part.maps = append(b.part.maps, name)
-	b.s.mapUsers[name]++
-	if b.s.mapUsers[name] == 1 {
-		typeOf := mapTypeOfIP
-		if k.nodePort {
-			typeOf = mapTypeOfNP
-		}
-		b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
+	if b.s.mapUsers[name] == 0 {
+		b.newDataMap(k, name)
+	} else {
+		b.s.mapUsers[name]++
 	}
 	return name
+}
+
+// newDataMap adds kind k's data map name with one user.
+func (b *builder) newDataMap(k kind, name string) {
+	typeOf := mapTypeOfIP
+	if k.nodePort {
+		typeOf = mapTypeOfNP
+	}
+	b.s.mapUsers[name] = 1
+	b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
 }
 
 func (b *builder) hairpin(eps []proxy.Endpoint) {

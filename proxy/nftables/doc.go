@@ -31,7 +31,11 @@
 //
 // picks one. A frontend that is not in svc-n fails the lookup, which ends
 // the rule, so a packet tries each n in turn: the per-packet cost grows
-// with the number of distinct endpoint counts, not with Services. np-n are
+// with the number of distinct endpoint counts, not with Services. The
+// maps and rules for n = 1 to 16 (pinnedCounts) are always there, empty
+// or not, so that scaling a Service within them changes elements only
+// (a few failed lookups more on a connection's first packet); a larger n
+// gets its map and rule while a Service uses it. np-n are
 // the node-port maps; local-n and local-np-n serve outside traffic to
 // ExternalLocal frontends (local endpoints only, source kept; pods and the
 // node itself are served from svc-n/np-n as cluster traffic). Sets decide
@@ -77,8 +81,9 @@
 // nft. On any failure the applied state counts as unknown, so the next
 // sync computes everything. A changed set, map or base-chain definition (say
 // an affinity timeout) makes the sync a full one, and so does a chain
-// rewrite whose rules look up a data map already in the table (a new
-// endpoint count rewrites services): nft 1.0.6 cannot add a rule that
+// rewrite whose rules look up a data map already in the table (an
+// endpoint count above 16 that appears or goes rewrites services): nft
+// 1.0.6 cannot add a rule that
 // looks up a typeof map made by an earlier transaction ("conflicting
 // protocols specified: ip vs. th").
 //

@@ -110,7 +110,7 @@ func TestSharedElementsFollowTheirOwners(t *testing.T) {
 }
 
 // TestFullAfterUpdateDeletesWhatWent: when a partial sync has to become
-// a full one (a new endpoint count), what the same change removed (an
+// a full one (an endpoint count beyond the pinned ones), what the same change removed (an
 // affinity Service's chains and sets) is deleted too.
 func TestFullAfterUpdateDeletesWhatWent(t *testing.T) {
 	b, sticky, web := stickySnapshot()
@@ -121,7 +121,9 @@ func TestFullAfterUpdateDeletesWhatWent(t *testing.T) {
 	s := b.Snapshot()
 	delete(s.Services, sticky)
 	delete(s.Endpoints, sticky)
-	s.Endpoints[web] = append(s.Endpoints[web], pt.Ready("10.244.1.99", 80))
+	for i := range pinnedCounts {
+		s.Endpoints[web] = append(s.Endpoints[web], pt.Ready(fmt.Sprintf("10.244.8.%d", i+1), 80))
+	}
 	mustSync(t, p, s, false)
 	if tx := fake.LastTransaction.String(); !strings.Contains(tx, "add table") {
 		t.Fatalf("not a full transaction:\n%s", tx)
