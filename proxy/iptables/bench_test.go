@@ -35,6 +35,11 @@ func (r *countingRunner) Save(context.Context, string) ([]byte, error) { return 
 func (r *countingRunner) EnsureRule(context.Context, string, string, ...string) (bool, error) {
 	return true, nil
 }
+func (r *countingRunner) ListChains(context.Context, string) ([]string, error) { return nil, nil }
+func (r *countingRunner) ListRules(context.Context, string, string) ([]string, error) {
+	return nil, nil
+}
+func (r *countingRunner) DeleteChains(context.Context, string, []string) error { return nil }
 
 func BenchmarkBuildRules10k(b *testing.B) {
 	s := bigSnapshot(10000, false)

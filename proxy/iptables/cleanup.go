@@ -8,60 +8,75 @@ import (
 	"strings"
 )
 
-// Cleanup implements proxy.Backend. It reads iptables-save (off the hot
-// path) and, in one restore, deletes every rule of another chain that
-// jumps into one of ours, then flushes and deletes our chains. Others'
-// rules and chains stay. Running it again finds nothing and sends nothing.
+// Cleanup implements proxy.Backend. It lists each table's chains and the
+// rules of the chains that are not ours (ListChains, ListRules: never the
+// whole table, which at 10,000 Services takes iptables-save 14 s), deletes
+// in one restore every rule of those that jumps into one of ours, then
+// flushes and deletes our chains (DeleteChains, per table). Others' rules
+// and chains stay. Running it again finds nothing and sends nothing.
 func (p *Proxier) Cleanup(ctx context.Context) error {
-	var buf bytes.Buffer
+	var unhook bytes.Buffer
+	ours := map[string][]string{}
 	for _, table := range tables {
-		out, err := p.run.Save(ctx, table)
+		chains, others, err := p.ourPart(ctx, table)
 		if err != nil {
 			return fmt.Errorf("iptables cleanup: %w", err)
 		}
-		writeCleanup(&buf, table, parseSave(out)[table])
+		ours[table] = chains
+		writeUnhook(&unhook, table, others)
 	}
 	p.applied, p.maybe, p.jumpsOK = nil, map[string]map[string]bool{}, false
-	if buf.Len() == 0 {
-		return nil
+	if unhook.Len() > 0 {
+		if err := p.run.Restore(ctx, unhook.Bytes()); err != nil {
+			return fmt.Errorf("iptables cleanup: %w", err)
+		}
 	}
-	if err := p.run.Restore(ctx, buf.Bytes()); err != nil {
-		return fmt.Errorf("iptables cleanup: %w", err)
+	for _, table := range tables {
+		if len(ours[table]) == 0 {
+			continue
+		}
+		if err := p.run.DeleteChains(ctx, table, ours[table]); err != nil {
+			return fmt.Errorf("iptables cleanup: %w", err)
+		}
 	}
 	return nil
 }
 
-// writeCleanup writes the block that removes our part of one saved table.
-func writeCleanup(buf *bytes.Buffer, table string, t *savedTable) {
-	if t == nil {
-		return
+// ourPart lists table's chains that are ours, and the rules of the others
+// that jump into one of them ("CHAIN SPEC").
+func (p *Proxier) ourPart(ctx context.Context, table string) (ours, hooks []string, err error) {
+	chains, err := p.run.ListChains(ctx, table)
+	if err != nil {
+		return nil, nil, err
 	}
-	var ours, unhook []string
-	for _, c := range t.order {
+	for _, c := range chains {
 		if owned(c) {
 			ours = append(ours, c)
 			continue
 		}
-		for _, r := range t.rules[c] {
+		rules, err := p.run.ListRules(ctx, table, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rules {
 			if words, err := splitLine(r); err == nil {
 				if target, _ := ruleTarget(words); owned(target) {
-					unhook = append(unhook, "-D "+c+" "+r)
+					hooks = append(hooks, c+" "+r)
 				}
 			}
 		}
 	}
-	if len(ours)+len(unhook) == 0 {
+	return ours, hooks, nil
+}
+
+// writeUnhook writes the block that deletes hooks, rules of one table.
+func writeUnhook(buf *bytes.Buffer, table string, hooks []string) {
+	if len(hooks) == 0 {
 		return
 	}
 	buf.WriteString("*" + table + "\n")
-	for _, c := range ours {
-		fmt.Fprintf(buf, ":%s - [0:0]\n", c)
-	}
-	for _, d := range unhook {
-		buf.WriteString(d + "\n")
-	}
-	for _, c := range ours {
-		fmt.Fprintf(buf, "-X %s\n", c)
+	for _, h := range hooks {
+		buf.WriteString("-D " + h + "\n")
 	}
 	buf.WriteString("COMMIT\n")
 }

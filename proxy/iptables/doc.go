@@ -42,8 +42,14 @@
 // never read on the hot path: after a failed restore the state is unknown,
 // so the next sync is full and also deletes every chain applied or
 // attempted that is no longer wanted (a `:X` then `-X X` works whether X
-// exists or not). The first sync of a process reads iptables-save once to
-// find chains an earlier process left, for the same reason.
+// exists or not). A partial sync at 10,000 Services costs at least the
+// kernel's validation of the nat table on commit with the nf_tables
+// backend: once the built-in chains jump into KUBE-SERVICES, any commit to
+// nat (even one new chain) walks the jump graph, about 0.12 s of system
+// time measured in a lab netns, and rewriting KUBE-SERVICES (a new
+// Service) costs 0.85 s. The first sync of a process lists the chains once
+// (Runner.ListChains) to find those an earlier process left, for the same
+// reason.
 //
 // # Jumps from the built-in chains
 //
@@ -58,12 +64,18 @@
 //
 // # Cleanup
 //
-// Cleanup reads iptables-save of nat and filter and, in one restore,
-// deletes every rule of another chain (built-in or not) that jumps into a
-// chain of ours, flushes our chains and deletes them. Ours: KUBE-SERVICES,
-// KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ, KUBE-EXTERNAL-SERVICES,
-// KUBE-FORWARD and KUBE-{SVC,EXT,SVL,SEP}-*; KUBE-MARK-DROP, KUBE-FIREWALL
-// and others' chains stay. A second Cleanup finds nothing and runs nothing.
+// Cleanup lists each table's chains (Runner.ListChains) and the rules of
+// those not ours (ListRules, `iptables -S CHAIN`), deletes in one restore
+// every rule of those that jumps into a chain of ours, then flushes and
+// deletes our chains in one transaction per table (DeleteChains). Ours:
+// KUBE-SERVICES, KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ,
+// KUBE-EXTERNAL-SERVICES, KUBE-FORWARD and KUBE-{SVC,EXT,SVL,SEP}-*;
+// KUBE-MARK-DROP, KUBE-FIREWALL and others' chains stay. A second Cleanup
+// finds nothing and runs nothing. With the nf_tables backend the listing
+// and the deleting go through nft (runner_list.go): iptables-save and
+// iptables-restore translate every rule of the table in user space, 14 s
+// and 9 s at 10,000 Services, where nft takes well under a second; with
+// the legacy backend they are iptables-save and iptables-restore.
 //
 // # Testing
 //

@@ -19,6 +19,7 @@ type Fake struct {
 	mu       sync.Mutex
 	tables   map[string]*fakeTable
 	inputs   [][]byte
+	deletes  [][]string
 	failNext error
 }
 

@@ -104,16 +104,14 @@ func (p *Proxier) mark(table, chain string) {
 func (p *Proxier) adoptLeftovers(ctx context.Context) {
 	p.adopted = true
 	for _, table := range tables {
-		out, err := p.run.Save(ctx, table)
+		chains, err := p.run.ListChains(ctx, table)
 		if err != nil {
 			p.log.Warn("cannot list leftover iptables chains", "table", table, "err", err)
 			continue
 		}
-		if t := parseSave(out)[table]; t != nil {
-			for _, c := range t.order {
-				if owned(c) {
-					p.mark(table, c)
-				}
+		for _, c := range chains {
+			if owned(c) {
+				p.mark(table, c)
 			}
 		}
 	}

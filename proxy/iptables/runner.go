@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 // Runner is the kernel edge: the iptables binaries.
@@ -20,6 +21,14 @@ type Runner interface {
 	// EnsureRule inserts rule at the top of table's chain unless it is
 	// there (`iptables -C`, then `-I`); it says whether it was there.
 	EnsureRule(ctx context.Context, table, chain string, rule ...string) (bool, error)
+	// ListChains lists table's chains and ListRules one chain's rule
+	// specs (after "-A CHAIN "), neither translating the whole table
+	// (cleanup only: at 10,000 Services iptables-save takes 14 s).
+	ListChains(ctx context.Context, table string) ([]string, error)
+	ListRules(ctx context.Context, table, chain string) ([]string, error)
+	// DeleteChains flushes and deletes chains of table in one
+	// transaction; nothing outside them may jump into them.
+	DeleteChains(ctx context.Context, table string, chains []string) error
 }
 
 var _ Runner = (*ExecRunner)(nil)
@@ -29,6 +38,12 @@ var _ Runner = (*ExecRunner)(nil)
 type ExecRunner struct {
 	prefix []string
 	run    execFunc
+
+	// viaNFT says iptables is nf_tables-backed and nft is there, so that
+	// ListChains and DeleteChains go through nft (runner_list.go); asked
+	// once.
+	once   sync.Once
+	viaNFT bool
 }
 
 // execFunc runs argv with stdin and returns its stdout; a non-zero exit is

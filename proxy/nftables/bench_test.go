@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 
@@ -9,10 +10,10 @@ import (
 	"github.com/nodeagent/nodeagent/proxy"
 )
 
-// BenchmarkComputeAndDiff10k is one endpoint change at 10,000 services x
-// 3 endpoints: compute the whole desired state and build the partial
-// transaction (on the fake's Interface) against the applied one.
-func BenchmarkComputeAndDiff10k(b *testing.B) {
+// BenchmarkPartialSync10k is one endpoint change at 10,000 services x
+// 3 endpoints: update the applied state and build the partial transaction
+// (on the fake's Interface), what a partial Sync does before nft runs.
+func BenchmarkPartialSync10k(b *testing.B) {
 	bld, names := bigSnapshot(10000)
 	cfg := proxy.DefaultConfig()
 	fake := knftables.NewFake(Family, TableName)
@@ -25,12 +26,23 @@ func BenchmarkComputeAndDiff10k(b *testing.B) {
 		// A new endpoint address; a new endpoint count would rewrite the
 		// services chain, which needs the full transaction (keepMap).
 		eps[0].IP = netip.AddrFrom4([4]byte{10, 250, byte(i >> 8), byte(i)})
-		want, _ := compute(cfg, s)
+		d, _ := applied.update(cfg, s)
 		tx := fake.NewTransaction()
-		if !partialTransaction(tx, applied, want) || tx.NumOperations() == 0 || tx.NumOperations() > 40 {
+		if !partialTransaction(tx, applied, d) || tx.NumOperations() == 0 || tx.NumOperations() > 40 {
 			b.Fatalf("partial transaction of %d operations", tx.NumOperations())
 		}
-		applied = want
+	}
+}
+
+// BenchmarkCompute10k computes the whole state at 10,000 services x 3
+// endpoints, what a full sync does first.
+func BenchmarkCompute10k(b *testing.B) {
+	bld, _ := bigSnapshot(10000)
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := compute(proxy.DefaultConfig(), bld.Snapshot()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -47,4 +59,28 @@ func BenchmarkFullTransaction10k(b *testing.B) {
 		tx := fake.NewTransaction()
 		fullTransaction(tx, have, want)
 	}
+}
+
+// BenchmarkFullSyncGoSide10k is a full Sync at 10,000 services x 3
+// endpoints up to nft: compute, the full transaction, its text joined as
+// batchingInterface sends it.
+func BenchmarkFullSyncGoSide10k(b *testing.B) {
+	bld, _ := bigSnapshot(10000)
+	nft := &renderingNFT{Interface: knftables.NewFake(Family, TableName)}
+	p := New(proxy.DefaultConfig(), nft, nil)
+	b.ReportAllocs()
+	for range b.N {
+		if err := p.Sync(context.Background(), bld.Snapshot(), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// renderingNFT renders a transaction as batchingInterface would, and runs
+// nothing.
+type renderingNFT struct{ knftables.Interface }
+
+func (r *renderingNFT) Run(_ context.Context, tx *knftables.Transaction) error {
+	joinElementAdds(tx.String())
+	return nil
 }

@@ -65,16 +65,13 @@ var (
 		drop: "drop-nodeports", general: kindNP, localOnly: kindLocalNP}
 )
 
-// builder computes a state from a Snapshot.
+// builder computes a state from a Snapshot, or a service port's part of
+// one (update.go).
 type builder struct {
 	cfg proxy.Config
 	s   *state
-	// ns are the endpoint counts in use, per kind.
-	ns map[string]map[int]bool
-	// affName names a service port's affinity chains (affinityName but in
-	// collision tests); affOwner is the service port each name went to.
-	affName  func(proxy.ServicePortName) string
-	affOwner map[string]proxy.ServicePortName
+	// part is the service port being added: what it puts is its.
+	part *svcPart
 	// err is the first failure (two service ports given one name).
 	err error
 }
@@ -87,35 +84,61 @@ func compute(cfg proxy.Config, snap *proxy.Snapshot) (*state, error) {
 }
 
 func computeWith(cfg proxy.Config, snap *proxy.Snapshot, affName func(proxy.ServicePortName) string) (*state, error) {
-	b := &builder{cfg: cfg, s: newState(), ns: map[string]map[int]bool{},
-		affName: affName, affOwner: map[string]proxy.ServicePortName{}}
-	var nodeIPs []string
-	for _, ip := range snap.NodeIPs {
-		if ip.Is4() {
-			nodeIPs = append(nodeIPs, ip.String())
-		}
-	}
-	withNodeIPs := len(nodeIPs) > 0
+	s := newState()
+	s.affName = affName
+	b := &builder{cfg: cfg, s: s}
+	s.nodeIPs = v4NodeIPs(snap)
+	withNodeIPs := len(s.nodeIPs) > 0
 	b.skeleton(withNodeIPs)
 	// Room for the big ones up front: at 10k services, growing these maps
 	// is a good part of compute's time.
-	b.s.elems["cluster-ips"] = make(map[string]elem, len(snap.Services))
-	b.s.elems["hairpin"] = make(map[string]elem, 3*len(snap.Services))
-	for _, ip := range nodeIPs {
-		b.s.put("node-ips", []string{ip})
+	s.elems["cluster-ips"] = make(map[string]elem, len(snap.Services))
+	s.elems["hairpin"] = make(map[string]elem, 3*len(snap.Services))
+	s.svcs = make(map[proxy.ServicePortName]*svcPart, len(snap.Services))
+	for _, ip := range s.nodeIPs {
+		s.put("node-ips", []string{ip})
 	}
+	b.pinMaps()
 	// In name order, so that two service ports claiming one frontend (a
-	// shared external IP, say) always resolve the same way.
+	// shared external IP, say) always resolve the same way: the last one
+	// in name order wins (own keeps the owners in that order, so an update
+	// resolves it alike).
 	for _, name := range sortedNames(snap.Services) {
 		if sp := snap.Services[name]; sp.ClusterIP.Is4() {
-			b.service(sp, snap.Endpoints[name])
+			b.addService(sp, snap.Endpoints[name])
 		}
 	}
 	b.natRules(withNodeIPs)
 	if b.err != nil {
 		return nil, b.err
 	}
-	return b.s, nil
+	return s, nil
+}
+
+// v4NodeIPs are the snapshot's IPv4 node addresses, as text.
+func v4NodeIPs(snap *proxy.Snapshot) []string {
+	var ips []string
+	for _, ip := range snap.NodeIPs {
+		if ip.Is4() {
+			ips = append(ips, ip.String())
+		}
+	}
+	return ips
+}
+
+// addService adds one service port's part, which keeps a copy of its
+// inputs (the snapshot's may be changed by its owner later).
+func (b *builder) addService(sp *proxy.ServicePort, eps []proxy.Endpoint) {
+	part := &svcPart{name: sp.Name, sp: copyServicePort(sp), eps: slices.Clone(eps)}
+	b.s.svcs[sp.Name] = part
+	b.part = part
+	b.service(&part.sp, part.eps)
+	b.part = nil
+}
+
+// own puts an element of the service port being added.
+func (b *builder) own(name string, key []string, value ...string) {
+	b.s.own(b.part, name, key, value)
 }
 
 // service adds one service port's elements (and affinity chains).
@@ -127,9 +150,9 @@ func (b *builder) service(sp *proxy.ServicePort, eps []proxy.Endpoint) {
 	b.hairpin(cluster)
 	b.hairpin(external)
 	key := []string{sp.ClusterIP.String(), proto, port}
-	b.s.put("cluster-ips", key)
+	b.own("cluster-ips", key)
 	if len(cluster) == 0 {
-		b.s.put(ipSets.reject, key)
+		b.own(ipSets.reject, key)
 	} else {
 		b.target(kindSvc, key, sp, "c", cluster)
 	}
@@ -150,11 +173,11 @@ func (b *builder) service(sp *proxy.ServicePort, eps []proxy.Endpoint) {
 func (b *builder) external(sp *proxy.ServicePort, fs frontendSets, key []string, cluster, external []proxy.Endpoint) {
 	switch {
 	case len(cluster) == 0 && len(external) == 0:
-		b.s.put(fs.reject, key)
+		b.own(fs.reject, key)
 	case sp.ExternalLocal:
-		b.s.put(fs.local, key)
+		b.own(fs.local, key)
 		if len(external) == 0 {
-			b.s.put(fs.drop, key)
+			b.own(fs.drop, key)
 		} else {
 			b.target(fs.localOnly, key, sp, "e", external)
 		}
@@ -162,9 +185,9 @@ func (b *builder) external(sp *proxy.ServicePort, fs frontendSets, key []string,
 			b.target(fs.general, key, sp, "c", cluster)
 		}
 	case len(external) == 0:
-		b.s.put(fs.reject, key)
+		b.own(fs.reject, key)
 	default:
-		b.s.put(fs.masq, key)
+		b.own(fs.masq, key)
 		scope := "e"
 		if slices.Equal(cluster, external) {
 			scope = "c"
@@ -177,35 +200,60 @@ func (b *builder) external(sp *proxy.ServicePort, fs frontendSets, key []string,
 // len(eps) or, with affinity, through the service's affinity chain.
 func (b *builder) target(k kind, key []string, sp *proxy.ServicePort, scope string, eps []proxy.Endpoint) {
 	if sp.AffinityTimeout > 0 {
-		b.s.put(k.name+"-affinity", key, "goto "+b.affinity(sp, scope, eps))
+		b.own(k.name+"-affinity", key, "goto "+b.affinity(sp, scope, eps))
 		return
 	}
 	name := b.dataMap(k, len(eps))
 	for i, e := range eps {
-		b.s.put(name, append(slices.Clip(key), strconv.Itoa(i)), e.IP.String(), strconv.Itoa(int(e.Port)))
+		b.own(name, append(slices.Clip(key), strconv.Itoa(i)), e.IP.String(), strconv.Itoa(int(e.Port)))
+	}
+}
+
+// pinnedCounts is how many endpoint counts (1 to pinnedCounts) have their
+// data maps and DNAT rules whether or not a Service uses them. A count
+// that appears or goes rewrites the DNAT chains, which nft 1.0.6 refuses
+// in a partial transaction (see keepMap), so it made the sync a full one:
+// at 10,000 Services, scaling one Deployment from 3 to 4 pods cost a full
+// sync. With the common counts always there, it is a few element
+// operations; the price is up to pinnedCounts failed map lookups per kind
+// on the first packet of a connection (conntrack handles the rest).
+const pinnedCounts = 16
+
+// pinMaps adds the data maps of the pinned counts, each with a permanent
+// user so that it never goes.
+func (b *builder) pinMaps() {
+	for _, k := range allKinds {
+		for n := 1; n <= pinnedCounts; n++ {
+			b.newDataMap(k, k.name+"-"+strconv.Itoa(n))
+		}
 	}
 }
 
 // dataMap returns the name of kind k's map for n endpoints, adding it.
 func (b *builder) dataMap(k kind, n int) string {
 	name := k.name + "-" + strconv.Itoa(n)
-	if b.ns[k.name] == nil {
-		b.ns[k.name] = map[int]bool{}
-	}
-	if !b.ns[k.name][n] {
-		b.ns[k.name][n] = true
-		typeOf := mapTypeOfIP
-		if k.nodePort {
-			typeOf = mapTypeOfNP
-		}
-		b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
+	b.part.maps = append(b.part.maps, name)
+	if b.s.mapUsers[name] == 0 {
+		b.newDataMap(k, name)
+	} else {
+		b.s.mapUsers[name]++
 	}
 	return name
 }
 
+// newDataMap adds kind k's data map name with one user.
+func (b *builder) newDataMap(k kind, name string) {
+	typeOf := mapTypeOfIP
+	if k.nodePort {
+		typeOf = mapTypeOfNP
+	}
+	b.s.mapUsers[name] = 1
+	b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
+}
+
 func (b *builder) hairpin(eps []proxy.Endpoint) {
 	for _, e := range eps {
-		b.s.put("hairpin", []string{e.IP.String(), e.IP.String()})
+		b.own("hairpin", []string{e.IP.String(), e.IP.String()})
 	}
 }
 
@@ -216,15 +264,16 @@ func (b *builder) hairpin(eps []proxy.Endpoint) {
 // port's name and the endpoint's address. The cluster IP and a node port
 // of one port share the chains; two ports never do (b.err).
 func (b *builder) affinity(sp *proxy.ServicePort, scope string, eps []proxy.Endpoint) string {
-	base := "aff-" + b.affName(sp.Name) + "-" + scope
-	if owner, ok := b.affOwner[base]; ok {
+	base := "aff-" + b.s.affName(sp.Name) + "-" + scope
+	if owner, ok := b.s.affOwner[base]; ok {
 		if owner != sp.Name && b.err == nil {
 			b.err = fmt.Errorf("affinity chain %s: name collision between service ports %s and %s", base, owner, sp.Name)
 		}
 		return base
 	}
-	b.affOwner[base] = sp.Name
-	c := b.s.addChain(base)
+	b.s.affOwner[base] = sp.Name
+	b.part.bases = append(b.part.bases, base)
+	c := b.addChain(base)
 	timeout := time.Duration(sp.AffinityTimeout) * time.Second
 	proto := strings.ToLower(string(sp.Protocol))
 	picks := make([]string, len(eps))
@@ -232,9 +281,10 @@ func (b *builder) affinity(sp *proxy.ServicePort, scope string, eps []proxy.Endp
 		name := base + "-" + e.IP.String() + "-" + strconv.Itoa(int(e.Port))
 		// Dynamic, as nft makes a set that a rule updates: a full sync
 		// adds it again, and the kernel refuses different flags.
+		b.part.sets = append(b.part.sets, name)
 		b.s.addSet(&knftables.Set{Name: name, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag},
 			Timeout: &timeout, Size: ptr(affinitySize)})
-		b.s.addChain(name).add("meta l4proto", proto, "update @"+name, "{ ip saddr }", "dnat ip to", e.String())
+		b.addChain(name).add("meta l4proto", proto, "update @"+name, "{ ip saddr }", "dnat ip to", e.String())
 		c.add("ip saddr @"+name, "goto", name)
 		picks[i] = fmt.Sprintf("%d : goto %s", i, name)
 	}
@@ -275,11 +325,20 @@ func affinityName(n proxy.ServicePortName) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// sortedNs are the endpoint counts of kind k in use, ascending.
+// addChain adds a chain of the service port being added.
+func (b *builder) addChain(name string) *chain {
+	b.part.chains = append(b.part.chains, name)
+	return b.s.addChain(name)
+}
+
+// sortedNs are the endpoint counts of kind k in use (its data maps),
+// ascending.
 func (b *builder) sortedNs(k kind) []int {
 	var ns []int
-	for n := range b.ns[k.name] {
-		ns = append(ns, n)
+	for name := range b.s.maps {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, k.name+"-")); err == nil && strings.HasPrefix(name, k.name+"-") {
+			ns = append(ns, n)
+		}
 	}
 	sort.Ints(ns)
 	return ns

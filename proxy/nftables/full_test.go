@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -122,10 +123,11 @@ func TestFullSyncRepairsDrift(t *testing.T) {
 	// map deleted, a rule added, stray elements in a data map and a set,
 	// an element of ours deleted.
 	rules := fake.Table.Chains[chainServices].Rules
-	last := rules[len(rules)-1]
-	if !strings.Contains(last.Rule, "map @np-2") {
-		t.Fatalf("last services rule %q", last.Rule)
+	i := slices.IndexFunc(rules, func(r *knftables.Rule) bool { return strings.HasSuffix(r.Rule, "map @np-2") })
+	if i < 0 {
+		t.Fatalf("no np-2 DNAT rule in services")
 	}
+	last := rules[i]
 	tx := fake.NewTransaction()
 	tx.Delete(&knftables.Rule{Chain: chainServices, Handle: last.Handle})
 	tx.Delete(&knftables.Map{Name: "np-2"})
@@ -209,12 +211,40 @@ func TestNewEndpointCountMakesTheSyncFull(t *testing.T) {
 	set := affSet(sticky, "c", "10.244.1.5:80")
 	rememberClient(t, fake, set, podIP)
 	s := b.Snapshot()
-	s.Endpoints[web] = append(s.Endpoints[web], s.Endpoints[web][0])
-	s.Endpoints[web][2].IP = mustAddr("10.244.1.9")
+	var want []string
+	for i := range pinnedCounts + 1 {
+		ep := fmt.Sprintf("10.244.7.%d", i+1)
+		s.Endpoints[web] = append(s.Endpoints[web][:i:i], pt.Ready(ep, 80))
+		want = append(want, ep+":80")
+	}
 	mustSync(t, p, s, false)
 	assertKeptAffinity(t, fake, set)
 	if tx := fake.LastTransaction.String(); !strings.Contains(tx, "delete map ip nodeagent svc-2\n") {
 		t.Fatalf("svc-2 not made anew:\n%s", tx)
+	}
+	assertFresh(t, fake, s, set+" "+podIP)
+	assertBalanced(t, newTracer(t, fake, nodeIP).trace(tcp(podIP, "10.96.0.10", 80)), false, want...)
+}
+
+// TestPinnedEndpointCountChangeIsPartial: a count up to pinnedCounts has
+// its map and DNAT rule already, so scaling a Service from 2 to 3
+// endpoints is a few element operations, not a full sync (before, svc-3
+// was new, and the services chain rewritten with it still looked up the
+// old svc-2, which nft 1.0.6 refuses in a partial transaction).
+func TestPinnedEndpointCountChangeIsPartial(t *testing.T) {
+	b, sticky, web := stickySnapshot()
+	two := b.Service("ns", "two", "10.96.0.20", 80) // keeps svc-2 in use
+	b.Endpoints(two, pt.Ready("10.244.5.1", 80), pt.Ready("10.244.5.2", 80))
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	set := affSet(sticky, "c", "10.244.1.5:80")
+	rememberClient(t, fake, set, podIP)
+	s := b.Snapshot()
+	s.Endpoints[web] = append(s.Endpoints[web], pt.Ready("10.244.1.9", 80))
+	mustSync(t, p, s, false)
+	tx := fake.LastTransaction.String()
+	if strings.Contains(tx, "table") || strings.Contains(tx, "rule") || strings.Count(tx, "\n") > 12 {
+		t.Fatalf("not a small partial transaction:\n%s", tx)
 	}
 	assertFresh(t, fake, s, set+" "+podIP)
 	assertBalanced(t, newTracer(t, fake, nodeIP).trace(tcp(podIP, "10.96.0.10", 80)), false,
@@ -289,8 +319,9 @@ func TestFailedTransactionMakesTheNextSyncFull(t *testing.T) {
 	mustSync(t, p, s, false)
 	assertKeptAffinity(t, nft.Fake, set)
 	assertFresh(t, nft.Fake, s, set+" "+podIP)
+	last := nft.LastTransaction
 	mustSync(t, p, s, false)
-	if n := nft.LastTransaction.NumOperations(); n != 0 {
+	if nft.LastTransaction != last && nft.LastTransaction.NumOperations() != 0 {
 		t.Fatalf("the sync after that was not partial:\n%s", nft.LastTransaction)
 	}
 	assertVerdict(t, newTracer(t, nft.Fake, nodeIP).trace(tcp(podIP, "10.96.0.10", 80)), "reject with tcp reset")

@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"fmt"
+	"os/exec"
 
 	"sigs.k8s.io/knftables"
 
@@ -10,13 +11,18 @@ import (
 )
 
 // NewInterface returns the real knftables Interface for the table ip
-// nodeagent in the caller's network namespace (it runs `nft`).
+// nodeagent in the caller's network namespace (it runs `nft`), with each
+// run of element adds to one set or map sent as one command.
 func NewInterface() (knftables.Interface, error) {
 	nft, err := knftables.New(Family, TableName)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	return nft, nil
+	path, err := exec.LookPath("nft")
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return &batchingInterface{Interface: nft, nft: path}, nil
 }
 
 // NewInterfaceInNetNS returns a knftables Interface whose every `nft` runs

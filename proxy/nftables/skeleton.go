@@ -73,10 +73,11 @@ func (b *builder) endpointCheck(withNodeIPs bool) {
 
 // natRules fills the services chain and the two ExternalLocal chains,
 // which depend on the endpoint counts in use: one DNAT rule per count.
+// They are made anew and replace the chains only where they differ.
 func (b *builder) natRules(withNodeIPs bool) {
 	local := localDst(withNodeIPs)
 	mark := "meta mark set meta mark | " + b.mark()
-	c := b.s.addChain(chainServices)
+	c := &chain{def: knftables.Chain{Name: chainServices}}
 	outside := "fib saddr type != local"
 	if b.cfg.ClusterCIDR.IsValid() {
 		c.add("ip saddr !=", b.cfg.ClusterCIDR.String(), ipKey, "@cluster-ips", mark)
@@ -90,8 +91,15 @@ func (b *builder) natRules(withNodeIPs bool) {
 	c.add(outside, local, npKey, "@"+npSets.local, "goto", chainNodePortLocal)
 	b.dnatRules(c, kindSvc, local)
 	b.dnatRules(c, kindNP, local)
-	b.dnatRules(b.s.addChain(chainExternalLocal), kindLocal, local)
-	b.dnatRules(b.s.addChain(chainNodePortLocal), kindLocalNP, local)
+	extLocal := &chain{def: knftables.Chain{Name: chainExternalLocal}}
+	b.dnatRules(extLocal, kindLocal, local)
+	npLocal := &chain{def: knftables.Chain{Name: chainNodePortLocal}}
+	b.dnatRules(npLocal, kindLocalNP, local)
+	for _, c := range []*chain{c, extLocal, npLocal} {
+		if old, ok := b.s.chains[c.def.Name]; !ok || !sameChain(old, c) {
+			b.s.setChain(c)
+		}
+	}
 }
 
 // dnatRules adds kind k's affinity lookup and one DNAT rule per endpoint

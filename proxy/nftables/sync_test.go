@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/knftables"
+
 	"github.com/nodeagent/nodeagent/proxy"
 	pt "github.com/nodeagent/nodeagent/proxy/proxytest"
 )
@@ -51,8 +53,10 @@ func TestDump(t *testing.T) {
 			t.Errorf("dump lacks %q", rule)
 		}
 	}
-	if strings.Contains(fake.Dump(), "svc-1") || strings.Contains(fake.Dump(), "goto aff") {
-		t.Errorf("unused maps or affinity chains in the dump:\n%s", fake.Dump())
+	// The pinned counts' maps are there, empty; none beyond them.
+	if !strings.Contains(fake.Dump(), "add map ip nodeagent svc-1 ") ||
+		strings.Contains(fake.Dump(), fmt.Sprintf("svc-%d ", pinnedCounts+1)) || strings.Contains(fake.Dump(), "goto aff") {
+		t.Errorf("pinned maps missing, or unused maps or affinity chains in the dump:\n%s", fake.Dump())
 	}
 }
 
@@ -157,11 +161,23 @@ func TestPartialEqualsFull(t *testing.T) {
 
 func TestNothingChangedSendsNothing(t *testing.T) {
 	b, _ := bigSnapshot(10)
-	fake, p := newFakeProxier()
+	nft := &recordingNFT{Interface: knftables.NewFake(Family, TableName)}
+	p := New(proxy.DefaultConfig(), nft, nil)
 	mustSync(t, p, b.Snapshot(), true)
+	nft.last = nil
 	mustSync(t, p, b.Snapshot(), false)
-	if n := fake.LastTransaction.NumOperations(); n != 0 {
-		t.Fatalf("%d operations for no change:\n%s", n, fake.LastTransaction)
+	if nft.last != nil {
+		t.Fatalf("nft run for no change:\n%s", nft.last)
+	}
+	// And the state is still known: the next change is partial.
+	s := b.Snapshot()
+	for _, eps := range s.Endpoints {
+		eps[0].IP = mustAddr("10.250.0.1")
+		break
+	}
+	mustSync(t, p, s, false)
+	if nft.last == nil || strings.Contains(nft.last.String(), "add table") {
+		t.Fatalf("the change after no change was not partial:\n%s", nft.last)
 	}
 }
 

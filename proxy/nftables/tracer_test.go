@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -214,6 +215,29 @@ func (tr *tracer) rule(text string, f flow) []flow {
 		g.weight = f.weight / float64(n)
 		g.updates = append([]string(nil), f.updates...)
 		out = append(out, tr.eval(&ruleEval{tr: tr, words: words, numgen: v}, g)...)
+	}
+	return mergeFlows(out)
+}
+
+// mergeFlows joins the flows that went the same way (the numgen values
+// for which a rule did not match, say) into one carrying their summed
+// weight, so that a chain of numgen rules a packet passes without a match
+// does not multiply the flows.
+func mergeFlows(fs []flow) []flow {
+	var out []flow
+	seen := map[string]int{}
+	for _, f := range fs {
+		dnat := ""
+		if f.dnat != nil {
+			dnat = f.dnat.String()
+		}
+		k := fmt.Sprint(f.pkt, dnat, f.mark, f.masq, f.natted, f.verdict, f.updates)
+		if i, ok := seen[k]; ok {
+			out[i].weight += f.weight
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, f)
 	}
 	return out
 }

@@ -1,7 +1,7 @@
 package nftables
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/knftables"
@@ -13,58 +13,53 @@ func addRules(tx *knftables.Transaction, c *chain) {
 	}
 }
 
-// partialTransaction sends only what differs between have (applied) and
-// want. It returns false, having added nothing, when a set, map or base
-// chain changed its definition: that needs a full transaction. The order
-// keeps every reference valid: new objects first, then rules, then
+// partialTransaction sends only what an update changed (d, against s
+// as it is now). It returns false, having added nothing, when a set, map
+// or base chain changed its definition, or a rewritten chain looks up a
+// typeof map already in the table: that needs a full transaction. The
+// order keeps every reference valid: new objects first, then rules, then
 // elements (deletes before adds, so a changed map value is replaced),
-// then the chains and the sets and maps nothing refers to any more.
-func partialTransaction(tx *knftables.Transaction, have, want *state) bool {
-	if !compatible(have, want) || looksUpOldTypeofMap(have, want) {
+// then the chains and the sets and maps nothing refers to any more. Its
+// cost follows the change, not the table: nothing untouched is looked at.
+func partialTransaction(tx *knftables.Transaction, s *state, d *delta) bool {
+	if !d.compatible(s) || d.looksUpOldTypeofMap(s) {
 		return false
 	}
-	addNewObjects(tx, have, want)
-	for _, name := range sortedKeys(want.chains) {
-		old, ok := have.chains[name]
-		if ok && sameChain(old, want.chains[name]) {
-			continue
-		}
-		if ok {
+	addNewObjects(tx, s, d)
+	for _, name := range sortedKeys(d.chains) {
+		old, c := d.chains[name], s.chains[name]
+		switch {
+		case c == nil:
+			if old != nil {
+				tx.Flush(&knftables.Chain{Name: name})
+			}
+		case old == nil:
+			addRules(tx, c)
+		case !sameChain(old, c):
 			tx.Flush(&knftables.Chain{Name: name})
-		}
-		addRules(tx, want.chains[name])
-	}
-	for _, name := range sortedKeys(have.chains) {
-		if _, ok := want.chains[name]; !ok {
-			tx.Flush(&knftables.Chain{Name: name})
+			addRules(tx, c)
 		}
 	}
-	diffElements(tx, have, want)
-	deleteOldObjects(tx, have, want)
+	diffElements(tx, s, d)
+	deleteOldObjects(tx, s, d)
 	return true
 }
 
-// compatible says whether every object in both states has the same
+// compatible says whether every object the update replaced kept its
 // definition (rules aside).
-func compatible(have, want *state) bool {
-	for name, c := range want.chains {
-		if old, ok := have.chains[name]; ok && !sameChain(&chain{def: old.def}, &chain{def: c.def}) {
+func (d *delta) compatible(s *state) bool {
+	for name, old := range d.chains {
+		if c := s.chains[name]; old != nil && c != nil && !sameChain(&chain{def: old.def}, &chain{def: c.def}) {
 			return false
 		}
 	}
-	for name, s := range want.sets {
-		if old, ok := have.sets[name]; ok && !sameSet(old, s) {
-			return false
-		}
-		if _, ok := have.maps[name]; ok {
+	for name, old := range d.sets {
+		if set := s.sets[name]; old != nil && set != nil && !sameSet(old, set) {
 			return false
 		}
 	}
-	for name, m := range want.maps {
-		if old, ok := have.maps[name]; ok && !sameMap(old, m) {
-			return false
-		}
-		if _, ok := have.sets[name]; ok {
+	for name, old := range d.maps {
+		if m := s.maps[name]; old != nil && m != nil && !sameMap(old, m) {
 			return false
 		}
 	}
@@ -75,14 +70,18 @@ func compatible(have, want *state) bool {
 // would (re)write has a rule that looks up a typeof map already in the
 // table, which nft 1.0.6 refuses (see keepMap): the full transaction
 // makes such maps anew.
-func looksUpOldTypeofMap(have, want *state) bool {
-	for name, c := range want.chains {
-		if old, ok := have.chains[name]; ok && sameChain(old, c) {
+func (d *delta) looksUpOldTypeofMap(s *state) bool {
+	for name, old := range d.chains {
+		c := s.chains[name]
+		if c == nil || (old != nil && sameChain(old, c)) {
 			continue
 		}
 		for _, r := range c.rules {
 			for _, w := range strings.Fields(r) {
-				if m, ok := have.maps[strings.TrimPrefix(w, "@")]; ok && strings.HasPrefix(w, "@") && m.TypeOf != "" {
+				if !strings.HasPrefix(w, "@") {
+					continue
+				}
+				if m := d.hadMap(s, strings.TrimPrefix(w, "@")); m != nil && m.TypeOf != "" {
 					return true
 				}
 			}
@@ -91,52 +90,46 @@ func looksUpOldTypeofMap(have, want *state) bool {
 	return false
 }
 
-func addNewObjects(tx *knftables.Transaction, have, want *state) {
-	for _, name := range sortedKeys(want.chains) {
-		if _, ok := have.chains[name]; !ok {
-			def := want.chains[name].def
+func addNewObjects(tx *knftables.Transaction, s *state, d *delta) {
+	for _, name := range sortedKeys(d.chains) {
+		if c := s.chains[name]; d.chains[name] == nil && c != nil {
+			def := c.def
 			tx.Add(&def)
 		}
 	}
-	for _, name := range sortedKeys(want.sets) {
-		if _, ok := have.sets[name]; !ok {
-			tx.Add(want.sets[name])
+	for _, name := range sortedKeys(d.sets) {
+		if set := s.sets[name]; d.sets[name] == nil && set != nil {
+			tx.Add(set)
 		}
 	}
-	for _, name := range sortedKeys(want.maps) {
-		if _, ok := have.maps[name]; !ok {
-			tx.Add(want.maps[name])
+	for _, name := range sortedKeys(d.maps) {
+		if m := s.maps[name]; d.maps[name] == nil && m != nil {
+			tx.Add(m)
 		}
 	}
 }
 
-// diffElements deletes the elements that went away or changed value and
-// adds the new and changed ones. Elements of a set or map that goes away
-// altogether go with it.
-func diffElements(tx *knftables.Transaction, have, want *state) {
+// diffElements deletes the touched elements that went away or changed
+// value and adds the new and changed ones. Elements of a set or map that
+// goes away altogether go with it.
+func diffElements(tx *knftables.Transaction, s *state, d *delta) {
 	var adds []*knftables.Element
-	for _, name := range sortedKeys(want.elems) {
-		oldEs, newEs := have.elems[name], want.elems[name]
-		var gone, added []string
-		for k, e := range oldEs {
-			if n, ok := newEs[k]; !ok || !sameValue(e, n) {
-				gone = append(gone, k)
+	for _, name := range sortedKeys(d.elems) {
+		es, ok := s.elems[name]
+		if !ok {
+			continue
+		}
+		was := d.elems[name]
+		// Sorted for a stable transaction.
+		for _, k := range sortedKeys(was) {
+			old := was[k]
+			e, ok := es[k]
+			if old != nil && (!ok || !sameValue(*old, e)) {
+				tx.Delete(s.element(name, *old))
 			}
-		}
-		for k, e := range newEs {
-			if o, ok := oldEs[k]; !ok || !sameValue(e, o) {
-				added = append(added, k)
+			if ok && (old == nil || !sameValue(*old, e)) {
+				adds = append(adds, s.element(name, e))
 			}
-		}
-		// Sorted for a stable transaction; only the changes, not the
-		// whole map, so a small change stays cheap at 10k services.
-		sort.Strings(gone)
-		sort.Strings(added)
-		for _, k := range gone {
-			tx.Delete(have.element(name, oldEs[k]))
-		}
-		for _, k := range added {
-			adds = append(adds, want.element(name, newEs[k]))
 		}
 	}
 	for _, e := range adds {
@@ -145,30 +138,22 @@ func diffElements(tx *knftables.Transaction, have, want *state) {
 }
 
 func sameValue(a, b elem) bool {
-	if len(a.value) != len(b.value) {
-		return false
-	}
-	for i := range a.value {
-		if a.value[i] != b.value[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(a.value, b.value)
 }
 
-func deleteOldObjects(tx *knftables.Transaction, have, want *state) {
-	for _, name := range sortedKeys(have.chains) {
-		if _, ok := want.chains[name]; !ok {
+func deleteOldObjects(tx *knftables.Transaction, s *state, d *delta) {
+	for _, name := range sortedKeys(d.chains) {
+		if _, ok := s.chains[name]; !ok && d.chains[name] != nil {
 			tx.Delete(&knftables.Chain{Name: name})
 		}
 	}
-	for _, name := range sortedKeys(have.sets) {
-		if _, ok := want.sets[name]; !ok {
+	for _, name := range sortedKeys(d.sets) {
+		if _, ok := s.sets[name]; !ok && d.sets[name] != nil {
 			tx.Delete(&knftables.Set{Name: name})
 		}
 	}
-	for _, name := range sortedKeys(have.maps) {
-		if _, ok := want.maps[name]; !ok {
+	for _, name := range sortedKeys(d.maps) {
+		if _, ok := s.maps[name]; !ok && d.maps[name] != nil {
 			tx.Delete(&knftables.Map{Name: name})
 		}
 	}
