@@ -98,20 +98,12 @@ const signingDuration = 2 * time.Minute
 // first certificate's expiry the same agent process keeps renewing the
 // Node's Lease: it uses the new certificate without a restart.
 func TestCompatAgentBootstrapsOnRealControlPlane(t *testing.T) {
-	bins := controlPlaneBinsFromEnv(t)
-	requireAgentDeps(t)
-	start := time.Now()
-	milestone := func(what string) { t.Helper(); t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
-	node := framework.NewLab(t)
-	if out, err := runIn(node, "ip", "addr", "add", apiAddr+"/32", "dev", "lo"); err != nil {
-		t.Fatalf("ip addr add: %v %s", err, out)
-	}
-	pki := newControlPlanePKI(t, apiAddr, nodeName)
-	k := &kctl{t: t, srv: framework.InLab(t, node), bin: kubectls[0], kubeconfig: pki.kubeconfig("admin")}
-	startControlPlane(t, node, bins, pki, k, controlPlaneArgs{
-		apiserver: []string{"--enable-bootstrap-token-auth=true"},
-		controllerManager: []string{"--cluster-signing-cert-file=" + pki.caCert(), "--cluster-signing-key-file=" + pki.path("ca.key"),
-			"--cluster-signing-duration=" + signingDuration.String()},
+	node, pki, k, milestone := newCompatControlPlane(t, func(pki controlPlanePKI) controlPlaneArgs {
+		return controlPlaneArgs{
+			apiserver: []string{"--enable-bootstrap-token-auth=true"},
+			controllerManager: []string{"--cluster-signing-cert-file=" + pki.caCert(), "--cluster-signing-key-file=" + pki.path("ca.key"),
+				"--cluster-signing-duration=" + signingDuration.String()},
+		}
 	})
 	tokenID, tokenSecret := randomToken(t, 6), randomToken(t, 16)
 	k.ok(bootstrapTokenYAML(tokenID, tokenSecret, "nodeagent")+"---\n"+bootstrapRBACYAML, "apply", "-f", "-")

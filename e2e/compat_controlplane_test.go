@@ -94,19 +94,7 @@ func controlPlaneBinsFromEnv(t *testing.T) controlPlaneBins {
 // kubectl logs and exec reach the agent through kube-apiserver; a static
 // pod's mirror pod is accepted.
 func TestCompatAgentOnRealControlPlane(t *testing.T) {
-	bins := controlPlaneBinsFromEnv(t)
-	requireAgentDeps(t)
-	start := time.Now()
-	milestone := func(what string) { t.Helper(); t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
-	node := framework.NewLab(t)
-	// kube-apiserver listens on an address of the lab node that pods reach
-	// (the kubernetes Service's endpoint), never on the host.
-	if out, err := runIn(node, "ip", "addr", "add", apiAddr+"/32", "dev", "lo"); err != nil {
-		t.Fatalf("ip addr add: %v %s", err, out)
-	}
-	pki := newControlPlanePKI(t, apiAddr, nodeName)
-	k := &kctl{t: t, srv: framework.InLab(t, node), bin: kubectls[0], kubeconfig: pki.kubeconfig("admin")}
-	startControlPlane(t, node, bins, pki, k, controlPlaneArgs{})
+	node, pki, k, milestone := newCompatControlPlane(t, func(controlPlanePKI) controlPlaneArgs { return controlPlaneArgs{} })
 	milestone("etcd, kube-apiserver, kube-controller-manager and kube-scheduler ready")
 
 	dirs := framework.NewNodeDirs(t, node, nodeName)
@@ -322,4 +310,24 @@ func checkServiceAnswers(t *testing.T, node *lab.Node, k *kctl) {
 		}
 		return nil
 	})
+}
+
+// newCompatControlPlane starts etcd, kube-apiserver, kube-controller-manager
+// and kube-scheduler in a new lab node, kube-apiserver on an address of the
+// lab node that pods reach (the kubernetes Service's endpoint), never on
+// the host; args adds to their flags. milestone logs the time since start.
+func newCompatControlPlane(t *testing.T, args func(controlPlanePKI) controlPlaneArgs) (*lab.Node, controlPlanePKI, *kctl, func(string)) {
+	t.Helper()
+	bins := controlPlaneBinsFromEnv(t)
+	requireAgentDeps(t)
+	start := time.Now()
+	milestone := func(what string) { t.Helper(); t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+	node := framework.NewLab(t)
+	if out, err := runIn(node, "ip", "addr", "add", apiAddr+"/32", "dev", "lo"); err != nil {
+		t.Fatalf("ip addr add: %v %s", err, out)
+	}
+	pki := newControlPlanePKI(t, apiAddr, nodeName)
+	k := &kctl{t: t, srv: framework.InLab(t, node), bin: kubectls[0], kubeconfig: pki.kubeconfig("admin")}
+	startControlPlane(t, node, bins, pki, k, args(pki))
+	return node, pki, k, milestone
 }

@@ -15,6 +15,19 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
+// runController runs a controller for node "a" until the test ends.
+func runController(t *testing.T, client *fake.Clientset, k *fakeKernel, clk *clocktesting.FakeClock) context.Context {
+	t.Helper()
+	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go c.Run(ctx)
+	return ctx
+}
+
 // waitTable waits until the kernel's owned routes are want.
 func waitTable(t *testing.T, k *fakeKernel, want map[string]string) {
 	t.Helper()
@@ -34,13 +47,7 @@ func TestControllerFollowsTheNodes(t *testing.T) {
 	k := newFakeKernel("192.168.5.2", "192.168.5.3", "192.168.5.4")
 	k.routes[netipPrefix("10.244.8.0/24")] = netipAddr("192.168.5.8") // ours, for a node long gone
 	clk := clocktesting.NewFakeClock(time.Now())
-	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
+	ctx := runController(t, client, k, clk)
 	waitTable(t, k, map[string]string{"10.244.1.0/24": "192.168.5.2"})
 
 	nodes := client.CoreV1().Nodes()
@@ -66,17 +73,11 @@ func TestControllerRepairsAtResync(t *testing.T) {
 	client := fake.NewClientset(node("a", "192.168.5.1", "10.244.0.0/24"), node("b", "192.168.5.2", "10.244.1.0/24"))
 	k := newFakeKernel("192.168.5.2")
 	clk := clocktesting.NewFakeClock(time.Now())
-	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
+	ctx := runController(t, client, k, clk)
 	want := map[string]string{"10.244.1.0/24": "192.168.5.2"}
 	waitTable(t, k, want)
 	k.Delete(Route{Dst: netipPrefix("10.244.1.0/24"), Gw: netipAddr("192.168.5.2")})
-	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		clk.Step(Resync)
 		return reflect.DeepEqual(k.table(), want), nil
 	})

@@ -62,10 +62,16 @@ func csrHandler(q workqueue.TypedRateLimitingInterface[string]) cache.ResourceEv
 
 // Run approves until ctx ends.
 func (a *Approver) Run(ctx context.Context) {
-	loop.Run(ctx, a.queue, a.synced, a.sync, a.log, a.clock, resync, func() {
-		csrs, _ := a.csrs.List(labels.Everything())
-		for _, csr := range csrs {
-			a.queue.Add(csr.Name)
+	runLoop(ctx, a.queue, a.synced, a.sync, a.log, a.clock, a.csrs)
+}
+
+// runLoop is both controllers' loop: every request again at each resync.
+func runLoop(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], synced []cache.InformerSynced,
+	sync func(context.Context, string) error, log *slog.Logger, clk clock.WithTicker, csrs certlisters.CertificateSigningRequestLister) {
+	loop.Run(ctx, q, synced, sync, log, clk, resync, func() {
+		all, _ := csrs.List(labels.Everything())
+		for _, csr := range all {
+			q.Add(csr.Name)
 		}
 	})
 }

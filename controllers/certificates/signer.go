@@ -11,15 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	certlisters "k8s.io/client-go/listers/certificates/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
-
-	"github.com/nodeagent/nodeagent/controllers/internal/loop"
 )
 
 // CA signs requests: the cluster CA (certs.CA).
@@ -63,12 +60,7 @@ func NewSigner(client kubernetes.Interface, factory informers.SharedInformerFact
 
 // Run signs until ctx ends.
 func (s *Signer) Run(ctx context.Context) {
-	loop.Run(ctx, s.queue, s.synced, s.sync, s.log, s.clock, resync, func() {
-		csrs, _ := s.csrs.List(labels.Everything())
-		for _, csr := range csrs {
-			s.queue.Add(csr.Name)
-		}
-	})
+	runLoop(ctx, s.queue, s.synced, s.sync, s.log, s.clock, s.csrs)
 }
 
 func (s *Signer) sync(ctx context.Context, name string) error {
