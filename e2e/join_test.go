@@ -19,17 +19,9 @@ import (
 // routes to the other node and a pod running. A wrong pin is refused
 // before the token is sent anywhere; a wrong token gets no certificate.
 func TestJoinWithToken(t *testing.T) {
-	requireAgentDeps(t)
-	framework.RequireBinaries(t, "ip")
-	nodeA, nodeB := framework.NewLab(t), framework.NewLab(t)
 	const ipA, ipB = "192.168.78.1", "192.168.78.2"
-	linkNodes(t, nodeA, nodeB, ipA, ipB)
-	nameA, nameB := nodeName, nodeName+"-j"
-	dirsA := framework.NewNodeDirs(t, nodeA, nameA)
-	srv := framework.StartAPIServer(t, nodeA, append(dirsA.AgentArgs(nameA),
-		"--bind-address", "0.0.0.0", "--advertise-address", ipA, "--node-ip", ipA)...)
-	l := &agentLab{node: nodeA, srv: srv, dirs: dirsA}
-	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
+	l, nodeB := twoLinkedNodes(t, ipA, ipB)
+	nodeA, srv, nameB := l.node, l.srv, nodeName+"-j"
 
 	var join []string
 	framework.Eventually(t, 30*time.Second, 100*time.Millisecond, "the server's join command", func() error {

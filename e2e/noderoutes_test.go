@@ -26,19 +26,9 @@ import (
 // node, directly and through a Service spanning both; a deleted Node's
 // route goes, and `agent --cleanup` removes the routes it made.
 func TestPodsReachEachOtherAcrossNodes(t *testing.T) {
-	requireAgentDeps(t)
-	framework.RequireBinaries(t, "ip")
-	nodeA, nodeB := framework.NewLab(t), framework.NewLab(t)
 	const ipA, ipB = "192.168.77.1", "192.168.77.2"
-	linkNodes(t, nodeA, nodeB, ipA, ipB)
-
-	nameA, nameB := nodeName, nodeName+"-b"
-	dirsA := framework.NewNodeDirs(t, nodeA, nameA)
-	srv := framework.StartAPIServer(t, nodeA, append(dirsA.AgentArgs(nameA),
-		"--bind-address", "0.0.0.0", "--advertise-address", ipA, "--node-ip", ipA)...)
-	l := &agentLab{node: nodeA, srv: srv, dirs: dirsA}
-	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
-	l.waitFor(t, 60*time.Second, "node/"+nameA, "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	l, nodeB := twoLinkedNodes(t, ipA, ipB)
+	nodeA, srv, dirsA, nameA, nameB := l.node, l.srv, l.dirs, nodeName, nodeName+"-b"
 
 	dirsB := framework.NewNodeDirs(t, nodeB, nameB)
 	argsB := append([]string{"agent"}, remoteAgentCredentials(t, srv, nameB, "https://"+ipA+":6443", ipB)...)
@@ -87,6 +77,24 @@ spec:
 		t.Fatalf("agent --cleanup on %s: %v\n%s", nameB, err, out)
 	}
 	waitRoutes(t, nodeB, "")
+}
+
+// twoLinkedNodes makes two lab nodes on one segment (ipA/24, ipB/24), the
+// server and its agent (node nodeName) on the first, its Node Ready, and
+// returns the first's lab and the second node.
+func twoLinkedNodes(t *testing.T, ipA, ipB string) (*agentLab, *lab.Node) {
+	t.Helper()
+	requireAgentDeps(t)
+	framework.RequireBinaries(t, "ip")
+	nodeA, nodeB := framework.NewLab(t), framework.NewLab(t)
+	linkNodes(t, nodeA, nodeB, ipA, ipB)
+	dirsA := framework.NewNodeDirs(t, nodeA, nodeName)
+	srv := framework.StartAPIServer(t, nodeA, append(dirsA.AgentArgs(nodeName),
+		"--bind-address", "0.0.0.0", "--advertise-address", ipA, "--node-ip", ipA)...)
+	l := &agentLab{node: nodeA, srv: srv, dirs: dirsA}
+	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
+	l.waitFor(t, 60*time.Second, "node/"+nodeName, "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	return l, nodeB
 }
 
 // linkNodes joins two lab nodes with a veth pair, ipA/24 and ipB/24.

@@ -86,7 +86,7 @@ func (c BootstrapConfig) requestFirst(ctx context.Context, client kubernetes.Int
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	certPEM, err := requestCertificate(ctx, client, request{name: name, key: key, nodeName: c.NodeName}, log)
+	certPEM, err := requestCertificate(ctx, client, nodeRequest(name, "", key, c.NodeName), log)
 	if err != nil {
 		return fmt.Errorf("TLS bootstrap: %w", err)
 	}

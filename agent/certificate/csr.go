@@ -48,7 +48,21 @@ type request struct {
 	// name is the CSR's name; generateName is used when it is empty.
 	name, generateName string
 	key                crypto.Signer
-	nodeName           string
+	subject            pkix.Name
+	signer             string
+}
+
+// nodeRequest is the node's own client certificate request.
+func nodeRequest(name, generateName string, key crypto.Signer, nodeName string) request {
+	return request{name: name, generateName: generateName, key: key, subject: nodeSubject(nodeName), signer: SignerName}
+}
+
+// RequestClientCertificate asks signer for a client certificate of
+// subject for key (a CSR named generateName plus a suffix) and waits until
+// it is issued, denied or failed, or ctx ends: what `nodeagent join` asks
+// for its proxy's identity.
+func RequestClientCertificate(ctx context.Context, client kubernetes.Interface, key crypto.Signer, subject pkix.Name, signer, generateName string, log *slog.Logger) ([]byte, error) {
+	return requestCertificate(ctx, client, request{generateName: generateName, key: key, subject: subject, signer: signer}, log)
 }
 
 // newKey is a new ECDSA P-256 key, as kubelet's.
@@ -61,10 +75,10 @@ func nodeSubject(nodeName string) pkix.Name {
 	return pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}}
 }
 
-// csrPEM is the PEM of an x509 certificate request for the node, signed
+// csrPEM is the PEM of an x509 certificate request for subject, signed
 // with key.
-func csrPEM(key crypto.Signer, nodeName string) ([]byte, error) {
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: nodeSubject(nodeName)}, key)
+func csrPEM(key crypto.Signer, subject pkix.Name) ([]byte, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
 	if err != nil {
 		return nil, fmt.Errorf("certificate request: %w", err)
 	}
@@ -90,7 +104,7 @@ func digestedName(key crypto.Signer, nodeName string) (string, error) {
 // is issued (ctx bounds the wait), and returns the certificate's PEM. A
 // request of the same name made before with the same key is waited on.
 func requestCertificate(ctx context.Context, client kubernetes.Interface, r request, log *slog.Logger) ([]byte, error) {
-	reqPEM, err := csrPEM(r.key, r.nodeName)
+	reqPEM, err := csrPEM(r.key, r.subject)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +112,7 @@ func requestCertificate(ctx context.Context, client kubernetes.Interface, r requ
 	if err != nil {
 		return nil, err
 	}
-	log.Info("certificate signing request submitted; waiting for it to be approved and issued", "csr", csr.Name, "signer", SignerName)
+	log.Info("certificate signing request submitted; waiting for it to be approved and issued", "csr", csr.Name, "signer", r.signer)
 	cert, err := waitForCertificate(ctx, client, csr.Name, csr.UID)
 	if err != nil {
 		return nil, fmt.Errorf("certificate signing request %s: %w", csr.Name, err)
@@ -112,7 +126,7 @@ func submit(ctx context.Context, client kubernetes.Interface, r request, reqPEM 
 	csrs := client.CertificatesV1().CertificateSigningRequests()
 	csr := &certificatesv1.CertificateSigningRequest{
 		ObjectMeta: metav1.ObjectMeta{Name: r.name, GenerateName: r.generateName},
-		Spec:       certificatesv1.CertificateSigningRequestSpec{Request: reqPEM, SignerName: SignerName, Usages: clientUsages},
+		Spec:       certificatesv1.CertificateSigningRequestSpec{Request: reqPEM, SignerName: r.signer, Usages: clientUsages},
 	}
 	made, err := csrs.Create(ctx, csr, metav1.CreateOptions{})
 	if err == nil {
@@ -125,7 +139,7 @@ func submit(ctx context.Context, client kubernetes.Interface, r request, reqPEM 
 	if err != nil {
 		return nil, fmt.Errorf("get certificate signing request %s: %w", r.name, err)
 	}
-	if err := sameKey(old, r.key); err != nil {
+	if err := sameKey(old, r.key, r.signer); err != nil {
 		return nil, fmt.Errorf("certificate signing request %s exists: %w", r.name, err)
 	}
 	return old, nil
@@ -133,13 +147,13 @@ func submit(ctx context.Context, client kubernetes.Interface, r request, reqPEM 
 
 // sameKey: the existing request is for key's public half and kubelet's
 // signer.
-func sameKey(csr *certificatesv1.CertificateSigningRequest, key crypto.Signer) error {
+func sameKey(csr *certificatesv1.CertificateSigningRequest, key crypto.Signer, signer string) error {
 	parsed, err := parseRequest(csr)
 	if err != nil {
 		return fmt.Errorf("its request: %w", err)
 	}
 	pub, ok := parsed.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(key.Public()) || csr.Spec.SignerName != SignerName {
+	if !ok || !pub.Equal(key.Public()) || csr.Spec.SignerName != signer {
 		return errors.New("it is for another key or signer")
 	}
 	return nil

@@ -158,7 +158,7 @@ func (m *Manager) renew(ctx context.Context, client kubernetes.Interface) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
 	defer cancel()
-	certPEM, err := requestCertificate(ctx, client, request{generateName: "csr-", key: key, nodeName: m.c.NodeName}, m.log)
+	certPEM, err := requestCertificate(ctx, client, nodeRequest("", "csr-", key, m.c.NodeName), m.log)
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,11 @@ import (
 	"strings"
 	"time"
 
-	certificatesv1 "k8s.io/api/certificates/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/nodeagent/nodeagent/agent/certificate"
 	"github.com/nodeagent/nodeagent/apiserver/auth"
 	"github.com/nodeagent/nodeagent/certs"
 	"github.com/nodeagent/nodeagent/controllers/certificates"
@@ -125,7 +123,10 @@ func ensureProxyCredentials(ctx context.Context, env *environment, server string
 	if err != nil {
 		return err
 	}
-	certPEM, err := requestClientCert(ctx, client, key, pkix.Name{CommonName: certificates.ProxyUser}, certificates.ClientSigner)
+	wctx, cancel := context.WithTimeout(ctx, joinIssueTimeout)
+	defer cancel()
+	certPEM, err := certificate.RequestClientCertificate(wctx, client, key, pkix.Name{CommonName: certificates.ProxyUser},
+		certificates.ClientSigner, "kube-proxy-csr-", env.log.With("component", "join"))
 	if err != nil {
 		return fmt.Errorf("the proxy's credentials: %w", err)
 	}
@@ -136,40 +137,6 @@ func ensureProxyCredentials(ctx context.Context, env *environment, server string
 	pair := &certs.KeyPair{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})}
 	env.log.Info("proxy credentials issued", "user", certificates.ProxyUser, "kubeconfig", path)
 	return certs.WriteKubeconfig(path, certs.Kubeconfig(server, certificates.ProxyUser, caPEM, pair, ""))
-}
-
-// requestClientCert submits a CSR for subject with key and waits until
-// it is issued, denied or failed.
-func requestClientCert(ctx context.Context, client kubernetes.Interface, key *ecdsa.PrivateKey, subject pkix.Name, signer string) ([]byte, error) {
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
-	if err != nil {
-		return nil, err
-	}
-	csr := &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{GenerateName: "kube-proxy-csr-"},
-		Spec: certificatesv1.CertificateSigningRequestSpec{Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			SignerName: signer, Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}}}
-	created, err := client.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	var cert []byte
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, joinIssueTimeout, true, func(ctx context.Context) (bool, error) {
-		got, err := client.CertificatesV1().CertificateSigningRequests().Get(ctx, created.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil // the server may restart meanwhile
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == certificatesv1.CertificateDenied || c.Type == certificatesv1.CertificateFailed {
-				return false, fmt.Errorf("certificate signing request %s %s: %s %s", created.Name, c.Type, c.Reason, c.Message)
-			}
-		}
-		cert = got.Status.Certificate
-		return len(cert) > 0, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("waiting for certificate signing request %s: %w", created.Name, err)
-	}
-	return cert, nil
 }
 
 // validFor reports whether the kubeconfig at path holds a client
