@@ -69,12 +69,15 @@ type Agent struct {
 	// podEvents is the queue's handler on pods; it has synced once the
 	// first list's pods are all queued.
 	podEvents cache.ResourceEventHandlerRegistration
-	services  *serviceCache // every Service, for the containers' environment
-	queue     workQueue
-	recorder  record.EventRecorder
-	pleg      *pleg.PLEG
-	nodeIP    string
-	volumes   *volumes.Manager
+	// podsSynced says whether the pod informer has handed out its first
+	// list (pods.HasSynced; a test may hold it back).
+	podsSynced func() bool
+	services   *serviceCache // every Service, for the containers' environment
+	queue      workQueue
+	recorder   record.EventRecorder
+	pleg       *pleg.PLEG
+	nodeIP     string
+	volumes    *volumes.Manager
 	// volumeManager stages, publishes and sets up the pods' volumes
 	// (agent/volumemanager; wired in volumes_wiring.go).
 	volumeManager *volumemanager.Manager
@@ -145,6 +148,7 @@ func New(cfg Config, client kubernetes.Interface, rt cri.Runtime, log *slog.Logg
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	}))
 	a.pods = a.factory.Core().V1().Pods().Informer()
+	a.podsSynced = a.pods.HasSynced
 	a.services = newServiceCache(client)
 	if err := a.pods.AddIndexers(cache.Indexers{uidIndex: podUID}); err != nil {
 		return nil, err

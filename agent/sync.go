@@ -16,6 +16,10 @@ import (
 	"github.com/nodeagent/nodeagent/cri"
 )
 
+// notSyncedRetry is when a key that came before the informer's first list
+// was handed out is looked at again.
+const notSyncedRetry = 100 * time.Millisecond
+
 // syncKey syncs one pod: by name from the static pods, else from the
 // cache, or by uid the leftovers of a pod nobody has.
 func (a *Agent) syncKey(ctx context.Context, key workKey) error {
@@ -25,8 +29,13 @@ func (a *Agent) syncKey(ctx context.Context, key workKey) error {
 	if pod := a.staticPod(key.cacheKey()); pod != nil {
 		return a.syncStatic(ctx, pod)
 	}
-	if !a.pods.HasSynced() {
-		return nil // the informer's first list queues every API pod
+	if !a.podsSynced() {
+		// The informer is still handing out its first list, and a
+		// handler may see a pod of it before HasSynced turns true: the
+		// key comes back once the cache can say whether its pod exists
+		// (deciding now could tear down a pod the list has).
+		a.queue.AddAfter(key, notSyncedRetry)
+		return nil
 	}
 	obj, exists, err := a.pods.GetIndexer().GetByKey(key.cacheKey())
 	if err != nil {

@@ -234,6 +234,46 @@ func TestSyncRunsInitThenApps(t *testing.T) {
 	}
 }
 
+// A handler may hand a worker a pod of the informer's first list before
+// the informer says it has synced: the key must come back, not be lost
+// (the pod would stay Pending until its next change).
+func TestKeyBeforeTheCacheSyncedComesBack(t *testing.T) {
+	rt := crifake.New()
+	rt.AddImage("img")
+	h := newHarness(t, rt, appPod())
+	key := nameKey("ns", "p")
+	k, _ := h.a.queue.Get() // the list's add
+	if k != key {
+		t.Fatalf("queued %v, want %v", k, key)
+	}
+	h.a.queue.Done(k)
+	h.a.podsSynced = func() bool { return false } // as between the handler's add and HasSynced
+	h.syncWork(key)
+	if len(h.containers()) != 0 {
+		t.Fatalf("synced before the cache: %+v", h.containers())
+	}
+	h.a.podsSynced = h.a.pods.HasSynced
+	got := make(chan workKey, 1)
+	go func() {
+		k, _ := h.a.queue.Get()
+		got <- k
+		h.a.queue.Done(k)
+	}()
+	select {
+	case k = <-got:
+		if k != key {
+			t.Fatalf("queued %v, want %v", k, key)
+		}
+	case <-time.After(5 * time.Second):
+		h.a.queue.ShutDown()
+		t.Fatal("the key handled before the cache synced never came back")
+	}
+	h.syncWork(key)
+	if cs := h.containers(); len(cs) != 1 || cs[0].State != cri.ContainerRunning {
+		t.Fatalf("after the key came back: %+v", cs)
+	}
+}
+
 func TestSyncBacksOffACrashingContainer(t *testing.T) {
 	rt := crifake.New()
 	rt.AddImage("img")

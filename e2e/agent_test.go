@@ -72,12 +72,16 @@ func (l *agentLab) jsonpath(obj, path string) string {
 // waitFor polls a jsonpath until it equals want.
 func (l *agentLab) waitFor(t *testing.T, timeout time.Duration, obj, path, want string) {
 	t.Helper()
-	framework.Eventually(t, timeout, 200*time.Millisecond, obj+" "+path+" == "+want, func() error {
+	err := framework.Poll(timeout, 200*time.Millisecond, func() error {
 		if got := l.jsonpath(obj, path); got != want {
 			return fmt.Errorf("got %q", got)
 		}
 		return nil
 	})
+	if err != nil {
+		out, _, _ := l.k.run("", "get", obj, "-o", "yaml")
+		t.Fatalf("%s %s == %s: %v\n%s", obj, path, want, err, out)
+	}
 }
 
 // get fetches a URL from inside the lab node.

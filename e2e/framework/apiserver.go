@@ -50,14 +50,74 @@ func StartAPIServerEnv(t testing.TB, node *lab.Node, env []string, extraArgs ...
 		args: append([]string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1",
 			"--advertise-address", "127.0.0.1", "--etcd-compaction-interval", "1m"}, extraArgs...)}
 	s.Start()
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(s.LogPath)
-			t.Logf("server log:\n%s", tail(log, 4000))
-		}
-	})
+	t.Cleanup(func() { s.stopAndReport("server") })
 	return s
+}
+
+// stopAndReport stops the process; when the test failed, it first makes a
+// running one dump its goroutines (SIGQUIT) and logs the log's tail and,
+// apart, the goroutines that were in nodeagent code, so that a hang shows
+// where it hung even when the output is cut.
+func (s *APIServer) stopAndReport(name string) {
+	if !s.t.Failed() {
+		s.Stop()
+		return
+	}
+	quit := s.running()
+	if quit {
+		s.signal(syscall.SIGQUIT)
+	}
+	s.Stop()
+	log, _ := os.ReadFile(s.LogPath)
+	dump := []byte{}
+	if i := bytes.LastIndex(log, []byte("SIGQUIT: quit")); quit && i >= 0 {
+		log, dump = log[:i], log[i:]
+	}
+	s.t.Logf("%s log (%s):\n%s", name, s.LogPath, tail(log, 6000))
+	if len(dump) > 0 {
+		s.t.Logf("%s goroutines in nodeagent code at the end:\n%s", name, tail(ourGoroutines(dump), 8000))
+	}
+}
+
+// ourGoroutines keeps, of a Go goroutine dump, each goroutine's header and
+// its frames in this module, skipping goroutines with none.
+func ourGoroutines(dump []byte) []byte {
+	var out bytes.Buffer
+	for _, g := range bytes.Split(dump, []byte("\n\n")) {
+		lines := bytes.Split(g, []byte("\n"))
+		var ours [][]byte
+		for i, l := range lines {
+			if bytes.Contains(l, []byte("github.com/nodeagent/nodeagent/")) && !bytes.HasPrefix(l, []byte("\t")) {
+				ours = append(ours, l)
+				if i+1 < len(lines) {
+					ours = append(ours, lines[i+1])
+				}
+			}
+		}
+		if len(ours) == 0 {
+			continue
+		}
+		out.Write(lines[0])
+		out.WriteByte('\n')
+		for _, l := range ours {
+			out.Write(l)
+			out.WriteByte('\n')
+		}
+	}
+	return out.Bytes()
+}
+
+// running reports whether the process was started and has not exited.
+func (s *APIServer) running() bool {
+	if s.cmd == nil || s.exited == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // Start starts the server process (again) and waits for it to be ready.
@@ -73,9 +133,8 @@ func (s *APIServer) Start() {
 		bin = Binary(s.t)
 	}
 	s.cmd = exec.Command(bin, s.args...)
-	if s.env != nil {
-		s.cmd.Env = append(os.Environ(), s.env...)
-	}
+	// GOTRACEBACK=all: a SIGQUIT on failure dumps every goroutine.
+	s.cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.node.Start(s.cmd); err != nil {
 		s.t.Fatalf("start nodeagent server: %v", err)
@@ -180,13 +239,7 @@ func StartProcessOf(t testing.TB, node *lab.Node, bin, name string, args ...stri
 	dir := t.TempDir()
 	s := &APIServer{t: t, node: node, DataDir: dir, LogPath: filepath.Join(dir, name+".log"), bin: bin, args: args, noReady: true}
 	s.Start()
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(s.LogPath)
-			t.Logf("%s log:\n%s", name, tail(log, 4000))
-		}
-	})
+	t.Cleanup(func() { s.stopAndReport(name) })
 	return &Process{s: s}
 }
 
