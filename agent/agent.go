@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,7 +78,10 @@ type Agent struct {
 	recorder   record.EventRecorder
 	pleg       *pleg.PLEG
 	nodeIP     string
-	volumes    *volumes.Manager
+	// servingCurrent is the API's rotated serving certificate
+	// (WithServingCertificate); nil when it has none.
+	servingCurrent func() *tls.Certificate
+	volumes        *volumes.Manager
 	// volumeManager stages, publishes and sets up the pods' volumes
 	// (agent/volumemanager; wired in volumes_wiring.go).
 	volumeManager *volumemanager.Manager

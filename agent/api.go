@@ -63,7 +63,15 @@ func (a *Agent) apiServer() (*http.Server, error) {
 	(&streaming{rt: a.rt, log: a.log.With("component", "streaming"), now: a.clock.Now, willRestart: a.willRestart}).routes(mux)
 	return &http.Server{Handler: a.apiFilter().Wrap(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second,
 		ErrorLog:  slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}}, nil
+		TLSConfig: &tls.Config{GetCertificate: cert, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}}, nil
+}
+
+// WithServingCertificate makes the API serve current()'s certificate
+// (kubelet's --rotate-server-certificates: one the cluster CA issued
+// through a CSR, rotated without a restart), and until current has one,
+// the agent's self-signed one.
+func WithServingCertificate(current func() *tls.Certificate) Option {
+	return func(a *Agent) { a.servingCurrent = current }
 }
 
 // willRestart reports whether exited container c of pod ns/name will be
@@ -98,22 +106,41 @@ func (a *Agent) apiFilter() *apiauth.Filter {
 	return apiauth.NewFilter(authn, authz, a.cfg.NodeName, a.log.With("component", "api"))
 }
 
-// servingCert is TLSCertFile/TLSPrivateKeyFile, or else a certificate from
-// the agent's own small CA, which the API server does not trust.
-func (a *Agent) servingCert() (tls.Certificate, error) {
+// servingCert picks the API's certificate for each handshake:
+// TLSCertFile/TLSPrivateKeyFile; else the rotated one from a CSR
+// (WithServingCertificate), the self-signed one standing in until it is
+// issued; else a certificate from the agent's own small CA, which the API
+// server does not trust.
+func (a *Agent) servingCert() (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error) {
 	if a.cfg.TLSCertFile != "" || a.cfg.TLSPrivateKeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCertFile, a.cfg.TLSPrivateKeyFile)
 		if err != nil {
-			return tls.Certificate{}, fmt.Errorf("agent serving certificate: %w", err)
+			return nil, fmt.Errorf("agent serving certificate: %w", err)
 		}
 		if err := cert.Leaf.VerifyHostname(a.nodeIP); err != nil {
 			a.log.Warn("the serving certificate does not cover the node's address: the API server will refuse it", "node-ip", a.nodeIP, "err", err)
 		}
-		return cert, nil
+		return fixedCert(cert), nil
+	}
+	self, err := a.selfSignedCert()
+	if err != nil {
+		return nil, err
+	}
+	if current := a.servingCurrent; current != nil {
+		return func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c := current(); c != nil {
+				return c, nil
+			}
+			return &self, nil
+		}, nil
 	}
 	a.log.Warn("no --tls-cert-file: the agent API serves a self-signed certificate, which the API server refuses (kubectl logs fails); " +
-		"mint one with `nodeagent kubeconfig node NAME --serving-cert-out DIR --node-ip IP`")
-	return a.selfSignedCert()
+		"give the agent --rotate-server-certificates, or mint one with `nodeagent kubeconfig node NAME --serving-cert-out DIR --node-ip IP`")
+	return fixedCert(self), nil
+}
+
+func fixedCert(c tls.Certificate) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &c, nil }
 }
 
 func (a *Agent) selfSignedCert() (tls.Certificate, error) {

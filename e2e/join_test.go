@@ -66,7 +66,8 @@ func TestJoinWithToken(t *testing.T) {
 	l.waitFor(t, 10*time.Second, "node/"+nameB, "{.spec.podCIDR}", "10.244.1.0/24")
 	csrs := l.k.ok("", "get", "csr", "-o", "jsonpath={range .items[*]}{.spec.username} {.spec.signerName} {.status.conditions[0].type} {.status.conditions[0].reason}{'\\n'}{end}")
 	t.Logf("CSRs:\n%s", csrs)
-	for _, want := range []string{"kubernetes.io/kube-apiserver-client-kubelet Approved AutoApproved", "kubernetes.io/kube-apiserver-client Approved AutoApproved"} {
+	for _, want := range []string{"kubernetes.io/kube-apiserver-client-kubelet Approved AutoApproved", "kubernetes.io/kube-apiserver-client Approved AutoApproved",
+		"system:node:" + nameB + " kubernetes.io/kubelet-serving Approved AutoApproved"} {
 		if !strings.Contains(csrs, want) {
 			t.Errorf("no CSR %q", want)
 		}
@@ -77,4 +78,14 @@ func TestJoinWithToken(t *testing.T) {
 	l.waitFor(t, 90*time.Second, "pod/on-b", "{.status.conditions[?(@.type=='Ready')].status}", "True")
 	podB := l.jsonpath("pod/on-b", "{.status.podIP}")
 	l.wantAll(t, l.httpClient(nodeA.DialContext), "http://"+podB+":8080/hostname", []string{"on-b"})
+	// The joined agent serves the certificate its CSR got: the server,
+	// which verifies agents against the cluster CA, reaches it for logs
+	// and exec (a self-signed one fails with "x509: certificate signed
+	// by unknown authority").
+	if out, errOut, err := l.k.run("", "exec", "on-b", "--", "testserver", "version"); err != nil || strings.TrimSpace(out) != "v1" {
+		t.Errorf("kubectl exec on the joined node: %v %q %s", err, out, errOut)
+	}
+	if _, errOut, err := l.k.run("", "logs", "on-b"); err != nil {
+		t.Errorf("kubectl logs on the joined node: %v %s", err, errOut)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,6 +44,14 @@ var (
 	ErrFailed = errors.New("failed")
 )
 
+// ServingSignerName is the signer of kubelets' serving certificates. kube
+// approves none of these by itself; nodeagent's server approves a node's
+// request for its own names (controllers/certificates).
+const ServingSignerName = certificatesv1.KubeletServingSignerName
+
+// servingUsages are a kubelet serving certificate's for an ECDSA key.
+var servingUsages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}
+
 // request is one certificate signing request to make.
 type request struct {
 	// name is the CSR's name; generateName is used when it is empty.
@@ -50,11 +59,24 @@ type request struct {
 	key                crypto.Signer
 	subject            pkix.Name
 	signer             string
+	usages             []certificatesv1.KeyUsage
+	names              Names // subjectAltNames (serving certificates)
+}
+
+// Names are the DNS names and IP addresses a serving certificate is for.
+type Names struct {
+	DNS []string
+	IPs []net.IP
 }
 
 // nodeRequest is the node's own client certificate request.
 func nodeRequest(name, generateName string, key crypto.Signer, nodeName string) request {
-	return request{name: name, generateName: generateName, key: key, subject: nodeSubject(nodeName), signer: SignerName}
+	return request{name: name, generateName: generateName, key: key, subject: nodeSubject(nodeName), signer: SignerName, usages: clientUsages}
+}
+
+// servingRequest is the node's request for a serving certificate for names.
+func servingRequest(key crypto.Signer, nodeName string, names Names) request {
+	return request{generateName: "csr-", key: key, subject: nodeSubject(nodeName), signer: ServingSignerName, usages: servingUsages, names: names}
 }
 
 // RequestClientCertificate asks signer for a client certificate of
@@ -62,7 +84,7 @@ func nodeRequest(name, generateName string, key crypto.Signer, nodeName string) 
 // it is issued, denied or failed, or ctx ends: what `nodeagent join` asks
 // for its proxy's identity.
 func RequestClientCertificate(ctx context.Context, client kubernetes.Interface, key crypto.Signer, subject pkix.Name, signer, generateName string, log *slog.Logger) ([]byte, error) {
-	return requestCertificate(ctx, client, request{generateName: generateName, key: key, subject: subject, signer: signer}, log)
+	return requestCertificate(ctx, client, request{generateName: generateName, key: key, subject: subject, signer: signer, usages: clientUsages}, log)
 }
 
 // newKey is a new ECDSA P-256 key, as kubelet's.
@@ -75,10 +97,10 @@ func nodeSubject(nodeName string) pkix.Name {
 	return pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}}
 }
 
-// csrPEM is the PEM of an x509 certificate request for subject, signed
-// with key.
-func csrPEM(key crypto.Signer, subject pkix.Name) ([]byte, error) {
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
+// csrPEM is the PEM of an x509 certificate request for subject and names,
+// signed with key.
+func csrPEM(key crypto.Signer, subject pkix.Name, names Names) ([]byte, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject, DNSNames: names.DNS, IPAddresses: names.IPs}, key)
 	if err != nil {
 		return nil, fmt.Errorf("certificate request: %w", err)
 	}
@@ -104,7 +126,7 @@ func digestedName(key crypto.Signer, nodeName string) (string, error) {
 // is issued (ctx bounds the wait), and returns the certificate's PEM. A
 // request of the same name made before with the same key is waited on.
 func requestCertificate(ctx context.Context, client kubernetes.Interface, r request, log *slog.Logger) ([]byte, error) {
-	reqPEM, err := csrPEM(r.key, r.subject)
+	reqPEM, err := csrPEM(r.key, r.subject, r.names)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +148,7 @@ func submit(ctx context.Context, client kubernetes.Interface, r request, reqPEM 
 	csrs := client.CertificatesV1().CertificateSigningRequests()
 	csr := &certificatesv1.CertificateSigningRequest{
 		ObjectMeta: metav1.ObjectMeta{Name: r.name, GenerateName: r.generateName},
-		Spec:       certificatesv1.CertificateSigningRequestSpec{Request: reqPEM, SignerName: r.signer, Usages: clientUsages},
+		Spec:       certificatesv1.CertificateSigningRequestSpec{Request: reqPEM, SignerName: r.signer, Usages: r.usages},
 	}
 	made, err := csrs.Create(ctx, csr, metav1.CreateOptions{})
 	if err == nil {

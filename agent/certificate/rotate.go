@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,9 +53,14 @@ type ManagerConfig struct {
 	// ExpiredGrace ago and the API server refuses to renew it (a node that
 	// can bootstrap again); else it keeps trying.
 	StopWhenExpired bool
+	// Names, when set, makes this the node's serving certificate manager
+	// (kubelet's --rotate-server-certificates): it asks the kubelet-serving
+	// signer for a certificate for these names, and has none (Initial is
+	// not used) until one is issued or the Store's covers them.
+	Names func() Names
 }
 
-// Manager holds the node's client certificate and renews it.
+// Manager holds the node's client or serving certificate and renews it.
 type Manager struct {
 	c   ManagerConfig
 	log *slog.Logger
@@ -63,25 +69,59 @@ type Manager struct {
 	cert *tls.Certificate
 }
 
-// NewManager starts from the Store's current pair when it is valid now,
-// else from c.Initial.
+// NewManager starts from the Store's current pair when it is valid now
+// (and, for a serving certificate, covers the names), else from
+// c.Initial (a client certificate).
 func NewManager(c ManagerConfig, log *slog.Logger) (*Manager, error) {
+	m := &Manager{c: c, log: log}
 	cert := c.Initial
+	if m.serving() {
+		cert = nil
+	}
 	stored, err := c.Store.Current()
 	switch {
-	case err == nil && validAt(stored.Leaf, c.Clock.Now()):
+	case err == nil && validAt(stored.Leaf, c.Clock.Now()) && (!m.serving() || covers(stored.Leaf, c.Names())):
 		cert = stored
-		log.Info("client certificate from the cert dir", "cert", c.Store.CurrentPath(), "notAfter", stored.Leaf.NotAfter)
+		log.Info(m.what()+" from the cert dir", "cert", c.Store.CurrentPath(), "notAfter", stored.Leaf.NotAfter)
+	case err == nil && m.serving():
+		log.Info("the cert dir's serving certificate expired or no longer covers the node's names; asking for a new one", "cert", c.Store.CurrentPath())
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		log.Warn("the cert dir's current client certificate is unusable; using the kubeconfig's", "err", err)
+		log.Warn("the cert dir's current "+m.what()+" is unusable", "err", err)
 	}
-	if cert == nil || cert.Leaf == nil {
+	if !m.serving() && (cert == nil || cert.Leaf == nil) {
 		return nil, errors.New("no client certificate to rotate")
 	}
-	return &Manager{c: c, log: log, cert: cert}, nil
+	m.cert = cert
+	return m, nil
 }
 
-// Current is the certificate the node presents now.
+func (m *Manager) serving() bool { return m.c.Names != nil }
+
+// what names the certificate in messages.
+func (m *Manager) what() string {
+	if m.serving() {
+		return "serving certificate"
+	}
+	return "client certificate"
+}
+
+// covers: leaf is for every one of names.
+func covers(leaf *x509.Certificate, names Names) bool {
+	for _, d := range names.DNS {
+		if !slices.Contains(leaf.DNSNames, d) {
+			return false
+		}
+	}
+	for _, ip := range names.IPs {
+		if !slices.ContainsFunc(leaf.IPAddresses, ip.Equal) {
+			return false
+		}
+	}
+	return true
+}
+
+// Current is the certificate the node presents now; a serving manager's
+// is nil until the first one is issued.
 func (m *Manager) Current() *tls.Certificate {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -92,6 +132,18 @@ func (m *Manager) Current() *tls.Certificate {
 // for on every handshake.
 func (m *Manager) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return m.Current(), nil
+}
+
+// ErrNoServingCertificate: the serving certificate was not issued yet.
+var ErrNoServingCertificate = errors.New("no serving certificate yet: its certificate signing request waits for approval")
+
+// GetCertificate is a server tls.Config's: the current serving
+// certificate, asked for on every handshake.
+func (m *Manager) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := m.Current(); c != nil {
+		return c, nil
+	}
+	return nil, ErrNoServingCertificate
 }
 
 // ErrExpired: the certificate expired ExpiredGrace ago and the API server
@@ -108,10 +160,15 @@ const ExpiredGrace = 5 * time.Minute
 // (nil) or, with StopWhenExpired, ErrExpired; client is the node's own (kube's selfnodeclient
 // approval is for a node renewing its own certificate).
 func (m *Manager) Run(ctx context.Context, client kubernetes.Interface) error {
+	if m.Current() == nil { // a serving certificate not issued yet
+		if err := m.renewUntilDone(ctx, client); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
 	for {
 		leaf := m.Current().Leaf
 		deadline := rotationDeadline(leaf.NotBefore, leaf.NotAfter, m.c.Jitter())
-		m.log.Info("client certificate rotation scheduled", "notAfter", leaf.NotAfter.UTC().Format(time.RFC3339), "rotateAt", deadline.UTC().Format(time.RFC3339))
+		m.log.Info(m.what()+" rotation scheduled", "notAfter", leaf.NotAfter.UTC().Format(time.RFC3339), "rotateAt", deadline.UTC().Format(time.RFC3339))
 		if !m.sleep(ctx, deadline.Sub(m.c.Clock.Now())) {
 			return nil
 		}
@@ -130,11 +187,10 @@ func (m *Manager) renewUntilDone(ctx context.Context, client kubernetes.Interfac
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		notAfter := m.Current().Leaf.NotAfter
-		if m.c.StopWhenExpired && refused(err) && m.c.Clock.Now().After(notAfter.Add(ExpiredGrace)) {
-			return fmt.Errorf("%w (expired %s): %w", ErrExpired, notAfter.UTC().Format(time.RFC3339), err)
+		if cur := m.Current(); cur != nil && m.c.StopWhenExpired && refused(err) && m.c.Clock.Now().After(cur.Leaf.NotAfter.Add(ExpiredGrace)) {
+			return fmt.Errorf("%w (expired %s): %w", ErrExpired, cur.Leaf.NotAfter.UTC().Format(time.RFC3339), err)
 		}
-		m.log.Error("client certificate rotation failed; retrying", "err", err, "retryIn", retry)
+		m.log.Error(m.what()+" rotation failed; retrying", "err", err, "retryIn", retry)
 		if !m.sleep(ctx, retry) {
 			return nil
 		}
@@ -158,7 +214,11 @@ func (m *Manager) renew(ctx context.Context, client kubernetes.Interface) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
 	defer cancel()
-	certPEM, err := requestCertificate(ctx, client, nodeRequest("", "csr-", key, m.c.NodeName), m.log)
+	r := nodeRequest("", "csr-", key, m.c.NodeName)
+	if m.serving() {
+		r = servingRequest(key, m.c.NodeName, m.c.Names())
+	}
+	certPEM, err := requestCertificate(ctx, client, r, m.log)
 	if err != nil {
 		return err
 	}
@@ -168,14 +228,18 @@ func (m *Manager) renew(ctx context.Context, client kubernetes.Interface) error 
 	}
 	pair, err := m.c.Store.Update(certPEM, pemBlock("EC PRIVATE KEY", keyDER), m.c.Clock.Now())
 	if err != nil {
-		return fmt.Errorf("store the new client certificate: %w", err)
+		return fmt.Errorf("store the new %s: %w", m.what(), err)
 	}
 	m.mu.Lock()
-	old := m.cert.Leaf
+	old := m.cert
 	m.cert = pair
 	m.mu.Unlock()
-	m.log.Info("client certificate rotated", "oldSerial", old.SerialNumber.Text(16), "serial", pair.Leaf.SerialNumber.Text(16),
-		"notAfter", pair.Leaf.NotAfter.UTC().Format(time.RFC3339), "cert", m.c.Store.CurrentPath())
+	attrs := []any{"serial", pair.Leaf.SerialNumber.Text(16), "notAfter", pair.Leaf.NotAfter.UTC().Format(time.RFC3339), "cert", m.c.Store.CurrentPath()}
+	if old == nil {
+		m.log.Info(m.what()+" issued", attrs...)
+	} else {
+		m.log.Info(m.what()+" rotated", append(attrs, "oldSerial", old.Leaf.SerialNumber.Text(16))...)
+	}
 	if m.c.OnRotate != nil {
 		m.c.OnRotate()
 	}

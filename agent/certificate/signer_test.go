@@ -149,8 +149,12 @@ func (s *fakeSigner) sign(csr *certificatesv1.CertificateSigningRequest) []byte 
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	now := s.now()
+	ext := x509.ExtKeyUsageClientAuth
+	if csr.Spec.SignerName == ServingSignerName {
+		ext = x509.ExtKeyUsageServerAuth
+	}
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: req.Subject, NotBefore: now, NotAfter: now.Add(s.lifetime),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+		DNSNames: req.DNSNames, IPAddresses: req.IPAddresses, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{ext}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.ca, req.PublicKey, s.caKey)
 	if err != nil {
 		s.t.Errorf("fake signer: %v", err)

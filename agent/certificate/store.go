@@ -10,22 +10,34 @@ import (
 	"time"
 )
 
-// Store file names, kubelet's: pairs are kubelet-client-<time>.pem,
+// Store file names, kubelet's: client pairs are kubelet-client-<time>.pem,
 // the current one is the symlink kubelet-client-current.pem, and the key
-// of a request under way is kubelet-client.key.tmp.
+// of a request under way is kubelet-client.key.tmp; serving pairs are
+// kubelet-server-<time>.pem and kubelet-server-current.pem.
 const (
-	pairPrefix   = "kubelet-client"
-	currentName  = pairPrefix + "-current.pem"
-	pendingKey   = pairPrefix + ".key.tmp"
-	pairTimeForm = "2006-01-02-15-04-05"
+	ClientPrefix  = "kubelet-client"
+	ServingPrefix = "kubelet-server"
+	pendingKey    = ClientPrefix + ".key.tmp"
+	pairTimeForm  = "2006-01-02-15-04-05"
 )
 
-// Store keeps the node's client key pairs in one directory.
-type Store struct{ Dir string }
+// Store keeps the node's key pairs of one kind (Prefix; ClientPrefix when
+// empty) in one directory.
+type Store struct {
+	Dir    string
+	Prefix string
+}
+
+func (s Store) prefix() string {
+	if s.Prefix == "" {
+		return ClientPrefix
+	}
+	return s.Prefix
+}
 
 // CurrentPath is the path of the current pair (key and certificate in
 // one PEM file), which kubeconfigs point at.
-func (s Store) CurrentPath() string { return filepath.Join(s.Dir, currentName) }
+func (s Store) CurrentPath() string { return filepath.Join(s.Dir, s.prefix()+"-current.pem") }
 
 // Current is the current pair; an error wrapping os.ErrNotExist when
 // there is none.
@@ -35,7 +47,7 @@ func (s Store) Current() (*tls.Certificate, error) {
 
 // Update writes a new pair beside the others and makes it current: the
 // file is written whole under a temporary name and renamed, then a new
-// symlink replaces kubelet-client-current.pem by a rename, so a reader
+// symlink replaces the current one by a rename, so a reader
 // sees the old pair or the new one, never a part.
 func (s Store) Update(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, error) {
 	pair, err := parsePair(certPEM, keyPEM)
@@ -45,7 +57,7 @@ func (s Store) Update(certPEM, keyPEM []byte, now time.Time) (*tls.Certificate, 
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	name := pairPrefix + "-" + now.UTC().Format(pairTimeForm) + ".pem"
+	name := s.prefix() + "-" + now.UTC().Format(pairTimeForm) + ".pem"
 	data := append(append([]byte{}, keyPEM...), certPEM...)
 	if err := writeAtomic(filepath.Join(s.Dir, name), data); err != nil {
 		return nil, err

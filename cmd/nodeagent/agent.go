@@ -141,7 +141,7 @@ func agentParts(o *agentOptions) []string {
 // what the agent, its runtime or its proxy cannot run with, naming the
 // flags, before anything is touched.
 func (o *agentOptions) validate() error {
-	errs := []error{o.cfg.Validate(), o.helpers.resolve(&o.runtime, o.exe), validNodeRoutes(o.nodeRoutes)}
+	errs := []error{o.cfg.Validate(), o.helpers.resolve(&o.runtime, o.exe), validNodeRoutes(o.nodeRoutes), o.certs.validate(o.cfg.TLSCertFile)}
 	errs = append(errs, o.runtime.Validate())
 	if !o.proxy.disabled {
 		errs = append(errs, o.proxy.validate())
@@ -190,6 +190,14 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 		return err
 	}
 	opts := []agent.Option{agent.WithMetrics(m)}
+	serving, err := servingCertificates(env.log.With("component", "serving-certificate", "node", o.cfg.NodeName), o)
+	if err != nil {
+		return err
+	}
+	if serving != nil {
+		go serving.Run(ctx, client) // a serving manager's Run ends with ctx only
+		opts = append(opts, agent.WithServingCertificate(serving.Current))
+	}
 	if inh := shutdownInhibitor(o.cfg.Shutdown, log); inh != nil {
 		defer inh.Close()
 		opts = append(opts, agent.WithShutdownInhibitor(inh))

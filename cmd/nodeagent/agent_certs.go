@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"path/filepath"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeagent/nodeagent/agent"
 	"github.com/nodeagent/nodeagent/agent/certificate"
 )
 
@@ -21,12 +24,42 @@ type certOptions struct {
 	bootstrapKubeconfig string
 	certDir             string
 	rotate              bool
+	rotateServer        bool
 }
 
 func certFlags(fs *flag.FlagSet, c *certOptions) {
 	fs.StringVar(&c.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with bootstrap credentials (a bootstrap token): when --kubeconfig holds no valid client certificate, the agent asks for one with a CertificateSigningRequest (signer kubernetes.io/kube-apiserver-client-kubelet), stores it in --cert-dir and writes --kubeconfig for it")
 	fs.StringVar(&c.certDir, "cert-dir", "", "directory (0700) of the node's client key pairs: kubelet-client-<time>.pem and the symlink kubelet-client-current.pem (default <root-dir>/pki)")
 	fs.BoolVar(&c.rotate, "rotate-certificates", true, "renew the node's client certificate with a CertificateSigningRequest when 70-90% of its lifetime has passed, and use the new one without a restart")
+	fs.BoolVar(&c.rotateServer, "rotate-server-certificates", false, "serve the agent API with a certificate for the node's name and address asked for with a CertificateSigningRequest (signer kubernetes.io/kubelet-serving; nodeagent's server approves a node's own names, kube leaves it to `kubectl certificate approve`), kept in --cert-dir as kubelet-server-current.pem and renewed like the client's; self-signed until it is issued. Not with --tls-cert-file")
+}
+
+// validate refuses serving certificates from two sources.
+func (c certOptions) validate(tlsCertFile string) error {
+	if c.rotateServer && tlsCertFile != "" {
+		return errors.New("--rotate-server-certificates and --tls-cert-file: give one of them")
+	}
+	return nil
+}
+
+// servingCertificates is the serving certificate manager of
+// --rotate-server-certificates, for the node's name and address; nil
+// without the flag.
+func servingCertificates(log *slog.Logger, o *agentOptions) (*certificate.Manager, error) {
+	if !o.certs.rotateServer {
+		return nil, nil
+	}
+	store, err := o.certStore()
+	if err != nil {
+		return nil, err
+	}
+	store.Prefix = certificate.ServingPrefix
+	names := certificate.Names{DNS: []string{o.cfg.NodeName}}
+	if ip := net.ParseIP(agent.NodeIP(o.cfg)); ip != nil {
+		names.IPs = []net.IP{ip}
+	}
+	return certificate.NewManager(certificate.ManagerConfig{Store: store, NodeName: o.cfg.NodeName, Clock: clock.RealClock{},
+		Jitter: rand.Float64, Names: func() certificate.Names { return names }}, log)
 }
 
 // store is the cert dir's, its path made absolute (kubeconfigs name it).

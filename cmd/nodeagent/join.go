@@ -73,11 +73,23 @@ func parseJoinArgs(args []string) (joinOptions, error) {
 	return o, nil
 }
 
+// agentFlag says whether the agent's arguments give flag name.
+func (o joinOptions) agentFlag(name string) bool {
+	for _, a := range o.agent {
+		if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && n == name {
+			return true
+		}
+	}
+	return false
+}
+
 // runJoin is `nodeagent join`: it finds the cluster CA by its pin from the
 // server's TLS handshake, writes a bootstrap kubeconfig with the token,
 // gets the node's proxy identity (system:kube-proxy) through a CSR the
 // server approves for join tokens, and runs the agent, which gets its own
-// client certificate through TLS bootstrapping (--bootstrap-kubeconfig).
+// client certificate through TLS bootstrapping (--bootstrap-kubeconfig),
+// and its serving certificate through a CSR (--rotate-server-certificates,
+// unless the arguments give --tls-cert-file).
 // Run again, it keeps the credentials it has that are still valid.
 func runJoin(ctx context.Context, env *environment, args []string) error {
 	o, err := parseJoinArgs(args)
@@ -102,8 +114,12 @@ func runJoin(ctx context.Context, env *environment, args []string) error {
 	if err := ensureProxyCredentials(ctx, env, o.server, caPEM, o.token, proxy); err != nil {
 		return err
 	}
-	agentArgs := append([]string{"--bootstrap-kubeconfig", boot, "--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"),
-		"--proxy-kubeconfig", proxy}, o.agent...)
+	agentArgs := []string{"--bootstrap-kubeconfig", boot, "--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"), "--proxy-kubeconfig", proxy}
+	if !o.agentFlag("tls-cert-file") && !o.agentFlag("rotate-server-certificates") {
+		// so that the server reaches the agent for logs and exec
+		agentArgs = append(agentArgs, "--rotate-server-certificates")
+	}
+	agentArgs = append(agentArgs, o.agent...)
 	env.log.Info("joining the cluster", "server", o.server, "ca", certs.PinHash(ca), "credentials", o.dir)
 	return runAgent(ctx, env, agentArgs)
 }

@@ -241,7 +241,7 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	startBatchControllers(ctx, set, client, factory, env)
 	gcControllers(ctx, set, ctrlCfg, client, factory, env, gco)
 	endpointsControllers(set, client, factory, env)
-	certificateControllers(set, client, factory, srv.CA(), env)
+	certificateControllers(set, client, factory, srv.CA(), sel.signingDuration, env)
 	if set.err != nil {
 		return set.err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -13,11 +14,11 @@ import (
 // certificateControllers approve node client certificate requests and
 // sign approved requests with the cluster CA, as kube-controller-manager's
 // csrapproving and csrsigning controllers.
-func certificateControllers(set *controllerSet, client kubernetes.Interface, factory informers.SharedInformerFactory, ca certificates.CA, env *environment) {
+func certificateControllers(set *controllerSet, client kubernetes.Interface, factory informers.SharedInformerFactory, ca certificates.CA, duration time.Duration, env *environment) {
 	set.add("certificatesigningrequest-approving-controller", func() func(context.Context) {
 		return certificates.NewApprover(client, factory, env.log.With("controller", "csrapproving"), clock.RealClock{}).Run
 	})
 	set.add("certificatesigningrequest-signing-controller", func() func(context.Context) {
-		return certificates.NewSigner(client, factory, ca, 0, env.log.With("controller", "csrsigning"), clock.RealClock{}).Run
+		return certificates.NewSigner(client, factory, ca, duration, env.log.With("controller", "csrsigning"), clock.RealClock{}).Run
 	})
 }

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/nodeagent/nodeagent/controllers/certificates"
 )
 
 // knownControllers are the controllers the server runs, by
@@ -50,10 +53,20 @@ var knownControllers = []struct{ name, alias string }{
 // controllers off here.
 type controllerSelection struct {
 	items []string
+	// signingDuration is how long the CSR signer's certificates last.
+	signingDuration time.Duration
 }
 
 func controllerFlags(fs *flag.FlagSet) *controllerSelection {
-	c := &controllerSelection{items: []string{"*"}}
+	c := &controllerSelection{items: []string{"*"}, signingDuration: certificates.DefaultDuration}
+	fs.Func("cluster-signing-duration", "how long certificates issued through CSRs last unless a request asks for less (kube-controller-manager's flag; default 8760h)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		c.signingDuration = d
+		return err
+	})
 	fs.Func("controllers", "comma-separated controllers to run, as kube-controller-manager's flag: '*' all (the default), "+
 		"'foo' runs foo, '-foo' does not; names: "+strings.Join(controllerNames(), ", "), func(v string) error {
 		items := strings.Split(v, ",")

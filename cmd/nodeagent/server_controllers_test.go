@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
@@ -71,7 +72,7 @@ func TestEveryControllerIsSelectable(t *testing.T) {
 		startBatchControllers(ctx, set, client, factory, env)
 		gcControllers(ctx, set, &rest.Config{Host: "https://127.0.0.1:1"}, client, factory, env, &gcOptions{})
 		endpointsControllers(set, client, factory, env)
-		certificateControllers(set, client, factory, nil, env)
+		certificateControllers(set, client, factory, nil, 0, env)
 		return set
 	}
 	all := build(&controllerSelection{items: []string{"*"}})
@@ -89,5 +90,25 @@ func TestEveryControllerIsSelectable(t *testing.T) {
 	some := build(&controllerSelection{items: []string{"job", "garbagecollector"}})
 	if some.err != nil || !slices.Equal(some.started, []string{"job-controller", "garbage-collector-controller"}) {
 		t.Errorf("--controllers=job,garbagecollector built %v (%v)", some.started, some.err)
+	}
+}
+
+func TestClusterSigningDuration(t *testing.T) {
+	parse := func(args ...string) (*controllerSelection, error) {
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		sel := controllerFlags(fs)
+		return sel, fs.Parse(args)
+	}
+	if sel, err := parse(); err != nil || sel.signingDuration != 365*24*time.Hour {
+		t.Errorf("default: %v %v", sel.signingDuration, err)
+	}
+	if sel, err := parse("--cluster-signing-duration=2h"); err != nil || sel.signingDuration != 2*time.Hour {
+		t.Errorf("2h: %v %v", sel.signingDuration, err)
+	}
+	for _, bad := range []string{"0s", "-1h", "a year"} {
+		if _, err := parse("--cluster-signing-duration=" + bad); err == nil {
+			t.Errorf("--cluster-signing-duration=%s accepted", bad)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -13,9 +14,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	certlisters "k8s.io/client-go/listers/certificates/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -31,18 +34,24 @@ const resync = 5 * time.Minute
 type Approver struct {
 	client kubernetes.Interface
 	csrs   certlisters.CertificateSigningRequestLister
+	nodes  corelisters.NodeLister // for serving requests (serving.go)
 	synced []cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
 	clock  clock.WithTicker
 	log    *slog.Logger
+
+	mu   sync.Mutex
+	told map[string]types.UID // serving requests whose wait was logged
 }
 
-// NewApprover wires the approver to the CSR informer.
+// NewApprover wires the approver to the CSR and Node informers.
 func NewApprover(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, clk clock.WithTicker) *Approver {
 	inf := factory.Certificates().V1().CertificateSigningRequests()
-	a := &Approver{client: client, csrs: inf.Lister(), synced: []cache.InformerSynced{inf.Informer().HasSynced}, clock: clk, log: log,
-		queue: newQueue(clk)}
+	nodes := factory.Core().V1().Nodes()
+	a := &Approver{client: client, csrs: inf.Lister(), nodes: nodes.Lister(), clock: clk, log: log, queue: newQueue(clk),
+		synced: []cache.InformerSynced{inf.Informer().HasSynced, nodes.Informer().HasSynced}, told: map[string]types.UID{}}
 	inf.Informer().AddEventHandler(csrHandler(a.queue))
+	nodes.Informer().AddEventHandler(a.nodeHandler())
 	return a
 }
 
@@ -92,10 +101,16 @@ func (a *Approver) sync(ctx context.Context, name string) error {
 		return nil // the signer fails what it cannot sign
 	}
 	sub, msg := recognize(csr, req)
-	if sub == "" {
+	var ok bool
+	switch node := servingNode(csr, req); {
+	case node != "":
+		ok, err = a.servingApproval(csr, req, node)
+		msg = servingApprovalMessage
+	case sub == "":
 		return nil // not one to approve
+	default:
+		ok, err = a.allowed(ctx, csr, sub)
 	}
-	ok, err := a.allowed(ctx, csr, sub)
 	if err != nil || !ok {
 		return err
 	}
