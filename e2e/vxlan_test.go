@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -104,6 +105,21 @@ spec:
 	for _, c := range []*http.Client{fromA, fromB, fromPodA, fromPodB} {
 		l.wantAll(t, c, "http://"+vip+"/hostname", []string{"web-a", "web-b"})
 	}
+	// Full-size segments both ways (the pods' MTU is 1500, the device's
+	// 1450: path MTU discovery, not fragments lost).
+	body := strings.Repeat("0123456789abcdef", 1<<14) // 256 KiB
+	framework.Eventually(t, 20*time.Second, 200*time.Millisecond, "256 KiB echoed across the tunnel", func() error {
+		resp, err := fromPodA.Post("http://"+podB+":8080/echo", "application/octet-stream", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || string(got) != body {
+			return fmt.Errorf("%d bytes back, %v", len(got), err)
+		}
+		return nil
+	})
 	// Inside the cluster the source is the pod's; out of it, the node's.
 	if seen := peerSeen(t, filepath.Join("/var/run/netns", nsB), netnsDialer(nsA), podB); seen != podA {
 		t.Errorf("web-b saw web-a's connection from %s, want web-a's own address %s", seen, podA)
