@@ -39,7 +39,9 @@ func (o BridgeOptions) withDefaults() BridgeOptions {
 }
 
 // DefaultConflist returns the default configuration list: bridge with
-// host-local IPAM, then portmap and loopback.
+// host-local IPAM, then portmap and loopback. The bridge does not
+// masquerade (ipMasq false): the agent's podmasq rule masquerades only what
+// leaves the cluster range, so pods on other nodes see the pod's address.
 func DefaultConflist(o BridgeOptions) ([]byte, error) {
 	if !o.PodCIDR.IsValid() {
 		return nil, fmt.Errorf("cni: a pod CIDR is needed for the default network")
@@ -55,7 +57,7 @@ func DefaultConflist(o BridgeOptions) ([]byte, error) {
 		"plugins": []any{
 			map[string]any{
 				"type": "bridge", "bridge": o.Bridge,
-				"isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"isGateway": true, "ipMasq": false, "hairpinMode": true,
 				"ipam": map[string]any{
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": o.PodCIDR.Masked().String()}}},
@@ -89,4 +91,32 @@ func WriteDefaultIfMissing(confDir string, o BridgeOptions) (bool, error) {
 		return false, err
 	}
 	return true, os.Rename(tmp, path)
+}
+
+// MasqueradesAll reports whether the configuration in confDir that pods
+// are attached with is a default list written by an older nodeagent, whose
+// bridge masquerades all that leaves the node's pod range (ipMasq true),
+// traffic to other nodes' pods included. Such a file is kept: the agent
+// writes the default only where there is none.
+func MasqueradesAll(confDir string) (bool, error) {
+	files, err := confFiles(confDir)
+	if err != nil || len(files) == 0 || filepath.Base(files[0]) != DefaultConflistFile {
+		return false, err
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return false, err
+	}
+	var list struct {
+		Name    string `json:"name"`
+		Plugins []struct {
+			Type   string `json:"type"`
+			IPMasq bool   `json:"ipMasq"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return false, fmt.Errorf("cni: %s: %w", files[0], err)
+	}
+	ours := list.Name == DefaultNetworkName && len(list.Plugins) > 0 && list.Plugins[0].Type == "bridge"
+	return ours && list.Plugins[0].IPMasq, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,8 +25,9 @@ func TestDefaultConflist(t *testing.T) {
 		var got struct {
 			Name    string `json:"name"`
 			Plugins []struct {
-				Type   string `json:"type"`
-				Bridge string `json:"bridge"`
+				Type   string          `json:"type"`
+				Bridge string          `json:"bridge"`
+				IPMasq json.RawMessage `json:"ipMasq"`
 				IPAM   struct {
 					Ranges  [][]map[string]string `json:"ranges"`
 					Routes  []map[string]string   `json:"routes"`
@@ -46,6 +48,11 @@ func TestDefaultConflist(t *testing.T) {
 		ipam := got.Plugins[0].IPAM
 		if ipam.Ranges[0][0]["subnet"] != c.subnet || ipam.Routes[0]["dst"] != c.route || ipam.DataDir == "" {
 			t.Errorf("%s: ipam %+v", c.cidr, ipam)
+		}
+		// Pod-to-pod traffic keeps its source: podmasq masquerades only
+		// what leaves the cluster range.
+		if m := string(got.Plugins[0].IPMasq); m != "false" {
+			t.Errorf("%s: bridge ipMasq %q, want false", c.cidr, m)
 		}
 		if got.Name != DefaultNetworkName || got.Plugins[0].Bridge != "na-cni0" {
 			t.Errorf("%s: name %q bridge %q", c.cidr, got.Name, got.Plugins[0].Bridge)
@@ -69,5 +76,34 @@ func TestWriteDefaultKeepsExistingConfig(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "user edit" {
 		t.Fatal("an existing configuration was overwritten")
+	}
+}
+
+// A default list from an older nodeagent (ipMasq true) is told apart from
+// today's and from a user's own list.
+func TestMasqueradesAll(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := MasqueradesAll(dir); err != nil || got {
+		t.Fatalf("empty dir: %v %v", got, err)
+	}
+	if _, err := WriteDefaultIfMissing(dir, BridgeOptions{PodCIDR: netip.MustParsePrefix("10.244.0.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := MasqueradesAll(dir); err != nil || got {
+		t.Fatalf("today's default: %v %v", got, err)
+	}
+	path := filepath.Join(dir, DefaultConflistFile)
+	data, _ := os.ReadFile(path)
+	old := strings.Replace(string(data), `"ipMasq": false`, `"ipMasq": true`, 1)
+	if old == string(data) {
+		t.Fatal("no ipMasq in the default list")
+	}
+	os.WriteFile(path, []byte(old), 0o644)
+	if got, err := MasqueradesAll(dir); err != nil || !got {
+		t.Fatalf("an older default: %v %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, "05-mine.conflist"), []byte(old), 0o644) // first, and the user's
+	if got, err := MasqueradesAll(dir); err != nil || got {
+		t.Fatalf("a user's list first: %v %v", got, err)
 	}
 }

@@ -6,8 +6,11 @@
 // none, that is:
 //
 //   - bridge "na-cni0" in the node's network namespace, a veth pair per pod
-//     (the pod end is eth0), the bridge as the pods' gateway, and masquerade
-//     for traffic leaving the pod CIDR (iptables chains named CNI-<hash>);
+//     (the pod end is eth0), the bridge as the pods' gateway, no masquerade
+//     (ipMasq false: the agent's podmasq table masquerades only what leaves
+//     the cluster range; a conflist written by an older nodeagent has
+//     ipMasq true, whose iptables chains CNI-<hash> masquerade all that
+//     leaves the node's pod CIDR, and is kept until removed);
 //   - host-local IPAM, one file per reserved address in DataDir/<network>;
 //   - portmap for hostPort (iptables chains CNI-HOSTPORT-*, CNI-DN-*);
 //   - loopback, which brings lo up in the pod.

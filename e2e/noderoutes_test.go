@@ -88,13 +88,20 @@ func twoLinkedNodes(t *testing.T, ipA, ipB string) (*agentLab, *lab.Node) {
 	framework.RequireBinaries(t, "ip")
 	nodeA, nodeB := framework.NewLab(t), framework.NewLab(t)
 	linkNodes(t, nodeA, nodeB, ipA, ipB)
-	dirsA := framework.NewNodeDirs(t, nodeA, nodeName)
-	srv := framework.StartAPIServer(t, nodeA, append(dirsA.AgentArgs(nodeName),
-		"--bind-address", "0.0.0.0", "--advertise-address", ipA, "--node-ip", ipA)...)
-	l := &agentLab{node: nodeA, srv: srv, dirs: dirsA}
+	return startServerNode(t, nodeA, ipA), nodeB
+}
+
+// startServerNode starts the server and its agent (node nodeName, with
+// extra flags) on lab node n at ip, and waits for its Node to be Ready.
+func startServerNode(t *testing.T, n *lab.Node, ip string, extra ...string) *agentLab {
+	t.Helper()
+	dirs := framework.NewNodeDirs(t, n, nodeName)
+	args := append(dirs.AgentArgs(nodeName), "--bind-address", "0.0.0.0", "--advertise-address", ip, "--node-ip", ip)
+	srv := framework.StartAPIServer(t, n, append(args, extra...)...)
+	l := &agentLab{node: n, srv: srv, dirs: dirs}
 	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	l.waitFor(t, 60*time.Second, "node/"+nodeName, "{.status.conditions[?(@.type=='Ready')].status}", "True")
-	return l, nodeB
+	return l
 }
 
 // linkNodes joins two lab nodes with a veth pair, ipA/24 and ipB/24.

@@ -27,6 +27,8 @@ const Resync = 30 * time.Second
 type Controller struct {
 	self    string
 	kernel  Kernel
+	tunnel  Tunnel    // nil: host-gw leaves a VXLAN device alone
+	publish Publisher // non-nil: the vxlan mode
 	log     *slog.Logger
 	clock   clock.WithTicker
 	factory informers.SharedInformerFactory
@@ -37,9 +39,27 @@ type Controller struct {
 	said map[string]bool
 }
 
-// New watches every Node (a node may read them all, as kube-proxy does).
-func New(client kubernetes.Interface, self string, k Kernel, log *slog.Logger, clk clock.WithTicker) (*Controller, error) {
+// Option is one of New's choices.
+type Option func(*Controller)
+
+// WithVXLAN selects the vxlan mode: the device through t, its MAC
+// published through p.
+func WithVXLAN(t Tunnel, p Publisher) Option {
+	return func(c *Controller) { c.tunnel, c.publish = t, p }
+}
+
+// WithTunnel lets the host-gw mode remove the device the vxlan mode left.
+func WithTunnel(t Tunnel) Option {
+	return func(c *Controller) { c.tunnel = t }
+}
+
+// New watches every Node (a node may read them all, as kube-proxy does);
+// the mode is host-gw unless WithVXLAN says otherwise.
+func New(client kubernetes.Interface, self string, k Kernel, log *slog.Logger, clk clock.WithTicker, opts ...Option) (*Controller, error) {
 	c := &Controller{self: self, kernel: k, log: log, clock: clk, changed: make(chan struct{}, 1), said: map[string]bool{}}
+	for _, o := range opts {
+		o(c)
+	}
 	c.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
 	inf := c.factory.Core().V1().Nodes()
 	c.nodes, c.synced = inf.Lister(), inf.Informer().HasSynced
@@ -63,7 +83,7 @@ func routeRelevant(obj any) string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprint(n.Spec.PodCIDR, n.Spec.PodCIDRs, n.Status.Addresses)
+	return fmt.Sprint(n.Spec.PodCIDR, n.Spec.PodCIDRs, n.Status.Addresses, n.Annotations[MACAnnotation])
 }
 
 func (c *Controller) poke() {
@@ -83,7 +103,7 @@ func (c *Controller) Run(ctx context.Context) {
 	tick := c.clock.NewTicker(Resync)
 	defer tick.Stop()
 	for {
-		if err := c.Sync(); err != nil {
+		if err := c.Sync(ctx); err != nil {
 			c.log.Warn("node routes", "err", err)
 		}
 		select {
@@ -95,49 +115,75 @@ func (c *Controller) Run(ctx context.Context) {
 	}
 }
 
-// Sync makes the owned routes what the Nodes call for.
-func (c *Controller) Sync() error {
+// Sync makes what this package owns in the kernel what the Nodes call for.
+func (c *Controller) Sync(ctx context.Context) error {
 	nodes, err := c.nodes.List(labels.Everything())
 	if err != nil {
 		return err
 	}
+	if c.publish != nil {
+		return c.syncVXLAN(ctx, nodes)
+	}
+	return c.syncHostGW(nodes)
+}
+
+func (c *Controller) syncHostGW(nodes []*corev1.Node) error {
 	want, problems := c.desired(nodes)
 	c.report(problems)
+	err := c.applyRoutes(want)
+	if c.tunnel == nil {
+		return err
+	}
+	gone, derr := c.tunnel.DeleteDevice(DeviceName)
+	if gone {
+		c.log.Info("VXLAN device removed: the mode is host-gw", "device", DeviceName)
+	}
+	return errors.Join(err, derr)
+}
+
+// applyRoutes replaces and removes the owned routes to make them want.
+func (c *Controller) applyRoutes(want []Route) error {
 	have, err := c.kernel.Owned()
 	if err != nil {
 		return err
 	}
 	replace, remove := Plan(want, have)
+	return errors.Join(
+		apply(c.log, "route to a node's pods", replace, c.kernel.Replace),
+		apply(c.log, "route to a node's pods removed", remove, c.kernel.Delete))
+}
+
+// apply runs do on each item, logs msg for each done, and goes on past
+// failures, which it returns.
+func apply[T fmt.Stringer](log *slog.Logger, msg string, items []T, do func(T) error) error {
 	var errs []error
-	for _, r := range replace {
-		if err := c.kernel.Replace(r); err != nil {
+	for _, x := range items {
+		if err := do(x); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.log.Info("route to a node's pods", "route", r.String())
-	}
-	for _, r := range remove {
-		if err := c.kernel.Delete(r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.log.Info("route to a node's pods removed", "route", r.String())
+		log.Info(msg, "entry", x.String())
 	}
 	return errors.Join(errs...)
+}
+
+// ownRanges are this node's own pod ranges.
+func (c *Controller) ownRanges(nodes []*corev1.Node) []netip.Prefix {
+	for _, n := range nodes {
+		if n.Name == c.self {
+			me, _ := PeersOf("", []*corev1.Node{n})
+			for _, p := range me {
+				return p.PodCIDRs
+			}
+		}
+	}
+	return nil
 }
 
 // desired are the routes the Nodes call for whose gateways this node
 // reaches directly; the rest are problems to report.
 func (c *Controller) desired(nodes []*corev1.Node) ([]Route, []error) {
-	var own []netip.Prefix
-	for _, n := range nodes {
-		if n.Name == c.self {
-			me, _ := PeersOf("", []*corev1.Node{n})
-			for _, p := range me {
-				own = p.PodCIDRs
-			}
-		}
-	}
+	own := c.ownRanges(nodes)
 	peers, problems := PeersOf(c.self, nodes)
 	routes, more := Desired(own, peers)
 	problems = append(problems, more...)

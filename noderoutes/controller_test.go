@@ -45,7 +45,7 @@ func TestControllerFollowsTheNodes(t *testing.T) {
 	client := fake.NewClientset(node("a", "192.168.5.1", "10.244.0.0/24"), node("b", "192.168.5.2", "10.244.1.0/24"),
 		node("far", "10.9.9.9", "10.244.5.0/24")) // not a neighbour: no route
 	k := newFakeKernel("192.168.5.2", "192.168.5.3", "192.168.5.4")
-	k.routes[netipPrefix("10.244.8.0/24")] = netipAddr("192.168.5.8") // ours, for a node long gone
+	k.routes[netipPrefix("10.244.8.0/24")] = Route{Dst: netipPrefix("10.244.8.0/24"), Gw: netipAddr("192.168.5.8")} // ours, for a node long gone
 	clk := clocktesting.NewFakeClock(time.Now())
 	ctx := runController(t, client, k, clk)
 	waitTable(t, k, map[string]string{"10.244.1.0/24": "192.168.5.2"})
@@ -98,7 +98,7 @@ func TestSyncReportsAFailedRouteAndGoesOn(t *testing.T) {
 	defer cancel()
 	c.factory.Start(ctx.Done())
 	c.factory.WaitForCacheSync(ctx.Done())
-	err = c.Sync()
+	err = c.Sync(ctx)
 	if err == nil || err.Error() != fmt.Sprintf("route 10.244.1.0/24 via 192.168.5.2: invalid argument") {
 		t.Errorf("Sync: %v", err)
 	}
@@ -109,9 +109,9 @@ func TestSyncReportsAFailedRouteAndGoesOn(t *testing.T) {
 
 func TestCleanupRemovesEveryOwnedRoute(t *testing.T) {
 	k := newFakeKernel()
-	k.routes[netipPrefix("10.244.1.0/24")] = netipAddr("192.168.5.2")
-	k.routes[netipPrefix("10.244.2.0/24")] = netipAddr("192.168.5.3")
-	if err := Cleanup(k); err != nil {
+	k.routes[netipPrefix("10.244.1.0/24")] = Route{Dst: netipPrefix("10.244.1.0/24"), Gw: netipAddr("192.168.5.2")}
+	k.routes[netipPrefix("10.244.2.0/24")] = Route{Dst: netipPrefix("10.244.2.0/24"), Gw: netipAddr("192.168.5.3")}
+	if err := Cleanup(k, k); err != nil {
 		t.Fatal(err)
 	}
 	if got := k.table(); len(got) != 0 {

@@ -1,15 +1,9 @@
-// Package noderoutes gives this node a route to every other node's pod
-// range through that node's InternalIP ("host-gw", as flannel's backend of
-// that name), so pods on different nodes reach each other with no tunnel
-// where the nodes share a network segment. It computes the routes from the
-// Node objects (spec.podCIDRs, status.addresses), compares them with the
-// routes it owns in the kernel (marked by Protocol) and adds, replaces or
-// removes only those. Cleanup removes every route it owns.
 package noderoutes
 
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 
@@ -20,19 +14,30 @@ import (
 // else is touched. 78 is not one of the kernel's or iproute2's numbers.
 const Protocol = 78
 
-// Route sends Dst through Gw.
+// Route sends Dst through Gw; with Dev, out of that device with Gw taken
+// as on its link ("onlink", the VXLAN backend's routes).
 type Route struct {
 	Dst netip.Prefix
 	Gw  netip.Addr
+	Dev string
 }
 
-func (r Route) String() string { return r.Dst.String() + " via " + r.Gw.String() }
+func (r Route) String() string {
+	s := r.Dst.String() + " via " + r.Gw.String()
+	if r.Dev != "" {
+		s += " dev " + r.Dev + " onlink"
+	}
+	return s
+}
 
 // Peer is what a route needs of another node.
 type Peer struct {
 	Node     string
 	PodCIDRs []netip.Prefix
 	IPs      []netip.Addr // InternalIPs
+	// VTEPMAC is the MAC of its VXLAN device, from MACAnnotation ("" when
+	// it has published none).
+	VTEPMAC string
 }
 
 // PeersOf reads the other nodes' pod ranges and InternalIPs; a node with a
@@ -62,6 +67,13 @@ func PeersOf(self string, nodes []*corev1.Node) ([]Peer, []error) {
 				p.IPs = append(p.IPs, ip)
 			}
 		}
+		if mac, ok := n.Annotations[MACAnnotation]; ok {
+			if hw, err := net.ParseMAC(mac); err != nil || len(hw) != 6 {
+				errs = append(errs, fmt.Errorf("node %s: annotation %s: %q is not a MAC address", n.Name, MACAnnotation, mac))
+			} else {
+				p.VTEPMAC = hw.String()
+			}
+		}
 		if len(p.PodCIDRs) > 0 {
 			peers = append(peers, p)
 		}
@@ -74,12 +86,22 @@ func PeersOf(self string, nodes []*corev1.Node) ([]Peer, []error) {
 // node's pod ranges) or one already routed is left out and reported, as is
 // a peer with no InternalIP of the range's family.
 func Desired(own []netip.Prefix, peers []Peer) ([]Route, []error) {
+	return eachRange(own, peers, func(p Peer, dst netip.Prefix, ip netip.Addr) (Route, error) {
+		return Route{Dst: dst, Gw: ip}, nil
+	})
+}
+
+// eachRange calls via for each peer range that overlaps none of own or of
+// the ranges before it, with the peer's InternalIP of its family, and
+// returns the routes it makes sorted by destination; the ranges left out,
+// and via's errors, are the problems.
+func eachRange(own []netip.Prefix, peers []Peer, via func(Peer, netip.Prefix, netip.Addr) (Route, error)) ([]Route, []error) {
 	var routes []Route
 	var errs []error
 	taken := slices.Clone(own)
 	for _, p := range peers {
 		for _, dst := range p.PodCIDRs {
-			gw, ok := sameFamily(p.IPs, dst.Addr())
+			ip, ok := sameFamily(p.IPs, dst.Addr())
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("node %s: no InternalIP for pod CIDR %s", p.Node, dst))
@@ -87,7 +109,12 @@ func Desired(own []netip.Prefix, peers []Peer) ([]Route, []error) {
 				errs = append(errs, fmt.Errorf("node %s: pod CIDR %s overlaps this node's or another node's", p.Node, dst))
 			default:
 				taken = append(taken, dst)
-				routes = append(routes, Route{Dst: dst, Gw: gw})
+				r, err := via(p, dst, ip)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				routes = append(routes, r)
 			}
 		}
 	}
@@ -109,22 +136,29 @@ func overlapsAny(p netip.Prefix, set []netip.Prefix) bool {
 }
 
 // Plan is what turns have into want: routes to replace (missing, or with
-// another gateway) and routes to delete (no longer wanted).
+// another gateway or device) and routes to delete (no longer wanted).
 func Plan(want, have []Route) (replace, remove []Route) {
-	haveBy := map[netip.Prefix]netip.Addr{}
-	for _, r := range have {
-		haveBy[r.Dst] = r.Gw
+	return planBy(want, have, func(r Route) netip.Prefix { return r.Dst })
+}
+
+// planBy is Plan for any kernel object: key is what the kernel holds one
+// of (a route's destination, a neighbour's address, an FDB entry's MAC);
+// an object whose key is held with other values is replaced.
+func planBy[T comparable, K comparable](want, have []T, key func(T) K) (replace, remove []T) {
+	haveBy := map[K]T{}
+	for _, x := range have {
+		haveBy[key(x)] = x
 	}
-	wantBy := map[netip.Prefix]bool{}
-	for _, r := range want {
-		wantBy[r.Dst] = true
-		if gw, ok := haveBy[r.Dst]; !ok || gw != r.Gw {
-			replace = append(replace, r)
+	wantBy := map[K]bool{}
+	for _, x := range want {
+		wantBy[key(x)] = true
+		if h, ok := haveBy[key(x)]; !ok || h != x {
+			replace = append(replace, x)
 		}
 	}
-	for _, r := range have {
-		if !wantBy[r.Dst] {
-			remove = append(remove, r)
+	for _, x := range have {
+		if !wantBy[key(x)] {
+			remove = append(remove, x)
 		}
 	}
 	return replace, remove

@@ -35,11 +35,15 @@ type agentOptions struct {
 	proxyKubeconfig string
 	proxy           *proxyOptions
 	// nodeRoutes: "host-gw" routes the other nodes' pod ranges through
-	// their InternalIPs; "none" leaves routing to the CNI network.
+	// their InternalIPs; "vxlan" through a VXLAN device; "none" leaves
+	// routing to the CNI network.
 	nodeRoutes string
-	certs      certOptions // TLS bootstrapping and rotation (agent_certs.go)
-	helpers    helperOptions
-	exe        string // this executable, beside which the helpers are looked for
+	// podMasquerade: masquerade what pods send out of --cluster-cidr
+	// (podmasq), as the default CNI network does not.
+	podMasquerade bool
+	certs         certOptions // TLS bootstrapping and rotation (agent_certs.go)
+	helpers       helperOptions
+	exe           string // this executable, beside which the helpers are looked for
 }
 
 func defaultAgentOptions() *agentOptions {
@@ -47,7 +51,7 @@ func defaultAgentOptions() *agentOptions {
 	host, _ := os.Hostname()
 	cfg.NodeName = strings.ToLower(host) // as kubelet: node names are DNS subdomains
 	exe, _ := os.Executable()
-	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions(), nodeRoutes: "host-gw", exe: exe}
+	return &agentOptions{cfg: cfg, runtime: crictr.DefaultConfig(), proxy: defaultProxyOptions(), nodeRoutes: "host-gw", podMasquerade: true, exe: exe}
 }
 
 // agentFlags maps flags onto the agent's and the runtime's config.
@@ -90,7 +94,8 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 	proxyFlags(fs, o.proxy)
 	proxyServingFlags(fs, o.proxy, "proxy-")
 	fs.BoolVar(&o.proxy.disabled, "disable-proxy", false, "do not run the service proxy in the agent")
-	fs.StringVar(&o.nodeRoutes, "node-routes", o.nodeRoutes, "host-gw: route the other nodes' pod ranges (spec.podCIDRs) through their InternalIPs, for nodes on one network segment, with --proxy-kubeconfig's identity (it lists Nodes); none: the CNI network routes between nodes")
+	fs.StringVar(&o.nodeRoutes, "node-routes", o.nodeRoutes, "host-gw: route the other nodes' pod ranges (spec.podCIDRs) through their InternalIPs, for nodes on one network segment, with --proxy-kubeconfig's identity (it lists Nodes); vxlan: the same through a VXLAN device (nodeagent.1, VNI 1, UDP 8472), for nodes that reach each other through routers; none: the CNI network routes between nodes")
+	fs.BoolVar(&o.podMasquerade, "pod-masquerade", o.podMasquerade, "masquerade what pods send out of --cluster-cidr (nftables table inet nodeagent-podmasq); the default CNI network does not masquerade, so pods see each other's addresses across nodes; off for a CNI network that masquerades by itself")
 	fs.StringVar(&o.proxyKubeconfig, "proxy-kubeconfig", "", "kubeconfig of the embedded proxy's own identity, as kube-proxy's (system:kube-proxy, whom kube's RBAC binds to system:node-proxier; empty: the node's credentials, which the bundled server grants and kube-apiserver's Node authorizer does not)")
 }
 
@@ -216,8 +221,11 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 		o.proxy.onFirstSync = env.ready.marker("proxy")
 		go runEmbeddedProxy(ctx, env, o, pc)
 	}
-	if o.nodeRoutes == "host-gw" {
-		go runNodeRoutes(ctx, env.log.With("component", "noderoutes", "node", o.cfg.NodeName), pc, o.cfg.NodeName)
+	if o.podMasquerade {
+		go runPodMasquerade(ctx, env.log.With("component", "podmasq", "node", o.cfg.NodeName), o.proxy.cfg.ClusterCIDR, o.cfg.CNI.ConfDir)
+	}
+	if o.nodeRoutes != "none" {
+		go runNodeRoutes(ctx, env.log.With("component", "noderoutes", "node", o.cfg.NodeName), pc, client, o.nodeRoutes, o.cfg.NodeName)
 	}
 	err = a.Run(ctx)
 	if cause := context.Cause(ctx); errors.Is(cause, certificate.ErrExpired) {
@@ -294,7 +302,7 @@ func cleanupAgent(ctx context.Context, env *environment, o *agentOptions) error 
 		return err
 	}
 	defer rt.Close()
-	return errors.Join(agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent")), cleanupNodeRoutes(o.nodeRoutes))
+	return errors.Join(agent.Cleanup(ctx, o.cfg, rt, env.log.With("component", "agent")), cleanupNodeRoutes(), cleanupPodMasquerade(ctx))
 }
 
 // runEmbeddedProxy runs the service proxy beside the agent; a proxy that

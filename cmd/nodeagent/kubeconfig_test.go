@@ -66,7 +66,7 @@ func TestKubeconfigKubeProxy(t *testing.T) {
 }
 
 func TestNodeRoutesFlag(t *testing.T) {
-	for v, ok := range map[string]bool{"host-gw": true, "none": true, "": false, "vxlan": false} {
+	for v, ok := range map[string]bool{"host-gw": true, "vxlan": true, "none": true, "": false, "udp": false} {
 		if err := validNodeRoutes(v); (err == nil) != ok {
 			t.Errorf("--node-routes %q: %v", v, err)
 		}
