@@ -23,7 +23,7 @@ gofmt_check() {
 import_boundaries() {
   step "import boundaries"
   local bad
-  bad=$(go list -deps ./agent/... ./cri/... ./gc/... ./pleg/... ./cni/... ./proxy/... ./volumes/... \
+  bad=$(go list -deps ./agent/... ./cri/... ./gc/... ./pleg/... ./cni/... ./proxy/... ./volumes/... ./noderoutes/... ./podmasq/... \
     | grep -E '^github.com/nodeagent/nodeagent/apiserver(/|$)' || true)
   [ -z "$bad" ] || die "the node side imports the API server: $bad (move what it needs to api/ or certs/)"
   # Every pod runs a pause process and every container a logger: their
