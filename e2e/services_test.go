@@ -108,6 +108,9 @@ func servicesScenario(t *testing.T, mode string) {
 	fromPod := l.httpClient(l.podDialer(t, "client"))
 	l.wantAll(t, fromNode, "http://"+vip+"/hostname", backends)
 	l.wantAll(t, fromPod, "http://"+vip+"/hostname", backends)
+	// Hairpin: a backend that reaches the Service gets itself too (in ipvs
+	// mode only through the masquerade of the LOOP-BACK ipset's match).
+	l.wantAll(t, l.httpClient(l.podDialer(t, "web-0")), "http://"+vip+"/hostname", backends)
 	l.wantAll(t, fromNode, "http://"+nodeAddr+":30080/hostname", backends)
 	l.wantAll(t, fromPod, "http://"+nodeAddr+":30080/hostname", backends)
 	l.udpEcho(t, vip+":9001")

@@ -19,7 +19,34 @@ func (b *Backend) apply(want Desired) error {
 		}
 		errs = append(errs, b.applyDests(k, want.Dests[k]))
 	}
-	errs = append(errs, b.deleteServices(want.Services), b.unbindAddrs(want.Addrs), b.drain())
+	errs = append(errs, b.deleteServices(want.Services), b.unbindAddrs(want.Addrs), b.drain(), b.applyLoopBack(want.LoopBack))
+	return errors.Join(errs...)
+}
+
+// applyLoopBack adds the hairpin entries LoopBackSet lacks and deletes
+// those no longer wanted.
+func (b *Backend) applyLoopBack(want []LoopBack) error {
+	var errs []error
+	for _, l := range want {
+		if b.cur.loopBack[l] {
+			continue
+		}
+		if err := b.d.Sets.Add(l); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b.cur.loopBack[l] = true
+	}
+	for l := range b.cur.loopBack {
+		if _, keep := slices.BinarySearchFunc(want, l, compareLoopBack); keep {
+			continue
+		}
+		if err := b.d.Sets.Del(l); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(b.cur.loopBack, l)
+	}
 	return errors.Join(errs...)
 }
 

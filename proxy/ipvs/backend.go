@@ -42,6 +42,7 @@ type Deps struct {
 	Handle Handle
 	Links  Links
 	Rules  Rules
+	Sets   Sets
 	Clock  clock.PassiveClock
 	Logger *slog.Logger
 }
@@ -69,8 +70,8 @@ func New(cfg Config, d Deps) (*Backend, error) {
 	if cfg.GracePeriod <= 0 {
 		cfg.GracePeriod = 15 * time.Second
 	}
-	if d.Handle == nil || d.Links == nil || d.Rules == nil || d.Clock == nil {
-		return nil, errors.New("ipvs: Handle, Links, Rules and Clock are required")
+	if d.Handle == nil || d.Links == nil || d.Rules == nil || d.Sets == nil || d.Clock == nil {
+		return nil, errors.New("ipvs: Handle, Links, Rules, Sets and Clock are required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -106,10 +107,13 @@ func (b *Backend) resync() error {
 	if err := b.d.Links.EnsureLink(); err != nil {
 		return err
 	}
+	if err := b.d.Sets.EnsureSet(); err != nil { // before the rule that matches it
+		return err
+	}
 	if err := b.d.Rules.Ensure(CompanionRules(b.cfg.Config)); err != nil {
 		return err
 	}
-	st, err := readState(b.d.Handle, b.d.Links)
+	st, err := readState(b.d.Handle, b.d.Links, b.d.Sets)
 	if err != nil {
 		return err
 	}
@@ -118,9 +122,13 @@ func (b *Backend) resync() error {
 }
 
 // Cleanup deletes every virtual server in the backend's netns, the dummy
-// link (and so its addresses) and the companion chains. It is idempotent.
+// link (and so its addresses), the companion chains and then the ipset
+// they matched. It is idempotent.
 func (b *Backend) Cleanup(ctx context.Context) error {
 	err := errors.Join(deleteAllServices(b.d.Handle), b.d.Links.DeleteLink(), b.d.Rules.Cleanup())
+	if err == nil {
+		err = b.d.Sets.DestroySet()
+	}
 	b.cur = nil
 	clear(b.draining)
 	return err
@@ -146,11 +154,20 @@ type state struct {
 	// dests are each service's real servers and their weights.
 	dests map[ServiceKey]map[netip.AddrPort]int
 	addrs map[netip.Addr]bool
+	// loopBack are LoopBackSet's entries.
+	loopBack map[LoopBack]bool
 }
 
-func readState(h Handle, l Links) (*state, error) {
+func readState(h Handle, l Links, sets Sets) (*state, error) {
 	st := &state{services: map[ServiceKey]VirtualServer{}, dests: map[ServiceKey]map[netip.AddrPort]int{},
-		addrs: map[netip.Addr]bool{}}
+		addrs: map[netip.Addr]bool{}, loopBack: map[LoopBack]bool{}}
+	entries, err := sets.Entries()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		st.loopBack[e] = true
+	}
 	svcs, err := h.ListServices()
 	if err != nil {
 		return nil, err

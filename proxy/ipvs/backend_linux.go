@@ -36,7 +36,7 @@ func newReal(ctx context.Context, cfg Config, logger *slog.Logger, p KernelProbe
 	if err != nil {
 		return nil, err
 	}
-	b, err := New(cfg, Deps{Handle: h, Links: links, Rules: rules, Clock: clock.RealClock{}, Logger: logger})
+	b, err := New(cfg, Deps{Handle: h, Links: links, Rules: rules, Sets: NewSets(cfg.NetNSPath), Clock: clock.RealClock{}, Logger: logger})
 	if err != nil {
 		h.Close()
 	}
@@ -46,7 +46,7 @@ func newReal(ctx context.Context, cfg Config, logger *slog.Logger, p KernelProbe
 // CleanupLeftovers is `nodeagent proxy --cleanup` for IPVS mode, usable
 // whatever mode ran before: it removes the virtual servers in netnsPath
 // (skipped, not an error, when the kernel has no IPVS: there can be none),
-// the dummy link and the companion chains.
+// the dummy link, the companion chains and the hairpin ipset.
 func CleanupLeftovers(ctx context.Context, netnsPath string, logger *slog.Logger) error {
 	var errs []error
 	switch err := CheckKernel(ctx, netnsPath, KernelProbe{}); {
@@ -65,8 +65,10 @@ func CleanupLeftovers(ctx context.Context, netnsPath string, logger *slog.Logger
 	}
 	if rules, err := NewRules(netnsPath); err != nil {
 		errs = append(errs, err)
+	} else if err := rules.Cleanup(); err != nil {
+		errs = append(errs, err)
 	} else {
-		errs = append(errs, rules.Cleanup())
+		errs = append(errs, NewSets(netnsPath).DestroySet()) // once no rule refers to it
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ipvs cleanup: %w", err)

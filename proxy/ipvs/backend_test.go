@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/nodeagent/nodeagent/proxy"
@@ -36,6 +38,9 @@ func newRig(t *testing.T, edit ...func(*Config)) *rig {
 	}
 	return &rig{b: b, h: h, l: l, r: r, clock: clk}
 }
+
+// sets is the backend's FakeSets.
+func (r *rig) sets() *FakeSets { return r.b.d.Sets.(*FakeSets) }
 
 func (r *rig) sync(t *testing.T, s *proxy.Snapshot, full bool) {
 	t.Helper()
@@ -305,6 +310,9 @@ func TestCleanupLeavesFakesEmpty(t *testing.T) {
 		if c := r.r.OwnChains(); len(c) != 0 || strings.Contains(r.r.Save(), ChainPrefix) {
 			t.Errorf("chains left %v:\n%s", c, r.r.Save())
 		}
+		if r.sets().Exists {
+			t.Error("the hairpin ipset is left")
+		}
 	}
 	r.sync(t, b.Snapshot(), false) // the next sync starts over
 	if !strings.Contains(r.h.Dump(), "203.0.113.7:80/TCP") || !r.l.Exist {
@@ -321,5 +329,44 @@ func TestFullSyncOfUnchangedStateWritesNothing(t *testing.T) {
 	r.sync(t, s, true)
 	if len(r.h.Ops) != 0 || len(r.l.Ops) != 0 {
 		t.Errorf("full sync of an unchanged snapshot wrote %q and %q", r.h.Ops, r.l.Ops)
+	}
+}
+
+// Hairpin: the ipset holds this node's endpoints (IP,proto:port,IP) of
+// every service, so that only a pod reaching itself is masqueraded; the
+// rule matches the set, not "pod CIDR to pod CIDR". A changed endpoint
+// changes only its entry; a stale entry left in the kernel is removed by a
+// full sync.
+func TestHairpinIpsetHoldsLocalEndpoints(t *testing.T) {
+	r := newRig(t)
+	b := pt.New("192.168.50.2")
+	web := b.Service("ns", "web", "10.96.0.10", 80)
+	b.Endpoints(web, pt.Local("10.244.0.3", 8080), pt.Ready("10.244.1.4", 8080))
+	dns := b.Service("ns", "dns", "10.96.0.53", 53, pt.UDP)
+	b.Endpoints(dns, pt.Local("10.244.0.7", 5353))
+	r.sync(t, b.Snapshot(), true)
+	want := []LoopBack{
+		{IP: netip.MustParseAddr("10.244.0.3"), Port: 8080, Protocol: corev1.ProtocolTCP},
+		{IP: netip.MustParseAddr("10.244.0.7"), Port: 5353, Protocol: corev1.ProtocolUDP},
+	}
+	if got, err := r.sets().Entries(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ipset entries %v %v, want %v (the other node's endpoint is not one)", got, err, want)
+	}
+	save := r.r.Save()
+	if !strings.Contains(save, "-m set --match-set NODEAGENT-IPVS-LOOP-BACK dst,dst,src") || strings.Contains(save, "-d 10.244.0.0/16") {
+		t.Errorf("hairpin rule is not the set's:\n%s", save)
+	}
+	b.Snapshot().Endpoints[web] = []proxy.Endpoint{pt.Ready("10.244.1.4", 8080), pt.Local("10.244.0.9", 8080)}
+	r.sync(t, b.Snapshot(), false)
+	want[0].IP = netip.MustParseAddr("10.244.0.9")
+	slices.SortFunc(want, compareLoopBack)
+	if got, _ := r.sets().Entries(); !slices.Equal(got, want) {
+		t.Fatalf("after the endpoint moved: %v, want %v", got, want)
+	}
+	stale := LoopBack{IP: netip.MustParseAddr("10.244.0.99"), Port: 1, Protocol: corev1.ProtocolTCP}
+	r.sets().Add(stale) // left by an earlier run
+	r.sync(t, b.Snapshot(), true)
+	if got, _ := r.sets().Entries(); !slices.Equal(got, want) {
+		t.Errorf("a full sync kept %v: %v", stale, got)
 	}
 }

@@ -17,6 +17,9 @@ type Desired struct {
 	Dests map[ServiceKey][]netip.AddrPort
 	// Addrs are the addresses bound to LinkName, sorted.
 	Addrs []netip.Addr
+	// LoopBack are this node's endpoints of every service, sorted: the
+	// entries of LoopBackSet (hairpin masquerade).
+	LoopBack []LoopBack
 }
 
 // Compute turns a snapshot into virtual servers: one per cluster IP:port,
@@ -31,6 +34,7 @@ func Compute(s *proxy.Snapshot, scheduler string) Desired {
 		sp := s.Services[name]
 		eps := s.Endpoints[name]
 		d.add(vsFor(sp, sp.ClusterIP, sp.Port, scheduler), proxy.ClusterEndpoints(sp, eps), addrs, true)
+		d.addLoopBack(sp, eps)
 		if !sp.HasExternal() {
 			continue
 		}
@@ -48,7 +52,20 @@ func Compute(s *proxy.Snapshot, scheduler string) Desired {
 		d.Addrs = append(d.Addrs, a)
 	}
 	slices.SortFunc(d.Addrs, netip.Addr.Compare)
+	slices.SortFunc(d.LoopBack, compareLoopBack)
+	d.LoopBack = slices.Compact(d.LoopBack)
 	return d
+}
+
+// addLoopBack records the service port's endpoints on this node: a pod
+// that reaches itself through the service must be masqueraded, or it
+// would answer itself directly and drop the reply.
+func (d *Desired) addLoopBack(sp *proxy.ServicePort, eps []proxy.Endpoint) {
+	for _, e := range eps {
+		if e.Local && e.IP.Unmap().Is4() && e.Port > 0 && e.Port <= 65535 {
+			d.LoopBack = append(d.LoopBack, LoopBack{IP: e.IP.Unmap(), Port: uint16(e.Port), Protocol: sp.Protocol})
+		}
+	}
 }
 
 func vsFor(sp *proxy.ServicePort, ip netip.Addr, port int32, scheduler string) VirtualServer {

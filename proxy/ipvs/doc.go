@@ -11,25 +11,34 @@
 //     with the affinity timeout. Real servers (weight 1) are
 //     proxy.ClusterEndpoints for cluster IPs and proxy.ExternalEndpoints for
 //     the rest; ExternalLocal with no local endpoint leaves none.
+//
 //   - The dummy link nodeagent-ipvs0 (LinkName), left down, holding the
 //     cluster, external and load-balancer IPs as /32s: a local address makes
 //     the kernel deliver the packet to INPUT, where IPVS takes it. Node IPs
 //     are not bound; the node already has them.
+//
 //   - A FIXED set of companion iptables rules (CompanionRules), the same for
 //     one Service or 10,000: in nat, NODEAGENT-IPVS-POSTROUTING (jumped to
 //     first from POSTROUTING) masquerades packets marked with the masquerade
 //     bit, IPVS-forwarded connections from outside ClusterCIDR (node and
-//     node-port clients, so replies come back through us) and IPVS
-//     connections from a pod to a pod (hairpin); in filter,
+//     node-port clients, so replies come back through us) and packets
+//     whose destination IP:port and source IP are in the ipset
+//     LoopBackSet (a pod that reached itself through a service: hairpin);
+//     in filter,
 //     NODEAGENT-IPVS-FORWARD (first in FORWARD) accepts marked traffic and
 //     known connections, since IPVS replies cross FORWARD. Every chain we
 //     make is named NODEAGENT-IPVS-*.
 //
-// Known cost of a fixed rule set: iptables cannot match "source equals
-// destination", so hairpin masquerade covers every pod-to-pod connection
-// made through a service (the endpoint sees the node's address, not the
-// client pod's), and node-port traffic is masqueraded even with
-// externalTrafficPolicy Local. A per-endpoint ipset would fix both.
+//   - The ipset LoopBackSet (hash:ip,port,ip, kube-proxy's KUBE-LOOP-BACK):
+//     one entry IP,proto:port,IP per endpoint on this node, kept by the
+//     same diff as the virtual servers (Sets; real: netlink, in the
+//     backend's netns). iptables cannot match "source equals destination";
+//     the set can, so only a pod reaching itself is masqueraded and a pod
+//     reaching another pod through a service keeps its address.
+//
+// Known cost of a fixed rule set: node-port traffic is masqueraded even
+// with externalTrafficPolicy Local (kube-proxy keeps per-port ipsets for
+// that; not done here).
 //
 // # Sync: compute, diff, apply
 //
@@ -57,7 +66,9 @@
 // which a --cleanup run without a snapshot does not know, so they would
 // leak. A namespace shared with another IPVS user (keepalived) is not
 // supported. Cleanup also deletes the dummy link (and so its addresses)
-// and the NODEAGENT-IPVS-* chains with the jumps to them; it is idempotent.
+// and the NODEAGENT-IPVS-* chains with the jumps to them, then the ipset
+// LoopBackSet (the kernel refuses to destroy a set a rule still uses); it
+// is idempotent.
 // CleanupLeftovers does the same without a running backend and skips the
 // IPVS table, without error, on a kernel without IPVS.
 //

@@ -366,9 +366,78 @@ func sortedStrings[V any](m map[string]V) []string {
 	return out
 }
 
-// NewFake is a backend on fresh fakes, for other packages' tests.
+// NewFake is a backend on fresh fakes (its FakeSets in b.d.Sets).
 func NewFake(cfg Config, clk clock.PassiveClock) (*Backend, *FakeHandle, *FakeLinks, *FakeRules, error) {
-	h, l, r := NewFakeHandle(), NewFakeLinks(), NewFakeRules()
-	b, err := New(cfg, Deps{Handle: h, Links: l, Rules: r, Clock: clk})
+	h, l, r, s := NewFakeHandle(), NewFakeLinks(), NewFakeRules(), NewFakeSets()
+	s.Refs = func() bool { return strings.Contains(r.Save(), LoopBackSet) }
+	b, err := New(cfg, Deps{Handle: h, Links: l, Rules: r, Sets: s, Clock: clk})
 	return b, h, l, r, err
+}
+
+// FakeSets is an in-memory LoopBackSet. Exists says whether the set
+// exists; Refs, when set, makes DestroySet fail while it returns true (a
+// rule still refers to the set, as the kernel refuses).
+type FakeSets struct {
+	mu      sync.Mutex
+	Exists  bool
+	entries map[LoopBack]bool
+	Refs    func() bool
+}
+
+var _ Sets = &FakeSets{}
+
+// NewFakeSets is an empty fake with no set.
+func NewFakeSets() *FakeSets { return &FakeSets{entries: map[LoopBack]bool{}} }
+
+func (f *FakeSets) EnsureSet() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Exists = true
+	return nil
+}
+
+// Entries lists the set sorted.
+func (f *FakeSets) Entries() ([]LoopBack, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.Exists {
+		return nil, fmt.Errorf("ipset %s does not exist", LoopBackSet)
+	}
+	out := make([]LoopBack, 0, len(f.entries))
+	for l := range f.entries {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, compareLoopBack)
+	return out, nil
+}
+
+func (f *FakeSets) Add(l LoopBack) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.Exists {
+		return fmt.Errorf("add %s: ipset %s does not exist", l, LoopBackSet)
+	}
+	f.entries[l] = true
+	return nil
+}
+
+func (f *FakeSets) Del(l LoopBack) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.entries[l] {
+		return fmt.Errorf("delete %s: not in ipset %s", l, LoopBackSet)
+	}
+	delete(f.entries, l)
+	return nil
+}
+
+func (f *FakeSets) DestroySet() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Exists && f.Refs != nil && f.Refs() {
+		return fmt.Errorf("destroy ipset %s: still referenced by a rule", LoopBackSet)
+	}
+	f.Exists = false
+	clear(f.entries)
+	return nil
 }

@@ -70,17 +70,29 @@ func testNetns(t *testing.T, name string) string {
 
 // TestRealCleanupLeftoversInNetns is `nodeagent proxy --cleanup` on a
 // kernel without IPVS: it must succeed, and remove companion chains left
-// in the namespace (made here without the ipvs match, which needs IPVS).
+// in the namespace (made here without the ipvs match, which needs IPVS)
+// and then the hairpin ipset their rule matched.
 func TestRealCleanupLeftoversInNetns(t *testing.T) {
 	path := testNetns(t, "ipvs-cleanup")
 	rules, err := NewRules(path)
 	if err != nil {
 		t.Skipf("no iptables: %v", err)
 	}
+	sets := NewSets(path)
+	if err := sets.EnsureSet(); err != nil {
+		t.Fatalf("the hairpin ipset: %v", err)
+	}
+	hairpin := CompanionRules(DefaultConfig().Config)[0].Rules
 	leftover := FixedChains()
-	leftover[0].Rules = [][]string{{"-j", "MASQUERADE"}}
+	leftover[0].Rules = [][]string{{"-j", "MASQUERADE"}, hairpin[len(hairpin)-1]} // the set's rule, as the backend writes it
 	if err := rules.Ensure(leftover); err != nil {
 		t.Fatalf("Ensure: %v", err)
+	}
+	if got := iptablesSave(t, path); !strings.Contains(got, "--match-set "+LoopBackSet+" dst,dst,src") {
+		t.Fatalf("the hairpin rule is not in:\n%s", got)
+	}
+	if err := sets.DestroySet(); err == nil {
+		t.Fatal("the kernel let the ipset go while a rule matches it")
 	}
 	if err := rules.Ensure(leftover); err != nil { // idempotent: one jump, same rules
 		t.Fatalf("second Ensure: %v", err)
@@ -101,6 +113,9 @@ func TestRealCleanupLeftoversInNetns(t *testing.T) {
 		}
 		if got := iptablesSave(t, path); strings.Contains(got, ChainPrefix) {
 			t.Fatalf("chains left after cleanup:\n%s", got)
+		}
+		if _, err := sets.Entries(); err == nil {
+			t.Fatal("the hairpin ipset is left after cleanup")
 		}
 	}
 }

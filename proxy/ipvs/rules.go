@@ -50,7 +50,9 @@ func FixedChains() []Chain {
 
 // CompanionRules is what IPVS mode needs from iptables besides the virtual
 // servers: masquerade for IPVS-forwarded connections that would otherwise
-// not come back through this node, and accepting forwarded traffic that
+// not come back through this node and for a pod that reached itself
+// (LoopBackSet; other pod-to-pod connections keep the client's address),
+// and accepting forwarded traffic that
 // is marked for masquerade or belongs to a known connection (IPVS replies
 // cross FORWARD; a DROP policy there would break them).
 func CompanionRules(cfg proxy.Config) []Chain {
@@ -58,11 +60,11 @@ func CompanionRules(cfg proxy.Config) []Chain {
 	ipvsMasq := []string{"-m", "ipvs", "--ipvs", "--vdir", "ORIGINAL", "--vmethod", "MASQ"}
 	nat := [][]string{{"-m", "mark", "--mark", mark, "-m", "comment", "--comment", "marked for masquerade", "-j", "MASQUERADE"}}
 	if cfg.ClusterCIDR.IsValid() {
-		cidr := cfg.ClusterCIDR.String()
-		nat = append(nat,
-			concat(ipvsMasq, "!", "-s", cidr, "-m", "comment", "--comment", "service traffic from outside the pods", "-j", "MASQUERADE"),
-			concat(ipvsMasq, "-s", cidr, "-d", cidr, "-m", "comment", "--comment", "pod to pod through a service (hairpin)", "-j", "MASQUERADE"))
+		nat = append(nat, concat(ipvsMasq, "!", "-s", cfg.ClusterCIDR.String(),
+			"-m", "comment", "--comment", "service traffic from outside the pods", "-j", "MASQUERADE"))
 	}
+	nat = append(nat, []string{"-m", "set", "--match-set", LoopBackSet, "dst,dst,src",
+		"-m", "comment", "--comment", "a pod reaching itself through a service (hairpin)", "-j", "MASQUERADE"})
 	filter := [][]string{
 		{"-m", "mark", "--mark", mark, "-j", "ACCEPT"},
 		{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
