@@ -23,7 +23,8 @@
 # A failed check is reported and the checks that do not depend on it go on;
 # the exit status is 0 only when every check passed. The VMs, their
 # overlays and taps, the bridge and the namespace are removed at the end, also
-# on failure (VM_KEEP=1 keeps them: hack/vm/vm.sh ssh vm1; vm.sh down --all).
+# on failure (VM_KEEP=1 keeps them: hack/vm/vm.sh ssh vm1; vm.sh down vm1,
+# vm2, vm3).
 # Console logs: /var/log/nodeagent/vm/vmN.console.log.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -78,7 +79,7 @@ finish() {
     done
   fi
   if [ "${VM_KEEP:-}" = 1 ]; then
-    echo "VM_KEEP=1: VMs ${VMS[*]} stay (hack/vm/vm.sh down --all removes them)"
+    echo "VM_KEEP=1: VMs ${VMS[*]} stay (hack/vm/vm.sh down NAME removes each; the lab goes with the last)"
   else
     for n in "${VMS[@]}"; do bash "$REPO_ROOT/hack/vm/vm.sh" down "$n" || true; done
   fi
