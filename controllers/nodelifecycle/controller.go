@@ -2,6 +2,7 @@ package nodelifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -59,6 +60,7 @@ type Controller struct {
 	client kubernetes.Interface
 	nodes  corelisters.NodeLister
 	leases coordinationlisters.LeaseLister
+	pods   corelisters.PodLister
 	synced []cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
 	clock  clock.WithTicker
@@ -66,13 +68,13 @@ type Controller struct {
 	log    *slog.Logger
 }
 
-// New wires the controller to node and lease informers from factory. clk
+// New wires the controller to node, lease and pod informers from factory. clk
 // drives the monitor period, the work queue's delays and "now".
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, clk clock.WithTicker, cfg Config) *Controller {
 	cfg = cfg.withDefaults()
-	nodes, leases := factory.Core().V1().Nodes(), factory.Coordination().V1().Leases()
-	c := &Controller{client: client, nodes: nodes.Lister(), leases: leases.Lister(), clock: clk, cfg: cfg, log: log,
-		synced: []cache.InformerSynced{nodes.Informer().HasSynced, leases.Informer().HasSynced},
+	nodes, leases, pods := factory.Core().V1().Nodes(), factory.Coordination().V1().Leases(), factory.Core().V1().Pods()
+	c := &Controller{client: client, nodes: nodes.Lister(), leases: leases.Lister(), pods: pods.Lister(), clock: clk, cfg: cfg, log: log,
+		synced: []cache.InformerSynced{nodes.Informer().HasSynced, leases.Informer().HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk}),
 	}
@@ -119,7 +121,9 @@ func (c *Controller) enqueueAll() {
 }
 
 // sync evaluates one node and applies the decision: conditions through
-// nodes/status first, then taints through the node itself.
+// nodes/status first, then taints through the node itself; then, while
+// the node is silent (Ready Unknown), its pods still Ready are marked not
+// Ready (every check, so that a failed write is tried again).
 func (c *Controller) sync(ctx context.Context, name string) error {
 	node, err := c.nodes.Get(name)
 	if apierrors.IsNotFound(err) {
@@ -134,10 +138,35 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	}
 	now := c.clock.Now()
 	d := Evaluate(node, lease, now, c.cfg.GracePeriod)
-	if d.Empty() {
+	if !d.Empty() {
+		if node, err = c.apply(ctx, node, d, now); err != nil {
+			return err
+		}
+	}
+	if !silent(node) {
 		return nil
 	}
-	return c.apply(ctx, node, d, now)
+	return c.markPodsNotReady(ctx, node.Name, now)
+}
+
+// markPodsNotReady writes Ready=False on the node's pods that are Ready.
+func (c *Controller) markPodsNotReady(ctx context.Context, nodeName string, now time.Time) error {
+	all, err := c.pods.List(labels.Everything())
+	if err != nil {
+		return fmt.Errorf("list pods from cache: %w", err)
+	}
+	var errs []error
+	for _, p := range PodsNotReady(all, nodeName, now) {
+		_, err := c.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("mark pod %s/%s not ready: %w", p.Namespace, p.Name, err))
+		default:
+			c.log.Info("pod marked not ready: its node stopped reporting", "pod", p.Namespace+"/"+p.Name, "node", nodeName)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // lease returns the node's Lease, or nil when it has none.
@@ -152,24 +181,26 @@ func (c *Controller) lease(name string) (*coordinationv1.Lease, error) {
 	return l, nil
 }
 
-func (c *Controller) apply(ctx context.Context, node *corev1.Node, d Decision, now time.Time) error {
+// apply writes d and returns the node as last written.
+func (c *Controller) apply(ctx context.Context, node *corev1.Node, d Decision, now time.Time) (*corev1.Node, error) {
 	nodes := c.client.CoreV1().Nodes()
 	if len(d.MarkUnknown) > 0 {
 		updated, err := nodes.UpdateStatus(ctx, withConditions(node, d.MarkUnknown, now), metav1.UpdateOptions{})
 		if err != nil {
-			return fmt.Errorf("mark node %s conditions unknown: %w", node.Name, err)
+			return nil, fmt.Errorf("mark node %s conditions unknown: %w", node.Name, err)
 		}
 		c.log.Info("node stopped reporting", "node", node.Name, "conditions", len(d.MarkUnknown))
 		node = updated
 	}
 	if len(d.AddTaints) == 0 && len(d.RemoveTaints) == 0 {
-		return nil
+		return node, nil
 	}
-	if _, err := nodes.Update(ctx, withTaints(node, d.AddTaints, d.RemoveTaints), metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update taints of node %s: %w", node.Name, err)
+	updated, err := nodes.Update(ctx, withTaints(node, d.AddTaints, d.RemoveTaints), metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("update taints of node %s: %w", node.Name, err)
 	}
 	c.log.Info("node taints", "node", node.Name, "added", taintStrings(d.AddTaints), "removed", taintStrings(d.RemoveTaints))
-	return nil
+	return updated, nil
 }
 
 func taintStrings(ts []corev1.Taint) []string {

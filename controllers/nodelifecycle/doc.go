@@ -1,7 +1,7 @@
 // Package nodelifecycle notices nodes whose agent has stopped reporting,
 // and keeps the node.kubernetes.io/* condition taints in step with the
 // node's conditions, as kube-controller-manager's node lifecycle
-// controller does (without evicting pods).
+// controller does (marking their pods not Ready, without evicting them).
 //
 // Each node renews a Lease named after it in kube-node-lease. A node whose
 // last sign of life (the newer of the Lease's spec.renewTime and the Ready
@@ -24,6 +24,13 @@
 // Only these taints are added or removed here; other taints are left alone.
 // So the unreachable taints stay until the agent is back and posts
 // Ready=True, and then go.
+//
+// While a node's Ready is Unknown, its pods whose Ready condition is True
+// get it False (kube's MarkPodsNotReady; PodsNotReady is the pure part),
+// so that the endpoint controllers take them out of their Services; the
+// agent, once back, writes its pods' status again. Pods are not evicted:
+// a replacement elsewhere needs the pod deleted (kubectl delete pod
+// --force --grace-period=0 for a machine that is gone).
 //
 // Evaluate is the pure decision, table-tested. The Controller around it
 // checks every node every monitor period (and whenever a node or its Lease

@@ -10,12 +10,34 @@
 #   guest-install.sh          all of it: the README's install, the service started
 #   guest-install.sh deps     only make deps and the test image (for the e2e suite,
 #                             which starts its own servers)
+#   guest-install.sh join     after deps: the README's join of this machine as a
+#                             node, the join command (a line) read from stdin
 set -euo pipefail
 mode=${1:-all}
 cd "$(dirname "$0")/../.."
 kit=host
 
 step() { printf '==> [vm] %s\n' "$1"; }
+
+# join: README "Several machines": nodeagent-join.service with the join
+# command in /etc/nodeagent/join.env.
+join() {
+  local cmd
+  IFS= read -r cmd
+  [[ $cmd == "nodeagent join "* ]] || { echo "stdin: want the join command (nodeagent join ...), got \"${cmd:0:40}\"" >&2; return 1; }
+  step "the README's join: nodeagent, the join unit, the join command in /etc/nodeagent/join.env"
+  sudo install -m 0755 bin/nodeagent bin/nodeagent-pause bin/nodeagent-logger /usr/local/bin/
+  sudo install -m 0644 examples/systemd/nodeagent-join.service /etc/systemd/system/
+  sudo install -d -m 0700 /etc/nodeagent
+  echo "$cmd" | sudo sh -c 'umask 077; sed "s/^nodeagent join /NODEAGENT_JOIN=/" >/etc/nodeagent/join.env'
+  step "systemctl enable --now nodeagent-join (returns once the node is Ready: Type=notify)"
+  sudo systemctl daemon-reload && sudo systemctl enable --now nodeagent-join
+}
+
+if [ "$mode" = join ]; then
+  join
+  exit 0
+fi
 
 step "containerd and the registry from the host, where make deps puts them"
 install -m 0755 "$kit/containerd" "$kit/containerd-shim-runc-v2" "$kit/ctr" /usr/local/bin/

@@ -3,7 +3,8 @@
 # it after hack/lib.sh; do not run it.
 #
 # Network safety: a VM's NIC is a tap on a bridge inside a lab network
-# namespace (nalab-vm-NAME, made by `nodeagent lab up`); qemu runs in that
+# namespace (nalab-vm-NAME, made by `nodeagent lab up`; or one shared by
+# several VMs, nalab-$VM_LAB, for make vm-cluster); qemu runs in that
 # namespace and the host reaches the VM only from inside it (ssh through
 # `ip netns exec`). Nothing of a VM touches the host's own network namespace.
 
@@ -29,9 +30,17 @@ VM_PACKAGES=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools zs
   openssh-server iproute2 nftables iptables ipset ipvsadm kmod e2fsprogs xfsprogs
   ca-certificates make sudo procps less libnss-myhostname "${APT_PACKAGES[@]}")
 
-# vm_ns NAME: the lab node (network namespace) a VM lives in.
-vm_lab() { echo "vm-$1"; }
-vm_ns() { echo "nalab-vm-$1"; }
+# vm_lab NAME: the lab node (network namespace) a VM lives in: the one it
+# came up in (recorded in its directory), else $VM_LAB (several VMs on one
+# bridge, as make vm-cluster's), else its own, vm-NAME.
+vm_lab() {
+  local f
+  f="$(vm_dir "$1")/lab"
+  if [ -f "$f" ]; then cat "$f"; else echo "${VM_LAB:-vm-$1}"; fi
+}
+vm_ns() { echo "nalab-$(vm_lab "$1")"; }
+# vm_tap NAME: the VM's tap on the bridge (one per VM, so that VMs share a bridge).
+vm_tap() { echo "navm$(vm_index "$1")"; }
 
 # vm_index NAME: the VM's number on the bridge (2..254), from its name.
 vm_index() { echo $(( ($(printf '%s' "$1" | cksum | cut -d' ' -f1) % 200) + 10 )); }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # hack/vm/vm.sh up|down|ssh|list ...: Debian VMs under KVM, each inside a lab
-# network namespace of its own (see hack/vm/lib.sh for the network rule).
+# network namespace of its own, or several on one bridge in a shared one
+# (VM_LAB=LAB vm.sh up NAME; see hack/vm/lib.sh for the network rule).
 #   vm.sh up NAME [--kit DIR]  boot a fresh VM (a qcow2 overlay on the cached
 #                            base image; `make vm` builds the base); DIR goes
 #                            in as a read-only disk labelled nodeagent-kit
 #                            (faster than scp under TCG)
 #   vm.sh ssh NAME [CMD...]  run CMD (or a shell) as root in the VM
-#   vm.sh down NAME          stop it and remove its overlay, tap, bridge, namespace
+#   vm.sh down NAME          stop it and remove its overlay and tap, and the bridge
+#                            and namespace when no other VM is in them
 #   vm.sh down --all         the same for every VM (also: vm.sh --cleanup)
 #   vm.sh list
 # The serial console goes to /var/log/nodeagent/vm/NAME.console.log and stays
@@ -26,16 +28,44 @@ valid_name() {
   [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$ ]] || die "VM name \"$1\": want 1-32 lower-case letters, digits or '-', not starting or ending with '-'"
 }
 
-# network NAME: the lab namespace with a bridge and the VM's tap in it.
+# network NAME: the lab namespace with a bridge (made by the first VM in
+# it; VMs that come up together take turns: flock) and the VM's tap on
+# that bridge.
 network() {
-  local name=$1 ns
+  local name=$1 ns tap bin
   ns=$(vm_ns "$name")
-  "$(nodeagent_bin)" lab up "$(vm_lab "$name")" >/dev/null
-  ip -n "$ns" link add "$VM_BRIDGE" type bridge
-  ip -n "$ns" addr add "$VM_NET.1/24" dev "$VM_BRIDGE"
-  ip -n "$ns" link set "$VM_BRIDGE" up
-  ip -n "$ns" tuntap add dev navm0 mode tap
-  ip -n "$ns" link set navm0 master "$VM_BRIDGE" up
+  tap=$(vm_tap "$name")
+  bin=$(nodeagent_bin)
+  (
+    flock 9
+    if ! ip -n "$ns" link show "$VM_BRIDGE" >/dev/null 2>&1; then
+      "$bin" lab up "$(vm_lab "$name")" >/dev/null
+      ip -n "$ns" link add "$VM_BRIDGE" type bridge
+      ip -n "$ns" addr add "$VM_NET.1/24" dev "$VM_BRIDGE"
+      ip -n "$ns" link set "$VM_BRIDGE" up
+    fi
+  ) 9>"$VM_STATE/.network.lock"
+  ip -n "$ns" tuntap add dev "$tap" mode tap
+  ip -n "$ns" link set "$tap" master "$VM_BRIDGE" up
+}
+
+# vms_in LAB: the VMs (with a state directory) that live in lab LAB.
+vms_in() {
+  local d
+  for d in "$VM_STATE"/*/lab; do
+    [ -f "$d" ] && [ "$(cat "$d")" = "$1" ] && basename "$(dirname "$d")"
+  done
+  return 0
+}
+
+# address_free NAME: no other VM in NAME's lab has NAME's address (the
+# address comes from a hash of the name).
+address_free() {
+  local other
+  for other in $(vms_in "$(vm_lab "$1")"); do
+    [ "$other" = "$1" ] || [ "$(vm_index "$other")" != "$(vm_index "$1")" ] ||
+      die "VMs $1 and $other would both be $(vm_ip "$1") in lab $(vm_lab "$1"): pick another name"
+  done
 }
 
 # accel: the qemu accelerator options. VM_ACCEL=kvm|tcg|auto (default auto).
@@ -111,7 +141,7 @@ boot() {
     -kernel "$base/vmlinuz" -initrd "$base/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 net.ifnames=0 ip=$ip::$VM_NET.1:255.255.255.0:$name:eth0:off systemd.hostname=$name" \
     -drive "file=$dir/disk.qcow2,if=virtio,format=qcow2,discard=unmap" \
-    -netdev tap,id=n0,ifname=navm0,script=no,downscript=no \
+    -netdev "tap,id=n0,ifname=$(vm_tap "$name"),script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:$(printf '%02x' "$(vm_index "$name")")" \
     -device virtio-rng-pci "${kit[@]}" \
     -serial "file:$VM_LOGS/$name.console.log" \
@@ -134,15 +164,18 @@ up() {
   dir=$(vm_dir "$name")
   [ ! -e "$dir" ] || die "VM $name exists ($dir): 'hack/vm/vm.sh down $name' first"
   [ -f "$(vm_base_dir)/root.img" ] || bash "$REPO_ROOT/hack/vm/image.sh"
-  step "VM $name: network namespace $(vm_ns "$name"), bridge $VM_BRIDGE, tap navm0"
+  address_free "$name"
+  step "VM $name: network namespace $(vm_ns "$name"), bridge $VM_BRIDGE, tap $(vm_tap "$name")"
   mkdir -p "$dir"
   trap "on_up_error $name" EXIT # name is validated: no quoting needed
+  vm_lab "$name" >"$dir/lab.tmp" && mv "$dir/lab.tmp" "$dir/lab"
   network "$name"
   step "VM $name: boot ($VM_CPUS vCPU, $VM_MEM MiB, console $VM_LOGS/$name.console.log)"
   boot "$name" "$kit"
   step "VM $name: wait for ssh on $(vm_ip "$name")"
-  # 300 s: under TCG on a busy machine the boot alone takes 50-150 s.
-  if ! wait_for 300 "ssh into VM $name" vm_ssh "$name" true; then
+  # 300 s: under TCG on a busy machine the boot alone takes 50-150 s
+  # (VM_BOOT_TIMEOUT: more for VMs that boot together).
+  if ! wait_for "${VM_BOOT_TIMEOUT:-300}" "ssh into VM $name" vm_ssh "$name" true; then
     tail -n 40 "$VM_LOGS/$name.console.log" >&2 || true
     false
   fi
@@ -163,15 +196,20 @@ stop_qemu() {
 }
 
 down() {
-  local name=$1
+  local name=$1 lab ns
   valid_name "$name"
+  lab=$(vm_lab "$name")
+  ns=nalab-$lab
   stop_qemu "$name"
-  # lab down kills whatever still runs in the namespace and removes it,
-  # with the bridge and the tap in it.
-  if ip netns list | grep -qx "$(vm_ns "$name")\( .*\)\?"; then
-    "$(nodeagent_bin)" lab down "$(vm_lab "$name")" >/dev/null
+  if [ -d "$(vm_dir "$name")" ]; then
+    ip -n "$ns" link del "$(vm_tap "$name")" 2>/dev/null || true
+    rm -rf "$(vm_dir "$name")"
   fi
-  rm -rf "$(vm_dir "$name")"
+  # The last VM of a lab takes it down: lab down kills whatever still runs
+  # in the namespace and removes it, with the bridge in it.
+  if [ -z "$(vms_in "$lab")" ] && ip netns list | grep -qx "$ns\( .*\)\?"; then
+    "$(nodeagent_bin)" lab down "$lab" >/dev/null
+  fi
 }
 
 names() {
