@@ -74,7 +74,7 @@ func TestJoinWithToken(t *testing.T) {
 	}
 	waitRoutes(t, nodeA, "10.244.1.0/24 via "+ipB)
 	waitRoutes(t, nodeB, "10.244.0.0/24 via "+ipA)
-	l.k.ok(strings.ReplaceAll(strings.ReplaceAll(backendYAML, "NAME", "on-b"), "spec:\n", "spec:\n  nodeName: "+nameB+"\n"), "apply", "-f", "-")
+	l.k.ok(pinnedBackend("on-b", nameB), "apply", "-f", "-")
 	l.waitFor(t, 90*time.Second, "pod/on-b", "{.status.conditions[?(@.type=='Ready')].status}", "True")
 	podB := l.jsonpath("pod/on-b", "{.status.podIP}")
 	l.wantAll(t, l.httpClient(nodeA.DialContext), "http://"+podB+":8080/hostname", []string{"on-b"})

@@ -37,21 +37,7 @@ func TestPodsReachEachOtherAcrossNodes(t *testing.T) {
 	l.waitFor(t, 60*time.Second, "node/"+nameB, "{.status.conditions[?(@.type=='Ready')].status}", "True")
 	l.waitFor(t, 10*time.Second, "node/"+nameB, "{.spec.podCIDR}", "10.244.1.0/24")
 
-	pinned := func(name, node string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(backendYAML, "NAME", name), "spec:\n", "spec:\n  nodeName: "+node+"\n")
-	}
-	l.k.ok(pinned("web-a", nameA)+"---\n"+pinned("web-b", nameB)+`---
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: svc-web}
-  ports: [{port: 80, targetPort: 8080}]
-`, "apply", "-f", "-")
-	for _, p := range []string{"web-a", "web-b"} {
-		l.waitFor(t, 90*time.Second, "pod/"+p, "{.status.conditions[?(@.type=='Ready')].status}", "True")
-	}
-	podA, podB := l.jsonpath("pod/web-a", "{.status.podIP}"), l.jsonpath("pod/web-b", "{.status.podIP}")
+	podA, podB := l.webOnEachNode(t, nameA, nameB)
 	t.Logf("web-a %s on %s, web-b %s on %s", podA, nameA, podB, nameB)
 
 	waitRoutes(t, nodeA, "10.244.1.0/24 via "+ipB)
@@ -102,6 +88,30 @@ func startServerNode(t *testing.T, n *lab.Node, ip string, extra ...string) *age
 	l.k = &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	l.waitFor(t, 60*time.Second, "node/"+nodeName, "{.status.conditions[?(@.type=='Ready')].status}", "True")
 	return l
+}
+
+// pinnedBackend is backendYAML's pod, named name, bound to node.
+func pinnedBackend(name, node string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(backendYAML, "NAME", name), "spec:\n", "spec:\n  nodeName: "+node+"\n")
+}
+
+// webOnEachNode applies pod web-a on nameA, web-b on nameB and the
+// Service web over both, waits until both pods are Ready and returns
+// their IPs.
+func (l *agentLab) webOnEachNode(t *testing.T, nameA, nameB string) (podA, podB string) {
+	t.Helper()
+	l.k.ok(pinnedBackend("web-a", nameA)+"---\n"+pinnedBackend("web-b", nameB)+`---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: svc-web}
+  ports: [{port: 80, targetPort: 8080}]
+`, "apply", "-f", "-")
+	for _, p := range []string{"web-a", "web-b"} {
+		l.waitFor(t, 90*time.Second, "pod/"+p, "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	}
+	return l.jsonpath("pod/web-a", "{.status.podIP}"), l.jsonpath("pod/web-b", "{.status.podIP}")
 }
 
 // linkNodes joins two lab nodes with a veth pair, ipA/24 and ipB/24.

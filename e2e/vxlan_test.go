@@ -45,21 +45,7 @@ func TestPodsReachEachOtherAcrossRoutedNodesWithVXLAN(t *testing.T) {
 	l.waitFor(t, 60*time.Second, "node/"+nameB, "{.status.conditions[?(@.type=='Ready')].status}", "True")
 	l.waitFor(t, 10*time.Second, "node/"+nameB, "{.spec.podCIDR}", "10.244.1.0/24")
 
-	pinned := func(name, node string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(backendYAML, "NAME", name), "spec:\n", "spec:\n  nodeName: "+node+"\n")
-	}
-	l.k.ok(pinned("web-a", nameA)+"---\n"+pinned("web-b", nameB)+`---
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: svc-web}
-  ports: [{port: 80, targetPort: 8080}]
-`, "apply", "-f", "-")
-	for _, p := range []string{"web-a", "web-b"} {
-		l.waitFor(t, 90*time.Second, "pod/"+p, "{.status.conditions[?(@.type=='Ready')].status}", "True")
-	}
-	podA, podB := l.jsonpath("pod/web-a", "{.status.podIP}"), l.jsonpath("pod/web-b", "{.status.podIP}")
+	podA, podB := l.webOnEachNode(t, nameA, nameB)
 	nsA, nsB := l.dirs.NetNSPrefix+l.jsonpath("pod/web-a", "{.metadata.uid}"), dirsB.NetNSPrefix+l.jsonpath("pod/web-b", "{.metadata.uid}")
 	fromPodA, fromPodB := l.httpClient(netnsDialer(nsA)), l.httpClient(netnsDialer(nsB))
 	t.Logf("web-a %s on %s, web-b %s on %s", podA, nameA, podB, nameB)
