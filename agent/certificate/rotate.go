@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,6 +54,10 @@ type ManagerConfig struct {
 	// ExpiredGrace ago and the API server refuses to renew it (a node that
 	// can bootstrap again); else it keeps trying.
 	StopWhenExpired bool
+	// Identity, when set, is the client identity the certificate is for
+	// instead of the node's (the node's proxy: system:kube-proxy); the
+	// renewals are asked for with the node's credentials.
+	Identity *Identity
 	// Names, when set, makes this the node's serving certificate manager
 	// (kubelet's --rotate-server-certificates): it asks the kubelet-serving
 	// signer for a certificate for these names, and has none (Initial is
@@ -60,7 +65,16 @@ type ManagerConfig struct {
 	Names func() Names
 }
 
-// Manager holds the node's client or serving certificate and renews it.
+// Identity is a client certificate's subject other than the node's, the
+// signer asked and what the CSRs' names begin with.
+type Identity struct {
+	Subject      pkix.Name
+	Signer       string
+	GenerateName string
+}
+
+// Manager holds the node's client or serving certificate (or the client
+// certificate of another Identity) and renews it.
 type Manager struct {
 	c   ManagerConfig
 	log *slog.Logger
@@ -99,8 +113,11 @@ func (m *Manager) serving() bool { return m.c.Names != nil }
 
 // what names the certificate in messages.
 func (m *Manager) what() string {
-	if m.serving() {
+	switch {
+	case m.serving():
 		return "serving certificate"
+	case m.c.Identity != nil:
+		return m.c.Identity.Subject.CommonName + " client certificate"
 	}
 	return "client certificate"
 }
@@ -215,8 +232,11 @@ func (m *Manager) renew(ctx context.Context, client kubernetes.Interface) error 
 	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
 	defer cancel()
 	r := nodeRequest("", "csr-", key, m.c.NodeName)
-	if m.serving() {
+	switch id := m.c.Identity; {
+	case m.serving():
 		r = servingRequest(key, m.c.NodeName, m.c.Names())
+	case id != nil:
+		r = request{generateName: id.GenerateName, key: key, subject: id.Subject, signer: id.Signer, usages: clientUsages}
 	}
 	certPEM, err := requestCertificate(ctx, client, r, m.log)
 	if err != nil {

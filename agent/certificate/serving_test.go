@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"errors"
 	"net"
 	"os"
@@ -91,5 +92,47 @@ func TestServingManagerRefusesAStalePair(t *testing.T) {
 	waitFor(t, "the new serving certificate", func() bool { return f.m.Current() != nil })
 	if !covers(f.m.Current().Leaf, servingNames) {
 		t.Errorf("the new certificate is for %v %v", f.m.Current().Leaf.DNSNames, f.m.Current().Leaf.IPAddresses)
+	}
+}
+
+// A Manager of another identity (the node's proxy) renews that identity's
+// certificate: subject system:kube-proxy in no group, the
+// kube-apiserver-client signer, client usages, stored under its own
+// prefix; the node's own pairs are untouched.
+func TestManagerRenewsAnotherIdentity(t *testing.T) {
+	f := newRotationFixture(t, approve)
+	dir := filepath.Join(t.TempDir(), "pki")
+	cfg := f.m.c
+	cfg.Store = Store{Dir: dir, Prefix: "kube-proxy-client"}
+	cfg.Identity = &Identity{Subject: pkix.Name{CommonName: "system:kube-proxy"}, Signer: certificatesv1.KubeAPIServerClientSignerName, GenerateName: "kube-proxy-csr-"}
+	m, err := NewManager(cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	f.run(t)
+	waitFor(t, "the rotation timer", f.clock.HasWaiters)
+	f.clock.Step(80 * time.Second)
+	waitFor(t, "the rotation", func() bool { return f.rotated.Load() == 1 })
+	reqs := f.signer.requests()
+	if len(reqs) != 1 || reqs[0].GenerateName != "kube-proxy-csr-" || reqs[0].Spec.SignerName != "kubernetes.io/kube-apiserver-client" ||
+		!slices.Equal(reqs[0].Spec.Usages, []certificatesv1.KeyUsage{"digital signature", "client auth"}) {
+		t.Fatalf("requests %+v", reqs)
+	}
+	req, err := parseRequest(reqs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Subject.CommonName != "system:kube-proxy" || len(req.Subject.Organization) != 0 || len(req.DNSNames)+len(req.IPAddresses) != 0 {
+		t.Errorf("request subject %v names %v %v", req.Subject, req.DNSNames, req.IPAddresses)
+	}
+	if f.m.Current().Leaf.Subject.CommonName != "system:kube-proxy" {
+		t.Errorf("current certificate is %v's", f.m.Current().Leaf.Subject)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kube-proxy-client-current.pem")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kubelet-client-current.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the proxy's pair written as the node's: %v", err)
 	}
 }

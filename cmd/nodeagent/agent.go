@@ -213,7 +213,7 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	}
 	env.ready.addCheck("agent", a.Healthy)
 	go waitNodeReady(ctx, client, o.cfg.NodeName, env.ready.marker("node"))
-	pc, err := proxyClient(o.proxyKubeconfig, client)
+	pc, err := proxyClient(ctx, env.log.With("component", "certificate", "node", o.cfg.NodeName), o, client)
 	if err != nil {
 		return err
 	}
@@ -234,18 +234,26 @@ func startAgent(ctx context.Context, env *environment, o *agentOptions, restCfg 
 	return err
 }
 
-// proxyClient is the embedded proxy's client: with kubeconfig's
+// proxyClient is the embedded proxy's client: with --proxy-kubeconfig's
 // credentials when one is given, as kube-proxy runs beside kubelet under
-// its own identity; else the node's client.
-func proxyClient(kubeconfig string, node kubernetes.Interface) (kubernetes.Interface, error) {
-	if kubeconfig == "" {
+// its own identity (a system:kube-proxy certificate is renewed: see
+// rotatingProxyConfig); else the node's client.
+func proxyClient(ctx context.Context, log *slog.Logger, o *agentOptions, node kubernetes.Interface) (kubernetes.Interface, error) {
+	if o.proxyKubeconfig == "" {
 		return node, nil
 	}
-	c, err := clientFor(kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.proxyKubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--proxy-kubeconfig: %w", err)
 	}
-	return c, nil
+	cfg, m, err := rotatingProxyConfig(log, o, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--proxy-kubeconfig: %w", err)
+	}
+	if m != nil {
+		go m.Run(ctx, node) // ends with ctx: no StopWhenExpired
+	}
+	return kubernetes.NewForConfig(cfg)
 }
 
 // shutdownInhibitor is logind when graceful node shutdown is asked for and

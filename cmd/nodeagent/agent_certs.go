@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509/pkix"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nodeagent/nodeagent/agent"
 	"github.com/nodeagent/nodeagent/agent/certificate"
+	"github.com/nodeagent/nodeagent/controllers/certificates"
 )
 
 // certOptions are kubelet's TLS bootstrapping and client certificate
@@ -136,4 +138,44 @@ func runRotation(ctx context.Context, m *certificate.Manager, client kubernetes.
 			stop(fmt.Errorf("%w; stopping so that a restart bootstraps with --bootstrap-kubeconfig", err))
 		}
 	}()
+}
+
+// proxyPairPrefix names the proxy's pairs in the cert dir.
+const proxyPairPrefix = "kube-proxy-client"
+
+// rotatingProxyConfig is cfg (--proxy-kubeconfig's) with a transport that
+// presents the current system:kube-proxy certificate, and the Manager that
+// renews it at 70-90 % of its life through a CSR the node makes with its
+// own credentials (nodeagent's server approves kubeproxyclient requests
+// of nodes), stored as <cert-dir>/kube-proxy-client-current.pem. cfg and
+// nil without --rotate-certificates, or for a kubeconfig whose identity is
+// another (a token, another user): nothing renews those.
+func rotatingProxyConfig(log *slog.Logger, o *agentOptions, cfg *rest.Config) (*rest.Config, *certificate.Manager, error) {
+	if !o.certs.rotate {
+		return cfg, nil, nil
+	}
+	initial, err := certificate.ConfigCertificate(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("its client certificate: %w", err)
+	}
+	if initial == nil || initial.Leaf.Subject.CommonName != certificates.ProxyUser || len(initial.Leaf.Subject.Organization) > 0 {
+		return cfg, nil, nil
+	}
+	store, err := o.certStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	store.Prefix = proxyPairPrefix
+	var closeAll func()
+	m, err := certificate.NewManager(certificate.ManagerConfig{Store: store, NodeName: o.cfg.NodeName, Initial: initial,
+		Clock: clock.RealClock{}, Jitter: rand.Float64, OnRotate: func() { closeAll() },
+		Identity: &certificate.Identity{Subject: pkix.Name{CommonName: certificates.ProxyUser}, Signer: certificates.ClientSigner, GenerateName: "kube-proxy-csr-"}}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, closeAll, err = certificate.RotatingConfig(cfg, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, m, nil
 }

@@ -107,6 +107,7 @@ SH
 # systemctl restart with the proxy switched to ipvs: no container restarts.
 read -r -d '' RESTART <<'SH' || true
 before=$(container)
+nft list table ip nodeagent >/dev/null # the nftables mode's table, before the switch
 sed -i '0,/^  proxy-mode: .*/s//  proxy-mode: ipvs/' /etc/nodeagent/config.yaml
 grep -m1 'proxy-mode' /etc/nodeagent/config.yaml | grep -q ipvs
 systemctl restart nodeagent # Type=notify: returns once the node is Ready again
@@ -119,6 +120,11 @@ ip=$(kubectl get service smoke -o jsonpath='{.spec.clusterIP}')
 serve_check "$ip"
 ipvsadm -Ln -t "$ip:80" | grep -q -- '->'
 echo "==> [vm] proxy mode ipvs: $(ipvsadm -Ln -t "$ip:80" | grep -c -- '-> [0-9]') real server(s) behind $ip:80, and it answers"
+if nft list table ip nodeagent >/dev/null 2>&1; then
+  echo "the nftables mode's table ip nodeagent is still there after the switch to ipvs" >&2
+  exit 1
+fi
+echo "==> [vm] the nftables mode's table is gone; $(iptables-save -t nat | grep -c -- '--match-set NODEAGENT-IPVS-LOOP-BACK') hairpin rule on the LOOP-BACK ipset"
 SH
 
 # After the reboot: the node and the pod are back, the Service answers.
