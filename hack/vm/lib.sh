@@ -48,7 +48,7 @@ vm_ip() { echo "$VM_NET.$(vm_index "$1")"; }
 vm_dir() { echo "$VM_STATE/$1"; }
 
 vm_ssh_opts() {
-  echo "-i $VM_KEY -o UserKnownHostsFile=$(vm_dir "$1")/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR"
+  echo "-i $VM_KEY -o UserKnownHostsFile=$(vm_dir "$1")/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=6 -o LogLevel=ERROR"
 }
 
 # vm_ssh NAME ARGS...: run a command as root in the VM, from inside its lab namespace.

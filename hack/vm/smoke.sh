@@ -82,7 +82,9 @@ echo "==> [vm] the pod's process is in cgroup $cg; memory.max $(cat "/sys/fs/cgr
 n=$(journalctl -u nodeagent --no-pager -o cat | wc -l)
 echo "==> [vm] journald holds $n lines of nodeagent's log"
 [ "$n" -gt 0 ]
-journalctl -u nodeagent --no-pager -o cat | grep -m1 'msg=ready component=systemd part=proxy'
+# read whole first: grep -m1 on the pipe ends journalctl with SIGPIPE (141)
+log=$(journalctl -u nodeagent --no-pager -o cat)
+grep -m1 'msg=ready component=systemd part=proxy' <<<"$log"
 echo "==> [vm] systemd's status line: $(systemctl show -P StatusText nodeagent)"
 systemctl show -P StatusText nodeagent | grep -q '^ready: api, node, proxy'
 
