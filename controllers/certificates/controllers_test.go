@@ -76,6 +76,31 @@ func approved(t *testing.T, client *fake.Clientset, name string) (bool, string) 
 	return false, ""
 }
 
+// startedApprover is an approver on client's informers, started and
+// synced; they stop when the test ends.
+func startedApprover(t *testing.T, client *fake.Clientset) (*Approver, context.Context) {
+	t.Helper()
+	factory := informers.NewSharedInformerFactory(client, 0)
+	a := NewApprover(client, factory, discard, clocktesting.NewFakeClock(time.Now()))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	return a, ctx
+}
+
+// syncAll has a sync each CSR among objs once.
+func syncAll(t *testing.T, ctx context.Context, a *Approver, objs []runtime.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if c, ok := o.(*certificatesv1.CertificateSigningRequest); ok {
+			if err := a.sync(ctx, c.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func TestApproverApprovesWhatTheRequesterMayAskFor(t *testing.T) {
 	objs := []runtime.Object{
 		csr(t, "join", "system:bootstrap:abcdef", KubeletClientSigner, nodeSubject, clientUsages...),
@@ -93,17 +118,8 @@ func TestApproverApprovesWhatTheRequesterMayAskFor(t *testing.T) {
 		return (sub == "nodeclient" && user == "system:bootstrap:abcdef") || (sub == "selfnodeclient" && user == "system:node:n1") ||
 			(sub == "kubeproxyclient" && user == "system:bootstrap:abcdef")
 	})
-	factory := informers.NewSharedInformerFactory(client, 0)
-	a := NewApprover(client, factory, discard, clocktesting.NewFakeClock(time.Now()))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
-	for _, o := range objs {
-		if err := a.sync(ctx, o.(*certificatesv1.CertificateSigningRequest).Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, ctx := startedApprover(t, client)
+	syncAll(t, ctx, a, objs)
 	want := map[string]string{
 		"join":     "Auto approving kubelet client certificate after SubjectAccessReview.",
 		"renew":    "Auto approving self kubelet client certificate after SubjectAccessReview.",

@@ -1,7 +1,6 @@
 package certificates
 
 import (
-	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"net"
@@ -12,9 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
-	clocktesting "k8s.io/utils/clock/testing"
 )
 
 var servingUsages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}
@@ -57,19 +54,8 @@ func TestApproverApprovesANodesServingRequestForItsOwnNames(t *testing.T) {
 	}
 	client := fake.NewClientset(objs...)
 	asked := allowSAR(client, func(string, string) bool { return true })
-	factory := informers.NewSharedInformerFactory(client, 0)
-	a := NewApprover(client, factory, discard, clocktesting.NewFakeClock(time.Now()))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
-	for _, o := range objs {
-		if c, ok := o.(*certificatesv1.CertificateSigningRequest); ok {
-			if err := a.sync(ctx, c.Name); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	a, ctx := startedApprover(t, client)
+	syncAll(t, ctx, a, objs)
 	for name, want := range map[string]bool{"own": true, "other-nodes-ip": false, "foreign-name": false, "for-another-node": false,
 		"shared-ip": false, "admin-asks": false, "unregistered": false, "not-a-node": false} {
 		ok, msg := approved(t, client, name)
@@ -86,12 +72,7 @@ func TestApproverApprovesANodesServingRequestForItsOwnNames(t *testing.T) {
 // the Node lists them: the Node's change queues it.
 func TestServingRequestWaitsForItsNode(t *testing.T) {
 	client := fake.NewClientset(servingCSR(t, "early", "system:node:n1", nodeSubject, []string{"n1"}, "192.0.2.7"))
-	factory := informers.NewSharedInformerFactory(client, 0)
-	a := NewApprover(client, factory, discard, clocktesting.NewFakeClock(time.Now()))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
+	a, ctx := startedApprover(t, client)
 	key, _ := a.queue.Get() // the CSR's add
 	if err := a.sync(ctx, key); err != nil {
 		t.Fatal(err)
