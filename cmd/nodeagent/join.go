@@ -114,14 +114,21 @@ func runJoin(ctx context.Context, env *environment, args []string) error {
 	if err := ensureProxyCredentials(ctx, env, o.server, caPEM, o.token, proxy); err != nil {
 		return err
 	}
-	agentArgs := []string{"--bootstrap-kubeconfig", boot, "--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"), "--proxy-kubeconfig", proxy}
-	if !o.agentFlag("tls-cert-file") && !o.agentFlag("rotate-server-certificates") {
-		// so that the server reaches the agent for logs and exec
-		agentArgs = append(agentArgs, "--rotate-server-certificates")
-	}
-	agentArgs = append(agentArgs, o.agent...)
 	env.log.Info("joining the cluster", "server", o.server, "ca", certs.PinHash(ca), "credentials", o.dir)
-	return runAgent(ctx, env, agentArgs)
+	return runAgent(ctx, env, o.agentArgs(env.config))
+}
+
+// agentArgs are the arguments of the agent join runs: join's credentials
+// (given as flags, they win over the config file's agent section), then
+// the agent flags of join's command line.
+func (o joinOptions) agentArgs(cfg *commandConfig) []string {
+	args := []string{"--bootstrap-kubeconfig", filepath.Join(o.dir, "bootstrap.kubeconfig"),
+		"--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"), "--proxy-kubeconfig", filepath.Join(o.dir, "kube-proxy.kubeconfig")}
+	if !o.agentFlag("tls-cert-file") && !o.agentFlag("rotate-server-certificates") && !cfg.has("tls-cert-file") && !cfg.has("rotate-server-certificates") {
+		// so that the server reaches the agent for logs and exec
+		args = append(args, "--rotate-server-certificates")
+	}
+	return append(args, o.agent...)
 }
 
 // ensureProxyCredentials writes a kubeconfig for system:kube-proxy at path
