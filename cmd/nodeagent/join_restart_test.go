@@ -95,6 +95,9 @@ func TestJoinRestartDiscoversUnlessTheEarlierJoinMatches(t *testing.T) {
 			if down.calls != 1 || err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), want) {
 				t.Fatalf("discovery calls %d, error %v: want one and %q", down.calls, err, want)
 			}
+			if c.name == "first start" && strings.Contains(err.Error(), "not reused") {
+				t.Errorf("a first start speaks of credentials it does not have: %v", err)
+			}
 		})
 	}
 }
