@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +25,7 @@ func TestJoinWithToken(t *testing.T) {
 	l, nodeB := twoLinkedNodes(t, ipA, ipB)
 	nodeA, srv, nameB := l.node, l.srv, nodeName+"-j"
 
-	var join []string
-	framework.Eventually(t, 30*time.Second, 100*time.Millisecond, "the server's join command", func() error {
-		data, err := os.ReadFile(filepath.Join(srv.DataDir, "join-command"))
-		if err == nil {
-			join = strings.Fields(string(data))
-		}
-		return err
-	})
+	join := joinCommand(t, srv)
 	if fi, err := os.Stat(filepath.Join(srv.DataDir, "join-command")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("join-command: %v %v, want mode 0600", fi, err)
 	}
@@ -41,10 +36,7 @@ func TestJoinWithToken(t *testing.T) {
 
 	dirsB := framework.NewNodeDirs(t, nodeB, nameB)
 	creds := t.TempDir()
-	joinArgs := func(args []string) []string {
-		out := append([]string{"join"}, args...)
-		return append(append(out, "--credentials-dir", creds, "--node-ip", ipB), dirsB.AgentArgs(nameB)...)
-	}
+	joinArgs := joinArgsFor(creds, ipB, nameB, dirsB)
 	// A wrong pin: refused at discovery, nothing written.
 	bad := append([]string(nil), join[2:]...)
 	bad[4] = "sha256:" + strings.Repeat("0", 64)
@@ -88,4 +80,118 @@ func TestJoinWithToken(t *testing.T) {
 	if _, errOut, err := l.k.run("", "logs", "on-b"); err != nil {
 		t.Errorf("kubectl logs on the joined node: %v %s", err, errOut)
 	}
+}
+
+// joinCommand is the join command the server wrote, as words.
+func joinCommand(t *testing.T, srv *framework.APIServer) []string {
+	t.Helper()
+	var join []string
+	framework.Eventually(t, 30*time.Second, 100*time.Millisecond, "the server's join command", func() error {
+		data, err := os.ReadFile(filepath.Join(srv.DataDir, "join-command"))
+		if err == nil {
+			join = strings.Fields(string(data))
+		}
+		return err
+	})
+	return join
+}
+
+// joinArgsFor makes `nodeagent join` arguments of the join command's
+// (from the URL on) for node name at ip, keeping its credentials in creds.
+func joinArgsFor(creds, ip, name string, dirs framework.NodeDirs) func(args []string) []string {
+	return func(args []string) []string {
+		out := append([]string{"join"}, args...)
+		return append(append(out, "--credentials-dir", creds, "--node-ip", ip), dirs.AgentArgs(name)...)
+	}
+}
+
+// TestJoinRestartWithTheServerDown: a joined node restarts (the join
+// command again, as nodeagent-join.service does) while the server is down.
+// It starts from the credentials the first start verified, without CA
+// discovery: the agent serves, keeps the pod's container (same ID and
+// process) and, once the server is back, renews its Lease and is Ready.
+func TestJoinRestartWithTheServerDown(t *testing.T) {
+	const ipA, ipB = "192.168.79.1", "192.168.79.2"
+	l, nodeB := twoLinkedNodes(t, ipA, ipB)
+	nameB := nodeName + "-r"
+	dirsB := framework.NewNodeDirs(t, nodeB, nameB)
+	joinArgs := joinArgsFor(t.TempDir(), ipB, nameB, dirsB)
+	join := framework.StartProcess(t, nodeB, "join-"+nameB, joinArgs(joinCommand(t, l.srv)[2:])...)
+	l.waitFor(t, 90*time.Second, "node/"+nameB, "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	l.k.ok(pinnedBackend("on-b", nameB), "apply", "-f", "-")
+	l.waitFor(t, 90*time.Second, "pod/on-b", "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	containerID := l.jsonpath("pod/on-b", "{.status.containerStatuses[0].containerID}")
+	before := framework.AppContainerPids(t, dirsB.Namespace)
+
+	join.Stop()
+	l.srv.Stop()
+	logStart := fileSize(t, join.LogPath())
+	join.Start()
+	// The new process gets as far as the agent's API (port 10250), which
+	// the agent serves once its pods' network is set up, and tries the
+	// server, which does not answer; it runs on.
+	framework.Eventually(t, 60*time.Second, 200*time.Millisecond, "the join restarted without the server serves the agent API", func() error {
+		if !join.Running() {
+			return fmt.Errorf("join exited: %s", logSince(t, join.LogPath(), logStart))
+		}
+		socks, err := framework.ListeningSockets(join.PID())
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(socks, func(s string) bool { return strings.HasSuffix(s, ":10250") }) {
+			return fmt.Errorf("listens on %q", socks)
+		}
+		if log := logSince(t, join.LogPath(), logStart); !strings.Contains(log, "connection refused") {
+			return fmt.Errorf("no failed request to the server yet")
+		}
+		return nil
+	})
+	log := logSince(t, join.LogPath(), logStart)
+	t.Logf("the join restarted with the server down and serves; its log:\n%s", log)
+	if !strings.Contains(log, "no CA discovery") {
+		t.Errorf("the restart did not reuse the verified CA:\n%s", log)
+	}
+	requireSamePids(t, "after the join restart with the server down", before, framework.AppContainerPids(t, dirsB.Namespace))
+
+	back := time.Now()
+	l.srv.Start()
+	framework.Eventually(t, 90*time.Second, 500*time.Millisecond, "the node's Lease renewed and the node Ready after the server came back", func() error {
+		out, _, _ := l.k.run("", "get", "lease", "-n", "kube-node-lease", nameB, "-o", "jsonpath={.spec.renewTime}")
+		renew, err := time.Parse(time.RFC3339Nano, out)
+		if err != nil || renew.Before(back.Truncate(time.Second)) {
+			return fmt.Errorf("lease renewed %v (%v)", renew, err)
+		}
+		if ready := l.jsonpath("node/"+nameB, "{.status.conditions[?(@.type=='Ready')].status}"); ready != "True" {
+			return fmt.Errorf("node Ready=%q", ready)
+		}
+		return nil
+	})
+	t.Logf("the server is back: the node's Lease renewed and the node Ready after %s", time.Since(back).Round(time.Second))
+	l.waitFor(t, 30*time.Second, "pod/on-b", "{.status.conditions[?(@.type=='Ready')].status}", "True")
+	if id := l.jsonpath("pod/on-b", "{.status.containerStatuses[0].containerID}"); id != containerID {
+		t.Errorf("container %s, want the one from before the restart, %s", id, containerID)
+	}
+	if n := l.jsonpath("pod/on-b", "{.status.containerStatuses[0].restartCount}"); n != "0" {
+		t.Errorf("restartCount %s, want 0", n)
+	}
+	requireSamePids(t, "after the server came back", before, framework.AppContainerPids(t, dirsB.Namespace))
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// logSince is the file from offset on.
+func logSince(t *testing.T, path string, offset int64) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil || int64(len(data)) < offset {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return string(data[offset:])
 }

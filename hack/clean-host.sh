@@ -9,8 +9,9 @@ source "$(dirname "$0")/lib.sh"
 trap on_error ERR
 need_root
 
-step "VMs (hack/vm/vm.sh --cleanup: their qemu, taps, bridges, namespaces, overlays)"
-bash "$REPO_ROOT/hack/vm/vm.sh" --cleanup
+# Every checkout's VMs: the lab nodes and the state go below for all of them.
+step "VMs (hack/vm/vm.sh down --all-checkouts: their qemu, taps, bridges, namespaces, overlays)"
+bash "$REPO_ROOT/hack/vm/vm.sh" down --all-checkouts
 
 step "lab nodes"
 if [ -x "$REPO_ROOT/bin/nodeagent" ] || build_nodeagent; then

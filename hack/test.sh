@@ -47,6 +47,10 @@ unit() {
   # Static test binaries: the containerd runtime tests bind-mount themselves
   # into sandboxes as the pause process.
   CGO_ENABLED=0 go test -count=1 ./...
+  if [ "$(id -u)" -eq 0 ]; then
+    step "vm.sh down --all and --cleanup stop this checkout's VMs only (fake VMs, none boots)"
+    bash hack/vm/vm_test.sh
+  fi
   # Each fuzz target briefly (make fuzz runs them longer).
   FUZZTIME=${TEST_FUZZTIME:-3s} bash hack/fuzz.sh
 }

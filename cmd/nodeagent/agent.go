@@ -100,23 +100,14 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions) {
 }
 
 func runAgent(ctx context.Context, env *environment, args []string) error {
-	o := defaultAgentOptions()
-	// As a kubelet: the pod range is the Node's unless --pod-cidr says
-	// otherwise. The server's own agent keeps 10.244.0.0/24, which its
-	// node IPAM keeps for it.
-	o.cfg.PodCIDR = ""
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	agentFlags(fs, o)
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials (written by TLS bootstrapping with --bootstrap-kubeconfig)")
-	certFlags(fs, &o.certs)
-	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
-	if err := env.parseFlags(fs, args); err != nil {
+	o, cleanup, err := parseAgentFlags(env, args)
+	if err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {
 		return err
 	}
-	if *cleanup {
+	if cleanup {
 		return cleanupAgent(ctx, env, o)
 	}
 	if o.kubeconfig == "" {
@@ -131,6 +122,25 @@ func runAgent(ctx context.Context, env *environment, args []string) error {
 	}
 	env.startReadiness(ctx, agentParts(o)...)
 	return startAgent(ctx, env, o, cfg)
+}
+
+// parseAgentFlags parses `nodeagent agent`'s arguments, then the config
+// file's agent section: the options and whether --cleanup was asked for.
+func parseAgentFlags(env *environment, args []string) (*agentOptions, bool, error) {
+	o := defaultAgentOptions()
+	// As a kubelet: the pod range is the Node's unless --pod-cidr says
+	// otherwise. The server's own agent keeps 10.244.0.0/24, which its
+	// node IPAM keeps for it.
+	o.cfg.PodCIDR = ""
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	agentFlags(fs, o)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials (written by TLS bootstrapping with --bootstrap-kubeconfig)")
+	certFlags(fs, &o.certs)
+	cleanup := fs.Bool("cleanup", false, "remove every pod, network attachment, namespace and cgroup this agent's configuration made, then exit")
+	if err := env.parseFlags(fs, args); err != nil {
+		return nil, false, err
+	}
+	return o, *cleanup, nil
 }
 
 // agentParts are what must be ready before the agent is: its node

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -59,7 +60,7 @@ type commandConfig struct {
 // the file has none).
 func loadCommandConfig(path, command string) (*commandConfig, error) {
 	if !slices.Contains(configCommands, command) {
-		return nil, fmt.Errorf("--config: nodeagent %s takes no config file (only %s do)", command, strings.Join(configCommands, ", "))
+		return nil, fmt.Errorf("--config: nodeagent %s takes no config file (only %s and join do)", command, strings.Join(configCommands, ", "))
 	}
 	data, err := readConfigFile(path)
 	if err != nil {
@@ -79,6 +80,40 @@ func loadCommandConfig(path, command string) (*commandConfig, error) {
 		c.flags[k] = s
 	}
 	return c, nil
+}
+
+// defaultJoinConfig is the file `nodeagent join` reads without --config:
+// the one nodeagent.service gives the server, so that a joined node's
+// agent runs as the cluster's machines do (proxy-mode and the like).
+const defaultJoinConfig = "/etc/nodeagent/config.yaml"
+
+// commandConfigFor loads the --config file given (taken: none or one) for
+// command. `nodeagent join` reads the agent section, since the agent is
+// what it runs, of defaultJoinConfig when no --config is given and that
+// file exists. Its own arguments (server, token, CA pin) have no section:
+// the token is a credential and the config file is world-readable
+// (0644, as examples/systemd/config.yaml installs it); they stay on the
+// command line (join.env, 0600).
+func commandConfigFor(command string, taken []takenFlag) (*commandConfig, error) {
+	switch {
+	case command == "join":
+		return joinConfig(taken, defaultJoinConfig)
+	case len(taken) == 0:
+		return nil, nil
+	}
+	return loadCommandConfig(taken[0].value, command)
+}
+
+// joinConfig is the agent section of the file given, else of defaultPath
+// if it exists.
+func joinConfig(taken []takenFlag, defaultPath string) (*commandConfig, error) {
+	path := defaultPath
+	if len(taken) > 0 {
+		path = taken[0].value
+	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return loadCommandConfig(path, "agent")
 }
 
 // readConfigFile reads a regular file that only its owner may write.
@@ -204,6 +239,15 @@ func (c *commandConfig) apply(fs *flag.FlagSet) error {
 		}
 	}
 	return nil
+}
+
+// has says whether the section sets flag name.
+func (c *commandConfig) has(name string) bool {
+	if c == nil {
+		return false
+	}
+	_, ok := c.flags[name]
+	return ok
 }
 
 func (c *commandConfig) errorf(key, format string, args ...any) error {

@@ -11,13 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodeagent/nodeagent/agent/certificate"
 	"github.com/nodeagent/nodeagent/apiserver/auth"
@@ -90,45 +88,50 @@ func (o joinOptions) agentFlag(name string) bool {
 // client certificate through TLS bootstrapping (--bootstrap-kubeconfig),
 // and its serving certificate through a CSR (--rotate-server-certificates,
 // unless the arguments give --tls-cert-file).
-// Run again, it keeps the credentials it has that are still valid.
+// Run again after a join that got as far as the agent, it trusts the CA
+// that join verified and keeps the credentials it has (join_restart.go),
+// so it starts while the server is down.
 func runJoin(ctx context.Context, env *environment, args []string) error {
 	o, err := parseJoinArgs(args)
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	ca, err := certs.DiscoverCA(dctx, o.server, o.caHash, nil)
-	cancel()
+	ca, err := joinCA(ctx, o, discoverCA, env.log.With("component", "join"))
 	if err != nil {
-		return fmt.Errorf("join %s: %w", o.server, err)
+		return err
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
 	}
-	boot := filepath.Join(o.dir, "bootstrap.kubeconfig")
-	if err := certs.WriteKubeconfig(boot, certs.Kubeconfig(o.server, "tls-bootstrap-token-user", caPEM, nil, o.token)); err != nil {
+	if err := certs.WriteKubeconfig(o.path(bootstrapKubeconfigFile), certs.Kubeconfig(o.server, "tls-bootstrap-token-user", caPEM, nil, o.token)); err != nil {
 		return err
 	}
-	proxy := filepath.Join(o.dir, "kube-proxy.kubeconfig")
-	if err := ensureProxyCredentials(ctx, env, o.server, caPEM, o.token, proxy); err != nil {
+	if err := ensureProxyCredentials(ctx, env, o.server, caPEM, o.token, o.path(proxyKubeconfigFile)); err != nil {
 		return err
 	}
-	agentArgs := []string{"--bootstrap-kubeconfig", boot, "--kubeconfig", filepath.Join(o.dir, "node.kubeconfig"), "--proxy-kubeconfig", proxy}
-	if !o.agentFlag("tls-cert-file") && !o.agentFlag("rotate-server-certificates") {
-		// so that the server reaches the agent for logs and exec
-		agentArgs = append(agentArgs, "--rotate-server-certificates")
-	}
-	agentArgs = append(agentArgs, o.agent...)
 	env.log.Info("joining the cluster", "server", o.server, "ca", certs.PinHash(ca), "credentials", o.dir)
-	return runAgent(ctx, env, agentArgs)
+	return runAgent(ctx, env, o.agentArgs(env.config))
+}
+
+// agentArgs are the arguments of the agent join runs: join's credentials
+// (given as flags, they win over the config file's agent section), then
+// the agent flags of join's command line.
+func (o joinOptions) agentArgs(cfg *commandConfig) []string {
+	args := []string{"--bootstrap-kubeconfig", o.path(bootstrapKubeconfigFile),
+		"--kubeconfig", o.path(nodeKubeconfigFile), "--proxy-kubeconfig", o.path(proxyKubeconfigFile)}
+	if !o.agentFlag("tls-cert-file") && !o.agentFlag("rotate-server-certificates") && !cfg.has("tls-cert-file") && !cfg.has("rotate-server-certificates") {
+		// so that the server reaches the agent for logs and exec
+		args = append(args, "--rotate-server-certificates")
+	}
+	return append(args, o.agent...)
 }
 
 // ensureProxyCredentials writes a kubeconfig for system:kube-proxy at path
-// unless one valid for another day is there, asking for the certificate
-// with the join token.
+// unless one for this server and CA is there (hasProxyCredentials), asking
+// for the certificate with the join token.
 func ensureProxyCredentials(ctx context.Context, env *environment, server string, caPEM []byte, token, path string) error {
-	if validFor(path, 24*time.Hour) {
+	if hasProxyCredentials(path, server, caPEM) {
 		return nil
 	}
 	client, err := kubernetes.NewForConfig(&rest.Config{Host: server, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
@@ -153,21 +156,4 @@ func ensureProxyCredentials(ctx context.Context, env *environment, server string
 	pair := &certs.KeyPair{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})}
 	env.log.Info("proxy credentials issued", "user", certificates.ProxyUser, "kubeconfig", path)
 	return certs.WriteKubeconfig(path, certs.Kubeconfig(server, certificates.ProxyUser, caPEM, pair, ""))
-}
-
-// validFor reports whether the kubeconfig at path holds a client
-// certificate valid for at least d more.
-func validFor(path string, d time.Duration) bool {
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return false
-	}
-	data := cfg.TLSClientConfig.CertData
-	if len(data) == 0 && cfg.TLSClientConfig.CertFile != "" {
-		if data, err = os.ReadFile(cfg.TLSClientConfig.CertFile); err != nil {
-			return false
-		}
-	}
-	cert, err := certs.ParseCertPEM(data)
-	return err == nil && time.Now().Add(d).Before(cert.NotAfter)
 }

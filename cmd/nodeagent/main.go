@@ -98,8 +98,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nevery command also takes:")
 	fmt.Fprintln(w, "  --log-level debug|info|warn|error   least severe records logged (default info)")
 	fmt.Fprintln(w, "  --log-format text|json              log record format on stderr (default text)")
-	fmt.Fprintln(w, "server, agent and proxy also take:")
+	fmt.Fprintln(w, "server, agent, proxy, dns and join also take:")
 	fmt.Fprintln(w, "  --config FILE                       flags from a file (apiVersion "+configAPIVersion+", kind "+configKind+"); the command line wins")
+	fmt.Fprintln(w, "                                      (join: the file's agent section, default "+defaultJoinConfig+" if it exists)")
 }
 
 // setupConfig takes --config out of a command's arguments and loads the
@@ -107,14 +108,14 @@ func usage(w io.Writer) {
 // command line's, which win.
 func (env *environment) setupConfig(command string, args []string) ([]string, error) {
 	rest, taken, err := takeFlags(args, "config")
-	if err != nil || len(taken) == 0 {
-		return rest, err
+	if err != nil {
+		return nil, err
 	}
 	if len(taken) > 1 {
 		return nil, fmt.Errorf("--config given %d times", len(taken))
 	}
-	if env.config, err = loadCommandConfig(taken[0].value, command); err != nil {
-		return nil, err
+	if env.config, err = commandConfigFor(command, taken); err != nil || env.config == nil {
+		return rest, err
 	}
 	return append(env.config.takeLogFlags(), rest...), nil
 }

@@ -246,8 +246,17 @@ func StartProcessOf(t testing.TB, node *lab.Node, bin, name string, args ...stri
 // Kill9 kills the process with SIGKILL.
 func (p *Process) Kill9() { p.s.Kill9() }
 
+// Stop stops it with SIGTERM (SIGKILL after 10 s) and waits for it to end.
+func (p *Process) Stop() { p.s.Stop() }
+
 // Start starts it again.
 func (p *Process) Start() { p.s.Start() }
+
+// Running reports whether it was started and has not exited.
+func (p *Process) Running() bool { return p.s.running() }
+
+// LogPath is the file its output goes to (every start appends).
+func (p *Process) LogPath() string { return p.s.LogPath }
 
 // PID is the running process's pid (0 when none).
 func (p *Process) PID() int { return p.s.PID() }

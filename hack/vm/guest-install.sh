@@ -29,6 +29,7 @@ join() {
   sudo install -m 0755 bin/nodeagent bin/nodeagent-pause bin/nodeagent-logger /usr/local/bin/
   sudo install -m 0644 examples/systemd/nodeagent-join.service /etc/systemd/system/
   sudo install -d -m 0700 /etc/nodeagent
+  sudo install -m 0644 examples/systemd/config.yaml /etc/nodeagent/config.yaml
   echo "$cmd" | sudo sh -c 'umask 077; sed "s/^nodeagent join /NODEAGENT_JOIN=/" >/etc/nodeagent/join.env'
   step "systemctl enable --now nodeagent-join (returns once the node is Ready: Type=notify)"
   sudo systemctl daemon-reload && sudo systemctl enable --now nodeagent-join

@@ -11,7 +11,7 @@
 VM_SUITE=bookworm
 VM_MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
 VM_CACHE=/var/cache/nodeagent/vm      # base images, keyed by a hash of their inputs; the ssh key
-VM_STATE=$NA_STATE/vm                 # one directory per running VM: its overlay, pid file
+VM_STATE=${VM_STATE:-$NA_STATE/vm}    # one directory per running VM: its overlay, pid file, lab, checkout (tests: another)
 VM_LOGS=$NA_LOG/vm                    # serial consoles, kept after a VM is gone
 VM_CPUS=2                             # at most 2: the machine is shared
 VM_MEM=${VM_MEM:-2560}                # MiB

@@ -9,8 +9,13 @@
 #   vm.sh ssh NAME [CMD...]  run CMD (or a shell) as root in the VM
 #   vm.sh down NAME          stop it and remove its overlay and tap, and the bridge
 #                            and namespace when no other VM is in them
-#   vm.sh down --all         the same for every VM (also: vm.sh --cleanup)
-#   vm.sh list
+#   vm.sh down --all         the same for every VM this checkout started (also:
+#                            vm.sh --cleanup); other checkouts' VMs (worktrees
+#                            share the machine) stay, and are listed
+#   vm.sh down --all-checkouts  every VM of the machine, whoever started it, and
+#                            the namespaces of VMs whose state is gone (make
+#                            clean-host)
+#   vm.sh list               every VM, with the checkout that started it
 # The serial console goes to /var/log/nodeagent/vm/NAME.console.log and stays
 # there after the VM is gone, for failures.
 set -euo pipefail
@@ -30,7 +35,10 @@ valid_name() {
 
 # network NAME: the lab namespace with a bridge (made by the first VM in
 # it; VMs that come up together take turns: flock) and the VM's tap on
-# that bridge.
+# that bridge. $VM_STATE/.network.lock is that lock's file and stays, empty:
+# removed while a VM comes up, the next `up` would lock a new file while
+# the one before still holds the old one, and both would make the bridge
+# (make clean-host removes it with the state).
 network() {
   local name=$1 ns tap bin
   ns=$(vm_ns "$name")
@@ -56,6 +64,34 @@ vms_in() {
     [ -f "$d" ] && [ "$(cat "$d")" = "$1" ] && basename "$(dirname "$d")"
   done
   return 0
+}
+
+# checkout: this checkout's top directory, which a VM records as the one
+# that started it ($VM_STATE/NAME/checkout).
+checkout() { (cd "$REPO_ROOT" && pwd -P); }
+
+# vm_checkout NAME: the checkout that started the VM ("": unknown, an older
+# vm.sh's VM or a namespace whose state is gone).
+vm_checkout() { cat "$(vm_dir "$1")/checkout" 2>/dev/null || true; }
+
+# ours: the VMs this checkout started.
+ours() {
+  local n me
+  me=$(checkout)
+  for n in $(names); do
+    [ "$(vm_checkout "$n")" != "$me" ] || echo "$n"
+  done
+}
+
+# down_ours: down --all and --cleanup: this checkout's VMs; the others are
+# listed, not touched.
+down_ours() {
+  local n mine
+  mine=$(ours)
+  for n in $mine; do down "$n"; done
+  for n in $(names); do
+    echo "    left: VM $n, started by $(vm_checkout "$n" | grep . || echo "an unknown checkout") (vm.sh down $n, or down --all-checkouts)"
+  done
 }
 
 # address_free NAME: no other VM in NAME's lab has NAME's address (the
@@ -168,6 +204,7 @@ up() {
   step "VM $name: network namespace $(vm_ns "$name"), bridge $VM_BRIDGE, tap $(vm_tap "$name")"
   mkdir -p "$dir"
   trap "on_up_error $name" EXIT # name is validated: no quoting needed
+  checkout >"$dir/checkout"
   vm_lab "$name" >"$dir/lab.tmp" && mv "$dir/lab.tmp" "$dir/lab"
   network "$name"
   step "VM $name: boot ($VM_CPUS vCPU, $VM_MEM MiB, console $VM_LOGS/$name.console.log)"
@@ -219,6 +256,13 @@ names() {
   } | sort -u
 }
 
+list() {
+  local n
+  for n in $(names); do
+    printf '%s\t%s\n' "$n" "$(vm_checkout "$n" | grep . || echo "(unknown checkout)")"
+  done
+}
+
 case "${1:-}" in
 up)
   if [ $# -eq 2 ]; then
@@ -230,15 +274,15 @@ up)
   fi
   ;;
 down)
-  [ $# -eq 2 ] || die "usage: vm.sh down NAME|--all"
-  if [ "$2" = --all ]; then
-    for n in $(names); do down "$n"; done
-  else
-    down "$2"
-  fi
+  [ $# -eq 2 ] || die "usage: vm.sh down NAME|--all|--all-checkouts"
+  case $2 in
+  --all) down_ours ;;
+  --all-checkouts) for n in $(names); do down "$n"; done ;;
+  *) down "$2" ;;
+  esac
   ;;
---cleanup) for n in $(names); do down "$n"; done ;;
+--cleanup) down_ours ;;
 ssh) [ $# -ge 2 ] || die "usage: vm.sh ssh NAME [CMD...]"; name=$2; shift 2; vm_ssh "$name" "$@" ;;
-list) names ;;
+list) list ;;
 *) die "usage: vm.sh up|down|ssh|list|--cleanup (see the top of hack/vm/vm.sh)" ;;
 esac
