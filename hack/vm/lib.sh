@@ -13,7 +13,7 @@ VM_MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
 VM_CACHE=/var/cache/nodeagent/vm      # base images, keyed by a hash of their inputs; the ssh key
 VM_STATE=$NA_STATE/vm                 # one directory per running VM: its overlay, pid file
 VM_LOGS=$NA_LOG/vm                    # serial consoles, kept after a VM is gone
-VM_CPUS=2                             # at most 2: the machine is shared
+VM_CPUS=${VM_CPUS:-2}                 # at most 2: the machine is shared
 VM_MEM=${VM_MEM:-2560}                # MiB
 VM_DISK=${VM_DISK:-12G}               # the base image's size (sparse)
 VM_KEY=$VM_CACHE/id_ed25519           # root's ssh key in every VM (0600)
@@ -156,4 +156,18 @@ vm_thread_ticks() {
     set -- $rest
     echo "${t##*/}:$(tr ' ' _ <"$t/comm") $1 $((${12} + ${13}))"
   done | sort
+}
+
+# vm_console_report NAME: after a failure, the console's stall and crash
+# reports (a guest whose vCPUs the busy host starved shows soft lockups and
+# RCU stalls) and its last lines; a copy of the console is kept beside it
+# (NAME.console.failed.log), since the next boot of NAME starts it anew.
+vm_console_report() {
+  local log=$VM_LOGS/$1.console.log
+  [ -f "$log" ] || return 0
+  cp "$log" "$VM_LOGS/$1.console.failed.log"
+  echo "---- serial console of VM $1: stalls and crashes ----"
+  grep -E 'soft lockup|hard LOCKUP|rcu: INFO|self-detected stall|blocked for more than|Kernel panic|BUG:|Out of memory' "$log" | head -n 20 || echo "  (none)"
+  echo "---- serial console of VM $1 (last 20 lines; all of it: $VM_LOGS/$1.console.failed.log) ----"
+  tail -n 20 "$log"
 }

@@ -34,8 +34,7 @@ finish() {
     vm_diag "$name" >&2 || true
   fi
   if [ "$rc" -ne 0 ]; then
-    echo "---- serial console: $VM_LOGS/$name.console.log (last 20 lines) ----" >&2
-    tail -n 20 "$VM_LOGS/$name.console.log" >&2 2>/dev/null || true
+    vm_console_report "$name" >&2 || true
   fi
   if [ "${VM_KEEP:-}" = 1 ]; then
     echo "VM_KEEP=1: VM $name stays (hack/vm/vm.sh down $name removes it)"
