@@ -1,5 +1,5 @@
 # Every target is one line; the work is in hack/ and go.
-.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench compat vm vm-smoke vm-test vm-cluster
+.PHONY: build deps images test test-unit test-e2e fuzz soak demo lab clean-host fmt vet bench compat vm vm-smoke vm-test vm-compat vm-cluster
 
 build:
 	CGO_ENABLED=0 go build -o bin/ ./cmd/...
@@ -51,6 +51,9 @@ vm-smoke:
 
 vm-test:
 	bash hack/vm/test.sh
+
+vm-compat:
+	VM_TEST_COMPAT=1 VM_TEST_RUN='^TestCompat' bash hack/vm/test.sh
 
 vm-cluster:
 	bash hack/vm/cluster.sh

@@ -157,3 +157,31 @@ func TestV2(t *testing.T) {
 		t.Error("a v1 root detected as v2")
 	}
 }
+
+// TestV2RootMemory: the root cgroup of the unified hierarchy has no
+// memory.current; its memory is the machine's, from meminfo and vmstat,
+// as kubelet counts it (usage MemTotal - MemFree, working set less
+// Inactive(file)), so that the node's memory and memory.available exist
+// on cgroup v2 hosts.
+func TestV2RootMemory(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), []byte("cpu memory\n"), 0o644)
+	os.WriteFile(filepath.Join(proc, "meminfo"), []byte("MemTotal:        1000 kB\nMemFree:          300 kB\n"+
+		"MemAvailable:     600 kB\nAnonPages:        200 kB\nInactive(file):   100 kB\nHugePages_Total:       0\n"), 0o644)
+	os.WriteFile(filepath.Join(proc, "vmstat"), []byte("nr_free_pages 75\npgfault 9\npgmajfault 2\n"), 0o644)
+	cg := V2{Root: root, Proc: proc}
+	for _, path := range []string{"/", ""} {
+		m, err := cg.Memory(path)
+		want := MemoryUsage{Usage: 700 << 10, WorkingSet: 600 << 10, RSS: 200 << 10, PageFaults: 9, MajorPageFaults: 2}
+		if err != nil || m != want {
+			t.Errorf("Memory(%q) = %+v, %v; want %+v", path, m, err, want)
+		}
+	}
+	os.WriteFile(filepath.Join(proc, "meminfo"), []byte("MemFree: 300 kB\n"), 0o644)
+	if _, err := cg.Memory("/"); err == nil {
+		t.Error("a meminfo without MemTotal gave no error")
+	}
+	if _, ok := DetectCgroups(root).(V2); !ok {
+		t.Fatal("not detected as v2")
+	}
+}

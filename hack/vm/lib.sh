@@ -13,7 +13,7 @@ VM_MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
 VM_CACHE=/var/cache/nodeagent/vm      # base images, keyed by a hash of their inputs; the ssh key
 VM_STATE=${VM_STATE:-$NA_STATE/vm}    # one directory per running VM: its overlay, pid file, lab, checkout (tests: another)
 VM_LOGS=$NA_LOG/vm                    # serial consoles, kept after a VM is gone
-VM_CPUS=2                             # at most 2: the machine is shared
+VM_CPUS=${VM_CPUS:-2}                 # at most 2: the machine is shared
 VM_MEM=${VM_MEM:-2560}                # MiB
 VM_DISK=${VM_DISK:-12G}               # the base image's size (sparse)
 VM_KEY=$VM_CACHE/id_ed25519           # root's ssh key in every VM (0600)
@@ -120,4 +120,54 @@ test_image() {
 # DEST inside the VM.
 kit_copy_cmd() {
   echo "set -e; mkdir -p /mnt/kit $1; mount -o ro /dev/disk/by-label/nodeagent-kit /mnt/kit; cp -a /mnt/kit/. $1/; rm -rf $1/lost+found; umount /mnt/kit"
+}
+
+# vm_diag NAME: what the host can see of a VM that stopped answering: its
+# qemu threads (state, CPU ticks now and 2 s later: which ones spin), their
+# stacks (gdb, when installed), the tap's packet counters and the lab's
+# neighbour table (is the guest still sending, does it answer ARP).
+vm_diag() {
+  local name=$1 pid t ns
+  pid=$(cat "$(vm_dir "$name")/qemu.pid" 2>/dev/null) || { echo "VM $name: no qemu pid file"; return 0; }
+  kill -0 "$pid" 2>/dev/null || { echo "VM $name: qemu $pid is gone"; return 0; }
+  ns=$(vm_ns "$name")
+  echo "---- VM $name: qemu $pid threads (name state user+system ticks, then 2 s later) ----"
+  vm_thread_ticks "$pid" >"/tmp/vm-diag.$$"
+  sleep 2 # a sample interval, not a wait for a condition
+  vm_thread_ticks "$pid" | join -a1 -j1 "/tmp/vm-diag.$$" - | awk '{printf "  %-24s %s %s -> %s\n", $1, $2, $3, $5}'
+  rm -f "/tmp/vm-diag.$$"
+  echo "---- VM $name: tap $(vm_tap "$name") counters (rx = from the guest) ----"
+  ip -s -n "$ns" link show "$(vm_tap "$name")" 2>&1 | sed 's/^/  /'
+  echo "---- lab $ns: neighbours ----"
+  ip -n "$ns" neigh show 2>&1 | sed 's/^/  /'
+  if command -v gdb >/dev/null; then
+    echo "---- VM $name: qemu thread stacks ----"
+    timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt 8' 2>/dev/null | grep -E '^(Thread|#)' | cut -c1-200 | sed "s/^/  /" | head -n 120
+  fi
+}
+
+# vm_thread_ticks PID: "TID:name state ticks" per thread of PID, sorted.
+vm_thread_ticks() {
+  local t s rest
+  for t in /proc/"$1"/task/*; do
+    s=$(cat "$t/stat" 2>/dev/null) || continue
+    rest=${s##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo "${t##*/}:$(tr ' ' _ <"$t/comm") $1 $((${12} + ${13}))"
+  done | sort
+}
+
+# vm_console_report NAME: after a failure, the console's stall and crash
+# reports (a guest whose vCPUs the busy host starved shows soft lockups and
+# RCU stalls) and its last lines; a copy of the console is kept beside it
+# (NAME.console.failed.log), since the next boot of NAME starts it anew.
+vm_console_report() {
+  local log=$VM_LOGS/$1.console.log
+  [ -f "$log" ] || return 0
+  cp "$log" "$VM_LOGS/$1.console.failed.log"
+  echo "---- serial console of VM $1: stalls and crashes ----"
+  grep -E 'soft lockup|hard LOCKUP|rcu: INFO|self-detected stall|blocked for more than|Kernel panic|BUG:|Out of memory' "$log" | head -n 20 || echo "  (none)"
+  echo "---- serial console of VM $1 (last 20 lines; all of it: $VM_LOGS/$1.console.failed.log) ----"
+  tail -n 20 "$log"
 }

@@ -29,10 +29,12 @@ finish() {
   if [ "$rc" -ne 0 ] && vm_ssh "$name" true 2>/dev/null; then
     echo "---- journalctl -u nodeagent (last 60 lines) ----" >&2
     vm_ssh "$name" journalctl -u nodeagent --no-pager -n 60 >&2 || true
+  elif [ "$rc" -ne 0 ]; then
+    echo "---- VM $name does not answer ssh ----" >&2
+    vm_diag "$name" >&2 || true
   fi
   if [ "$rc" -ne 0 ]; then
-    echo "---- serial console: $VM_LOGS/$name.console.log (last 20 lines) ----" >&2
-    tail -n 20 "$VM_LOGS/$name.console.log" >&2 2>/dev/null || true
+    vm_console_report "$name" >&2 || true
   fi
   if [ "${VM_KEEP:-}" = 1 ]; then
     echo "VM_KEEP=1: VM $name stays (hack/vm/vm.sh down $name removes it)"

@@ -8,6 +8,11 @@
 #   VM_TEST_RUN=REGEXP      only the tests that match (go test -run)
 #   VM_TEST_SKIP=REGEXP     not the tests that match (go test -skip)
 #   VM_TEST_TIMEOUT=40m     the suite's deadline (go test -timeout)
+#   VM_TEST_COMPAT=1        build the suite with the compat tag too and give the
+#                           VM the real kube-apiserver, kube-controller-manager,
+#                           kube-scheduler, kube-proxy and etcd (hack/compat.sh's,
+#                           built once here); make vm-compat runs TestCompat* so
+#                           (the real control plane on Debian's kernel, cgroup v2)
 # The suite's output is kept in /var/log/nodeagent/vm/vm-test.log.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -25,8 +30,7 @@ finish() {
   local rc=$?
   [ -z "$kitdir" ] || rm -rf "$kitdir"
   if [ "$rc" -ne 0 ]; then
-    echo "---- serial console: $VM_LOGS/$name.console.log (last 20 lines) ----" >&2
-    tail -n 20 "$VM_LOGS/$name.console.log" >&2 2>/dev/null || true
+    vm_console_report "$name" >&2 || true
   fi
   if [ "${VM_KEEP:-}" = 1 ]; then
     echo "VM_KEEP=1: VM $name stays (hack/vm/vm.sh down $name removes it)"
@@ -47,6 +51,10 @@ test_kit() {
   cp bin/images/testserver.tar "$r/bin/images/"
   # The suite runs two kubectls: /usr/bin/kubectl and gcloud's 1.27.
   [ ! -x /usr/lib/google-cloud-sdk/bin/kubectl.1.27 ] || cp /usr/lib/google-cloud-sdk/bin/kubectl.1.27 "$k/host/gcloud/"
+  if [ "${VM_TEST_COMPAT:-}" = 1 ]; then
+    mkdir -p "$k/host/anchors"
+    cp "${anchors[@]}" "$k/host/anchors/"
+  fi
 }
 
 # The suite's setup and run, in the VM ($1 the checkout's path, $2 go test's flags).
@@ -58,6 +66,16 @@ install -m 0755 /usr/local/bin/kubectl /usr/bin/kubectl
 if [ -f /root/nodeagent/host/gcloud/kubectl.1.27 ]; then
   install -D -m 0755 /root/nodeagent/host/gcloud/kubectl.1.27 /usr/lib/google-cloud-sdk/bin/kubectl.1.27
 fi
+# The compat tests find the real components through these (hack/compat.sh).
+for f in /root/nodeagent/host/anchors/*; do
+  case ${f##*/} in
+  kube-apiserver-*) export NODEAGENT_KUBE_APISERVER=$f ;;
+  kube-controller-manager-*) export NODEAGENT_KUBE_CONTROLLER_MANAGER=$f ;;
+  kube-scheduler-*) export NODEAGENT_KUBE_SCHEDULER=$f ;;
+  kube-proxy-*) export NODEAGENT_KUBE_PROXY=$f ;;
+  etcd-*) export NODEAGENT_ETCD=$f ;;
+  esac
+done
 cd "$repo"
 echo "==> [vm] push the test image to the registry (make images needs Go)"
 bin/imagebuild --server bin/testserver --busybox /bin/busybox --ref 127.0.0.1:5000/nodeagent/testserver:v1 --push >/dev/null
@@ -72,7 +90,15 @@ bash hack/vm/image.sh >/dev/null
 step "bin/nodeagent, the e2e test binary, the test image"
 build_nodeagent
 test_image
-CGO_ENABLED=0 go test -c -tags e2e -o bin/e2e.test ./e2e/
+tags=e2e
+anchors=()
+if [ "${VM_TEST_COMPAT:-}" = 1 ]; then
+  tags=e2e,compat
+  step "kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy $KUBE_VERSION and etcd $ETCD_VERSION (built once)"
+  for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do anchors+=("$(build_kube "$c")"); done
+  anchors+=("$(build_etcd)")
+fi
+CGO_ENABLED=0 go test -c -tags "$tags" -o bin/e2e.test ./e2e/
 CGO_ENABLED=0 go build -o bin/imagebuild ./images/build
 step "boot VM $name with the kit as a disk"
 t=$SECONDS
