@@ -161,3 +161,16 @@ func TestJoinRestartKeepsTheProxyCredentials(t *testing.T) {
 		t.Fatalf("a proxy kubeconfig for another CA: %v, want a new request", err)
 	}
 }
+
+// TestJoinRestartBoundsTheWaitForReady: a restart tells systemd it is
+// ready after restartReadyGrace even if the node cannot be Ready (server
+// down); a first join waits for the node.
+func TestJoinRestartBoundsTheWaitForReady(t *testing.T) {
+	ca := testCA(t)
+	if g := readyGraceFor(joinedDir(t, testServer, ca, true)); g != restartReadyGrace {
+		t.Errorf("a restart's grace is %v, want %v", g, restartReadyGrace)
+	}
+	if g := readyGraceFor(joinedDir(t, testServer, ca, false)); g != 0 {
+		t.Errorf("a join that never reached the agent has a grace of %v, want none", g)
+	}
+}
