@@ -118,6 +118,9 @@ func runJoin(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+	if err := otherClusterCredentials(o, ca); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
 	}

@@ -174,3 +174,22 @@ func TestJoinRestartBoundsTheWaitForReady(t *testing.T) {
 		t.Errorf("a join that never reached the agent has a grace of %v, want none", g)
 	}
 }
+
+// TestJoinRefusesAnotherClustersCredentials: a node kubeconfig that trusts
+// another CA (the node joined another cluster) stops the join with the
+// file named, instead of the agent using it against this cluster; one for
+// this CA, or none, lets it go on.
+func TestJoinRefusesAnotherClustersCredentials(t *testing.T) {
+	ca, other := testCA(t), testCA(t)
+	o := joinedDir(t, testServer, other, true)
+	err := otherClusterCredentials(o, ca.Cert)
+	if err == nil || !strings.Contains(err.Error(), o.path(nodeKubeconfigFile)) || !strings.Contains(err.Error(), "another cluster") {
+		t.Errorf("credentials of another cluster: %v", err)
+	}
+	if err := otherClusterCredentials(joinedDir(t, testServer, ca, true), ca.Cert); err != nil {
+		t.Errorf("this cluster's credentials: %v", err)
+	}
+	if err := otherClusterCredentials(joinedDir(t, testServer, ca, false), ca.Cert); err != nil {
+		t.Errorf("no node kubeconfig: %v", err)
+	}
+}
