@@ -33,6 +33,22 @@ type joinOptions struct {
 	agent  []string
 }
 
+// restartReadyGrace is how long a restarted join waits for its node to be
+// Ready before it tells systemd it is ready anyway (well within the
+// unit's TimeoutStartSec, 300 s), so that a server that is down does not
+// make systemd restart the unit again and again.
+const restartReadyGrace = 60 * time.Second
+
+// readyGraceFor is restartReadyGrace for a restart (an earlier join's
+// credentials are kept: with the server down the node cannot be Ready, yet
+// the agent runs and keeps its pods), else none.
+func readyGraceFor(o joinOptions) time.Duration {
+	if kept, _ := verifiedCA(o); kept != nil {
+		return restartReadyGrace
+	}
+	return 0
+}
+
 // joinIssueTimeout bounds the wait for the kube-proxy certificate.
 const joinIssueTimeout = 5 * time.Minute
 
@@ -96,11 +112,15 @@ func runJoin(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	env.readyGrace = readyGraceFor(o)
 	ca, err := joinCA(ctx, o, discoverCA, env.log.With("component", "join"))
 	if err != nil {
 		return err
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+	if err := otherClusterCredentials(o, ca); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
 	}

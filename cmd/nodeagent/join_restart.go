@@ -100,3 +100,34 @@ func hasProxyCredentials(path, server string, caPEM []byte) bool {
 	_, err = certs.ParseCertPEM(cfg.TLSClientConfig.CertData)
 	return err == nil
 }
+
+// otherClusterCredentials refuses a join whose credentials dir holds a
+// node kubeconfig that trusts another CA than ca (the node joined another
+// cluster, or the cluster was made anew): the agent would use it and
+// never bootstrap. As kubeadm join refuses an existing kubelet.conf, it
+// names the file and leaves it to the user to move it aside.
+func otherClusterCredentials(o joinOptions, ca *x509.Certificate) error {
+	path := o.path(nodeKubeconfigFile)
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	data := cfg.TLSClientConfig.CAData
+	if len(data) == 0 && cfg.TLSClientConfig.CAFile != "" {
+		if data, err = os.ReadFile(cfg.TLSClientConfig.CAFile); err != nil {
+			return fmt.Errorf("%s: its CA: %w", path, err)
+		}
+	}
+	old, err := certs.ParseCertPEM(data)
+	if err != nil {
+		return fmt.Errorf("%s: its CA: %w", path, err)
+	}
+	if !old.Equal(ca) {
+		return fmt.Errorf("%s holds credentials for another cluster (CA %s, not %s): move %s aside, or give another --credentials-dir, to join this one",
+			path, certs.PinHash(old), certs.PinHash(ca), o.dir)
+	}
+	return nil
+}

@@ -161,3 +161,35 @@ func TestJoinRestartKeepsTheProxyCredentials(t *testing.T) {
 		t.Fatalf("a proxy kubeconfig for another CA: %v, want a new request", err)
 	}
 }
+
+// TestJoinRestartBoundsTheWaitForReady: a restart tells systemd it is
+// ready after restartReadyGrace even if the node cannot be Ready (server
+// down); a first join waits for the node.
+func TestJoinRestartBoundsTheWaitForReady(t *testing.T) {
+	ca := testCA(t)
+	if g := readyGraceFor(joinedDir(t, testServer, ca, true)); g != restartReadyGrace {
+		t.Errorf("a restart's grace is %v, want %v", g, restartReadyGrace)
+	}
+	if g := readyGraceFor(joinedDir(t, testServer, ca, false)); g != 0 {
+		t.Errorf("a join that never reached the agent has a grace of %v, want none", g)
+	}
+}
+
+// TestJoinRefusesAnotherClustersCredentials: a node kubeconfig that trusts
+// another CA (the node joined another cluster) stops the join with the
+// file named, instead of the agent using it against this cluster; one for
+// this CA, or none, lets it go on.
+func TestJoinRefusesAnotherClustersCredentials(t *testing.T) {
+	ca, other := testCA(t), testCA(t)
+	o := joinedDir(t, testServer, other, true)
+	err := otherClusterCredentials(o, ca.Cert)
+	if err == nil || !strings.Contains(err.Error(), o.path(nodeKubeconfigFile)) || !strings.Contains(err.Error(), "another cluster") {
+		t.Errorf("credentials of another cluster: %v", err)
+	}
+	if err := otherClusterCredentials(joinedDir(t, testServer, ca, true), ca.Cert); err != nil {
+		t.Errorf("this cluster's credentials: %v", err)
+	}
+	if err := otherClusterCredentials(joinedDir(t, testServer, ca, false), ca.Cert); err != nil {
+		t.Errorf("no node kubeconfig: %v", err)
+	}
+}

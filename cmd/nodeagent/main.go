@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // command is one subcommand: its name, a one-line summary and its entry point.
@@ -31,6 +32,11 @@ type environment struct {
 	config   *commandConfig
 	notify   notifier
 	ready    *readiness
+	// readyGrace bounds how long the service manager waits for READY=1
+	// (0: until every part is ready). `nodeagent join` sets it on a start
+	// that reuses an earlier join: with the server down the node cannot
+	// be Ready, yet the agent runs and keeps its pods, as kubelet does.
+	readyGrace time.Duration
 }
 
 func commands() []command {

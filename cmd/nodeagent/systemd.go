@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -67,6 +66,9 @@ type readiness struct {
 	parts   []string
 	checks  []namedCheck
 	ready   chan struct{} // closed when pending is empty
+	// grace, when set, is how long READY=1 waits for the parts: then it
+	// is sent with the parts still pending in STATUS (env.readyGrace).
+	grace time.Duration
 }
 
 // namedCheck is a health check fed to the watchdog.
@@ -82,7 +84,8 @@ func (env *environment) startReadiness(ctx context.Context, parts ...string) {
 	if env.notify == nil {
 		return
 	}
-	r := &readiness{n: env.notify, log: env.log.With("component", "systemd"), pending: slices.Clone(parts), parts: parts, ready: make(chan struct{})}
+	r := &readiness{n: env.notify, log: env.log.With("component", "systemd"), pending: slices.Clone(parts), parts: parts,
+		ready: make(chan struct{}), grace: env.readyGrace}
 	if len(parts) == 0 {
 		close(r.ready)
 	}
@@ -135,15 +138,35 @@ func (r *readiness) addCheck(name string, check func() (bool, string)) {
 	r.checks = append(r.checks, namedCheck{name, check})
 }
 
-// run notifies READY=1 once every part is ready, then feeds the watchdog
-// until ctx ends. (main says STOPPING=1 when the command returns.)
+// run notifies READY=1 once every part is ready (or once the grace has
+// passed, saying what is still pending), then feeds the watchdog until ctx
+// ends. (main says STOPPING=1 when the command returns.)
 func (r *readiness) run(ctx context.Context) {
+	var grace <-chan time.Time
+	if r.grace > 0 {
+		t := time.NewTimer(r.grace)
+		defer t.Stop()
+		grace = t.C
+	}
 	select {
 	case <-ctx.Done():
 		return
 	case <-r.ready:
+		r.notify("READY=1\nSTATUS=" + r.status())
+	case <-grace:
+		r.mu.Lock()
+		pending := slices.Clone(r.pending)
+		r.mu.Unlock()
+		r.log.Warn("READY=1 before every part is ready: this start reuses the state of an earlier one and its pods run", "waiting-for", pending)
+		r.notify("READY=1\nSTATUS=running; waiting for: " + strings.Join(pending, ", "))
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-r.ready:
+				r.notify("STATUS=" + r.status())
+			}
+		}()
 	}
-	r.notify("READY=1\nSTATUS=" + fmt.Sprintf("ready: %s", strings.Join(r.parts, ", ")))
 	interval := r.n.WatchdogInterval() / 2
 	if interval <= 0 {
 		return
@@ -159,6 +182,8 @@ func (r *readiness) run(ctx context.Context) {
 		}
 	}
 }
+
+func (r *readiness) status() string { return "ready: " + strings.Join(r.parts, ", ") }
 
 // feedWatchdog sends WATCHDOG=1 if every check passes; else it says why
 // in STATUS and lets the watchdog run out.

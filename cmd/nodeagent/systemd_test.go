@@ -195,3 +195,23 @@ func TestFirstSyncOnlyOnAnAppliedSync(t *testing.T) {
 		t.Fatalf("done called %d times, want 1", calls)
 	}
 }
+
+// TestReadyAfterTheGraceWithPartsPending: a start with a grace (a join
+// that restarts while the server is down) says READY=1 once the grace
+// passes, naming what is still pending, and STATUS=ready once it is.
+func TestReadyAfterTheGraceWithPartsPending(t *testing.T) {
+	n := newFakeNotifier(0)
+	env := quietEnv(n)
+	env.readyGrace = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env.startReadiness(ctx, "node", "proxy")
+	env.ready.markReady("proxy")
+	if s := n.next(t); s != "READY=1\nSTATUS=running; waiting for: node" {
+		t.Fatalf("notified %q after the grace, want READY=1 naming the node", s)
+	}
+	env.ready.markReady("node")
+	if s := n.next(t); s != "STATUS=ready: node, proxy" {
+		t.Fatalf("notified %q once the node was ready, want STATUS=ready", s)
+	}
+}

@@ -16,6 +16,10 @@
 #   - kubectl logs and exec of vm2's pod through the server;
 #   - every pod's memory limit in its cgroup v2 memory.max, read on its VM;
 #   - systemctl restart of vm2's agent: its pod keeps its container, restartCount 0;
+#   - the same with the server stopped: the restart returns (READY=1 after
+#     60 s, the status naming the node it waits for), the pod's process stays,
+#     and once the server is started again the node is Ready and the unit's
+#     status says ready;
 #   - vm3's qemu killed: its node NotReady with the unreachable taint within
 #     the node-monitor grace period, its pod Ready=False; the pod deleted by
 #     hand (the bundled controllers evict nothing), the Deployment's
@@ -310,6 +314,27 @@ if [ -n "${p2:-}" ]; then
   [ "$after" = "$before" ] && [ "${after##* }" = 0 ] && [ "$pid2" = "$pid" ] ||
     fail "vm2's pod did not keep its container across the restart: before $before (pid $pid), after $after (pid $pid2)"
 fi
+
+step "the server down: vm2's agent restarts, keeps its pod, and reports again once the server is back"
+vm_ssh "$server" systemctl stop nodeagent
+say "$server: systemctl stop nodeagent (the API server and its agent; pods stay)"
+pid=$(vm_ssh vm2 "pgrep -f '^/usr/local/bin/testserver serve' | head -1") || pid=
+t=$SECONDS
+if vm_ssh vm2 timeout 200 systemctl restart nodeagent-join; then
+  status=$(vm_ssh vm2 systemctl show -P StatusText nodeagent-join)
+  say "vm2: systemctl restart nodeagent-join returned after $((SECONDS - t)) s with the server down; $(vm_ssh vm2 systemctl is-active nodeagent-join); status: $status"
+  [[ $status == "running; waiting for: node"* ]] || fail "vm2's status with the server down: $status"
+else
+  fail "vm2: systemctl restart nodeagent-join with the server down did not return within 200 s (or failed): $(vm_ssh vm2 systemctl is-active nodeagent-join)"
+fi
+pid2=$(vm_ssh vm2 "pgrep -f '^/usr/local/bin/testserver serve' | head -1") || pid2=
+[ -n "$pid" ] && [ "$pid2" = "$pid" ] || fail "vm2's pod process changed while the server was down: $pid, then $pid2"
+t=$SECONDS
+vm_ssh "$server" systemctl start nodeagent
+say "$server: systemctl start nodeagent returned after $((SECONDS - t)) s"
+poll 120 "node vm2 Ready again" rk '[ "$(node_ready vm2)" = True ]' || fail "node vm2 not Ready after the server came back"
+poll 60 "vm2's unit says ready" vm_ssh vm2 "systemctl show -P StatusText nodeagent-join | grep -q '^ready:'" ||
+  fail "vm2's status after the server came back: $(vm_ssh vm2 systemctl show -P StatusText nodeagent-join)"
 
 step "kill vm3: its node NotReady, its pod marked, a replacement elsewhere"
 p3=$(pod_on vm3) || { fail "no pod on vm3"; p3=; }
