@@ -70,11 +70,10 @@ func (d *Desired) addExternal(s *proxy.Snapshot, sp *proxy.ServicePort, ext []pr
 		set string
 		ips []netip.Addr
 	}{{LocalExternalIPSet, sp.ExternalIPs}, {LocalLoadBalancerSet, sp.LoadBalancerIPs}} {
-		set := byIP.set
 		for _, ip := range byIP.ips {
 			vs := vsFor(sp, ip, sp.Port, scheduler)
 			if d.add(vs, ext, addrs, true) && sp.ExternalLocal {
-				d.addEntry(set, Entry{IP: vs.Addr, Port: vs.Port, Protocol: vs.Protocol})
+				d.addEntry(byIP.set, Entry{IP: vs.Addr, Port: vs.Port, Protocol: vs.Protocol})
 			}
 		}
 	}

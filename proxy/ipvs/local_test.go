@@ -48,8 +48,9 @@ func TestComputeLocalSets(t *testing.T) {
 	}
 }
 
-// localRig has a Local NodePort Service with an external and a
-// load-balancer IP and a local endpoint, and a Cluster NodePort Service.
+// localSnapshot has a NodePort Service with an external and a
+// load-balancer IP and a local endpoint, Local or not, and a Cluster
+// NodePort Service.
 func localSnapshot(local bool) *proxy.Snapshot {
 	b := pt.New("192.168.50.2")
 	edit := []func(*proxy.ServicePort){pt.NodePort(30081), pt.ExternalIPs("203.0.113.7"),
