@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +23,19 @@ spec:
 `
 
 // TestProxyModeSwitchAndCleanup runs `nodeagent proxy` in iptables mode,
-// then with --proxy-mode auto, which on this kernel (no IPVS) must take
-// nftables, say so, and remove the iptables chains, then `nodeagent proxy
-// --cleanup`, which must remove the nftables table.
+// then with --proxy-mode auto, which must take ipvs where the kernel has
+// IPVS (in `make vm-test`) and otherwise nftables, saying why, and remove
+// the iptables chains, then `nodeagent proxy --cleanup`, which must remove
+// everything auto's mode made: the nftables table, or the virtual
+// servers, the NODEAGENT-IPVS-* chains and ipsets.
 func TestProxyModeSwitchAndCleanup(t *testing.T) {
 	requireAPIServerDeps(t)
 	framework.RequireBinaries(t, "iptables-save", "nft")
+	auto := "nftables"
+	if hasIPVS() {
+		framework.RequireBinaries(t, "ipvsadm", "ipset")
+		auto = "ipvs"
+	}
 	node := framework.NewLab(t)
 	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	l := &agentLab{node: node, srv: srv, k: &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}}
@@ -41,14 +50,18 @@ func TestProxyModeSwitchAndCleanup(t *testing.T) {
 	l.waitRules(t, "iptables", vip, true)
 	p.Kill9()
 
-	// auto: this kernel has no IPVS, so nftables, and it says why.
 	p = framework.StartProcess(t, node, "proxy-auto", append(args, "--proxy-mode", "auto")...)
-	l.waitRules(t, "nftables", vip, true)
+	l.waitRules(t, auto, vip, true)
 	if rules := l.proxyRules(t, "iptables"); strings.Contains(rules, "KUBE-") {
-		t.Fatalf("nftables mode left iptables mode's chains:\n%s", rules)
+		t.Fatalf("%s mode left iptables mode's chains:\n%s", auto, rules)
 	}
-	if log := p.Log(); !strings.Contains(log, "IPVS is not available") || !strings.Contains(log, "mode=nftables") {
-		t.Fatalf("--proxy-mode auto should say it fell back from IPVS to nftables:\n%s", log)
+	if log := p.Log(); !strings.Contains(log, "mode="+auto) || (auto == "nftables") != strings.Contains(log, "IPVS is not available") {
+		t.Fatalf("--proxy-mode auto should take %s and say why:\n%s", auto, log)
+	}
+	if auto == "ipvs" {
+		if sets := l.ipsets(t); !strings.Contains(sets, "NODEAGENT-IPVS-LOCAL-NODE-PORT") {
+			t.Fatalf("ipvs mode made no NODEAGENT-IPVS-* ipsets:\n%s", sets)
+		}
 	}
 	p.Kill9()
 
@@ -64,6 +77,34 @@ func TestProxyModeSwitchAndCleanup(t *testing.T) {
 	if rules := l.proxyRules(t, "iptables"); strings.Contains(rules, "KUBE-") || strings.Contains(rules, "NODEAGENT-") {
 		t.Fatalf("proxy --cleanup left:\n%s", rules)
 	}
+	if auto == "ipvs" {
+		if rules := l.proxyRules(t, "ipvs"); virtualServer.MatchString(rules) {
+			t.Fatalf("proxy --cleanup left virtual servers:\n%s", rules)
+		}
+		if sets := l.ipsets(t); strings.Contains(sets, "NODEAGENT-") {
+			t.Fatalf("proxy --cleanup left ipsets:\n%s", sets)
+		}
+	}
+}
+
+// virtualServer matches a virtual server's line in `ipvsadm -Ln`.
+var virtualServer = regexp.MustCompile(`(?m)^(TCP|UDP|SCTP) `)
+
+// hasIPVS says whether this kernel has IPVS (after trying to load it).
+func hasIPVS() bool {
+	exec.Command("modprobe", "-q", "ip_vs").Run()
+	_, err := os.Stat("/proc/net/ip_vs")
+	return err == nil
+}
+
+// ipsets lists the lab node's ipsets by name.
+func (l *agentLab) ipsets(t *testing.T) string {
+	t.Helper()
+	out, err := l.runIn("", "ipset", "list", "-n")
+	if err != nil {
+		t.Fatalf("ipset list: %v: %s", err, out)
+	}
+	return out
 }
 
 // waitRules waits until the mode's rules in the lab do (or do not) name ip.

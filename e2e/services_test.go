@@ -35,7 +35,8 @@ spec:
 `
 
 // servicesYAML: three backends, a client pod, a NodePort Service with a
-// TCP and a UDP port, and a ClientIP-affinity Service over the same pods.
+// TCP and a UDP port, a ClientIP-affinity Service and a NodePort Service
+// with externalTrafficPolicy Local and an external IP over the same pods.
 var servicesYAML = strings.ReplaceAll(backendYAML, "NAME", "web-0") + "---\n" +
 	strings.ReplaceAll(backendYAML, "NAME", "web-1") + "---\n" +
 	strings.ReplaceAll(backendYAML, "NAME", "web-2") + `---
@@ -64,6 +65,16 @@ spec:
   selector: {app: svc-web}
   sessionAffinity: ClientIP
   ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  externalIPs: [203.0.113.7]
+  selector: {app: svc-web}
+  ports: [{port: 80, targetPort: http, nodePort: 30081}]
 `
 
 // nodeAddr is the lab node's address on the pod bridge (the first address
@@ -113,6 +124,7 @@ func servicesScenario(t *testing.T, mode string) {
 	l.wantAll(t, l.httpClient(l.podDialer(t, "web-0")), "http://"+vip+"/hostname", backends)
 	l.wantAll(t, fromNode, "http://"+nodeAddr+":30080/hostname", backends)
 	l.wantAll(t, fromPod, "http://"+nodeAddr+":30080/hostname", backends)
+	l.keepsClientAddress(t, backends)
 	l.udpEcho(t, vip+":9001")
 	if n := l.udpFlows(t, vip); n == 0 {
 		t.Fatal("the UDP echo through the Service left no conntrack entry to check the cleanup with")

@@ -39,6 +39,8 @@ type proxyOptions struct {
 	cfg           proxy.Config
 	runner        proxy.RunnerConfig
 	ipvsScheduler string
+	// ipvsNoMasqBit is the IPVS backend's NoMasqueradeBit.
+	ipvsNoMasqBit int
 	nodeIPs       []netip.Addr
 	disabled      bool
 	// healthzBindAddress and metricsBindAddress are kube-proxy's
@@ -51,6 +53,7 @@ type proxyOptions struct {
 
 func defaultProxyOptions() *proxyOptions {
 	return &proxyOptions{mode: modeIPTables, cfg: proxy.DefaultConfig(), runner: proxy.DefaultRunnerConfig(), ipvsScheduler: "rr",
+		ipvsNoMasqBit:      ipvs.DefaultConfig().NoMasqueradeBit,
 		healthzBindAddress: "0.0.0.0:10256", metricsBindAddress: "127.0.0.1:10249"}
 }
 
@@ -76,6 +79,7 @@ func proxyFlags(fs *flag.FlagSet, o *proxyOptions) {
 	fs.DurationVar(&o.runner.MinSyncInterval, "proxy-min-sync-interval", o.runner.MinSyncInterval, "least time between two proxy syncs")
 	fs.DurationVar(&o.runner.FullSyncInterval, "proxy-full-sync-interval", o.runner.FullSyncInterval, "how often the proxy rewrites everything")
 	fs.StringVar(&o.ipvsScheduler, "ipvs-scheduler", o.ipvsScheduler, "IPVS scheduler: rr, lc, sh (also wrr, wlc, dh)")
+	fs.IntVar(&o.ipvsNoMasqBit, "ipvs-no-masquerade-bit", o.ipvsNoMasqBit, "packet-mark bit with which IPVS mode keeps the client's address for externalTrafficPolicy Local")
 	fs.Func("nodeport-addresses", "comma-separated addresses node ports answer on (default: the node's IPv4 addresses)", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
 			ip, err := netip.ParseAddr(strings.TrimSpace(s))
@@ -95,6 +99,9 @@ func (o *proxyOptions) validate() error {
 	case modeIPTables, modeNFTables, modeIPVS, modeAuto:
 	default:
 		errs = append(errs, fmt.Errorf("--proxy-mode: unknown mode %q: use iptables, nftables, ipvs or auto", o.mode))
+	}
+	if b := o.ipvsNoMasqBit; (o.mode == modeIPVS || o.mode == modeAuto) && (b < 0 || b > 31 || b == o.cfg.MasqueradeBit) {
+		errs = append(errs, fmt.Errorf("--ipvs-no-masquerade-bit: %d is not a bit of the packet mark (0-31) other than --masquerade-bit", b))
 	}
 	return errors.Join(append(errs, o.cfg.Validate(), o.runner.Validate())...)
 }
@@ -234,7 +241,7 @@ func newNFTables(o *proxyOptions, log *slog.Logger) (proxy.Backend, error) {
 
 func newIPVS(ctx context.Context, o *proxyOptions, log *slog.Logger) (proxy.Backend, error) {
 	cfg := ipvs.DefaultConfig()
-	cfg.Config, cfg.Scheduler = o.cfg, o.ipvsScheduler
+	cfg.Config, cfg.Scheduler, cfg.NoMasqueradeBit = o.cfg, o.ipvsScheduler, o.ipvsNoMasqBit
 	return ipvs.NewReal(ctx, cfg, log)
 }
 

@@ -40,6 +40,7 @@ func TestBadFlagsAreRefusedFirst(t *testing.T) {
 		{runAgent, []string{"--node-name", "n1", "--cgroup-driver", "cgroupv3"}, "cgroup-driver"},
 		{runProxy, []string{"--node-name", "n1", "--masquerade-bit", "40"}, "--masquerade-bit"},
 		{runProxy, []string{"--node-name", "n1", "--proxy-mode", "userspace"}, "--proxy-mode"},
+		{runProxy, []string{"--node-name", "n1", "--proxy-mode", "ipvs", "--masquerade-bit", "13"}, "--ipvs-no-masquerade-bit"},
 		{runServer, []string{"--data-dir", dir, "--secure-port", "0"}, "--secure-port"},
 		{runServer, []string{"--data-dir", dir, "--node-name", "n1", "--pod-cidr", "x"}, "--pod-cidr"},
 	}

@@ -19,33 +19,42 @@ func (b *Backend) apply(want Desired) error {
 		}
 		errs = append(errs, b.applyDests(k, want.Dests[k]))
 	}
-	errs = append(errs, b.deleteServices(want.Services), b.unbindAddrs(want.Addrs), b.drain(), b.applyLoopBack(want.LoopBack))
+	errs = append(errs, b.deleteServices(want.Services), b.unbindAddrs(want.Addrs), b.drain(), b.applySets(want.Sets))
 	return errors.Join(errs...)
 }
 
-// applyLoopBack adds the hairpin entries LoopBackSet lacks and deletes
+// applySets adds to each set of OwnSets the entries it lacks and deletes
 // those no longer wanted.
-func (b *Backend) applyLoopBack(want []LoopBack) error {
+func (b *Backend) applySets(want map[string][]Entry) error {
 	var errs []error
-	for _, l := range want {
-		if b.cur.loopBack[l] {
-			continue
-		}
-		if err := b.d.Sets.Add(l); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		b.cur.loopBack[l] = true
+	for _, set := range OwnSets() {
+		errs = append(errs, b.applySet(set, want[set.Name]))
 	}
-	for l := range b.cur.loopBack {
-		if _, keep := slices.BinarySearchFunc(want, l, compareLoopBack); keep {
+	return errors.Join(errs...)
+}
+
+func (b *Backend) applySet(set SetSpec, want []Entry) error {
+	have := b.cur.sets[set.Name]
+	var errs []error
+	for _, e := range want {
+		if have[e] {
 			continue
 		}
-		if err := b.d.Sets.Del(l); err != nil {
+		if err := b.d.Sets.Add(set, e); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		delete(b.cur.loopBack, l)
+		have[e] = true
+	}
+	for e := range have {
+		if _, keep := slices.BinarySearchFunc(want, e, compareEntries); keep {
+			continue
+		}
+		if err := b.d.Sets.Del(set, e); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(have, e)
 	}
 	return errors.Join(errs...)
 }

@@ -30,11 +30,19 @@ type Config struct {
 	// NetNSPath is the network namespace the backend programs ("": the
 	// process's). IPVS state is per netns; the backend owns all of it there.
 	NetNSPath string
+	// NoMasqueradeBit is the packet-mark bit that, set in nat PREROUTING on
+	// a connection to a node port, external IP or load-balancer IP of a
+	// Service with externalTrafficPolicy Local, keeps it from being
+	// masqueraded (default 13; it must differ from MasqueradeBit).
+	NoMasqueradeBit int
 }
+
+// NoMasqueradeMark is the mark value of NoMasqueradeBit.
+func (c Config) NoMasqueradeMark() uint32 { return 1 << uint(c.NoMasqueradeBit) }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Config: proxy.DefaultConfig(), Scheduler: "rr", GracePeriod: 15 * time.Second}
+	return Config{Config: proxy.DefaultConfig(), Scheduler: "rr", GracePeriod: 15 * time.Second, NoMasqueradeBit: 13}
 }
 
 // Deps are the backend's edges (real: NewReal; tests: the fakes).
@@ -66,6 +74,10 @@ func New(cfg Config, d Deps) (*Backend, error) {
 	}
 	if !schedulers[cfg.Scheduler] {
 		return nil, fmt.Errorf("ipvs: unknown scheduler %q (rr, wrr, lc, wlc, sh, dh)", cfg.Scheduler)
+	}
+	if cfg.NoMasqueradeBit < 0 || cfg.NoMasqueradeBit > 31 || cfg.NoMasqueradeBit == cfg.MasqueradeBit {
+		return nil, fmt.Errorf("ipvs: no-masquerade bit %d: want a bit of the packet mark (0-31) other than the masquerade bit %d",
+			cfg.NoMasqueradeBit, cfg.MasqueradeBit)
 	}
 	if cfg.GracePeriod <= 0 {
 		cfg.GracePeriod = 15 * time.Second
@@ -107,10 +119,12 @@ func (b *Backend) resync() error {
 	if err := b.d.Links.EnsureLink(); err != nil {
 		return err
 	}
-	if err := b.d.Sets.EnsureSet(); err != nil { // before the rule that matches it
-		return err
+	for _, set := range OwnSets() { // before the rules that match them
+		if err := b.d.Sets.EnsureSet(set); err != nil {
+			return err
+		}
 	}
-	if err := b.d.Rules.Ensure(CompanionRules(b.cfg.Config)); err != nil {
+	if err := b.d.Rules.Ensure(CompanionRules(b.cfg)); err != nil {
 		return err
 	}
 	st, err := readState(b.d.Handle, b.d.Links, b.d.Sets)
@@ -122,12 +136,12 @@ func (b *Backend) resync() error {
 }
 
 // Cleanup deletes every virtual server in the backend's netns, the dummy
-// link (and so its addresses), the companion chains and then the ipset
+// link (and so its addresses), the companion chains and then the ipsets
 // they matched. It is idempotent.
 func (b *Backend) Cleanup(ctx context.Context) error {
 	err := errors.Join(deleteAllServices(b.d.Handle), b.d.Links.DeleteLink(), b.d.Rules.Cleanup())
 	if err == nil {
-		err = b.d.Sets.DestroySet()
+		err = destroySets(b.d.Sets)
 	}
 	b.cur = nil
 	clear(b.draining)
@@ -154,19 +168,22 @@ type state struct {
 	// dests are each service's real servers and their weights.
 	dests map[ServiceKey]map[netip.AddrPort]int
 	addrs map[netip.Addr]bool
-	// loopBack are LoopBackSet's entries.
-	loopBack map[LoopBack]bool
+	// sets are the entries of each set of OwnSets, by name.
+	sets map[string]map[Entry]bool
 }
 
 func readState(h Handle, l Links, sets Sets) (*state, error) {
 	st := &state{services: map[ServiceKey]VirtualServer{}, dests: map[ServiceKey]map[netip.AddrPort]int{},
-		addrs: map[netip.Addr]bool{}, loopBack: map[LoopBack]bool{}}
-	entries, err := sets.Entries()
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		st.loopBack[e] = true
+		addrs: map[netip.Addr]bool{}, sets: map[string]map[Entry]bool{}}
+	for _, set := range OwnSets() {
+		entries, err := sets.Entries(set)
+		if err != nil {
+			return nil, err
+		}
+		st.sets[set.Name] = map[Entry]bool{}
+		for _, e := range entries {
+			st.sets[set.Name][e] = true
+		}
 	}
 	svcs, err := h.ListServices()
 	if err != nil {

@@ -46,7 +46,7 @@ func newReal(ctx context.Context, cfg Config, logger *slog.Logger, p KernelProbe
 // CleanupLeftovers is `nodeagent proxy --cleanup` for IPVS mode, usable
 // whatever mode ran before: it removes the virtual servers in netnsPath
 // (skipped, not an error, when the kernel has no IPVS: there can be none),
-// the dummy link, the companion chains and the hairpin ipset.
+// the dummy link, the companion chains and the ipsets.
 func CleanupLeftovers(ctx context.Context, netnsPath string, logger *slog.Logger) error {
 	var errs []error
 	switch err := CheckKernel(ctx, netnsPath, KernelProbe{}); {
@@ -68,7 +68,7 @@ func CleanupLeftovers(ctx context.Context, netnsPath string, logger *slog.Logger
 	} else if err := rules.Cleanup(); err != nil {
 		errs = append(errs, err)
 	} else {
-		errs = append(errs, NewSets(netnsPath).DestroySet()) // once no rule refers to it
+		errs = append(errs, destroySets(NewSets(netnsPath))) // once no rule refers to them
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ipvs cleanup: %w", err)

@@ -310,8 +310,8 @@ func TestCleanupLeavesFakesEmpty(t *testing.T) {
 		if c := r.r.OwnChains(); len(c) != 0 || strings.Contains(r.r.Save(), ChainPrefix) {
 			t.Errorf("chains left %v:\n%s", c, r.r.Save())
 		}
-		if r.sets().Exists {
-			t.Error("the hairpin ipset is left")
+		if names := r.sets().Names(); len(names) != 0 {
+			t.Errorf("ipsets left: %v", names)
 		}
 	}
 	r.sync(t, b.Snapshot(), false) // the next sync starts over
@@ -345,11 +345,12 @@ func TestHairpinIpsetHoldsLocalEndpoints(t *testing.T) {
 	dns := b.Service("ns", "dns", "10.96.0.53", 53, pt.UDP)
 	b.Endpoints(dns, pt.Local("10.244.0.7", 5353))
 	r.sync(t, b.Snapshot(), true)
-	want := []LoopBack{
+	loopBack := SetSpec{LoopBackSet, LoopBackSetType}
+	want := []Entry{
 		{IP: netip.MustParseAddr("10.244.0.3"), Port: 8080, Protocol: corev1.ProtocolTCP},
 		{IP: netip.MustParseAddr("10.244.0.7"), Port: 5353, Protocol: corev1.ProtocolUDP},
 	}
-	if got, err := r.sets().Entries(); err != nil || !slices.Equal(got, want) {
+	if got, err := r.sets().Entries(loopBack); err != nil || !slices.Equal(got, want) {
 		t.Fatalf("ipset entries %v %v, want %v (the other node's endpoint is not one)", got, err, want)
 	}
 	save := r.r.Save()
@@ -359,14 +360,14 @@ func TestHairpinIpsetHoldsLocalEndpoints(t *testing.T) {
 	b.Snapshot().Endpoints[web] = []proxy.Endpoint{pt.Ready("10.244.1.4", 8080), pt.Local("10.244.0.9", 8080)}
 	r.sync(t, b.Snapshot(), false)
 	want[0].IP = netip.MustParseAddr("10.244.0.9")
-	slices.SortFunc(want, compareLoopBack)
-	if got, _ := r.sets().Entries(); !slices.Equal(got, want) {
+	slices.SortFunc(want, compareEntries)
+	if got, _ := r.sets().Entries(loopBack); !slices.Equal(got, want) {
 		t.Fatalf("after the endpoint moved: %v, want %v", got, want)
 	}
-	stale := LoopBack{IP: netip.MustParseAddr("10.244.0.99"), Port: 1, Protocol: corev1.ProtocolTCP}
-	r.sets().Add(stale) // left by an earlier run
+	stale := Entry{IP: netip.MustParseAddr("10.244.0.99"), Port: 1, Protocol: corev1.ProtocolTCP}
+	r.sets().Add(loopBack, stale) // left by an earlier run
 	r.sync(t, b.Snapshot(), true)
-	if got, _ := r.sets().Entries(); !slices.Equal(got, want) {
+	if got, _ := r.sets().Entries(loopBack); !slices.Equal(got, want) {
 		t.Errorf("a full sync kept %v: %v", stale, got)
 	}
 }

@@ -17,45 +17,69 @@ type Desired struct {
 	Dests map[ServiceKey][]netip.AddrPort
 	// Addrs are the addresses bound to LinkName, sorted.
 	Addrs []netip.Addr
-	// LoopBack are this node's endpoints of every service, sorted: the
-	// entries of LoopBackSet (hairpin masquerade).
-	LoopBack []LoopBack
+	// Sets are the entries of each set of OwnSets by name, sorted:
+	// LoopBackSet has this node's endpoints of every service (hairpin
+	// masquerade); the LOCAL-* sets have the node ports, external IPs and
+	// load-balancer IPs of the Services with externalTrafficPolicy Local
+	// (no masquerade, so the client's address is kept).
+	Sets map[string][]Entry
 }
 
 // Compute turns a snapshot into virtual servers: one per cluster IP:port,
 // one per node IP for a node port, one per external and load-balancer IP.
 // Cluster IPs take ClusterEndpoints, the others ExternalEndpoints. Only
 // IPv4 is programmed. Where two services claim the same address:port
-// (two Services with one external IP), the first by name wins.
+// (two Services with one external IP), the first by name wins, also for
+// the LOCAL-* sets' entry.
 func Compute(s *proxy.Snapshot, scheduler string) Desired {
-	d := Desired{Services: map[ServiceKey]VirtualServer{}, Dests: map[ServiceKey][]netip.AddrPort{}}
+	d := Desired{Services: map[ServiceKey]VirtualServer{}, Dests: map[ServiceKey][]netip.AddrPort{}, Sets: map[string][]Entry{}}
 	addrs := map[netip.Addr]bool{}
 	for _, name := range sortedNames(s) {
 		sp := s.Services[name]
 		eps := s.Endpoints[name]
 		d.add(vsFor(sp, sp.ClusterIP, sp.Port, scheduler), proxy.ClusterEndpoints(sp, eps), addrs, true)
 		d.addLoopBack(sp, eps)
-		if !sp.HasExternal() {
-			continue
-		}
-		ext := proxy.ExternalEndpoints(sp, eps)
-		if sp.NodePort != 0 {
-			for _, ip := range s.NodeIPs {
-				d.add(vsFor(sp, ip, sp.NodePort, scheduler), ext, addrs, false)
-			}
-		}
-		for _, ip := range slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs) {
-			d.add(vsFor(sp, ip, sp.Port, scheduler), ext, addrs, true)
+		if sp.HasExternal() {
+			d.addExternal(s, sp, proxy.ExternalEndpoints(sp, eps), scheduler, addrs)
 		}
 	}
 	for a := range addrs {
 		d.Addrs = append(d.Addrs, a)
 	}
 	slices.SortFunc(d.Addrs, netip.Addr.Compare)
-	slices.SortFunc(d.LoopBack, compareLoopBack)
-	d.LoopBack = slices.Compact(d.LoopBack)
+	for name, entries := range d.Sets {
+		slices.SortFunc(entries, compareEntries)
+		d.Sets[name] = slices.Compact(entries)
+	}
 	return d
 }
+
+// addExternal adds the node-port, external-IP and load-balancer virtual
+// servers of sp, and with externalTrafficPolicy Local their entries in the
+// LOCAL-* sets.
+func (d *Desired) addExternal(s *proxy.Snapshot, sp *proxy.ServicePort, ext []proxy.Endpoint, scheduler string, addrs map[netip.Addr]bool) {
+	if sp.NodePort > 0 && sp.NodePort <= 65535 {
+		for _, ip := range s.NodeIPs {
+			vs := vsFor(sp, ip, sp.NodePort, scheduler)
+			if d.add(vs, ext, addrs, false) && sp.ExternalLocal {
+				d.addEntry(LocalNodePortSet, Entry{IP: vs.Addr, Port: vs.Port, Protocol: vs.Protocol})
+			}
+		}
+	}
+	for _, byIP := range []struct {
+		set string
+		ips []netip.Addr
+	}{{LocalExternalIPSet, sp.ExternalIPs}, {LocalLoadBalancerSet, sp.LoadBalancerIPs}} {
+		for _, ip := range byIP.ips {
+			vs := vsFor(sp, ip, sp.Port, scheduler)
+			if d.add(vs, ext, addrs, true) && sp.ExternalLocal {
+				d.addEntry(byIP.set, Entry{IP: vs.Addr, Port: vs.Port, Protocol: vs.Protocol})
+			}
+		}
+	}
+}
+
+func (d *Desired) addEntry(set string, e Entry) { d.Sets[set] = append(d.Sets[set], e) }
 
 // addLoopBack records the service port's endpoints on this node: a pod
 // that reaches itself through the service must be masqueraded, or it
@@ -63,7 +87,7 @@ func Compute(s *proxy.Snapshot, scheduler string) Desired {
 func (d *Desired) addLoopBack(sp *proxy.ServicePort, eps []proxy.Endpoint) {
 	for _, e := range eps {
 		if e.Local && e.IP.Unmap().Is4() && e.Port > 0 && e.Port <= 65535 {
-			d.LoopBack = append(d.LoopBack, LoopBack{IP: e.IP.Unmap(), Port: uint16(e.Port), Protocol: sp.Protocol})
+			d.addEntry(LoopBackSet, Entry{IP: e.IP.Unmap(), Port: uint16(e.Port), Protocol: sp.Protocol})
 		}
 	}
 }
@@ -78,13 +102,14 @@ func vsFor(sp *proxy.ServicePort, ip netip.Addr, port int32, scheduler string) V
 }
 
 // add records vs with eps as its real servers; bind says its address goes
-// on the dummy link (not for node IPs, which the node already has).
-func (d *Desired) add(vs VirtualServer, eps []proxy.Endpoint, addrs map[netip.Addr]bool, bind bool) {
+// on the dummy link (not for node IPs, which the node already has). It
+// says whether vs was taken (not IPv6, not claimed by an earlier service).
+func (d *Desired) add(vs VirtualServer, eps []proxy.Endpoint, addrs map[netip.Addr]bool, bind bool) bool {
 	if !vs.Addr.Is4() || vs.Port == 0 {
-		return
+		return false
 	}
 	if _, taken := d.Services[vs.ServiceKey]; taken {
-		return
+		return false
 	}
 	d.Services[vs.ServiceKey] = vs
 	if bind {
@@ -96,11 +121,11 @@ func (d *Desired) add(vs VirtualServer, eps []proxy.Endpoint, addrs map[netip.Ad
 			dests = append(dests, netip.AddrPortFrom(e.IP.Unmap(), uint16(e.Port)))
 		}
 	}
-	if len(dests) == 0 {
-		return
+	if len(dests) > 0 {
+		slices.SortFunc(dests, netip.AddrPort.Compare)
+		d.Dests[vs.ServiceKey] = slices.Compact(dests)
 	}
-	slices.SortFunc(dests, netip.AddrPort.Compare)
-	d.Dests[vs.ServiceKey] = slices.Compact(dests)
+	return true
 }
 
 func sortedNames(s *proxy.Snapshot) []proxy.ServicePortName {

@@ -21,24 +21,49 @@
 //     one Service or 10,000: in nat, NODEAGENT-IPVS-POSTROUTING (jumped to
 //     first from POSTROUTING) masquerades packets marked with the masquerade
 //     bit, IPVS-forwarded connections from outside ClusterCIDR (node and
-//     node-port clients, so replies come back through us) and packets
-//     whose destination IP:port and source IP are in the ipset
-//     LoopBackSet (a pod that reached itself through a service: hairpin);
-//     in filter,
-//     NODEAGENT-IPVS-FORWARD (first in FORWARD) accepts marked traffic and
-//     known connections, since IPVS replies cross FORWARD. Every chain we
-//     make is named NODEAGENT-IPVS-*.
+//     node-port clients, so replies come back through us) unless they
+//     carry the no-masquerade bit, and packets whose destination IP:port
+//     and source IP are in the ipset LoopBackSet (a pod that reached itself
+//     through a service: hairpin); NODEAGENT-IPVS-PREROUTING (first in nat
+//     PREROUTING) sets the no-masquerade bit (Config.NoMasqueradeBit, 13 by
+//     default) on packets whose destination IP,proto:port is in a LOCAL-*
+//     set; in filter, NODEAGENT-IPVS-FORWARD (first in FORWARD) accepts
+//     marked traffic and known connections, since IPVS replies cross
+//     FORWARD. Every chain we make is named NODEAGENT-IPVS-*.
 //
-//   - The ipset LoopBackSet (hash:ip,port,ip, kube-proxy's KUBE-LOOP-BACK):
-//     one entry IP,proto:port,IP per endpoint on this node, kept by the
-//     same diff as the virtual servers (Sets; real: netlink, in the
-//     backend's netns). iptables cannot match "source equals destination";
-//     the set can, so only a pod reaching itself is masqueraded and a pod
-//     reaching another pod through a service keeps its address.
+//   - A fixed list of ipsets (OwnSets), their entries kept by the same diff
+//     as the virtual servers (Sets; real: netlink, in the backend's
+//     netns). LoopBackSet (hash:ip,port,ip, kube-proxy's KUBE-LOOP-BACK):
+//     one entry IP,proto:port,IP per endpoint on this node; iptables cannot
+//     match "source equals destination", the set can, so only a pod
+//     reaching itself is masqueraded and a pod reaching another pod through
+//     a service keeps its address. LocalNodePortSet, LocalExternalIPSet and
+//     LocalLoadBalancerSet (hash:ip,port): the node IP:node port, external
+//     IP:port and load-balancer IP:port of each Service with
+//     externalTrafficPolicy Local (proxy.ServicePort.ExternalLocal), and of
+//     no other.
 //
-// Known cost of a fixed rule set: node-port traffic is masqueraded even
-// with externalTrafficPolicy Local (kube-proxy keeps per-port ipsets for
-// that; not done here).
+// # externalTrafficPolicy Local keeps the client's address
+//
+// IPVS takes a packet at LOCAL_IN and rewrites its destination to the real
+// server, so at nat POSTROUTING, where masquerade is decided, the original
+// destination is gone from the packet; conntrack still has it, but its
+// --ctorigdst takes one address, not a set, and the ipvs match's --vaddr
+// one as well. So the decision is made where the original destination is
+// still the packet's: nat PREROUTING, which sees the first packet of every
+// connection arriving from outside, marks it with the no-masquerade bit
+// when its destination is in a LOCAL-* set (`-m set --match-set SET
+// dst,dst`), and the skb mark travels with that same packet through IPVS
+// to nat POSTROUTING (nat sees only a connection's first packet, in both
+// chains), where the "service traffic from outside the pods" rule has
+// `-m mark ! --mark` for the bit. The other two masquerade rules do not
+// look at the bit: a pod reaching itself through a Local node port is
+// still masqueraded (hairpin), and so is a packet someone marked for
+// masquerade. Traffic the node sends itself does not cross PREROUTING and
+// stays masqueraded (its endpoint is local anyway). Three rules and three
+// sets, whatever the number of Services; only the sets' entries change.
+// kube-proxy keeps node ports in per-protocol bitmap:port sets; ours hold
+// node IP,proto:port in one hash:ip,port set (see LocalNodePortSet).
 //
 // # Sync: compute, diff, apply
 //
@@ -66,9 +91,9 @@
 // which a --cleanup run without a snapshot does not know, so they would
 // leak. A namespace shared with another IPVS user (keepalived) is not
 // supported. Cleanup also deletes the dummy link (and so its addresses)
-// and the NODEAGENT-IPVS-* chains with the jumps to them, then the ipset
-// LoopBackSet (the kernel refuses to destroy a set a rule still uses); it
-// is idempotent.
+// and the NODEAGENT-IPVS-* chains with the jumps to them, then the ipsets
+// of OwnSets (the kernel refuses to destroy a set a rule still uses, so
+// they go only once the rules are gone); it is idempotent.
 // CleanupLeftovers does the same without a running backend and skips the
 // IPVS table, without error, on a kernel without IPVS.
 //
@@ -100,7 +125,9 @@
 // edge has a small interface (Handle, Links, Rules, and the clock) and a
 // stateful in-memory fake in fake.go (FakeHandle with settable connection
 // counts and an ipvsadm-like Dump, FakeLinks, FakeRules with an
-// iptables-save-like Save). Tests assert on the fakes' state and count
+// iptables-save-like Save, FakeSets that refuses to destroy a set a rule
+// matches). The tests walk a connection's first packet through the rules
+// the fakes hold (nateval_test.go) to say whether it is masqueraded. Tests assert on the fakes' state and count
 // their writes. The root tests run the real CheckKernel and the real
 // cleanup inside a namespace they create and remove.
 package ipvs

@@ -369,75 +369,90 @@ func sortedStrings[V any](m map[string]V) []string {
 // NewFake is a backend on fresh fakes (its FakeSets in b.d.Sets).
 func NewFake(cfg Config, clk clock.PassiveClock) (*Backend, *FakeHandle, *FakeLinks, *FakeRules, error) {
 	h, l, r, s := NewFakeHandle(), NewFakeLinks(), NewFakeRules(), NewFakeSets()
-	s.Refs = func() bool { return strings.Contains(r.Save(), LoopBackSet) }
+	s.Refs = func(name string) bool { return strings.Contains(r.Save(), "--match-set "+name+" ") }
 	b, err := New(cfg, Deps{Handle: h, Links: l, Rules: r, Sets: s, Clock: clk})
 	return b, h, l, r, err
 }
 
-// FakeSets is an in-memory LoopBackSet. Exists says whether the set
-// exists; Refs, when set, makes DestroySet fail while it returns true (a
-// rule still refers to the set, as the kernel refuses).
+// FakeSets keeps ipsets in memory: each existing set's type and entries.
+// Refs, when set, makes DestroySet fail while it returns true for the set
+// (a rule still refers to it, as the kernel refuses).
 type FakeSets struct {
-	mu      sync.Mutex
-	Exists  bool
-	entries map[LoopBack]bool
-	Refs    func() bool
+	mu    sync.Mutex
+	types map[string]string
+	sets  map[string]map[Entry]bool
+	Refs  func(name string) bool
 }
 
 var _ Sets = &FakeSets{}
 
 // NewFakeSets is an empty fake with no set.
-func NewFakeSets() *FakeSets { return &FakeSets{entries: map[LoopBack]bool{}} }
+func NewFakeSets() *FakeSets {
+	return &FakeSets{types: map[string]string{}, sets: map[string]map[Entry]bool{}}
+}
 
-func (f *FakeSets) EnsureSet() error {
+func (f *FakeSets) EnsureSet(s SetSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.Exists = true
+	if t, ok := f.types[s.Name]; ok && t != s.Type {
+		return fmt.Errorf("create ipset %s (%s): exists with type %s", s.Name, s.Type, t)
+	}
+	if _, ok := f.sets[s.Name]; !ok {
+		f.types[s.Name], f.sets[s.Name] = s.Type, map[Entry]bool{}
+	}
 	return nil
 }
 
 // Entries lists the set sorted.
-func (f *FakeSets) Entries() ([]LoopBack, error) {
+func (f *FakeSets) Entries(s SetSpec) ([]Entry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.Exists {
-		return nil, fmt.Errorf("ipset %s does not exist", LoopBackSet)
+	set, ok := f.sets[s.Name]
+	if !ok {
+		return nil, fmt.Errorf("ipset %s does not exist", s.Name)
 	}
-	out := make([]LoopBack, 0, len(f.entries))
-	for l := range f.entries {
-		out = append(out, l)
+	out := make([]Entry, 0, len(set))
+	for e := range set {
+		out = append(out, e)
 	}
-	slices.SortFunc(out, compareLoopBack)
+	slices.SortFunc(out, compareEntries)
 	return out, nil
 }
 
-func (f *FakeSets) Add(l LoopBack) error {
+func (f *FakeSets) Add(s SetSpec, e Entry) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.Exists {
-		return fmt.Errorf("add %s: ipset %s does not exist", l, LoopBackSet)
+	if _, ok := f.sets[s.Name]; !ok {
+		return fmt.Errorf("add %s: ipset %s does not exist", s.Format(e), s.Name)
 	}
-	f.entries[l] = true
+	f.sets[s.Name][e] = true
 	return nil
 }
 
-func (f *FakeSets) Del(l LoopBack) error {
+func (f *FakeSets) Del(s SetSpec, e Entry) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.entries[l] {
-		return fmt.Errorf("delete %s: not in ipset %s", l, LoopBackSet)
+	if !f.sets[s.Name][e] {
+		return fmt.Errorf("delete %s: not in ipset %s", s.Format(e), s.Name)
 	}
-	delete(f.entries, l)
+	delete(f.sets[s.Name], e)
 	return nil
 }
 
-func (f *FakeSets) DestroySet() error {
+func (f *FakeSets) DestroySet(s SetSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.Exists && f.Refs != nil && f.Refs() {
-		return fmt.Errorf("destroy ipset %s: still referenced by a rule", LoopBackSet)
+	if _, ok := f.sets[s.Name]; ok && f.Refs != nil && f.Refs(s.Name) {
+		return fmt.Errorf("destroy ipset %s: still referenced by a rule", s.Name)
 	}
-	f.Exists = false
-	clear(f.entries)
+	delete(f.sets, s.Name)
+	delete(f.types, s.Name)
 	return nil
+}
+
+// Names lists the sets that exist, sorted.
+func (f *FakeSets) Names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return sortedStrings(f.sets)
 }

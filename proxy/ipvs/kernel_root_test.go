@@ -71,7 +71,7 @@ func testNetns(t *testing.T, name string) string {
 // TestRealCleanupLeftoversInNetns is `nodeagent proxy --cleanup` on a
 // kernel without IPVS: it must succeed, and remove companion chains left
 // in the namespace (made here without the ipvs match, which needs IPVS)
-// and then the hairpin ipset their rule matched.
+// and then the ipsets their rules matched (hairpin and the LOCAL-* sets).
 func TestRealCleanupLeftoversInNetns(t *testing.T) {
 	path := testNetns(t, "ipvs-cleanup")
 	rules, err := NewRules(path)
@@ -79,20 +79,30 @@ func TestRealCleanupLeftoversInNetns(t *testing.T) {
 		t.Skipf("no iptables: %v", err)
 	}
 	sets := NewSets(path)
-	if err := sets.EnsureSet(); err != nil {
-		t.Fatalf("the hairpin ipset: %v", err)
+	for _, set := range OwnSets() {
+		if err := sets.EnsureSet(set); err != nil {
+			t.Fatalf("ipset %s: %v", set.Name, err)
+		}
 	}
-	hairpin := CompanionRules(DefaultConfig().Config)[0].Rules
+	companion := CompanionRules(DefaultConfig())
+	hairpin := companion[0].Rules
 	leftover := FixedChains()
 	leftover[0].Rules = [][]string{{"-j", "MASQUERADE"}, hairpin[len(hairpin)-1]} // the set's rule, as the backend writes it
+	leftover[2].Rules = companion[2].Rules                                        // the LOCAL-* marks, as written
 	if err := rules.Ensure(leftover); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}
-	if got := iptablesSave(t, path); !strings.Contains(got, "--match-set "+LoopBackSet+" dst,dst,src") {
-		t.Fatalf("the hairpin rule is not in:\n%s", got)
+	got := iptablesSave(t, path)
+	for _, want := range []string{"--match-set " + LoopBackSet + " dst,dst,src", "-A " + ChainPrerouting + " -m set --match-set " + LocalNodePortSet + " dst,dst",
+		"--match-set " + LocalLoadBalancerSet + " dst,dst", "-j MARK --set-xmark 0x2000/0x2000", "-A PREROUTING -m comment --comment \"nodeagent ipvs\" -j " + ChainPrerouting} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("%q is not in:\n%s", want, got)
+		}
 	}
-	if err := sets.DestroySet(); err == nil {
-		t.Fatal("the kernel let the ipset go while a rule matches it")
+	for _, set := range []SetSpec{OwnSets()[0], OwnSets()[1], OwnSets()[3]} {
+		if err := sets.DestroySet(set); err == nil {
+			t.Fatalf("the kernel let ipset %s go while a rule matches it", set.Name)
+		}
 	}
 	if err := rules.Ensure(leftover); err != nil { // idempotent: one jump, same rules
 		t.Fatalf("second Ensure: %v", err)
@@ -114,8 +124,10 @@ func TestRealCleanupLeftoversInNetns(t *testing.T) {
 		if got := iptablesSave(t, path); strings.Contains(got, ChainPrefix) {
 			t.Fatalf("chains left after cleanup:\n%s", got)
 		}
-		if _, err := sets.Entries(); err == nil {
-			t.Fatal("the hairpin ipset is left after cleanup")
+		for _, set := range OwnSets() {
+			if _, err := sets.Entries(set); err == nil {
+				t.Fatalf("ipset %s is left after cleanup", set.Name)
+			}
 		}
 	}
 }

@@ -3,8 +3,6 @@ package ipvs
 import (
 	"fmt"
 	"strings"
-
-	"github.com/nodeagent/nodeagent/proxy"
 )
 
 // Chain names. Every chain this package makes starts with ChainPrefix.
@@ -12,6 +10,7 @@ const (
 	ChainPrefix      = "NODEAGENT-IPVS-"
 	ChainPostrouting = ChainPrefix + "POSTROUTING"
 	ChainForward     = ChainPrefix + "FORWARD"
+	ChainPrerouting  = ChainPrefix + "PREROUTING"
 )
 
 // Chain is one of our chains: where it is jumped to from and what it holds.
@@ -45,6 +44,7 @@ func FixedChains() []Chain {
 	return []Chain{
 		{Table: "nat", Name: ChainPostrouting, From: "POSTROUTING"},
 		{Table: "filter", Name: ChainForward, From: "FORWARD"},
+		{Table: "nat", Name: ChainPrerouting, From: "PREROUTING"},
 	}
 }
 
@@ -52,15 +52,20 @@ func FixedChains() []Chain {
 // servers: masquerade for IPVS-forwarded connections that would otherwise
 // not come back through this node and for a pod that reached itself
 // (LoopBackSet; other pod-to-pod connections keep the client's address),
-// and accepting forwarded traffic that
-// is marked for masquerade or belongs to a known connection (IPVS replies
-// cross FORWARD; a DROP policy there would break them).
-func CompanionRules(cfg proxy.Config) []Chain {
+// and accepting forwarded traffic that is marked for masquerade or belongs
+// to a known connection (IPVS replies cross FORWARD; a DROP policy there
+// would break them). In nat PREROUTING, where a packet still has its
+// original destination, a connection to a node port, external IP or
+// load-balancer IP of a Service with externalTrafficPolicy Local (the
+// LOCAL-* sets) gets the no-masquerade bit, and the POSTROUTING rule for
+// service traffic from outside the pods skips packets that carry it.
+func CompanionRules(cfg Config) []Chain {
 	mark := fmt.Sprintf("0x%x/0x%x", cfg.MasqueradeMark(), cfg.MasqueradeMark())
+	local := fmt.Sprintf("0x%x/0x%x", cfg.NoMasqueradeMark(), cfg.NoMasqueradeMark())
 	ipvsMasq := []string{"-m", "ipvs", "--ipvs", "--vdir", "ORIGINAL", "--vmethod", "MASQ"}
 	nat := [][]string{{"-m", "mark", "--mark", mark, "-m", "comment", "--comment", "marked for masquerade", "-j", "MASQUERADE"}}
 	if cfg.ClusterCIDR.IsValid() {
-		nat = append(nat, concat(ipvsMasq, "!", "-s", cfg.ClusterCIDR.String(),
+		nat = append(nat, concat(ipvsMasq, "!", "-s", cfg.ClusterCIDR.String(), "-m", "mark", "!", "--mark", local,
 			"-m", "comment", "--comment", "service traffic from outside the pods", "-j", "MASQUERADE"))
 	}
 	nat = append(nat, []string{"-m", "set", "--match-set", LoopBackSet, "dst,dst,src",
@@ -70,8 +75,20 @@ func CompanionRules(cfg proxy.Config) []Chain {
 		{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
 	}
 	fixed := FixedChains()
-	fixed[0].Rules, fixed[1].Rules = nat, filter
+	fixed[0].Rules, fixed[1].Rules, fixed[2].Rules = nat, filter, localRules(local)
 	return fixed
+}
+
+// localRules mark, in nat PREROUTING, a new connection to a node port,
+// external IP or load-balancer IP of a Service with externalTrafficPolicy
+// Local so that it keeps its source address.
+func localRules(local string) [][]string {
+	var out [][]string
+	for _, set := range []string{LocalNodePortSet, LocalExternalIPSet, LocalLoadBalancerSet} {
+		out = append(out, []string{"-m", "set", "--match-set", set, "dst,dst",
+			"-m", "comment", "--comment", "externalTrafficPolicy Local: keep the client's address", "-j", "MARK", "--set-xmark", local})
+	}
+	return out
 }
 
 func concat(a []string, b ...string) []string {

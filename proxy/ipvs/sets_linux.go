@@ -30,22 +30,22 @@ func (s netlinkSets) in(fn func() error) error {
 	return nsutil.Do(s.netnsPath, fn)
 }
 
-func (s netlinkSets) EnsureSet() error {
+func (s netlinkSets) EnsureSet(set SetSpec) error {
 	return s.in(func() error {
-		err := netlink.IpsetCreate(LoopBackSet, LoopBackSetType, netlink.IpsetCreateOptions{Family: unix.AF_INET})
+		err := netlink.IpsetCreate(set.Name, set.Type, netlink.IpsetCreateOptions{Family: unix.AF_INET})
 		if errors.Is(err, unix.EEXIST) || errors.Is(err, nl.IPSetError(nl.IPSET_ERR_EXIST)) {
 			return nil
 		}
-		return wrap(err, "create ipset %s (%s)", LoopBackSet, LoopBackSetType)
+		return wrap(err, "create ipset %s (%s)", set.Name, set.Type)
 	})
 }
 
-func (s netlinkSets) Entries() ([]LoopBack, error) {
-	var out []LoopBack
+func (s netlinkSets) Entries(set SetSpec) ([]Entry, error) {
+	var out []Entry
 	err := s.in(func() error {
-		res, err := netlink.IpsetList(LoopBackSet)
+		res, err := netlink.IpsetList(set.Name)
 		if err != nil {
-			return fmt.Errorf("list ipset %s: %w", LoopBackSet, err)
+			return fmt.Errorf("list ipset %s: %w", set.Name, err)
 		}
 		for _, e := range res.Entries {
 			if l, ok := fromEntry(e); ok {
@@ -57,48 +57,53 @@ func (s netlinkSets) Entries() ([]LoopBack, error) {
 	return out, err
 }
 
-func (s netlinkSets) Add(l LoopBack) error {
+func (s netlinkSets) Add(set SetSpec, e Entry) error {
 	return s.in(func() error {
-		return wrap(netlink.IpsetAdd(LoopBackSet, toEntry(l)), "add %s to ipset %s", l, LoopBackSet)
+		return wrap(netlink.IpsetAdd(set.Name, toEntry(set, e)), "add %s to ipset %s", set.Format(e), set.Name)
 	})
 }
 
-func (s netlinkSets) Del(l LoopBack) error {
+func (s netlinkSets) Del(set SetSpec, e Entry) error {
 	return s.in(func() error {
-		return wrap(netlink.IpsetDel(LoopBackSet, toEntry(l)), "delete %s from ipset %s", l, LoopBackSet)
+		return wrap(netlink.IpsetDel(set.Name, toEntry(set, e)), "delete %s from ipset %s", set.Format(e), set.Name)
 	})
 }
 
-func (s netlinkSets) DestroySet() error {
+func (s netlinkSets) DestroySet(set SetSpec) error {
 	return s.in(func() error {
-		err := netlink.IpsetDestroy(LoopBackSet)
+		err := netlink.IpsetDestroy(set.Name)
 		if errors.Is(err, unix.ENOENT) {
 			return nil
 		}
-		return wrap(err, "destroy ipset %s", LoopBackSet)
+		return wrap(err, "destroy ipset %s", set.Name)
 	})
 }
 
 var protoNumbers = map[corev1.Protocol]uint8{corev1.ProtocolTCP: unix.IPPROTO_TCP, corev1.ProtocolUDP: unix.IPPROTO_UDP, corev1.ProtocolSCTP: unix.IPPROTO_SCTP}
 
-func toEntry(l LoopBack) *netlink.IPSetEntry {
-	port, proto := l.Port, protoNumbers[l.Protocol]
-	ip := net.IP(l.IP.AsSlice())
-	return &netlink.IPSetEntry{IP: ip, Port: &port, Protocol: &proto, IP2: ip}
+// toEntry is e as the netlink entry of a set of set's type.
+func toEntry(set SetSpec, e Entry) *netlink.IPSetEntry {
+	port, proto := e.Port, protoNumbers[e.Protocol]
+	ip := net.IP(e.IP.AsSlice())
+	out := &netlink.IPSetEntry{IP: ip, Port: &port, Protocol: &proto}
+	if set.Type == LoopBackSetType {
+		out.IP2 = ip
+	}
+	return out
 }
 
-func fromEntry(e netlink.IPSetEntry) (LoopBack, bool) {
+func fromEntry(e netlink.IPSetEntry) (Entry, bool) {
 	if e.Port == nil || e.Protocol == nil {
-		return LoopBack{}, false
+		return Entry{}, false
 	}
 	ip, ok := netip.AddrFromSlice(e.IP)
 	if !ok {
-		return LoopBack{}, false
+		return Entry{}, false
 	}
 	for p, n := range protoNumbers {
 		if n == *e.Protocol {
-			return LoopBack{IP: ip.Unmap(), Port: *e.Port, Protocol: p}, true
+			return Entry{IP: ip.Unmap(), Port: *e.Port, Protocol: p}, true
 		}
 	}
-	return LoopBack{}, false
+	return Entry{}, false
 }
