@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -96,9 +95,8 @@ func TestServices(t *testing.T) {
 // has none; Debian's, in `make vm-test`, has it).
 func requireIPVS(t *testing.T) {
 	t.Helper()
-	exec.Command("modprobe", "-q", "ip_vs").Run()
-	if _, err := os.Stat("/proc/net/ip_vs"); err != nil {
-		t.Skipf("this kernel has no IPVS (ip_vs): the ipvs scenario runs where it has, e.g. `make vm-test VM_TEST_RUN=TestServices` (%v)", err)
+	if !hasIPVS() {
+		t.Skip("this kernel has no IPVS (ip_vs, /proc/net/ip_vs): the ipvs scenario runs where it has, e.g. `make vm-test VM_TEST_RUN=TestServices`")
 	}
 	framework.RequireBinaries(t, "ipvsadm", "ipset")
 }
