@@ -197,7 +197,7 @@ func benchSlice(name string, i int) *discoveryv1.EndpointSlice {
 	}
 	for j := 0; j < 3; j++ {
 		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{endpointIP(i, j)},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}, NodeName: ptr.To(otherNode(j))})
 	}
 	return es
 }

@@ -29,6 +29,19 @@ func endpointIP(i, j int) string {
 	return netip.AddrFrom4([4]byte{10, byte(245 + v>>16), byte(v >> 8), byte(v)}).String()
 }
 
+// otherNode is the node of endpoint j of every Service but the measured
+// one: pods of a cluster spread over other nodes, named in their
+// EndpointSlices as an EndpointSlice controller names them (the measured
+// Service's endpoints are this lab's listeners, of no named node).
+func otherNode(j int) string { return fmt.Sprintf("bench-other-%d", j) }
+
+// remote is a ready endpoint ip:8080 on otherNode(j).
+func remote(ip string, j int) proxy.Endpoint {
+	e := proxytest.Ready(ip, 8080)
+	e.NodeName = otherNode(j)
+	return e
+}
+
 // buildSnapshot makes n Services with 3 endpoints each.
 func buildSnapshot(n int) *proxy.Snapshot {
 	b := proxytest.New()
@@ -38,7 +51,7 @@ func buildSnapshot(n int) *proxy.Snapshot {
 			if i == 0 {
 				b.Endpoints(name, proxytest.Ready(podIP, int32(listenPort+j)))
 			} else {
-				b.Endpoints(name, proxytest.Ready(endpointIP(i, j), 8080))
+				b.Endpoints(name, remote(endpointIP(i, j), j))
 			}
 		}
 	}
@@ -56,7 +69,7 @@ func withExtraService(s *proxy.Snapshot, i int) *proxy.Snapshot {
 	out := clone(s)
 	b := proxytest.New()
 	name := b.Service("bench", fmt.Sprintf("svc-%d", i), serviceIP(i), 80)
-	b.Endpoints(name, proxytest.Ready(endpointIP(i, 0), 8080), proxytest.Ready(endpointIP(i, 1), 8080), proxytest.Ready(endpointIP(i, 2), 8080))
+	b.Endpoints(name, remote(endpointIP(i, 0), 0), remote(endpointIP(i, 1), 1), remote(endpointIP(i, 2), 2))
 	for k, v := range b.Snapshot().Services {
 		out.Services[k] = v
 		out.Endpoints[k] = b.Snapshot().Endpoints[k]
@@ -70,7 +83,7 @@ func withMovedEndpoint(s *proxy.Snapshot, svc, v int) *proxy.Snapshot {
 	out := clone(s)
 	name := proxytest.Name("bench", fmt.Sprintf("svc-%d", svc), "TCP")
 	eps := append([]proxy.Endpoint(nil), out.Endpoints[name]...)
-	eps[len(eps)-1] = proxytest.Ready(endpointIP(1_000_000+v, 0), 8080)
+	eps[len(eps)-1] = remote(endpointIP(1_000_000+v, 0), len(eps)-1)
 	out.Endpoints[name] = eps
 	return out
 }

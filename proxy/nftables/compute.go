@@ -251,9 +251,17 @@ func (b *builder) newDataMap(k kind, name string) {
 	b.s.addMap(&knftables.Map{Name: name, TypeOf: typeOf})
 }
 
+// hairpin adds the pairs of the endpoints that may be on this node: only
+// a pod here reaches itself through this node's DNAT (a pod elsewhere is
+// DNATed by its own node), which is why kube-proxy's IPVS mode keeps only
+// local endpoints in KUBE-LOOP-BACK. An endpoint with no nodeName (a slice
+// made by hand) may be here, so it keeps its pair. At 10,000 Services with
+// 3 endpoints on other nodes that is 30,000 elements fewer to load.
 func (b *builder) hairpin(eps []proxy.Endpoint) {
 	for _, e := range eps {
-		b.own("hairpin", []string{e.IP.String(), e.IP.String()})
+		if e.Local || e.NodeName == "" {
+			b.own("hairpin", []string{e.IP.String(), e.IP.String()})
+		}
 	}
 }
 

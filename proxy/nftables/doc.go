@@ -41,7 +41,8 @@
 // node itself are served from svc-n/np-n as cluster traffic). Sets decide
 // the rest: cluster-ips (masquerade from outside the cluster CIDR),
 // masq-ips / masq-nodeports (external traffic, Cluster policy), local-ips /
-// local-nodeports (ExternalLocal frontends), reject-* and drop-*, hairpin.
+// local-nodeports (ExternalLocal frontends), reject-* and drop-*, hairpin
+// (the pairs "ip . ip" of the endpoints on this node, or of unknown node).
 //
 // # Why no verdict-map jumps
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +206,36 @@ func TestCleanup(t *testing.T) {
 func TestMode(t *testing.T) {
 	if _, p := newFakeProxier(); p.Mode() != "nftables" {
 		t.Fatal(p.Mode())
+	}
+}
+
+// TestHairpinOnlyForEndpointsThatMayBeHere: only a pod on this node can
+// reach itself through this node's DNAT, so an endpoint on another named
+// node gets no hairpin pair; one here, or of unknown node, does.
+func TestHairpinOnlyForEndpointsThatMayBeHere(t *testing.T) {
+	b := pt.New(nodeIP)
+	web := b.Service("ns", "web", "10.96.0.10", 80)
+	elsewhere := pt.Ready("10.244.3.7", 8080)
+	elsewhere.NodeName = "node-b"
+	b.Endpoints(web, pt.Local("10.244.1.5", 8080), pt.Ready("10.244.2.6", 8080), elsewhere)
+	fake, p := newFakeProxier()
+	mustSync(t, p, b.Snapshot(), true)
+	var pairs []string
+	for _, line := range strings.Split(fake.Dump(), "\n") {
+		if pair, ok := strings.CutPrefix(line, "add element ip nodeagent hairpin "); ok {
+			pairs = append(pairs, pair)
+		}
+	}
+	if want := []string{"{ 10.244.1.5 . 10.244.1.5 }", "{ 10.244.2.6 . 10.244.2.6 }"}; !slices.Equal(pairs, want) {
+		t.Errorf("hairpin pairs %q, want %q (none for node-b's endpoint)", pairs, want)
+	}
+	// the partial sync that leaves only node-b's endpoint takes the pairs out
+	s := b.Snapshot()
+	s.Endpoints[web] = []proxy.Endpoint{elsewhere}
+	mustSync(t, p, s, false)
+	for _, line := range strings.Split(fake.Dump(), "\n") {
+		if strings.HasPrefix(line, "add element ip nodeagent hairpin ") {
+			t.Errorf("after the partial sync a pair is left: %s", line)
+		}
 	}
 }
