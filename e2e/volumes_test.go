@@ -153,8 +153,13 @@ func TestPVCKeepsDataAcrossPods(t *testing.T) {
 	l.deletePod(t, "writer")
 	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "the volume unstaged", l.volumesLeft)
 
-	l.k.ok(claimPod("reader", "data", false, "cat /data/f; df -T /data | tail -1; sleep 3600"), "apply", "-f", "-")
-	logs := l.logsContain(t, "reader", "c", "kept-on-disk")
+	l.k.ok(claimPod("reader", "data", false, "cat /data/f; df -T /data | tail -1; echo read-done; sleep 3600"), "apply", "-f", "-")
+	// all of the reader's output, not only its first line (under TCG the
+	// df line came after the logs were read)
+	logs := l.logsContain(t, "reader", "c", "read-done")
+	if !strings.Contains(logs, "kept-on-disk") {
+		t.Errorf("the reader did not find the writer's data: %q", logs)
+	}
 	if !strings.Contains(logs, "ext4") {
 		t.Errorf("the claim is not an ext4 filesystem: %q", logs)
 	}
