@@ -29,6 +29,21 @@ func runController(t *testing.T, client *fake.Clientset, k *fakeKernel, clk *clo
 }
 
 // waitTable waits until the kernel's owned routes are want.
+// syncOnce makes node a's controller with opts, waits for its informers
+// and runs one Sync: the controller and Sync's error.
+func syncOnce(t *testing.T, client *fake.Clientset, k *fakeKernel, opts ...Option) (*Controller, error) {
+	t.Helper()
+	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clocktesting.NewFakeClock(time.Now()), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	c.factory.Start(ctx.Done())
+	c.factory.WaitForCacheSync(ctx.Done())
+	return c, c.Sync(ctx)
+}
+
 func waitTable(t *testing.T, k *fakeKernel, want map[string]string) {
 	t.Helper()
 	var got map[string]string
@@ -90,15 +105,7 @@ func TestSyncReportsAFailedRouteAndGoesOn(t *testing.T) {
 	client := fake.NewClientset(node("a", "192.168.5.1", "10.244.0.0/24"), node("b", "192.168.5.2", "10.244.1.0/24"), node("c", "192.168.5.3", "10.244.2.0/24"))
 	k := newFakeKernel("192.168.5.2", "192.168.5.3")
 	k.failAdd[netipPrefix("10.244.1.0/24")] = true
-	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clocktesting.NewFakeClock(time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c.factory.Start(ctx.Done())
-	c.factory.WaitForCacheSync(ctx.Done())
-	err = c.Sync(ctx)
+	_, err := syncOnce(t, client, k)
 	if err == nil || err.Error() != fmt.Sprintf("route 10.244.1.0/24 via 192.168.5.2: invalid argument") {
 		t.Errorf("Sync: %v", err)
 	}

@@ -140,15 +140,8 @@ func TestVXLANControllerWaitsForItsOwnNode(t *testing.T) {
 	client := fake.NewClientset(node("a", "10.77.1.1"), withMAC(node("b", "10.77.2.1", "10.244.1.0/24"), macB))
 	k := newFakeKernel()
 	k.underlays[netipAddr("10.77.1.1")] = Underlay{Index: 3, MTU: 1500}
-	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clocktesting.NewFakeClock(time.Now()), WithVXLAN(k, NodeAnnotator{Client: client, Node: "a"}))
+	c, err := syncOnce(t, client, k, WithVXLAN(k, NodeAnnotator{Client: client, Node: "a"}))
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c.factory.Start(ctx.Done())
-	c.factory.WaitForCacheSync(ctx.Done())
-	if err := c.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := k.vxlanState(); got.dev != "" || len(got.routes) != 0 || !c.said["node a: no pod CIDR yet"] {
@@ -165,15 +158,7 @@ func TestHostGWRemovesTheVXLANDevice(t *testing.T) {
 	}
 	k.SetFDB(DeviceName, FDBEntry{MAC: macB, Dst: netipAddr("192.168.5.2")})
 	k.Replace(Route{Dst: netipPrefix("10.244.1.0/24"), Gw: netipAddr("10.244.1.0"), Dev: DeviceName})
-	c, err := New(client, "a", k, slog.New(slog.NewTextHandler(io.Discard, nil)), clocktesting.NewFakeClock(time.Now()), WithTunnel(k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c.factory.Start(ctx.Done())
-	c.factory.WaitForCacheSync(ctx.Done())
-	if err := c.Sync(ctx); err != nil {
+	if _, err := syncOnce(t, client, k, WithTunnel(k)); err != nil {
 		t.Fatal(err)
 	}
 	want := vxlanState{routes: map[string]string{"10.244.1.0/24": "192.168.5.2"}, neigh: map[string]string{}, fdb: map[string]string{}}
