@@ -39,16 +39,6 @@ type joinOptions struct {
 // make systemd restart the unit again and again.
 const restartReadyGrace = 60 * time.Second
 
-// readyGraceFor is restartReadyGrace for a restart (an earlier join's
-// credentials are kept: with the server down the node cannot be Ready, yet
-// the agent runs and keeps its pods), else none.
-func readyGraceFor(o joinOptions) time.Duration {
-	if kept, _ := verifiedCA(o); kept != nil {
-		return restartReadyGrace
-	}
-	return 0
-}
-
 // joinIssueTimeout bounds the wait for the kube-proxy certificate.
 const joinIssueTimeout = 5 * time.Minute
 
@@ -112,10 +102,14 @@ func runJoin(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	env.readyGrace = readyGraceFor(o)
-	ca, err := joinCA(ctx, o, discoverCA, env.log.With("component", "join"))
+	ca, kept, err := joinCA(ctx, o, discoverCA, env.log.With("component", "join"))
 	if err != nil {
 		return err
+	}
+	if kept {
+		// a restart: with the server down the node cannot be Ready,
+		// yet the agent runs and keeps its pods
+		env.readyGrace = restartReadyGrace
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	if err := otherClusterCredentials(o, ca); err != nil {

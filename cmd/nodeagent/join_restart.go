@@ -38,23 +38,24 @@ func discoverCA(ctx context.Context, server, pin string) (*x509.Certificate, err
 // joinCA is the cluster CA join trusts. A start after a finished join
 // takes the one that join verified (verifiedCA), so that the node starts
 // while the server is down, as kubelet after kubeadm join starts from its
-// kubeconfig; any other start finds it behind the pin (discover).
-func joinCA(ctx context.Context, o joinOptions, discover discoverFunc, log *slog.Logger) (*x509.Certificate, error) {
+// kubeconfig; any other start finds it behind the pin (discover). kept
+// says which: the earlier join's credentials are kept.
+func joinCA(ctx context.Context, o joinOptions, discover discoverFunc, log *slog.Logger) (ca *x509.Certificate, kept bool, err error) {
 	ca, why := verifiedCA(o)
 	if ca != nil {
 		log.Info("the credentials of an earlier join are for this server and pin: no CA discovery", "credentials", o.dir)
-		return ca, nil
+		return ca, true, nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, discoverTimeout)
 	defer cancel()
-	ca, err := discover(dctx, o.server, o.caHash)
+	ca, err = discover(dctx, o.server, o.caHash)
 	if err != nil && why != "" {
-		return nil, fmt.Errorf("join %s: %w (the credentials in %s are not reused: %s)", o.server, err, o.dir, why)
+		return nil, false, fmt.Errorf("join %s: %w (the credentials in %s are not reused: %s)", o.server, err, o.dir, why)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("join %s: %w", o.server, err)
+		return nil, false, fmt.Errorf("join %s: %w", o.server, err)
 	}
-	return ca, nil
+	return ca, false, nil
 }
 
 // verifiedCA is the CA of the bootstrap kubeconfig an earlier start wrote,

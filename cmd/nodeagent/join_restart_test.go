@@ -59,12 +59,19 @@ func TestJoinRestartTrustsTheCAItVerified(t *testing.T) {
 	ca := testCA(t)
 	o := joinedDir(t, testServer, ca, true)
 	down := &downServer{}
-	got, err := joinCA(context.Background(), o, down.discover, slog.New(slog.DiscardHandler))
+	got, kept, err := joinCA(context.Background(), o, down.discover, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if down.calls != 0 || !got.Equal(ca.Cert) {
-		t.Errorf("discovery calls %d, CA %s: want none and the bootstrap kubeconfig's CA", down.calls, got.Subject)
+	if down.calls != 0 || !got.Equal(ca.Cert) || !kept {
+		t.Errorf("discovery calls %d, CA %s, kept %t: want none, the bootstrap kubeconfig's CA, kept (a restart: READY=1 after restartReadyGrace)", down.calls, got.Subject, kept)
+	}
+	// A first join discovers the CA and keeps nothing: systemd waits for
+	// the node to be Ready.
+	up := func(context.Context, string, string) (*x509.Certificate, error) { return ca.Cert, nil }
+	first := joinOptions{server: testServer, caHash: certs.PinHash(ca.Cert), dir: t.TempDir()}
+	if got, kept, err := joinCA(context.Background(), first, up, slog.New(slog.DiscardHandler)); err != nil || !got.Equal(ca.Cert) || kept {
+		t.Errorf("a first join: CA %v, kept %t, %v; want the discovered CA, not kept", got, kept, err)
 	}
 }
 
@@ -90,7 +97,7 @@ func TestJoinRestartDiscoversUnlessTheEarlierJoinMatches(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := c.o()
 			down := &downServer{}
-			_, err := joinCA(context.Background(), o, down.discover, slog.New(slog.DiscardHandler))
+			_, _, err := joinCA(context.Background(), o, down.discover, slog.New(slog.DiscardHandler))
 			want := strings.ReplaceAll(c.want, "ZZ", o.path(bootstrapKubeconfigFile))
 			if down.calls != 1 || err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), want) {
 				t.Fatalf("discovery calls %d, error %v: want one and %q", down.calls, err, want)
@@ -159,19 +166,6 @@ func TestJoinRestartKeepsTheProxyCredentials(t *testing.T) {
 	p, _ := proxyKubeconfig(t, testCA(t), time.Now().Add(time.Hour))
 	if err := ensureProxyCredentials(done, env, testServer, ca.CertPEM, "abcdef.0123456789abcdef", p); err == nil || !strings.Contains(err.Error(), "the proxy's credentials") {
 		t.Fatalf("a proxy kubeconfig for another CA: %v, want a new request", err)
-	}
-}
-
-// TestJoinRestartBoundsTheWaitForReady: a restart tells systemd it is
-// ready after restartReadyGrace even if the node cannot be Ready (server
-// down); a first join waits for the node.
-func TestJoinRestartBoundsTheWaitForReady(t *testing.T) {
-	ca := testCA(t)
-	if g := readyGraceFor(joinedDir(t, testServer, ca, true)); g != restartReadyGrace {
-		t.Errorf("a restart's grace is %v, want %v", g, restartReadyGrace)
-	}
-	if g := readyGraceFor(joinedDir(t, testServer, ca, false)); g != 0 {
-		t.Errorf("a join that never reached the agent has a grace of %v, want none", g)
 	}
 }
 
