@@ -78,8 +78,7 @@ finish() {
         echo "---- $n: journalctl -u $(unit "$n") (last 40 lines) ----" >&2
         vm_ssh "$n" journalctl -u "$(unit "$n")" --no-pager -n 40 >&2 || true
       fi
-      echo "---- $n: serial console $VM_LOGS/$n.console.log (last 10 lines) ----" >&2
-      tail -n 10 "$VM_LOGS/$n.console.log" >&2 2>/dev/null || true
+      vm_console_report "$n" >&2 || true
     done
   fi
   if [ "${VM_KEEP:-}" = 1 ]; then

@@ -45,9 +45,8 @@ finish() {
 }
 
 # The checks, run in the VM.
+# (run after SERVE_CHECK, below)
 read -r -d '' CHECKS <<'SH' || true
-set -euo pipefail
-export KUBECONFIG=/var/lib/nodeagent/server/admin.kubeconfig
 echo "==> [vm] systemctl is-active nodeagent: $(systemctl is-active nodeagent)"
 systemctl is-active --quiet nodeagent
 kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null
@@ -67,13 +66,8 @@ kubectl wait --for=condition=Ready pod/smoke --timeout=120s >/dev/null
 kubectl get pod smoke -o wide
 kubectl expose pod smoke --name smoke --port 80 --target-port 8080 >/dev/null
 ip=$(kubectl get service smoke -o jsonpath='{.spec.clusterIP}')
-deadline=$((SECONDS + 60))
-until out=$(curl -fsS --max-time 2 "http://$ip/hostname" 2>/dev/null); do
-  [ "$SECONDS" -lt "$deadline" ] || { echo "service smoke ($ip:80) did not answer within 60 s" >&2; exit 1; }
-  sleep 0.5
-done
-echo "==> [vm] service smoke at $ip:80 answers from pod $out (proxy mode $(awk '/proxy-mode/ {print $2; exit}' /etc/nodeagent/config.yaml))"
-[ "$out" = smoke ]
+serve_check "$ip"
+echo "==> [vm] service smoke at $ip:80 answers from pod smoke (proxy mode $(awk '/proxy-mode/ {print $2; exit}' /etc/nodeagent/config.yaml))"
 fs=$(stat -fc %T /sys/fs/cgroup)
 echo "==> [vm] /sys/fs/cgroup is $fs"
 [ "$fs" = cgroup2fs ]
@@ -93,7 +87,7 @@ systemctl show -P StatusText nodeagent | grep -q '^ready: api, node, proxy'
 SH
 
 # serve_check IP: the Service at IP:80 answers from pod smoke within 60 s
-# (shared by the checks below, which start with it).
+# (shared by every step's checks, which start with it).
 read -r -d '' SERVE_CHECK <<'SH' || true
 set -euo pipefail
 export KUBECONFIG=/var/lib/nodeagent/server/admin.kubeconfig
@@ -168,7 +162,8 @@ t=$SECONDS; vm_ssh "$name" "$(kit_copy_cmd "$VM_GUEST_DIR")"; copy_s=$((SECONDS 
 step "install nodeagent in the VM as the README says"
 t=$SECONDS; vm_ssh "$name" timeout 420 bash "$VM_GUEST_DIR/hack/vm/guest-install.sh"; install_s=$((SECONDS - t))
 step "checks"
-t=$SECONDS; vm_ssh "$name" timeout 300 bash -s <<<"$CHECKS"; check_s=$((SECONDS - t))
+t=$SECONDS; vm_ssh "$name" timeout 300 bash -s <<<"$SERVE_CHECK
+$CHECKS"; check_s=$((SECONDS - t))
 step "systemctl restart nodeagent, the proxy switched to ipvs"
 t=$SECONDS; vm_ssh "$name" timeout 300 bash -s <<<"$SERVE_CHECK
 $RESTART"; restart_s=$((SECONDS - t))
