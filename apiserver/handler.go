@@ -85,7 +85,7 @@ func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request, user *
 		s.writeError(w, forbidden(err, reason, schema.GroupResource{}, ""), schema.GroupResource{}, "")
 		return
 	}
-	if !s.serveIssuerDiscovery(w, r) && !s.serveDiscovery(w, r) {
+	if !s.serveProfile(w, r) && !s.serveIssuerDiscovery(w, r) && !s.serveDiscovery(w, r) {
 		s.writeError(w, notFoundPath(), schema.GroupResource{}, "")
 	}
 }

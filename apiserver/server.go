@@ -78,6 +78,10 @@ type Config struct {
 	// NoWatchCache makes every list and watch read etcd (kube's
 	// --watch-cache=false); by default each resource has a watch cache.
 	NoWatchCache bool
+	// Profiling serves Go's profiles under /debug/pprof/ (kube's
+	// --profiling) to users authorized for those paths (system:masters,
+	// cluster-admin).
+	Profiling bool
 }
 
 // DefaultConfig returns the defaults.
@@ -92,6 +96,7 @@ func DefaultConfig() Config {
 		IdleTimeout:           90 * time.Second,
 		EventTTL:              time.Hour,
 		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
+		Profiling:             true,
 	}
 }
 
