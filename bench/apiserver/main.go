@@ -37,6 +37,7 @@ type config struct {
 	Clients       int           // concurrent clients for the concurrent creates
 	Lists         int           // measured lists of each kind
 	RSSWindow     time.Duration // how long the RSS is sampled at rest (idle, stored)
+	HeapProfiles  string        // directory for each target's heap profile with every pod stored ("": none)
 	Timeout       time.Duration // bound on the whole run
 }
 
@@ -79,6 +80,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.Creates16, "creates-n", cfg.Creates16, "creates with --clients concurrent clients")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
 	fs.IntVar(&cfg.Lists, "lists", cfg.Lists, "measured lists of each kind")
+	fs.StringVar(&cfg.HeapProfiles, "heap-profiles", "", "directory to write each server's heap profile (/debug/pprof/heap) to, taken after the RSS with every pod stored")
 	fs.DurationVar(&cfg.RSSWindow, "rss-window", cfg.RSSWindow, "how long the RSS is sampled at rest (every 200ms; the median is reported)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -160,6 +162,11 @@ func measureStored(ctx context.Context, cfg config, t target, restCfg *rest.Conf
 	if r.rssStored, err = sampleRSS(ctx, t, cfg.RSSWindow); err != nil {
 		return err
 	}
+	if cfg.HeapProfiles != "" {
+		if err := saveHeapProfile(ctx, restCfg, filepath.Join(cfg.HeapProfiles, t.name()+".heap.pprof")); err != nil {
+			return err
+		}
+	}
 	if _, err := listWith(ctx, restCfg, mediaJSON, everyPod(cfg.Pods), 1); err != nil {
 		return err
 	}
@@ -175,4 +182,18 @@ func listWith(ctx context.Context, restCfg *rest.Config, media string, q listQue
 	}
 	defer c.hc.CloseIdleConnections()
 	return c.listPods(ctx, q, lists)
+}
+
+// saveHeapProfile writes the server's /debug/pprof/heap to path (`go tool
+// pprof` reads it).
+func saveHeapProfile(ctx context.Context, restCfg *rest.Config, path string) error {
+	c, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	b, err := c.Discovery().RESTClient().Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return os.WriteFile(path, b, 0o644)
 }
