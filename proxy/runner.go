@@ -146,10 +146,12 @@ func (r *Runner) waitInterval(ctx context.Context, last time.Time) bool {
 
 // syncOnce runs one sync; false when it failed (the next one is full).
 func (r *Runner) syncOnce(ctx context.Context) bool {
+	// The duration counts the snapshot too, as kube-proxy's sync metric
+	// counts applying its change trackers.
+	start := r.clock.Now()
 	snap := r.tracker.Snapshot()
 	r.obs.SyncStarted()
 	full := r.fullWant.Swap(false)
-	start := r.clock.Now()
 	err := r.backend.Sync(ctx, snap, full)
 	res := SyncResult{Full: full, Services: len(snap.Services), Took: r.clock.Since(start), Err: err}
 	if full && err == nil {

@@ -88,6 +88,23 @@ type Snapshot struct {
 	Endpoints map[ServicePortName][]Endpoint
 	// NodeIPs are the node's addresses that node ports answer on.
 	NodeIPs []netip.Addr
+	// Seq numbers a tracker's snapshots, from 1; Changed then names every
+	// service port whose ServicePort or endpoints may differ from those of
+	// snapshot Seq-1 (added, changed or gone). A backend that applied
+	// snapshot Seq-1 may look at these ports only; with Changed nil (a
+	// snapshot made by hand) it compares every port.
+	Seq     uint64
+	Changed map[ServicePortName]struct{}
+}
+
+// ChangedSince returns the service ports that changed since snapshot
+// applied (see Seq), and false when s cannot tell: it was not made right
+// after applied by the same tracker.
+func (s *Snapshot) ChangedSince(applied uint64) (map[ServicePortName]struct{}, bool) {
+	if s.Changed == nil || applied == 0 || s.Seq != applied+1 {
+		return nil, false
+	}
+	return s.Changed, true
 }
 
 // Backend programs the kernel from a Snapshot: the iptables, nftables and
