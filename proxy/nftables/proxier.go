@@ -65,6 +65,7 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 	if err != nil {
 		return fmt.Errorf("nftables sync: %w", err)
 	}
+	want.seq = s.Seq
 	have, err := p.have(ctx)
 	if err != nil {
 		return p.rebuild(ctx, want, start, err)

@@ -34,6 +34,9 @@ type state struct {
 	affOwner map[string]proxy.ServicePortName
 	nodeIPs  []string
 	affName  func(proxy.ServicePortName) string
+	// seq is the tracker's number of the snapshot s was made for (0: not
+	// known); the next snapshot's Changed then names the ports to look at.
+	seq uint64
 	// delta, when set, records what every change replaces (update.go).
 	delta *delta
 }

@@ -62,9 +62,52 @@ func (s *state) update(cfg proxy.Config, snap *proxy.Snapshot) (*delta, error) {
 		sets: map[string]*knftables.Set{}, maps: map[string]*knftables.Map{}}
 	s.delta = d
 	defer func() { s.delta = nil }()
-	// One pass over the snapshot finds the new and changed service ports;
-	// a second over the parts, only when some are left unmatched, the ones
-	// that went.
+	var added []proxy.ServicePortName
+	if changed, ok := snap.ChangedSince(s.seq); ok {
+		added = s.takeOutChanged(snap, changed)
+	} else {
+		added = s.takeOutAllChanged(snap)
+	}
+	s.seq = snap.Seq
+	slices.SortFunc(added, compareNames)
+	b := &builder{cfg: cfg, s: s}
+	for _, name := range added {
+		b.addService(snap.Services[name], snap.Endpoints[name])
+	}
+	b.natRules(len(s.nodeIPs) > 0)
+	return d, b.err
+}
+
+// takeOutChanged takes out the parts of the service ports the tracker
+// says changed since the snapshot s was made for, when they differ or
+// went, and returns the ports to put in: the cost follows the change.
+func (s *state) takeOutChanged(snap *proxy.Snapshot, changed map[proxy.ServicePortName]struct{}) []proxy.ServicePortName {
+	var added []proxy.ServicePortName
+	for name := range changed {
+		part, had := s.svcs[name]
+		sp := snap.Services[name]
+		if sp == nil || !sp.ClusterIP.Is4() {
+			if had {
+				s.removeService(part)
+			}
+			continue
+		}
+		if had {
+			if part.same(sp, snap.Endpoints[name]) {
+				continue
+			}
+			s.removeService(part)
+		}
+		added = append(added, name)
+	}
+	return added
+}
+
+// takeOutAllChanged compares every service port of snap with its part:
+// one pass over the snapshot finds the new and changed ones (their parts
+// are taken out); a second over the parts, only when some are left
+// unmatched, the ones that went. It returns the ports to put in.
+func (s *state) takeOutAllChanged(snap *proxy.Snapshot) []proxy.ServicePortName {
 	var added []proxy.ServicePortName
 	unchanged := 0
 	for name, sp := range snap.Services {
@@ -87,13 +130,7 @@ func (s *state) update(cfg proxy.Config, snap *proxy.Snapshot) (*delta, error) {
 			}
 		}
 	}
-	slices.SortFunc(added, compareNames)
-	b := &builder{cfg: cfg, s: s}
-	for _, name := range added {
-		b.addService(snap.Services[name], snap.Endpoints[name])
-	}
-	b.natRules(len(s.nodeIPs) > 0)
-	return d, b.err
+	return added
 }
 
 // removeService takes part out of s: its claims on elements, its uses of
