@@ -178,46 +178,67 @@ func (t *Tracker) recompute(key types.NamespacedName, changed map[ServicePortNam
 // and without duplicates (an address in two slices while it moves counts
 // once, ready if either says so).
 func sliceEndpoints(svc types.NamespacedName, slices map[string]*discoveryv1.EndpointSlice, node string) map[ServicePortName][]Endpoint {
-	byPort := map[ServicePortName]map[netip.AddrPort]Endpoint{}
+	// Most Services have one port: a short list beats a map per port.
+	type portEndpoints struct {
+		name ServicePortName
+		eps  []Endpoint
+	}
+	var byPort []portEndpoints
 	for _, sl := range slices {
 		for _, p := range sl.Ports {
 			if p.Port == nil {
 				continue
 			}
 			name := ServicePortName{NamespacedName: svc, Port: deref(p.Name), Protocol: protocolOf(p.Protocol)}
-			if byPort[name] == nil {
-				byPort[name] = map[netip.AddrPort]Endpoint{}
+			i := 0
+			for i < len(byPort) && byPort[i].name != name {
+				i++
+			}
+			if i == len(byPort) {
+				byPort = append(byPort, portEndpoints{name: name, eps: make([]Endpoint, 0, len(sl.Endpoints))})
 			}
 			for _, e := range sl.Endpoints {
-				addEndpoint(byPort[name], e, *p.Port, node)
+				if ep, ok := sliceEndpoint(e, *p.Port, node); ok {
+					byPort[i].eps = append(byPort[i].eps, ep)
+				}
 			}
 		}
 	}
 	out := make(map[ServicePortName][]Endpoint, len(byPort))
-	for name, m := range byPort {
-		eps := make([]Endpoint, 0, len(m))
-		for _, e := range m {
-			eps = append(eps, e)
-		}
-		sort.Slice(eps, func(i, j int) bool { return eps[i].AddrPort().Compare(eps[j].AddrPort()) < 0 })
-		out[name] = eps
+	for _, pe := range byPort {
+		out[pe.name] = sortedUnique(pe.eps)
 	}
 	return out
 }
 
-func addEndpoint(m map[netip.AddrPort]Endpoint, e discoveryv1.Endpoint, port int32, node string) {
+// sliceEndpoint reads an EndpointSlice endpoint on port; false for one
+// without an IPv4 address.
+func sliceEndpoint(e discoveryv1.Endpoint, port int32, node string) (Endpoint, bool) {
 	if len(e.Addresses) == 0 {
-		return
+		return Endpoint{}, false
 	}
 	ip, err := netip.ParseAddr(e.Addresses[0])
 	if err != nil || !ip.Is4() {
-		return
+		return Endpoint{}, false
 	}
-	ep := endpointOf(e, ip, port, node)
-	if old, ok := m[ep.AddrPort()]; ok && old.Ready {
-		return
+	return endpointOf(e, ip, port, node), true
+}
+
+// sortedUnique sorts eps by address and port and keeps one endpoint per
+// address and port: a ready one if there is one.
+func sortedUnique(eps []Endpoint) []Endpoint {
+	sort.SliceStable(eps, func(i, j int) bool { return eps[i].AddrPort().Compare(eps[j].AddrPort()) < 0 })
+	out := eps[:0]
+	for _, e := range eps {
+		if n := len(out); n > 0 && out[n-1].AddrPort() == e.AddrPort() {
+			if !out[n-1].Ready && e.Ready {
+				out[n-1] = e
+			}
+			continue
+		}
+		out = append(out, e)
 	}
-	m[ep.AddrPort()] = ep
+	return out
 }
 
 // endpointOf reads the conditions as kube-proxy does: ready unset means

@@ -40,3 +40,17 @@ func BenchmarkTrackerSnapshot10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTrackerFirstSnapshot10k is the first snapshot of 10,000
+// Services, what the first (full) sync starts with.
+func BenchmarkTrackerFirstSnapshot10k(b *testing.B) {
+	tr := bigTracker(10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for key := range tr.services {
+			tr.dirty[key] = true
+		}
+		tr.Snapshot()
+	}
+}

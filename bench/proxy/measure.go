@@ -37,15 +37,17 @@ func measure(ctx context.Context, log *slog.Logger, mode string, n, changes, con
 	if err != nil {
 		return r, err
 	}
-	s := buildSnapshot(n)
-	if r.full, err = timed(func() error { return b.Sync(ctx, s, true) }); err != nil {
+	// Every sync is timed from the tracker's snapshot on, as kube-proxy's
+	// sync metric counts applying its change trackers.
+	tr := benchTracker(n)
+	if r.full, err = timed(func() error { return b.Sync(ctx, tr.Snapshot(), true) }); err != nil {
 		return r, fmt.Errorf("full sync: %w", err)
 	}
 	r.rules = l.countRules(mode)
-	if r.addOne, err = partials(ctx, b, changes, func(i int) *proxy.Snapshot { return withExtraService(s, n+i) }); err != nil {
+	if r.addOne, err = partials(ctx, b, tr, changes, func(i int) { addService(tr, n+i) }); err != nil {
 		return r, fmt.Errorf("add one service: %w", err)
 	}
-	if r.endpoint, err = partials(ctx, b, changes, func(i int) *proxy.Snapshot { return withMovedEndpoint(s, 1, i) }); err != nil {
+	if r.endpoint, err = partials(ctx, b, tr, changes, func(i int) { moveEndpoint(tr, 1, i) }); err != nil {
 		return r, fmt.Errorf("endpoint change: %w", err)
 	}
 	if connects > 0 {
@@ -80,14 +82,14 @@ func timed(fn func() error) (time.Duration, error) {
 	return time.Since(start), err
 }
 
-// partials applies k snapshots in turn (each followed by the base again is
-// not needed: each differs from the last by one change) and returns the
-// median sync time.
-func partials(ctx context.Context, b proxy.Backend, k int, next func(i int) *proxy.Snapshot) (time.Duration, error) {
+// partials makes k changes in the tracker, one at a time, each followed
+// by a partial sync of the tracker's snapshot, and returns the median
+// sync time.
+func partials(ctx context.Context, b proxy.Backend, tr *proxy.Tracker, k int, change func(i int)) (time.Duration, error) {
 	var took []time.Duration
 	for i := 0; i < k; i++ {
-		s := next(i)
-		d, err := timed(func() error { return b.Sync(ctx, s, false) })
+		change(i)
+		d, err := timed(func() error { return b.Sync(ctx, tr.Snapshot(), false) })
 		if err != nil {
 			return 0, err
 		}

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/utils/ptr"
+
 	"github.com/nodeagent/nodeagent/proxy"
-	"github.com/nodeagent/nodeagent/proxy/proxytest"
 )
 
 // firstServiceAddr is the measured Service's address: its endpoints are
@@ -35,57 +36,50 @@ func endpointIP(i, j int) string {
 // Service's endpoints are this lab's listeners, of no named node).
 func otherNode(j int) string { return fmt.Sprintf("bench-other-%d", j) }
 
-// remote is a ready endpoint ip:8080 on otherNode(j).
-func remote(ip string, j int) proxy.Endpoint {
-	e := proxytest.Ready(ip, 8080)
-	e.NodeName = otherNode(j)
-	return e
-}
+// benchNode is the name the measured proxy runs under: no bench endpoint
+// is on it.
+const benchNode = "bench-node"
 
-// buildSnapshot makes n Services with 3 endpoints each.
-func buildSnapshot(n int) *proxy.Snapshot {
-	b := proxytest.New()
+// benchTracker is the proxy's change tracker holding n Services with 3
+// endpoints each, as its informers would have delivered them. The bench
+// takes each sync's snapshot from it, as the proxy does.
+func benchTracker(n int) *proxy.Tracker {
+	tr := proxy.NewTracker(benchNode)
 	for i := 0; i < n; i++ {
-		name := b.Service("bench", serviceName(i), serviceIP(i), 80)
-		for j := 0; j < 3; j++ {
-			if i == 0 {
-				b.Endpoints(name, proxytest.Ready(podIP, int32(listenPort+j)))
-			} else {
-				b.Endpoints(name, remote(endpointIP(i, j), j))
-			}
-		}
+		addService(tr, i)
 	}
-	return b.Snapshot()
+	return tr
 }
 
-// clone copies a snapshot's maps (the service ports and endpoint slices
-// are shared, never modified).
-func clone(s *proxy.Snapshot) *proxy.Snapshot {
-	return &proxy.Snapshot{Services: maps.Clone(s.Services), Endpoints: maps.Clone(s.Endpoints), NodeIPs: s.NodeIPs}
-}
-
-// withExtraService is s plus Service i.
-func withExtraService(s *proxy.Snapshot, i int) *proxy.Snapshot {
-	out := clone(s)
-	b := proxytest.New()
-	name := b.Service("bench", fmt.Sprintf("svc-%d", i), serviceIP(i), 80)
-	b.Endpoints(name, remote(endpointIP(i, 0), 0), remote(endpointIP(i, 1), 1), remote(endpointIP(i, 2), 2))
-	for k, v := range b.Snapshot().Services {
-		out.Services[k] = v
-		out.Endpoints[k] = b.Snapshot().Endpoints[k]
+// addService gives the tracker Service i and its EndpointSlices.
+func addService(tr *proxy.Tracker, i int) {
+	name := serviceName(i)
+	svc := benchService(name)
+	svc.Spec.ClusterIP = serviceIP(i)
+	svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
+	tr.UpdateService(svc)
+	if i > 0 {
+		tr.UpdateSlice(benchSlice(name, i))
+		return
 	}
-	return out
+	// The measured Service's endpoints are the lab's listeners, one port
+	// each: one slice per endpoint.
+	for j := 0; j < 3; j++ {
+		es := benchSlice(name, i)
+		es.Name = fmt.Sprintf("%s-%d", name, j)
+		es.Ports[0].Port = ptr.To(int32(listenPort + j))
+		es.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{podIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
+		tr.UpdateSlice(es)
+	}
 }
 
-// withMovedEndpoint is s with Service svc's last endpoint moved to a new
-// address (version v).
-func withMovedEndpoint(s *proxy.Snapshot, svc, v int) *proxy.Snapshot {
-	out := clone(s)
-	name := proxytest.Name("bench", fmt.Sprintf("svc-%d", svc), "TCP")
-	eps := append([]proxy.Endpoint(nil), out.Endpoints[name]...)
-	eps[len(eps)-1] = remote(endpointIP(1_000_000+v, 0), len(eps)-1)
-	out.Endpoints[name] = eps
-	return out
+// moveEndpoint gives the tracker Service i's slice with its last endpoint
+// moved to a new address (version v), as one pod replaced by another
+// would.
+func moveEndpoint(tr *proxy.Tracker, i, v int) {
+	es := benchSlice(serviceName(i), i)
+	es.Endpoints[len(es.Endpoints)-1].Addresses = []string{endpointIP(1_000_000+v, 0)}
+	tr.UpdateSlice(es)
 }
 
 // serviceName names Service i; Service 0 is the measured one.
