@@ -44,6 +44,9 @@ func (c *ruleCounts) update(old ruleSet, input []byte, full bool) {
 	for _, table := range tables {
 		c.last[table] = 0
 	}
+	// A large sync's input has several sections of a table (batches.go):
+	// they add up.
+	seen := map[string]bool{}
 	for _, sec := range bytes.Split(input, []byte("COMMIT\n")) {
 		table, body, ok := bytes.Cut(sec, []byte("\n"))
 		if !ok || !bytes.HasPrefix(table, []byte("*")) {
@@ -54,9 +57,13 @@ func (c *ruleCounts) update(old ruleSet, input []byte, full bool) {
 		if bytes.HasPrefix(body, []byte("-A ")) {
 			written++
 		}
-		c.last[name] = written
+		c.last[name] += written
 		if full || old == nil {
-			c.total[name] = written
+			if !seen[name] {
+				c.total[name] = 0
+			}
+			seen[name] = true
+			c.total[name] += written
 			continue
 		}
 		c.total[name] += written - replacedRules(old[name], body)

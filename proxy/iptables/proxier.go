@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,9 @@ type Proxier struct {
 	jumpsOK bool
 	// counts are the rule counts after the last successful sync.
 	counts ruleCounts
+	// batchChains bounds the chains one restore of a large sync declares
+	// (0: defaultBatchChains).
+	batchChains int
 }
 
 // New returns the iptables backend, which programs through run (a nil log
@@ -60,13 +64,14 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 	if !p.adopted {
 		p.adoptLeftovers(ctx)
 	}
-	input, changed := restoreInput(p.applied, want, p.maybe, full)
-	if changed > 0 {
+	inputs, changed := restoreInputs(p.applied, want, p.maybe, full, p.batchChains)
+	for i, input := range inputs {
 		if err := p.run.Restore(ctx, input); err != nil {
 			p.forget(want)
-			return fmt.Errorf("iptables sync: %w", err)
+			return fmt.Errorf("iptables sync (restore %d of %d): %w", i+1, len(inputs), err)
 		}
 	}
+	input := bytes.Join(inputs, nil)
 	p.counts.update(p.applied, input, full)
 	p.applied, p.maybe, p.lastSize = want, map[string]map[string]bool{}, want.size()
 	if full || !p.jumpsOK {
