@@ -46,15 +46,22 @@ func restoreInputs(applied, want ruleSet, maybe map[string]map[string]bool, full
 	var inputs [][]byte
 	for _, table := range tables {
 		write, del := diffs[table][0], diffs[table][1]
+		var edits []chainEdit
+		if !full && applied != nil {
+			write, edits = editInPlace(table, applied[table], want[table], write)
+		}
 		for _, batch := range writeBatches(want[table], write, max) {
-			inputs = append(inputs, tableInput(table, want[table], batch, nil))
+			inputs = append(inputs, tableInput(table, want[table], batch, nil, nil))
+		}
+		if len(edits) > 0 {
+			inputs = append(inputs, tableInput(table, want[table], nil, nil, edits))
 		}
 		// Deleted chains go referrers first (the old service chains before
 		// the old endpoint chains they jumped to).
 		gone := levels(applied[table], del)
 		for l := len(gone) - 1; l >= 0; l-- {
 			for chunk := range slices.Chunk(gone[l], max) {
-				inputs = append(inputs, tableInput(table, want[table], nil, chunk))
+				inputs = append(inputs, tableInput(table, want[table], nil, chunk, nil))
 			}
 		}
 	}
@@ -150,9 +157,9 @@ func portGroups(chains map[string]string, ports []string) [][]string {
 	return out
 }
 
-// tableInput declares write and del, writes the rules of write and deletes
-// del, in one restore input of table.
-func tableInput(table string, chains map[string]string, write, del []string) []byte {
+// tableInput declares write and del, writes the rules of write, makes the
+// edits and deletes del, in one restore input of table.
+func tableInput(table string, chains map[string]string, write, del []string, edits []chainEdit) []byte {
 	var buf bytes.Buffer
 	size := 64 * (len(write) + len(del))
 	for _, c := range write {
@@ -167,6 +174,9 @@ func tableInput(table string, chains map[string]string, write, del []string) []b
 	}
 	for _, c := range write {
 		buf.WriteString(chains[c])
+	}
+	for _, e := range edits {
+		e.write(&buf)
 	}
 	for _, c := range del {
 		fmt.Fprintf(&buf, "-X %s\n", c)

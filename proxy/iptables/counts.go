@@ -53,10 +53,7 @@ func (c *ruleCounts) update(old ruleSet, input []byte, full bool) {
 			continue
 		}
 		name := string(table[1:])
-		written := bytes.Count(body, []byte("\n-A "))
-		if bytes.HasPrefix(body, []byte("-A ")) {
-			written++
-		}
+		written, deleted := ruleLines(body)
 		c.last[name] += written
 		if full || old == nil {
 			if !seen[name] {
@@ -66,8 +63,22 @@ func (c *ruleCounts) update(old ruleSet, input []byte, full bool) {
 			c.total[name] += written
 			continue
 		}
-		c.total[name] += written - replacedRules(old[name], body)
+		c.total[name] += written - deleted - replacedRules(old[name], body)
 	}
+}
+
+// ruleLines counts a restore body's rules written (-A, -I) and deleted
+// one by one (-D).
+func ruleLines(body []byte) (written, deleted int) {
+	for line := range bytes.Lines(body) {
+		switch {
+		case bytes.HasPrefix(line, []byte("-A ")), bytes.HasPrefix(line, []byte("-I ")):
+			written++
+		case bytes.HasPrefix(line, []byte("-D ")):
+			deleted++
+		}
+	}
+	return written, deleted
 }
 
 // replacedRules counts the rules old held in the chains a partial
