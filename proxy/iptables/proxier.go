@@ -38,6 +38,11 @@ type Proxier struct {
 	// batchChains bounds the chains one restore of a large sync declares
 	// (0: defaultBatchChains).
 	batchChains int
+	// lastWant is the rule set of lastSnap, the tracker's snapshot seq; a
+	// partial sync of the next snapshot patches it (patch.go).
+	lastWant ruleSet
+	lastSnap *proxy.Snapshot
+	seq      uint64
 }
 
 // New returns the iptables backend, which programs through run (a nil log
@@ -57,7 +62,7 @@ func (p *Proxier) Mode() string { return "iptables" }
 // set (every chain when full, or when the last restore failed).
 func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error {
 	start := time.Now()
-	want := buildRules(p.cfg, s, p.lastSize)
+	want := p.rules(s, full)
 	if p.applied == nil {
 		full = true
 	}
@@ -81,6 +86,19 @@ func (p *Proxier) Sync(ctx context.Context, s *proxy.Snapshot, full bool) error 
 	}
 	p.log.Debug("iptables synced", "full", full, "chains", changed, "bytes", len(input), "took", time.Since(start))
 	return nil
+}
+
+// rules is the rule set for s: patched from the last one when s says
+// what changed since, else (and for a full sync) built whole.
+func (p *Proxier) rules(s *proxy.Snapshot, full bool) ruleSet {
+	var want ruleSet
+	if changed, ok := s.ChangedSince(p.seq); ok && !full && p.lastWant != nil {
+		want = patchRules(p.cfg, p.lastWant, p.lastSnap, s, changed)
+	} else {
+		want = buildRules(p.cfg, s, p.lastSize)
+	}
+	p.lastWant, p.lastSnap, p.seq = want, s, s.Seq
+	return want
 }
 
 // forget marks the kernel's state unknown after a failed restore: every

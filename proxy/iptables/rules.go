@@ -97,6 +97,12 @@ func (b *builder) chain(table, name string) *text {
 // finish writes the fixed rules and cuts the buffer into chains.
 func (b *builder) finish() ruleSet {
 	b.fixedRules()
+	return b.cut()
+}
+
+// cut makes the rule set of what was written: the per-service chains
+// from the buffer and every shared chain.
+func (b *builder) cut() ruleSet {
 	rs := ruleSet{}
 	for table, chains := range b.shared {
 		rs[table] = make(map[string]string, len(b.spans)+len(chains))
