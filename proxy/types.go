@@ -112,7 +112,9 @@ func (s *Snapshot) ChangedSince(applied uint64) (map[ServicePortName]struct{}, b
 type Backend interface {
 	// Mode is the proxy mode's name: "iptables", "nftables" or "ipvs".
 	Mode() string
-	// Sync makes the kernel match s, in one transaction. A backend keeps
+	// Sync makes the kernel match s, in one transaction (the iptables
+	// mode cuts a very large sync into several restores, each leaving
+	// every jump valid). A backend keeps
 	// what it last applied in memory and sends only the difference; full
 	// (the first sync, the periodic resync, after an error) rewrites
 	// everything it owns instead, without reading the kernel back.
