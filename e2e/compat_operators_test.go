@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -33,6 +34,23 @@ func operatorEnv(t *testing.T, name string) string {
 		t.Fatalf("%s is not set; run `make compat`", name)
 	}
 	return v
+}
+
+// waitEstablished waits for the CustomResourceDefinitions' Established
+// condition. Not `kubectl wait`: it fails at once on a definition whose
+// status.conditions are not set yet (kubernetes/kubernetes#66439, with
+// kube-apiserver too).
+func waitEstablished(t *testing.T, k *kctl, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		framework.Eventually(t, 60*time.Second, 200*time.Millisecond, name+" established", func() error {
+			out, _, err := k.run("", "get", "crd", name, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+			if err != nil || out != "True" {
+				return fmt.Errorf("Established: %q %v", out, err)
+			}
+			return nil
+		})
+	}
 }
 
 // serviceAccountKubeconfig makes ServiceAccount ns/name a token with
@@ -440,7 +458,7 @@ func TestCompatSealedSecrets(t *testing.T) {
 	srv := framework.StartAPIServer(t, node, "--disable-agent")
 	k := &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
 	k.ok("", "apply", "--server-side", "-f", filepath.Join(src, "helm", "sealed-secrets", "crds", "bitnami.com_sealedsecrets.yaml"))
-	k.ok("", "wait", "--for", "condition=Established", "--timeout", "30s", "crd/sealedsecrets.bitnami.com")
+	waitEstablished(t, k, "sealedsecrets.bitnami.com")
 	k.ok(sealedSecretsRBAC, "apply", "-f", "-")
 	k.ok("", "create", "namespace", "app")
 	ctl := startInCluster(t, k, node, "kube-system", "sealed-secrets-controller", bin,
@@ -474,5 +492,142 @@ func TestCompatSealedSecrets(t *testing.T) {
 	})
 	if errs := listWatchErrors.FindAllString(ctl.Log(), -1); len(errs) > 0 {
 		t.Errorf("sealed-secrets could not list or watch:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+const prometheusYAML = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: mon
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: prometheus
+  namespace: mon
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: main
+  namespace: mon
+spec:
+  replicas: 1
+  serviceAccountName: prometheus
+  serviceMonitorSelector: {}
+  serviceMonitorNamespaceSelector: {}
+`
+
+const serviceMonitorYAML = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: mon
+  labels: {app: web}
+spec:
+  selector: {app: web}
+  ports:
+  - name: http
+    port: 80
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: web
+  namespace: mon
+spec:
+  selector:
+    matchLabels: {app: web}
+  endpoints:
+  - port: http
+`
+
+// prometheusConfig is the Prometheus configuration prometheus-operator
+// generated for Prometheus mon/main (its Secret's prometheus.yaml.gz).
+func prometheusConfig(k *kctl) (string, error) {
+	out, _, err := k.run("", "get", "secret", "-n", "mon", "prometheus-main", "-o", `jsonpath={.data.prometheus\.yaml\.gz}`)
+	if err != nil || out == "" {
+		return "", fmt.Errorf("secret mon/prometheus-main: %q %v", out, err)
+	}
+	gz, err := base64.StdEncoding.DecodeString(out)
+	if err != nil {
+		return "", err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
+
+// prometheus-operator (NODEAGENT_PROMETHEUS_OPERATOR, built by `make
+// compat`) runs as in a pod with its upstream ServiceAccount and
+// ClusterRole (example/rbac, applied unchanged); its ten CRDs
+// (example/prometheus-operator-crd, unchanged) are applied server-side, as
+// upstream says (they are too large for client-side apply). For a
+// Prometheus it makes the StatefulSet, governing Service and configuration
+// Secret, all owned by the Prometheus, and writes its status with
+// server-side apply on the status subresource; a ServiceMonitor becomes a
+// scrape job in the configuration; the garbage collector removes what it
+// made with the Prometheus.
+func TestCompatPrometheusOperator(t *testing.T) {
+	bin := operatorEnv(t, "NODEAGENT_PROMETHEUS_OPERATOR")
+	src := operatorEnv(t, "NODEAGENT_PROMETHEUS_OPERATOR_SRC")
+	requireAPIServerDeps(t)
+	framework.RequireBinaries(t, "/usr/bin/unshare")
+	node := framework.NewLab(t)
+	srv := framework.StartAPIServer(t, node, "--disable-agent")
+	k := &kctl{t: t, srv: srv, bin: kubectls[0], kubeconfig: srv.Kubeconfig()}
+	k.ok("", "apply", "--server-side", "-f", filepath.Join(src, "example", "prometheus-operator-crd"))
+	waitEstablished(t, k, "prometheuses.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com")
+	rbac := filepath.Join(src, "example", "rbac", "prometheus-operator")
+	for _, f := range []string{"prometheus-operator-service-account.yaml", "prometheus-operator-cluster-role.yaml", "prometheus-operator-cluster-role-binding.yaml"} {
+		k.ok("", "apply", "-f", filepath.Join(rbac, f))
+	}
+	po := startInCluster(t, k, node, "default", "prometheus-operator", bin,
+		"--web.listen-address", "127.0.0.1:18100", "--log-level", "debug")
+	k.ok(prometheusYAML, "apply", "-f", "-")
+	framework.Eventually(t, 90*time.Second, 500*time.Millisecond, "the operator makes Prometheus mon/main's objects", func() error {
+		out, _, err := k.run("", "get", "statefulset,service,secret", "-n", "mon", "-o",
+			`jsonpath={range .items[*]}{.kind}/{.metadata.name}/{.metadata.ownerReferences[0].kind}{"\n"}{end}`)
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{"StatefulSet/prometheus-main/Prometheus", "Service/prometheus-operated/Prometheus", "Secret/prometheus-main/Prometheus"} {
+			if !strings.Contains(out, want+"\n") {
+				return fmt.Errorf("no %s in:\n%s", want, out)
+			}
+		}
+		return nil
+	})
+	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "the operator writes the Prometheus's status", func() error {
+		out, _, err := k.run("", "get", "prometheus", "-n", "mon", "main", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Reconciled")].status}{" "}{.metadata.managedFields[?(@.subresource=="status")].manager}`)
+		if err != nil || out != "True PrometheusOperator" {
+			return fmt.Errorf("Reconciled condition and status manager: %q %v", out, err)
+		}
+		return nil
+	})
+	k.ok(serviceMonitorYAML, "apply", "-f", "-")
+	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "the ServiceMonitor becomes a scrape job", func() error {
+		cfg, err := prometheusConfig(k)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(cfg, "job_name: serviceMonitor/mon/web/0") {
+			return fmt.Errorf("no job serviceMonitor/mon/web/0 in:\n%s", cfg)
+		}
+		return nil
+	})
+	k.ok("", "delete", "prometheus", "-n", "mon", "main")
+	framework.Eventually(t, 60*time.Second, 500*time.Millisecond, "what the operator made goes with the Prometheus", func() error {
+		if out := k.ok("", "get", "statefulset,secret", "-n", "mon", "-o", "name"); strings.Contains(out, "prometheus-main") {
+			return fmt.Errorf("left: %s", out)
+		}
+		return nil
+	})
+	if errs := listWatchErrors.FindAllString(po.Log(), -1); len(errs) > 0 {
+		t.Errorf("prometheus-operator could not list or watch:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -280,6 +280,7 @@ build_etcd() {
 # name their module github.com/bitnami/sealed-secrets, which the proxy refuses.
 KUBE_STATE_METRICS_VERSION=v2.20.0
 SEALED_SECRETS_VERSION=v0.27.1
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 
 # build_go_command NAME PACKAGE VERSION [LDFLAGS]: builds PACKAGE (a main
 # package) of its module at VERSION into $ANCHOR_DIR/NAME-VERSION (once)
@@ -332,4 +333,12 @@ build_sealed_secrets_controller() {
 build_kubeseal() {
   build_go_command kubeseal github.com/bitnami-labs/sealed-secrets/cmd/kubeseal "$SEALED_SECRETS_VERSION" \
     "-X main.VERSION=$SEALED_SECRETS_VERSION"
+}
+
+# build_prometheus_operator prints the path of prometheus-operator at
+# $PROMETHEUS_OPERATOR_VERSION, built once.
+build_prometheus_operator() {
+  local v=github.com/prometheus/common/version
+  build_go_command prometheus-operator github.com/prometheus-operator/prometheus-operator/cmd/operator \
+    "$PROMETHEUS_OPERATOR_VERSION" "-X $v.Version=${PROMETHEUS_OPERATOR_VERSION#v}"
 }
