@@ -140,13 +140,16 @@ func strictErrors(err error) []string {
 
 // output is how the client wants an answer.
 type output struct {
-	info   runtime.SerializerInfo
-	table  bool // Accept asks for meta.k8s.io/v1 Table
-	pretty bool
+	info  runtime.SerializerInfo
+	table bool // Accept asks for meta.k8s.io/v1 Table
+	// partial: Accept asks for metadata alone (partial.go), as this kind.
+	partial schema.GroupVersionKind
+	pretty  bool
 }
 
 // negotiate reads the Accept header: JSON, YAML or protobuf, as a Table when
-// the client asks for as=Table;g=meta.k8s.io;v=v1.
+// the client asks for as=Table;g=meta.k8s.io;v=v1, as metadata alone for
+// as=PartialObjectMetadata(List);g=meta.k8s.io;v=v1.
 func (c *codecs) negotiate(r *http.Request) (output, error) {
 	out := output{info: c.json, pretty: r.URL.Query().Get("pretty") == "true" || strings.HasPrefix(r.UserAgent(), "curl")}
 	accept := r.Header.Get("Accept")
@@ -173,7 +176,11 @@ func (c *codecs) negotiate(r *http.Request) (output, error) {
 			}
 			out.table = true
 		default:
-			continue
+			kind, ok := partialAs(params)
+			if !ok {
+				continue
+			}
+			out.partial = kind
 		}
 		out.info = info
 		return out, nil

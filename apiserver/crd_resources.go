@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -44,6 +45,13 @@ type customInfo struct {
 	prune func(u *unstructured.Unstructured) []string
 	// scale: the version declares the scale subresource.
 	scale *customScale
+	// typeConverter builds the version's schema for server-side apply
+	// (customTypeConverter), when its field manager is first needed.
+	typeConverter func() managedfields.TypeConverter
+	// managers are its field managers, made on first use
+	// (guarded by fieldManagers.mu): they go with the resource when the
+	// definition changes.
+	managers map[fieldManagerKey]*managedfields.FieldManager
 }
 
 // customResources returns the resources an established definition serves,
@@ -98,7 +106,7 @@ func customResource(crd *apiextensionsv1.CustomResourceDefinition, in *apiextens
 		},
 		strategy: st, custom: &customInfo{crd: crd.Name, table: table, prune: func(u *unstructured.Unstructured) []string {
 			return pruning.PruneWithOptions(u.Object, structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
-		}}}
+		}, typeConverter: func() managedfields.TypeConverter { return customTypeConverter(crd, v.Name) }}}
 	if v.Subresources != nil && v.Subresources.Status != nil {
 		r.subresources = []string{"status"}
 		r.strategy = withCustomStatus(r.strategy)

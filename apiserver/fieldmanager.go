@@ -24,8 +24,9 @@ import (
 // which manager owns which field) with the structured-merge-diff field
 // manager kube-apiserver uses, over the OpenAPI models of the built-in types
 // that client-go carries (and apiextensions-apiserver's for
-// CustomResourceDefinitions). One manager per kind and subresource ("" or
-// "status"), made on first use.
+// CustomResourceDefinitions; for custom resources the definition's schema,
+// customTypeConverter). One manager per kind and subresource ("" or
+// "status"), made on first use; a custom resource's are kept with it.
 type fieldManagers struct {
 	scheme    *runtime.Scheme
 	converter managedfields.TypeConverter
@@ -62,26 +63,41 @@ func (f *fieldManagers) forResource(res *resource, subresource string) (*managed
 	key := fieldManagerKey{res.gvk, subresource}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if m, ok := f.managers[key]; ok {
+	cache := f.managers
+	if res.custom != nil {
+		if res.custom.managers == nil {
+			res.custom.managers = map[fieldManagerKey]*managedfields.FieldManager{}
+		}
+		cache = res.custom.managers
+	}
+	if m, ok := cache[key]; ok {
 		return m, nil
 	}
 	m, err := f.build(res, subresource)
 	if err != nil {
 		return nil, err
 	}
-	f.managers[key] = m
+	cache[key] = m
 	return m, nil
 }
 
 func (f *fieldManagers) build(res *resource, subresource string) (*managedfields.FieldManager, error) {
 	converter := f.converter
-	if res.gvk.Group == apiextensionsv1.GroupName {
+	switch {
+	case res.custom != nil:
+		converter = res.custom.typeConverter()
+	case res.gvk.Group == apiextensionsv1.GroupName:
 		converter = f.crds
 	}
 	if _, err := converter.ObjectToTyped(f.typed(res)); err != nil {
 		return nil, nil // no schema: managed fields are not kept (see serveApply)
 	}
-	m, err := managedfields.NewDefaultFieldManager(converter, f.scheme, strategyDefaulter{res.strategy}, f.scheme,
+	newManager, objects := managedfields.NewDefaultFieldManager, runtime.ObjectConvertor(f.scheme)
+	creater := runtime.ObjectCreater(f.scheme)
+	if res.custom != nil {
+		newManager, objects, creater = managedfields.NewDefaultCRDFieldManager, customObjects{}, customObjects{}
+	}
+	m, err := newManager(converter, objects, strategyDefaulter{res.strategy}, creater,
 		res.gvk, res.gvk.GroupVersion(), subresource, resetFields(res, subresource))
 	if err != nil {
 		return nil, fmt.Errorf("field manager for %s: %w", res.gvk, err)

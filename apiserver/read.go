@@ -36,7 +36,8 @@ func (s *Server) serveGet(q *request) error {
 	return s.respond(q, http.StatusOK, obj)
 }
 
-// respond writes one object, as a Table when the client asked for one.
+// respond writes one object, as a Table or PartialObjectMetadata when the
+// client asked for one.
 func (s *Server) respond(q *request, code int, obj runtime.Object) error {
 	if q.info.subresource == "scale" {
 		sc, err := scaleOf(q.res, obj)
@@ -52,6 +53,12 @@ func (s *Server) respond(q *request, code int, obj runtime.Object) error {
 			return err
 		}
 		obj = t
+	} else if !q.out.partial.Empty() {
+		p, err := partialObject(obj, q.out.partial)
+		if err != nil {
+			return err
+		}
+		obj = p
 	}
 	s.codecs.writeObject(q.w, code, obj, q.out)
 	return nil
@@ -125,6 +132,14 @@ func (s *Server) serveList(q *request) error {
 		}
 		t.ResourceVersion = strconv.FormatInt(page.Revision, 10)
 		s.codecs.writeObject(q.w, http.StatusOK, t, q.out)
+		return nil
+	}
+	if !q.out.partial.Empty() {
+		l, err := partialList(page, q.out.partial, q.res.newList())
+		if err != nil {
+			return err
+		}
+		s.codecs.writeObject(q.w, http.StatusOK, l, q.out)
 		return nil
 	}
 	list, err := s.newList(q.res, page)

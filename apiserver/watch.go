@@ -58,6 +58,9 @@ func (s *Server) serveWatch(q *request) error {
 	if err != nil {
 		return err
 	}
+	if err := partialWatch(q.out.partial, q.res.newObj()); err != nil {
+		return err
+	}
 	w, err := s.store(q.res).Watch(q.ctx, q.info.namespace, opts, s.watchLimits)
 	if err != nil {
 		return err
@@ -120,6 +123,12 @@ func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, f
 		obj = t
 	} else if q.out.table {
 		obj = bookmarkTable(obj)
+	} else if !q.out.partial.Empty() {
+		p, err := partialObject(obj, q.out.partial)
+		if err != nil {
+			return err
+		}
+		obj = p
 	}
 	raw, err := runtime.Encode(q.out.info.Serializer, obj)
 	if err != nil {

@@ -6,7 +6,11 @@
 # kube-controller-manager against the bundled API server, and the agent
 # and its proxy against a real control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler), joined with a node certificate
-# or by TLS bootstrapping (e2e TestCompat*, build tags e2e and compat). Needs root and
+# or by TLS bootstrapping; and third-party operators against the bundled
+# server: kube-state-metrics, sealed-secrets' controller and
+# prometheus-operator (hack/lib.sh
+# build_go_command, from the proxy too, with the manifests they ship read
+# from the module cache) (e2e TestCompat*, build tags e2e and compat). Needs root and
 # what `make test` installs; not part of `make test`, for the build time.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +30,19 @@ kube_scheduler=$(build_kube kube-scheduler)
 kube_proxy=$(build_kube kube-proxy)
 etcd=$(build_etcd)
 
+step "build kube-state-metrics $KUBE_STATE_METRICS_VERSION, sealed-secrets $SEALED_SECRETS_VERSION and prometheus-operator $PROMETHEUS_OPERATOR_VERSION (once)"
+kube_state_metrics=$(build_kube_state_metrics)
+sealed_secrets=$(build_sealed_secrets_controller)
+kubeseal=$(build_kubeseal)
+prometheus_operator=$(build_prometheus_operator)
+kube_state_metrics_src=$(go_module_dir k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION")
+sealed_secrets_src=$(go_module_dir github.com/bitnami-labs/sealed-secrets "$SEALED_SECRETS_VERSION")
+prometheus_operator_src=$(go_module_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION")
+
 step "run the compatibility tests"
 NODEAGENT_KUBE_PROXY=$kube_proxy NODEAGENT_KUBE_CONTROLLER_MANAGER=$kube_controller_manager \
   NODEAGENT_KUBE_APISERVER=$kube_apiserver NODEAGENT_KUBE_SCHEDULER=$kube_scheduler NODEAGENT_ETCD=$etcd \
+  NODEAGENT_KUBE_STATE_METRICS=$kube_state_metrics NODEAGENT_KUBE_STATE_METRICS_SRC=$kube_state_metrics_src \
+  NODEAGENT_SEALED_SECRETS=$sealed_secrets NODEAGENT_KUBESEAL=$kubeseal NODEAGENT_SEALED_SECRETS_SRC=$sealed_secrets_src \
+  NODEAGENT_PROMETHEUS_OPERATOR=$prometheus_operator NODEAGENT_PROMETHEUS_OPERATOR_SRC=$prometheus_operator_src \
   CGO_ENABLED=0 go test -tags e2e,compat -count=1 -timeout 20m -run 'TestCompat' -v ./e2e/

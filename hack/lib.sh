@@ -271,3 +271,74 @@ build_etcd() {
   fi
   echo "$bin"
 }
+
+# The third-party operators the compatibility tests run against the bundled
+# server, built from the Go module proxy like the Kubernetes commands
+# (cert-manager's controller is not among them: its command is a module of
+# its own, github.com/cert-manager/cert-manager/cmd/controller, which the
+# proxy does not serve). sealed-secrets is v0.27.1: its later releases
+# name their module github.com/bitnami/sealed-secrets, which the proxy refuses.
+KUBE_STATE_METRICS_VERSION=v2.20.0
+SEALED_SECRETS_VERSION=v0.27.1
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
+
+# build_go_command NAME PACKAGE VERSION [LDFLAGS]: builds PACKAGE (a main
+# package) of its module at VERSION into $ANCHOR_DIR/NAME-VERSION (once)
+# and prints the binary's path. The build is a throwaway module in a temp
+# dir that requires the package at VERSION, so that the versions its
+# module's go.mod pins are the ones built (go install would do the same,
+# but it refuses modules whose go.mod has replace directives).
+build_go_command() {
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-} bin=$ANCHOR_DIR/$1-$3
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$ANCHOR_DIR"
+    local tmp
+    tmp=$(mktemp -d "$ANCHOR_DIR/build.XXXXXX")
+    if ! (cd "$tmp" && go mod init "nodeagent.local/anchor-$name" &&
+      GOFLAGS=-mod=mod go get "$pkg@$version" &&
+      CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$name" "$pkg") >&2; then
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp/$name" "$bin"
+    rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
+
+# go_module_dir MODULE VERSION: downloads MODULE at VERSION into the module
+# cache (once) and prints its directory there: where the tests read the
+# manifests (CRDs) an operator ships in its source.
+go_module_dir() {
+  go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+# build_kube_state_metrics prints the path of kube-state-metrics at
+# $KUBE_STATE_METRICS_VERSION, built once.
+build_kube_state_metrics() {
+  local v=github.com/prometheus/common/version
+  build_go_command kube-state-metrics k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION" \
+    "-X $v.Version=${KUBE_STATE_METRICS_VERSION#v}"
+}
+
+# build_sealed_secrets_controller prints the path of sealed-secrets'
+# controller at $SEALED_SECRETS_VERSION, built once.
+build_sealed_secrets_controller() {
+  build_go_command sealed-secrets-controller github.com/bitnami-labs/sealed-secrets/cmd/controller "$SEALED_SECRETS_VERSION" \
+    "-X main.VERSION=$SEALED_SECRETS_VERSION"
+}
+
+# build_kubeseal prints the path of sealed-secrets' client at
+# $SEALED_SECRETS_VERSION, built once: the tests seal a Secret with it.
+build_kubeseal() {
+  build_go_command kubeseal github.com/bitnami-labs/sealed-secrets/cmd/kubeseal "$SEALED_SECRETS_VERSION" \
+    "-X main.VERSION=$SEALED_SECRETS_VERSION"
+}
+
+# build_prometheus_operator prints the path of prometheus-operator at
+# $PROMETHEUS_OPERATOR_VERSION, built once.
+build_prometheus_operator() {
+  local v=github.com/prometheus/common/version
+  build_go_command prometheus-operator github.com/prometheus-operator/prometheus-operator/cmd/operator \
+    "$PROMETHEUS_OPERATOR_VERSION" "-X $v.Version=${PROMETHEUS_OPERATOR_VERSION#v}"
+}
