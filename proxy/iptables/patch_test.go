@@ -20,12 +20,12 @@ func TestPatchedRulesMatchBuiltRules(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	cfg := proxy.DefaultConfig()
 	patched, pf := newTest(t)
-	cur := randomPorts(rng, nil, 12)
+	cur := proxytest.Random(rng, nil, 12, nodeIP)
 	cur.Seq = 1
 	mustSync(t, patched, cur, true)
 	for step := range 300 {
-		next := randomPorts(rng, cur, 1+rng.IntN(3))
-		next.Seq, next.Changed = cur.Seq+1, changedPorts(cur, next)
+		next := proxytest.Random(rng, cur, 1+rng.IntN(3), nodeIP)
+		next.Seq, next.Changed = cur.Seq+1, proxytest.Changed(cur, next)
 		got := patchRules(cfg, patched.lastWant, cur, next, next.Changed)
 		assertSameRules(t, fmt.Sprintf("step %d", step), got, buildRules(cfg, next, 0))
 		mustSync(t, patched, next, false)
@@ -81,66 +81,4 @@ func assertSameRules(t *testing.T, what string, got, want ruleSet) {
 			}
 		}
 	}
-}
-
-// changedPorts names the ports whose ServicePort or endpoints differ.
-func changedPorts(a, b *proxy.Snapshot) map[proxy.ServicePortName]struct{} {
-	out := map[proxy.ServicePortName]struct{}{}
-	for _, s := range []*proxy.Snapshot{a, b} {
-		for name := range s.Services {
-			if a.Services[name] != b.Services[name] || fmt.Sprint(a.Endpoints[name]) != fmt.Sprint(b.Endpoints[name]) {
-				out[name] = struct{}{}
-			}
-		}
-	}
-	return out
-}
-
-// randomPorts is prev (nil: empty) with k of its 12 Services made anew at
-// random (node ports, affinity, Local policies, external IPs, endpoints
-// here and elsewhere, none), or removed.
-func randomPorts(rng *rand.Rand, prev *proxy.Snapshot, k int) *proxy.Snapshot {
-	out := &proxy.Snapshot{Services: map[proxy.ServicePortName]*proxy.ServicePort{}, Endpoints: map[proxy.ServicePortName][]proxy.Endpoint{}}
-	if prev != nil {
-		out.Services, out.Endpoints = maps.Clone(prev.Services), maps.Clone(prev.Endpoints)
-	}
-	for range k {
-		i := rng.IntN(12)
-		name := proxytest.Name("default", fmt.Sprintf("s%d", i), "TCP")
-		delete(out.Services, name)
-		delete(out.Endpoints, name)
-		if rng.IntN(4) == 0 {
-			continue
-		}
-		var edits []func(*proxy.ServicePort)
-		if rng.IntN(2) == 0 {
-			edits = append(edits, proxytest.NodePort(int32(30000+i)))
-		}
-		if rng.IntN(3) == 0 {
-			edits = append(edits, proxytest.Affinity(int32(60+rng.IntN(2))))
-		}
-		if rng.IntN(3) == 0 {
-			edits = append(edits, proxytest.ExternalLocal)
-		}
-		if rng.IntN(4) == 0 {
-			edits = append(edits, proxytest.ExternalIPs(fmt.Sprintf("192.0.2.%d", i+1)))
-		}
-		b := proxytest.New(nodeIP)
-		n := b.Service("default", fmt.Sprintf("s%d", i), fmt.Sprintf("10.96.2.%d", i+1), 80, edits...)
-		seen := map[string]bool{}
-		for j := range rng.IntN(4) {
-			ip := fmt.Sprintf("10.244.%d.%d", i, j+rng.IntN(3))
-			if seen[ip] {
-				continue
-			}
-			seen[ip] = true
-			if rng.IntN(2) == 0 {
-				b.Endpoints(n, proxytest.Local(ip, 8080))
-			} else {
-				b.Endpoints(n, proxytest.Ready(ip, 8080))
-			}
-		}
-		out.Services[name], out.Endpoints[name] = b.Snapshot().Services[n], b.Snapshot().Endpoints[n]
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package nftables
 
 import (
-	"fmt"
 	"maps"
 	"math/rand/v2"
 	"strings"
@@ -20,14 +19,14 @@ func TestChangedPortsOnlyGiveTheSameTable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	fastFake, fast := newFakeProxier()
 	slowFake, slow := newFakeProxier()
-	cur := randomSnapshot(rng, nil, 12)
+	cur := proxytest.Random(rng, nil, 12, nodeIP)
 	cur.Seq = 1
 	mustSync(t, fast, cur, true)
 	mustSync(t, slow, withoutChanged(cur), true)
 	for step := range 300 {
-		next := randomSnapshot(rng, cur, 1+rng.IntN(3))
+		next := proxytest.Random(rng, cur, 1+rng.IntN(3), nodeIP)
 		next.Seq = cur.Seq + 1
-		next.Changed = changedPorts(cur, next)
+		next.Changed = proxytest.Changed(cur, next)
 		mustSync(t, fast, next, false)
 		mustSync(t, slow, withoutChanged(next), false)
 		if a, b := fastFake.Dump(), slowFake.Dump(); a != b {
@@ -70,70 +69,4 @@ func withoutChanged(s *proxy.Snapshot) *proxy.Snapshot {
 	c := *s
 	c.Changed = nil
 	return &c
-}
-
-// changedPorts names the ports whose ServicePort or endpoints differ.
-func changedPorts(a, b *proxy.Snapshot) map[proxy.ServicePortName]struct{} {
-	out := map[proxy.ServicePortName]struct{}{}
-	for _, s := range []*proxy.Snapshot{a, b} {
-		for name := range s.Services {
-			if a.Services[name] != b.Services[name] || fmt.Sprint(a.Endpoints[name]) != fmt.Sprint(b.Endpoints[name]) {
-				out[name] = struct{}{}
-			}
-		}
-	}
-	return out
-}
-
-// randomSnapshot is prev (nil: empty) with k of its 12 Services made anew
-// at random, or removed.
-func randomSnapshot(rng *rand.Rand, prev *proxy.Snapshot, k int) *proxy.Snapshot {
-	out := &proxy.Snapshot{Services: map[proxy.ServicePortName]*proxy.ServicePort{},
-		Endpoints: map[proxy.ServicePortName][]proxy.Endpoint{}}
-	if prev != nil {
-		out = clonePorts(prev)
-	}
-	out.NodeIPs = proxytest.New(nodeIP).Snapshot().NodeIPs
-	for range k {
-		i := rng.IntN(12)
-		name := proxytest.Name("default", fmt.Sprintf("s%d", i), "TCP")
-		delete(out.Services, name)
-		delete(out.Endpoints, name)
-		if rng.IntN(4) == 0 {
-			continue
-		}
-		b := proxytest.New(nodeIP)
-		var edits []func(*proxy.ServicePort)
-		if rng.IntN(2) == 0 {
-			edits = append(edits, proxytest.NodePort(int32(30000+i)))
-		}
-		if rng.IntN(3) == 0 {
-			edits = append(edits, proxytest.Affinity(int32(60+rng.IntN(2))))
-		}
-		if rng.IntN(3) == 0 {
-			edits = append(edits, proxytest.ExternalLocal)
-		}
-		if rng.IntN(4) == 0 {
-			edits = append(edits, proxytest.InternalLocal)
-		}
-		n := b.Service("default", fmt.Sprintf("s%d", i), fmt.Sprintf("10.96.0.%d", 10+i), 80, edits...)
-		var eps []proxy.Endpoint
-		seen := map[string]bool{}
-		for j := range rng.IntN(4) {
-			ip := fmt.Sprintf("10.244.%d.%d", i, j+rng.IntN(3))
-			if seen[ip] {
-				continue
-			}
-			seen[ip] = true
-			if rng.IntN(2) == 0 {
-				eps = append(eps, proxytest.Local(ip, 8080))
-			} else {
-				eps = append(eps, proxytest.Ready(ip, 8080))
-			}
-		}
-		b.Endpoints(n, eps...)
-		out.Services[name] = b.Snapshot().Services[n]
-		out.Endpoints[name] = b.Snapshot().Endpoints[n]
-	}
-	return out
 }
