@@ -5,8 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -16,29 +14,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/nodeagent/nodeagent/e2e/framework"
 	"github.com/nodeagent/nodeagent/proxy"
 	"github.com/nodeagent/nodeagent/proxy/iptables"
 )
 
 // TestProxyIptablesLargeSyncAndEdits drives the real iptables-restore in a
 // lab node through what only a large rule set does: a full sync of 300
-// Services (1,200 chains, so several restores of at most 1,000), a new
+// Services (1,500 chains, so several restores of at most 1,000), a new
 // Service and a removed one, partial syncs that insert and delete their
 // rules in KUBE-SERVICES and KUBE-NODEPORTS instead of writing them whole.
 // iptables-save must show what a fake driven the same way holds, with the
 // jump to KUBE-NODEPORTS last.
 func TestProxyIptablesLargeSyncAndEdits(t *testing.T) {
-	framework.RequireRoot(t)
-	framework.RequireBinaries(t, "ip", "iptables", "iptables-restore", "iptables-save")
-	node := framework.NewLab(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	run := iptables.NewRunner("ip", "netns", "exec", node.Config().NetNSName())
-	p := iptables.New(proxy.DefaultConfig(), run, log)
-	fake := iptables.NewFake()
-	pf := iptables.New(proxy.DefaultConfig(), fake, log)
-	t.Cleanup(func() { p.Cleanup(ctx) })
+	_, run, p, fake, pf := realAndFake(t)
 
 	tr := proxy.NewTracker("node-a")
 	for i := range 300 {
@@ -69,8 +58,8 @@ func TestProxyIptablesLargeSyncAndEdits(t *testing.T) {
 		}
 	}
 	sync(true)
-	if n := len(fakeChains(fake, "nat")); n < 1200 {
-		t.Fatalf("%d nat chains, want at least 1,200 (a sync cut into batches)", n)
+	if n := len(fakeChains(fake, "nat")); n < 1500 {
+		t.Fatalf("%d nat chains, want at least 1,500 (a sync cut into batches)", n)
 	}
 	trackService(tr, 300)
 	sync(false)

@@ -24,16 +24,8 @@ import (
 // which must leave no KUBE- chain and keep others' rules. A fake driven
 // through the same syncs must hold the same chains.
 func TestProxyIptablesRulesLoad(t *testing.T) {
-	framework.RequireRoot(t)
-	framework.RequireBinaries(t, "ip", "iptables", "iptables-restore", "iptables-save")
-	node := framework.NewLab(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	run := iptables.NewRunner("ip", "netns", "exec", node.Config().NetNSName())
-	p := iptables.New(proxy.DefaultConfig(), run, log)
-	fake := iptables.NewFake()
-	pf := iptables.New(proxy.DefaultConfig(), fake, log)
-	t.Cleanup(func() { p.Cleanup(ctx) })
+	node, run, p, fake, pf := realAndFake(t)
 	ipt(t, node, "-t", "filter", "-N", "OTHER")
 	ipt(t, node, "-t", "filter", "-A", "INPUT", "-j", "OTHER")
 
@@ -91,6 +83,22 @@ func TestProxyIptablesRulesLoad(t *testing.T) {
 	if f := save(t, ctx, run, "filter"); !strings.Contains(f, "-A INPUT -j OTHER") {
 		t.Errorf("cleanup removed others' rules:\n%s", f)
 	}
+}
+
+// realAndFake is an iptables proxier on the real runner in a new lab node
+// (cleaned up after the test) and one on a fake, to be driven alike.
+func realAndFake(t *testing.T) (node *lab.Node, run iptables.Runner, real *iptables.Proxier, fake *iptables.Fake, onFake *iptables.Proxier) {
+	t.Helper()
+	framework.RequireRoot(t)
+	framework.RequireBinaries(t, "ip", "iptables", "iptables-restore", "iptables-save")
+	node = framework.NewLab(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	run = iptables.NewRunner("ip", "netns", "exec", node.Config().NetNSName())
+	real = iptables.New(proxy.DefaultConfig(), run, log)
+	fake = iptables.NewFake()
+	onFake = iptables.New(proxy.DefaultConfig(), fake, log)
+	t.Cleanup(func() { real.Cleanup(context.Background()) })
+	return node, run, real, fake, onFake
 }
 
 // snapshot: default/web with a node port, affinity, an external IP and
