@@ -6,6 +6,7 @@ package nodestatus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"runtime"
@@ -117,19 +118,29 @@ func (r *Reporter) runNodeStatus(ctx context.Context) {
 const nodeStatusUpdateRetry = 5
 
 // updateNodeStatus posts the status, again at once when another writer
-// changed the Node in between: kube-controller-manager's node IPAM and
+// changed the Node in between (kube-controller-manager's node IPAM and
 // node lifecycle controller write a newly registered Node within
 // milliseconds, and a conflict left to the next StatusInterval kept the
-// node NotReady that long.
+// node NotReady that long) or when the request got no answer (kubelet
+// tries every failed update again at once; a client certificate rotation
+// closes the connections, failing a request in flight with "use of closed
+// network connection").
 func (r *Reporter) updateNodeStatus(ctx context.Context) error {
 	var err error
 	for range nodeStatusUpdateRetry {
 		var sent *corev1.Node
-		if sent, err = r.sendNodeStatus(ctx); !apierrors.IsConflict(err) && !r.taintedSince(ctx, sent, err) {
+		if sent, err = r.sendNodeStatus(ctx); !unanswered(ctx, err) && !apierrors.IsConflict(err) && !r.taintedSince(ctx, sent, err) {
 			return err
 		}
 	}
 	return err
+}
+
+// unanswered says whether err is a request's failure without an answer
+// from the API server (a transport error, not a status), while ctx lasts.
+func unanswered(ctx context.Context, err error) bool {
+	var status apierrors.APIStatus
+	return err != nil && ctx.Err() == nil && !errors.As(err, &status)
 }
 
 // taintedSince: the update was forbidden and the Node's taints are no

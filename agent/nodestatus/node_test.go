@@ -207,6 +207,41 @@ func TestStatusUpdateRetriesConflicts(t *testing.T) {
 	}
 }
 
+// A request that got no answer (a connection closed under it by a client
+// certificate rotation) is tried again at once, as kubelet does, instead
+// of leaving the status to the next StatusInterval; an error the API
+// server answered is not, but for a conflict.
+func TestStatusUpdateRetriesUnansweredRequests(t *testing.T) {
+	healthy := true
+	r, client, _ := reporter(t, &healthy)
+	ctx := context.Background()
+	if err := r.updateNodeStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed, updates := 1, 0
+	client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		updates++
+		if closed > 0 {
+			closed--
+			return true, nil, errors.New("write tcp 10.0.0.2:40000->10.0.0.1:6443: use of closed network connection")
+		}
+		return false, nil, nil
+	})
+	if err := r.updateNodeStatus(ctx); err != nil || updates != 2 {
+		t.Fatalf("one closed connection: %v after %d updates, want success after 2", err, updates)
+	}
+	closed, updates = 100, 0
+	if err := r.updateNodeStatus(ctx); err == nil || updates != nodeStatusUpdateRetry {
+		t.Fatalf("the connection closed every time: %v after %d updates, want the error after %d", err, updates, nodeStatusUpdateRetry)
+	}
+	closed, updates = 100, 0
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := r.updateNodeStatus(done); err == nil || updates > 1 {
+		t.Fatalf("after the context ended: %v after %d updates, want no second try", err, updates)
+	}
+}
+
 // Against kube-apiserver, a taint the controller manager adds between the
 // agent's read and its status update is refused by NodeRestriction ("not
 // allowed to modify taints": it compares the update's spec.taints, as the
