@@ -16,49 +16,64 @@ import (
 // 4.7 s of 1,000.
 const defaultBatchChains = 1000
 
-// restoreInputs is restoreInput, cut into several inputs when a table has
-// more than max chains to write or delete (writeBatches says in what
-// order); the chains to delete go last, when nothing written refers to
-// them any more, referrers first.
-// Each input is atomic, and every state between two of them is
-// consistent: a chain is rewritten whole in one input, and jumps only to
-// chains that exist. A failure part way leaves the earlier inputs
-// applied; the caller then takes the kernel's state as unknown.
+// restoreInputs are the iptables-restore inputs that turn applied into
+// want. Per table: a declaration (create or flush) of every chain to write
+// or delete, then the rules of the written chains, then the edits of the
+// long shared chains (edits.go), then -X of the deleted ones, so that no
+// deleted chain is still referenced. full writes every wanted chain and
+// deletes the maybe-present ones too. That is one input, unless a table
+// has more than max chains to write or delete: then the chains are
+// written in batches (writeBatches says in what order), the edits after
+// them, and the chains to delete last, referrers first. Each input is
+// atomic, and every state between two of them is consistent: a chain is
+// rewritten whole in one input, and jumps only to chains that exist. A
+// failure part way leaves the earlier inputs applied; the caller then
+// takes the kernel's state as unknown. It returns how many chains the
+// inputs touch (0: nothing to send).
 func restoreInputs(applied, want ruleSet, maybe map[string]map[string]bool, full bool, max int) ([][]byte, int) {
 	if max <= 0 {
 		max = defaultBatchChains
 	}
+	type plan struct {
+		write, del []string
+		edits      []chainEdit
+	}
+	plans := map[string]plan{}
 	touched, large := 0, false
-	diffs := map[string][2][]string{}
 	for _, table := range tables {
-		write, del := tableDiff(applied[table], want[table], maybe[table], full || applied == nil)
-		diffs[table] = [2][]string{write, del}
-		touched += len(write) + len(del)
-		large = large || len(write)+len(del) > max
+		var p plan
+		p.write, p.del = tableDiff(applied[table], want[table], maybe[table], full || applied == nil)
+		if !full && applied != nil {
+			p.write, p.edits = editInPlace(table, applied[table], want[table], p.write)
+		}
+		plans[table] = p
+		touched += len(p.write) + len(p.del) + len(p.edits)
+		large = large || len(p.write)+len(p.del) > max
 	}
 	if touched == 0 {
 		return nil, 0
 	}
 	if !large {
-		in, _ := restoreInput(applied, want, maybe, full)
-		return [][]byte{in}, touched
+		var buf bytes.Buffer
+		for _, table := range tables {
+			if p := plans[table]; len(p.write)+len(p.del)+len(p.edits) > 0 {
+				buf.Write(tableInput(table, want[table], p.write, p.del, p.edits))
+			}
+		}
+		return [][]byte{buf.Bytes()}, touched
 	}
 	var inputs [][]byte
 	for _, table := range tables {
-		write, del := diffs[table][0], diffs[table][1]
-		var edits []chainEdit
-		if !full && applied != nil {
-			write, edits = editInPlace(table, applied[table], want[table], write)
-		}
-		for _, batch := range writeBatches(want[table], write, max) {
+		p := plans[table]
+		for _, batch := range writeBatches(want[table], p.write, max) {
 			inputs = append(inputs, tableInput(table, want[table], batch, nil, nil))
 		}
-		if len(edits) > 0 {
-			inputs = append(inputs, tableInput(table, want[table], nil, nil, edits))
+		if len(p.edits) > 0 {
+			inputs = append(inputs, tableInput(table, want[table], nil, nil, p.edits))
 		}
 		// Deleted chains go referrers first (the old service chains before
 		// the old endpoint chains they jumped to).
-		gone := levels(applied[table], del)
+		gone := levels(applied[table], p.del)
 		for l := len(gone) - 1; l >= 0; l-- {
 			for chunk := range slices.Chunk(gone[l], max) {
 				inputs = append(inputs, tableInput(table, want[table], nil, chunk, nil))

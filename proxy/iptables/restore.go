@@ -1,36 +1,10 @@
 package iptables
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
 )
-
-// restoreInput is the one iptables-restore input that turns applied into
-// want: per table, a declaration (create or flush) of every chain to
-// write or delete, then the rules of the written chains, then the edits
-// of the long shared chains (edits.go), then -X of the deleted ones, so
-// that no deleted chain is still referenced. full writes every wanted
-// chain and deletes the maybe-present ones too. It returns the input and
-// how many chains it touches (0: nothing to send).
-func restoreInput(applied, want ruleSet, maybe map[string]map[string]bool, full bool) ([]byte, int) {
-	var buf bytes.Buffer
-	touched := 0
-	for _, table := range tables {
-		write, del := tableDiff(applied[table], want[table], maybe[table], full || applied == nil)
-		var edits []chainEdit
-		if !full && applied != nil {
-			write, edits = editInPlace(table, applied[table], want[table], write)
-		}
-		if len(write)+len(del)+len(edits) == 0 {
-			continue
-		}
-		touched += len(write) + len(del) + len(edits)
-		buf.Write(tableInput(table, want[table], write, del, edits))
-	}
-	return buf.Bytes(), touched
-}
 
 // tableDiff lists, sorted, the chains to write and the chains to delete.
 func tableDiff(applied, want map[string]string, maybe map[string]bool, full bool) (write, del []string) {

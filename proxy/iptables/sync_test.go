@@ -170,8 +170,11 @@ func TestFullSyncAfterFailureDeletesWhatTheFailedSyncMayHaveMade(t *testing.T) {
 
 // fullInput is the input a first full sync of s would send.
 func fullInput(t *testing.T, s *proxy.Snapshot) []byte {
-	in, _ := restoreInput(nil, buildRules(proxy.DefaultConfig(), s, 0), nil, true)
-	return in
+	in, _ := restoreInputs(nil, buildRules(proxy.DefaultConfig(), s, 0), nil, true, 0)
+	if len(in) != 1 {
+		t.Fatalf("%d restore inputs, want 1", len(in))
+	}
+	return in[0]
 }
 
 func TestFirstSyncDeletesChainsLeftByEarlierProcess(t *testing.T) {
