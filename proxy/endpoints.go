@@ -16,7 +16,19 @@ func ExternalEndpoints(sp *ServicePort, eps []Endpoint) []Endpoint {
 	return usable(eps, sp.ExternalLocal)
 }
 
+// usable's result may share eps's array (when every endpoint is usable
+// and ready, the common case, it is eps): callers only read it.
 func usable(eps []Endpoint, localOnly bool) []Endpoint {
+	all := true
+	for _, e := range eps {
+		if !e.Ready || (localOnly && !e.Local) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return eps[:len(eps):len(eps)]
+	}
 	var ready, terminating []Endpoint
 	for _, e := range eps {
 		if localOnly && !e.Local {

@@ -3,7 +3,7 @@ package proxy
 import (
 	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -135,7 +135,16 @@ func sliceService(s *discoveryv1.EndpointSlice) (types.NamespacedName, bool) {
 func (t *Tracker) Snapshot() *Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	changed := map[ServicePortName]struct{}{}
+	// The first snapshot follows none, so no Changed (ChangedSince says
+	// it cannot tell) and room for every Service up front.
+	var changed map[ServicePortName]struct{}
+	if t.seq == 0 {
+		t.ports = make(map[ServicePortName]*ServicePort, len(t.dirty))
+		t.eps = make(map[ServicePortName][]Endpoint, len(t.dirty))
+		t.names = make(map[types.NamespacedName][]ServicePortName, len(t.dirty))
+	} else {
+		changed = make(map[ServicePortName]struct{}, len(t.dirty))
+	}
 	for key := range t.dirty {
 		t.recompute(key, changed)
 	}
@@ -148,12 +157,14 @@ func (t *Tracker) Snapshot() *Snapshot {
 }
 
 // recompute replaces Service key's ports and endpoints in the kept
-// snapshot, adding the ports it had and has to changed.
+// snapshot, adding the ports it had and has to changed (when not nil).
 func (t *Tracker) recompute(key types.NamespacedName, changed map[ServicePortName]struct{}) {
 	for _, name := range t.names[key] {
 		delete(t.ports, name)
 		delete(t.eps, name)
-		changed[name] = struct{}{}
+		if changed != nil {
+			changed[name] = struct{}{}
+		}
 	}
 	delete(t.names, key)
 	ports := t.services[key]
@@ -164,25 +175,29 @@ func (t *Tracker) recompute(key types.NamespacedName, changed map[ServicePortNam
 	for _, sp := range ports {
 		t.ports[sp.Name] = sp
 		names = append(names, sp.Name)
-		changed[sp.Name] = struct{}{}
-	}
-	t.names[key] = names
-	for name, eps := range sliceEndpoints(key, t.slices[key], t.nodeName) {
-		if _, ok := t.ports[name]; ok {
-			t.eps[name] = eps
+		if changed != nil {
+			changed[sp.Name] = struct{}{}
 		}
 	}
+	t.names[key] = names
+	for _, pe := range sliceEndpoints(key, t.slices[key], t.nodeName) {
+		if _, ok := t.ports[pe.name]; ok {
+			t.eps[pe.name] = pe.eps
+		}
+	}
+}
+
+// portEndpoints are one service port's endpoints.
+type portEndpoints struct {
+	name ServicePortName
+	eps  []Endpoint
 }
 
 // sliceEndpoints merges a Service's slices into endpoints per port, sorted
 // and without duplicates (an address in two slices while it moves counts
 // once, ready if either says so).
-func sliceEndpoints(svc types.NamespacedName, slices map[string]*discoveryv1.EndpointSlice, node string) map[ServicePortName][]Endpoint {
+func sliceEndpoints(svc types.NamespacedName, slices map[string]*discoveryv1.EndpointSlice, node string) []portEndpoints {
 	// Most Services have one port: a short list beats a map per port.
-	type portEndpoints struct {
-		name ServicePortName
-		eps  []Endpoint
-	}
 	var byPort []portEndpoints
 	for _, sl := range slices {
 		for _, p := range sl.Ports {
@@ -204,11 +219,10 @@ func sliceEndpoints(svc types.NamespacedName, slices map[string]*discoveryv1.End
 			}
 		}
 	}
-	out := make(map[ServicePortName][]Endpoint, len(byPort))
-	for _, pe := range byPort {
-		out[pe.name] = sortedUnique(pe.eps)
+	for i := range byPort {
+		byPort[i].eps = sortedUnique(byPort[i].eps)
 	}
-	return out
+	return byPort
 }
 
 // sliceEndpoint reads an EndpointSlice endpoint on port; false for one
@@ -227,7 +241,7 @@ func sliceEndpoint(e discoveryv1.Endpoint, port int32, node string) (Endpoint, b
 // sortedUnique sorts eps by address and port and keeps one endpoint per
 // address and port: a ready one if there is one.
 func sortedUnique(eps []Endpoint) []Endpoint {
-	sort.SliceStable(eps, func(i, j int) bool { return eps[i].AddrPort().Compare(eps[j].AddrPort()) < 0 })
+	slices.SortStableFunc(eps, func(a, b Endpoint) int { return a.AddrPort().Compare(b.AddrPort()) })
 	out := eps[:0]
 	for _, e := range eps {
 		if n := len(out); n > 0 && out[n-1].AddrPort() == e.AddrPort() {

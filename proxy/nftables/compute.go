@@ -129,7 +129,10 @@ func v4NodeIPs(snap *proxy.Snapshot) []string {
 // addService adds one service port's part, which keeps a copy of its
 // inputs (the snapshot's may be changed by its owner later).
 func (b *builder) addService(sp *proxy.ServicePort, eps []proxy.Endpoint) {
-	part := &svcPart{name: sp.Name, sp: copyServicePort(sp), eps: slices.Clone(eps)}
+	// Room for the usual puts: the cluster IP, one element per endpoint
+	// for it and for a node port, and a node port's own.
+	part := &svcPart{name: sp.Name, sp: copyServicePort(sp), eps: slices.Clone(eps),
+		puts: make([]elemRef, 0, 2+2*len(eps))}
 	b.s.svcs[sp.Name] = part
 	b.part = part
 	b.service(&part.sp, part.eps)
