@@ -358,6 +358,21 @@ func TestProxyNftablesScale(t *testing.T) {
 		t.Fatalf("full sync of 10,000 services: %v", err)
 	}
 	t.Logf("full sync of 10,000 services x 3 endpoints: %s", time.Since(start))
+	// The table was empty, so the elements went in parts side by side
+	// (syncFresh): every one of them must be in the kernel.
+	nft, err := nftables.NewInterfaceInNetNS(node.NetNSPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		typ, name string
+		want      int
+	}{{"map", "svc-3", 30000}, {"set", "cluster-ips", 10000}, {"map", "np-3", 3 * 2700}} {
+		elems, err := nft.ListElements(ctx, c.typ, c.name)
+		if err != nil || len(elems) != c.want {
+			t.Fatalf("%s %s holds %d elements (%v), want %d", c.typ, c.name, len(elems), err, c.want)
+		}
+	}
 	s.Endpoints[names[4321]][0].IP = netip.MustParseAddr("10.247.0.1")
 	start = time.Now()
 	if err := p.Sync(ctx, s, false); err != nil {

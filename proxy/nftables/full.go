@@ -22,6 +22,12 @@ import (
 // step 3 is refused for a reference. A dynamic set is never flushed: a
 // kept one is only added in step 4, which leaves its elements alone.
 func fullTransaction(tx *knftables.Transaction, have, want *state) {
+	fullStructure(tx, have, want)
+	addElements(tx, want)
+}
+
+// fullStructure is fullTransaction but the elements.
+func fullStructure(tx *knftables.Transaction, have, want *state) {
 	tx.Add(&knftables.Table{})
 	flushOld(tx, have, want)
 	deleteGone(tx, have, want)
@@ -38,7 +44,30 @@ func fullTransaction(tx *knftables.Transaction, have, want *state) {
 	for _, name := range sortedKeys(want.chains) {
 		addRules(tx, want.chains[name])
 	}
-	addElements(tx, want)
+}
+
+// freshTransactions are the transactions that load want into a table
+// that holds nothing: head makes the table, its chains, sets and maps and
+// the rules; parts add the elements, in fullTransaction's order cut into
+// n runs of about one size. Each part only adds elements to sets and maps
+// that head made, so the parts may run in any order, or at once.
+func freshTransactions(nft knftables.Interface, want *state, n int) (head *knftables.Transaction, parts []*knftables.Transaction) {
+	head = nft.NewTransaction()
+	fullStructure(head, newState(), want)
+	total := want.numElements()
+	size := (total + n - 1) / n
+	var tx *knftables.Transaction
+	for _, name := range sortedKeys(want.elems) {
+		es := want.elems[name]
+		for _, k := range sortedKeys(es) {
+			if tx == nil || tx.NumOperations() == size {
+				tx = nft.NewTransaction()
+				parts = append(parts, tx)
+			}
+			tx.Add(want.element(name, es[k]))
+		}
+	}
+	return head, parts
 }
 
 // flushOld empties every chain of have and the static sets and maps that
@@ -145,6 +174,12 @@ func rebuildTransaction(tx *knftables.Transaction, want *state) {
 	tx.Add(&knftables.Table{})
 	tx.Delete(&knftables.Table{})
 	fullTransaction(tx, newState(), want)
+}
+
+// empty says whether s holds no chain, set or map: there was no table,
+// or an empty one.
+func (s *state) empty() bool {
+	return len(s.chains) == 0 && len(s.sets) == 0 && len(s.maps) == 0
 }
 
 // listedState is the table as the kernel lists it (ListAll): names only.

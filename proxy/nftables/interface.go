@@ -25,6 +25,15 @@ func NewInterface() (knftables.Interface, error) {
 	return &batchingInterface{Interface: nft, nft: path}, nil
 }
 
+// concurrentRunner is an Interface whose Run may be called by several
+// goroutines at once, each running an nft of its own: ours are (knftables's
+// own Interface takes a lock around each run; its fake is not meant for
+// it), so syncFresh runs its parts side by side only on them.
+type concurrentRunner interface{ runsConcurrently() }
+
+func (*batchingInterface) runsConcurrently() {}
+func (*netnsInterface) runsConcurrently()    {}
+
 // NewInterfaceInNetNS returns a knftables Interface whose every `nft` runs
 // inside the network namespace pinned at path: each call forks nft from a
 // throwaway OS thread that has entered it (nsutil.Do), so no long-lived

@@ -2,8 +2,10 @@ package nftables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -30,6 +32,10 @@ type Proxier struct {
 	// hold; nil: unknown (never synced, or the last transaction failed),
 	// so the next sync is full.
 	applied *state
+	// freshRuns is how many nft runs load the elements of a table that
+	// held nothing, and freshMin the fewest elements worth that (see
+	// syncFresh).
+	freshRuns, freshMin int
 }
 
 var _ proxy.Backend = (*Proxier)(nil)
@@ -41,7 +47,7 @@ func New(cfg proxy.Config, nft knftables.Interface, log *slog.Logger) *Proxier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Proxier{cfg: cfg, nft: nft, log: log}
+	return &Proxier{cfg: cfg, nft: nft, log: log, freshRuns: min(runtime.NumCPU(), 4), freshMin: 8192}
 }
 
 // Mode is "nftables".
@@ -99,11 +105,60 @@ func (p *Proxier) syncChanges(ctx context.Context, s *proxy.Snapshot, start time
 // syncFull rewrites everything over have, or rebuilds the table when
 // that fails.
 func (p *Proxier) syncFull(ctx context.Context, have, want *state, start time.Time) error {
+	if have.empty() && p.freshRuns > 1 && want.numElements() >= p.freshMin {
+		if err := p.syncFresh(ctx, want, start); err != nil {
+			return p.rebuild(ctx, want, start, err)
+		}
+		return nil
+	}
 	tx := p.nft.NewTransaction()
 	fullTransaction(tx, have, want)
 	if err := p.apply(ctx, tx, want, "full", start); err != nil {
 		return p.rebuild(ctx, want, start, err)
 	}
+	return nil
+}
+
+// syncFresh loads want into a table that holds nothing (the first sync
+// after boot or a cleanup) in 1+freshRuns transactions: the chains, sets,
+// maps and rules, then the elements cut into freshRuns parts that nft
+// processes parse at once, on as many CPUs. Parsing is most of what nft
+// spends on a large table (measured in a lab node at 10,000 Services x 3
+// endpoints: one run 0.46 s, two runs side by side 0.26-0.37 s). Only an
+// empty table may be loaded so, not in one transaction: until the last
+// part lands some Services are not served yet, as none were before; a
+// table that holds anything is rewritten in one transaction, so that no
+// Service it serves ever misses its elements.
+func (p *Proxier) syncFresh(ctx context.Context, want *state, start time.Time) error {
+	head, parts := freshTransactions(p.nft, want, p.freshRuns)
+	if err := p.nft.Run(ctx, head); err != nil {
+		p.applied = nil
+		return fmt.Errorf("nftables full sync of an empty table (%d operations): %w", head.NumOperations(), err)
+	}
+	errs := make([]error, len(parts))
+	run := func(i int) {
+		if err := p.nft.Run(ctx, parts[i]); err != nil {
+			errs[i] = fmt.Errorf("elements, part %d of %d (%d operations): %w", i+1, len(parts), parts[i].NumOperations(), err)
+		}
+	}
+	if _, ok := p.nft.(concurrentRunner); ok {
+		var wg sync.WaitGroup
+		for i := range parts {
+			wg.Go(func() { run(i) })
+		}
+		wg.Wait()
+	} else {
+		for i := range parts {
+			run(i)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		p.applied = nil
+		return fmt.Errorf("nftables full sync of an empty table: %w", err)
+	}
+	p.applied = want
+	p.log.Debug("nftables sync", "kind", "fresh", "parts", len(parts), "elements", want.numElements(),
+		"took", time.Since(start))
 	return nil
 }
 
