@@ -113,7 +113,9 @@ type runResults struct {
 }
 
 // run measures every mode at every size, ours and then kube-proxy's (one
-// at a time: they never compete for the CPUs).
+// at a time: they never compete for the CPUs). The kube side starts after
+// ours is measured at the first size: kube-apiserver's start keeps a core
+// busy for a minute, which made our first full sync half as slow again.
 func run(ctx context.Context, cfg config) (r runResults, err error) {
 	if os.Geteuid() != 0 {
 		return r, fmt.Errorf("needs root: it creates network namespaces and programs netfilter in them")
@@ -121,13 +123,22 @@ func run(ctx context.Context, cfg config) (r runResults, err error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bins, why := cfg.kubeWanted()
 	var kube *kubeSide
-	if why == "" {
-		fmt.Fprintf(os.Stderr, "==> starting %s on %s in a lab node, for %s\n", bins.anchor.APIServer, bins.anchor.Etcd, bins.proxy)
-		if kube, err = startKubeSide(ctx, bins); err != nil {
-			return r, err
+	defer func() {
+		if kube != nil {
+			err = errors.Join(err, kube.down())
 		}
-		r.kubeProxy = kube.version
-		defer func() { err = errors.Join(err, kube.down()) }()
+	}()
+	startKube := func() (*kubeSide, error) {
+		if why != "" || kube != nil {
+			return kube, nil
+		}
+		fmt.Fprintf(os.Stderr, "==> starting %s on %s in a lab node, for %s\n", bins.anchor.APIServer, bins.anchor.Etcd, bins.proxy)
+		k, err := startKubeSide(ctx, bins)
+		if err != nil {
+			return nil, err
+		}
+		kube, r.kubeProxy = k, k.version
+		return kube, nil
 	}
 	r.kubeSkipped = why
 	for i, n := range cfg.Sizes {
@@ -135,7 +146,7 @@ func run(ctx context.Context, cfg config) (r runResults, err error) {
 		if i == len(cfg.Sizes)-1 {
 			connects = cfg.Connects
 		}
-		rows, err := runSize(ctx, log, cfg, kube, n, connects)
+		rows, err := runSize(ctx, log, cfg, startKube, n, connects)
 		if err != nil {
 			return r, err
 		}
@@ -145,7 +156,7 @@ func run(ctx context.Context, cfg config) (r runResults, err error) {
 }
 
 // runSize measures every mode at n Services: ours, then kube-proxy's.
-func runSize(ctx context.Context, log *slog.Logger, cfg config, kube *kubeSide, n, connects int) ([]result, error) {
+func runSize(ctx context.Context, log *slog.Logger, cfg config, startKube func() (*kubeSide, error), n, connects int) ([]result, error) {
 	var rows []result
 	for _, mode := range cfg.Modes {
 		fmt.Fprintf(os.Stderr, "==> nodeagent %s, %d services\n", mode, n)
@@ -155,8 +166,9 @@ func runSize(ctx context.Context, log *slog.Logger, cfg config, kube *kubeSide, 
 		}
 		rows = append(rows, r)
 	}
-	if kube == nil {
-		return rows, nil
+	kube, err := startKube()
+	if err != nil || kube == nil {
+		return rows, err
 	}
 	fmt.Fprintf(os.Stderr, "==> loading %d services into kube-apiserver\n", n)
 	if err := kube.load(ctx, n); err != nil {
