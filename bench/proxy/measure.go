@@ -25,6 +25,9 @@ type result struct {
 	kp                *kpResult // kube-proxy's, when measured
 }
 
+// fullRuns is how many full syncs measure takes the median of.
+const fullRuns = 3
+
 // measure runs one mode at one size in a lab of its own.
 func measure(ctx context.Context, log *slog.Logger, mode string, n, changes, connects int) (result, error) {
 	r := result{mode: mode, services: n}
@@ -38,11 +41,26 @@ func measure(ctx context.Context, log *slog.Logger, mode string, n, changes, con
 		return r, err
 	}
 	// Every sync is timed from the tracker's snapshot on, as kube-proxy's
-	// sync metric counts applying its change trackers.
-	tr := benchTracker(n)
-	if r.full, err = timed(func() error { return b.Sync(ctx, tr.Snapshot(), true) }); err != nil {
-		return r, fmt.Errorf("full sync: %w", err)
+	// sync metric counts applying its change trackers. The full sync is
+	// the median of fullRuns, each onto an empty table from a new
+	// tracker's first snapshot: one run of about half a second moved by a
+	// fifth between runs on this machine.
+	var tr *proxy.Tracker
+	var fulls []time.Duration
+	for i := range fullRuns {
+		if i > 0 {
+			if err := b.Cleanup(ctx); err != nil {
+				return r, fmt.Errorf("cleanup between full syncs: %w", err)
+			}
+		}
+		tr = benchTracker(n)
+		d, err := timed(func() error { return b.Sync(ctx, tr.Snapshot(), true) })
+		if err != nil {
+			return r, fmt.Errorf("full sync: %w", err)
+		}
+		fulls = append(fulls, d)
 	}
+	r.full = stats.Percentile(fulls, 50)
 	r.rules = l.countRules(mode)
 	if r.addOne, err = partials(ctx, b, tr, changes, func(i int) { addService(tr, n+i) }); err != nil {
 		return r, fmt.Errorf("add one service: %w", err)

@@ -55,7 +55,8 @@ func ipvsNote(ipvs bool) string {
 
 // ours is nodeagent's table.
 func ours(out io.Writer, rows []result) {
-	fmt.Fprintf(out, "\nnodeagent\n%-9s %8s %12s %14s %16s %12s %8s\n", "mode", "services", "full sync", "+1 service", "1 endpoint chg", "cleanup", "listed")
+	fmt.Fprintf(out, "\nnodeagent (full sync: the median of %d, each onto an empty table from a new tracker's first snapshot;\n"+
+		"a change: the median of --changes partial syncs)\n%-9s %8s %12s %14s %16s %12s %8s\n", fullRuns, "mode", "services", "full sync", "+1 service", "1 endpoint chg", "cleanup", "listed")
 	for _, r := range rows {
 		fmt.Fprintf(out, "%-9s %8d %12s %14s %16s %12s %8d\n", r.mode, r.services, dur(r.full), dur(r.addOne), dur(r.endpoint), dur(r.cleanup), r.rules)
 	}

@@ -46,16 +46,19 @@ func fullStructure(tx *knftables.Transaction, have, want *state) {
 	}
 }
 
-// freshTransactions are the transactions that load want into a table
-// that holds nothing: head makes the table, its chains, sets and maps and
-// the rules; parts add the elements, in fullTransaction's order cut into
-// n runs of about one size. Each part only adds elements to sets and maps
-// that head made, so the parts may run in any order, or at once.
-func freshTransactions(nft knftables.Interface, want *state, n int) (head *knftables.Transaction, parts []*knftables.Transaction) {
-	head = nft.NewTransaction()
+// freshHead makes the table, its chains, sets and maps, and the rules.
+func freshHead(nft knftables.Interface, want *state) *knftables.Transaction {
+	head := nft.NewTransaction()
 	fullStructure(head, newState(), want)
-	total := want.numElements()
-	size := (total + n - 1) / n
+	return head
+}
+
+// freshParts add want's elements, in fullTransaction's order cut into n
+// runs of about one size. Each only adds elements to sets and maps that
+// freshHead made, so they may run in any order, or at once.
+func freshParts(nft knftables.Interface, want *state, n int) []*knftables.Transaction {
+	size := (want.numElements() + n - 1) / n
+	var parts []*knftables.Transaction
 	var tx *knftables.Transaction
 	for _, name := range sortedKeys(want.elems) {
 		es := want.elems[name]
@@ -67,7 +70,7 @@ func freshTransactions(nft knftables.Interface, want *state, n int) (head *knfta
 			tx.Add(want.element(name, es[k]))
 		}
 	}
-	return head, parts
+	return parts
 }
 
 // flushOld empties every chain of have and the static sets and maps that

@@ -130,10 +130,23 @@ func (p *Proxier) syncFull(ctx context.Context, have, want *state, start time.Ti
 // table that holds anything is rewritten in one transaction, so that no
 // Service it serves ever misses its elements.
 func (p *Proxier) syncFresh(ctx context.Context, want *state, start time.Time) error {
-	head, parts := freshTransactions(p.nft, want, p.freshRuns)
-	if err := p.nft.Run(ctx, head); err != nil {
+	_, concurrent := p.nft.(concurrentRunner)
+	head := freshHead(p.nft, want)
+	var parts []*knftables.Transaction
+	var headErr error
+	if concurrent {
+		// The parts are written while nft loads the head.
+		var wg sync.WaitGroup
+		wg.Go(func() { parts = freshParts(p.nft, want, p.freshRuns) })
+		headErr = p.nft.Run(ctx, head)
+		wg.Wait()
+	} else {
+		headErr = p.nft.Run(ctx, head)
+		parts = freshParts(p.nft, want, p.freshRuns)
+	}
+	if headErr != nil {
 		p.applied = nil
-		return fmt.Errorf("nftables full sync of an empty table (%d operations): %w", head.NumOperations(), err)
+		return fmt.Errorf("nftables full sync of an empty table (%d operations): %w", head.NumOperations(), headErr)
 	}
 	errs := make([]error, len(parts))
 	run := func(i int) {
@@ -141,7 +154,7 @@ func (p *Proxier) syncFresh(ctx context.Context, want *state, start time.Time) e
 			errs[i] = fmt.Errorf("elements, part %d of %d (%d operations): %w", i+1, len(parts), parts[i].NumOperations(), err)
 		}
 	}
-	if _, ok := p.nft.(concurrentRunner); ok {
+	if concurrent {
 		var wg sync.WaitGroup
 		for i := range parts {
 			wg.Go(func() { run(i) })
