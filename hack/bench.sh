@@ -90,7 +90,7 @@ if wants proxy; then
   if [ "$(id -u)" -eq 0 ]; then
     step "build kube-proxy and kube-apiserver $KUBE_VERSION and etcd $ETCD_VERSION (the anchor), once"
     if kp=$(build_kube kube-proxy) && kube=$(build_kube kube-apiserver) && etcd=$(build_etcd); then
-      kubeproxy=(--kube-proxy "$kp" --kube-apiserver "$kube" --etcd "$etcd")
+      kubeproxy=(--kube-proxy "$kp" --kube-apiserver "$kube" --etcd "$etcd" --nodeagent "$REPO_ROOT/bin/nodeagent")
     else
       echo "kube-proxy, kube-apiserver or etcd not built (see above): measuring nodeagent's proxy alone"
     fi

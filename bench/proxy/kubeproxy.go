@@ -12,10 +12,41 @@ import (
 	"github.com/nodeagent/nodeagent/bench/internal/stats"
 )
 
-// kubeBins are kube-proxy and the anchor that feeds it.
+// kubeBins are kube-proxy and the anchor that feeds it, and nodeagent's
+// binary, whose `nodeagent proxy` is measured the same way ("": not).
 type kubeBins struct {
 	proxy  string
 	anchor kubeanchor.Bins
+	ours   string
+}
+
+// daemon is a proxy the kube side runs against the anchor: kube-proxy, or
+// `nodeagent proxy`, both read through the same metrics.
+type daemon struct {
+	name    string
+	bin     string
+	args    func(kubeconfig, mode string) []string
+	cleanup []string // the arguments that remove everything it made
+}
+
+func (k *kubeSide) kubeProxy() daemon {
+	return daemon{name: "kube-proxy", bin: k.bin, args: kubeProxyArgs, cleanup: []string{"--cleanup"}}
+}
+
+func (k *kubeSide) nodeagentProxy() daemon {
+	return daemon{name: "nodeagent-proxy", bin: k.ours, args: nodeagentProxyArgs, cleanup: []string{"proxy", "--cleanup"}}
+}
+
+// nodeagentProxyArgs run `nodeagent proxy` as kubeProxyArgs run
+// kube-proxy: same credentials, Node, cluster CIDR and listeners, the
+// periodic full sync out of the way.
+func nodeagentProxyArgs(kubeconfig, mode string) []string {
+	return []string{"proxy",
+		"--kubeconfig=" + kubeconfig, "--proxy-mode=" + mode,
+		"--node-name=" + kubeNodeName, "--cluster-cidr=10.244.0.0/16",
+		"--healthz-bind-address=127.0.0.1:10256", "--metrics-bind-address=127.0.0.1:10249",
+		"--proxy-full-sync-interval=1h",
+	}
 }
 
 // kpResult is kube-proxy in one mode at one size, each sync figure from
@@ -57,12 +88,12 @@ func kubeProxyArgs(kubeconfig, mode string) []string {
 	}
 }
 
-// measure starts kube-proxy in mode on the anchor's n Services and times
-// its first (full) sync, changes, cleanup and RSS. Every Service it adds
-// is removed again (before kube-proxy stops: its --cleanup has nothing to
-// do with them), so the next kube-proxy sees n.
-func (k *kubeSide) measure(ctx context.Context, mode string, n, changes int) (r kpResult, err error) {
-	kp, err := kubeanchor.StartChildWith(k.node.Start, k.anchor.Dir(), fmt.Sprintf("kube-proxy-%s-%d", mode, n), k.bin, kubeProxyArgs(k.kubeconfig, mode)...)
+// measure starts d in mode on the anchor's n Services and times its
+// first (full) sync, changes, cleanup and RSS. Every Service it adds is
+// removed again (before d stops: its cleanup has nothing to do with
+// them), so the next proxy sees n.
+func (k *kubeSide) measure(ctx context.Context, d daemon, mode string, n, changes int) (r kpResult, err error) {
+	kp, err := kubeanchor.StartChildWith(k.node.Start, k.anchor.Dir(), fmt.Sprintf("%s-%s-%d", d.name, mode, n), d.bin, d.args(k.kubeconfig, mode)...)
 	if err != nil {
 		return r, err
 	}
@@ -100,7 +131,7 @@ func (k *kubeSide) measure(ctx context.Context, mode string, n, changes int) (r 
 	if err := kp.Stop(); err != nil {
 		return r, err
 	}
-	r.cleanup, err = k.cleanup(ctx)
+	r.cleanup, err = k.cleanup(ctx, d)
 	return r, err
 }
 
@@ -150,7 +181,7 @@ func (k *kubeSide) waitSync(parent context.Context, kp *kubeanchor.Child, before
 		}
 		select {
 		case <-kp.Exited():
-			return last, fmt.Errorf("kube-proxy exited: %s", kp.LogTail())
+			return last, fmt.Errorf("%s exited: %s", kp.Name(), kp.LogTail())
 		case <-ctx.Done():
 			if err := parent.Err(); err != nil {
 				return last, err
@@ -161,17 +192,18 @@ func (k *kubeSide) waitSync(parent context.Context, kp *kubeanchor.Child, before
 	}
 }
 
-// cleanup times `kube-proxy --cleanup` in the lab node: it removes every
-// rule kube-proxy makes in any mode.
-func (k *kubeSide) cleanup(ctx context.Context) (time.Duration, error) {
+// cleanup times d's cleanup run in the lab node (`kube-proxy --cleanup`
+// removes every rule kube-proxy makes in any mode; `nodeagent proxy
+// --cleanup` those of every nodeagent mode).
+func (k *kubeSide) cleanup(ctx context.Context, d daemon) (time.Duration, error) {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, k.bin, "--cleanup")
+	cmd := exec.CommandContext(ctx, d.bin, d.cleanup...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := k.node.Run(cmd)
 	took := time.Since(start)
 	if err != nil {
-		return took, fmt.Errorf("kube-proxy --cleanup: %w: %s", err, strings.TrimSpace(out.String()))
+		return took, fmt.Errorf("%s %s: %w: %s", d.name, strings.Join(d.cleanup, " "), err, strings.TrimSpace(out.String()))
 	}
 	return took, nil
 }

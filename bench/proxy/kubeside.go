@@ -39,6 +39,7 @@ const (
 // which each kube-proxy runs in turn.
 type kubeSide struct {
 	bin        string // kube-proxy
+	ours       string // nodeagent ("": its proxy is not run here)
 	version    string // its --version
 	node       *lab.Node
 	anchor     *kubeanchor.Anchor
@@ -57,7 +58,7 @@ func startKubeSide(ctx context.Context, bins kubeBins) (*kubeSide, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &kubeSide{bin: bins.proxy, node: node,
+	k := &kubeSide{bin: bins.proxy, ours: bins.ours, node: node,
 		metrics: &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: node.DialContext}}}
 	if err := k.start(ctx, bins); err != nil {
 		return nil, errors.Join(err, k.down())
@@ -109,8 +110,12 @@ func (k *kubeSide) makeNodeAndNamespace(ctx context.Context) error {
 func (k *kubeSide) down() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupBound)
 	defer cancel()
-	_, err := k.cleanup(ctx)
+	_, err := k.cleanup(ctx, k.kubeProxy())
 	errs := []error{err}
+	if k.ours != "" {
+		_, err := k.cleanup(ctx, k.nodeagentProxy())
+		errs = append(errs, err)
+	}
 	if k.anchor != nil {
 		errs = append(errs, k.anchor.Stop())
 	}

@@ -36,6 +36,9 @@ type config struct {
 	// kube-proxy and the anchor that feeds it ("": kube-proxy is not
 	// measured).
 	KubeProxy, KubeAPIServer, Etcd string
+	// Nodeagent is the binary whose `nodeagent proxy` the kube side runs
+	// too ("": not; needs KubeProxy's anchor).
+	Nodeagent string
 }
 
 func defaultConfig() config {
@@ -70,6 +73,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.KubeProxy, "kube-proxy", "", "kube-proxy binary to measure beside ours, fed by --kube-apiserver on --etcd (empty: ours only)")
 	fs.StringVar(&cfg.KubeAPIServer, "kube-apiserver", "", "kube-apiserver binary that feeds --kube-proxy")
 	fs.StringVar(&cfg.Etcd, "etcd", "", "etcd binary for --kube-apiserver")
+	fs.StringVar(&cfg.Nodeagent, "nodeagent", "", "nodeagent binary whose `nodeagent proxy` is measured like --kube-proxy, fed by the same kube-apiserver (empty: not)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -102,7 +106,7 @@ func (c config) kubeWanted() (kubeBins, string) {
 	if c.KubeProxy == "" {
 		return kubeBins{}, "no --kube-proxy/--kube-apiserver/--etcd given (hack/bench.sh builds them from the Go module proxy)"
 	}
-	return kubeBins{proxy: c.KubeProxy, anchor: kubeanchor.Bins{APIServer: c.KubeAPIServer, Etcd: c.Etcd}}, ""
+	return kubeBins{proxy: c.KubeProxy, anchor: kubeanchor.Bins{APIServer: c.KubeAPIServer, Etcd: c.Etcd}, ours: c.Nodeagent}, ""
 }
 
 // runResults are the figures of a run.
@@ -176,11 +180,20 @@ func runSize(ctx context.Context, log *slog.Logger, cfg config, startKube func()
 	}
 	for i, mode := range cfg.Modes {
 		fmt.Fprintf(os.Stderr, "==> kube-proxy %s, %d services\n", mode, n)
-		kp, err := kube.measure(ctx, mode, n, cfg.Changes)
+		kp, err := kube.measure(ctx, kube.kubeProxy(), mode, n, cfg.Changes)
 		if err != nil {
 			return nil, fmt.Errorf("kube-proxy %s at %d services: %w", mode, n, err)
 		}
 		rows[i].kp = &kp
+		if kube.ours == "" {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "==> nodeagent proxy %s, %d services\n", mode, n)
+		ours, err := kube.measure(ctx, kube.nodeagentProxy(), mode, n, cfg.Changes)
+		if err != nil {
+			return nil, fmt.Errorf("nodeagent proxy %s at %d services: %w", mode, n, err)
+		}
+		rows[i].daemon = &ours
 	}
 	return rows, nil
 }

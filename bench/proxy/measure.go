@@ -23,6 +23,7 @@ type result struct {
 	rules             int
 	connect, direct   stats.Summary
 	kp                *kpResult // kube-proxy's, when measured
+	daemon            *kpResult // `nodeagent proxy` fed like kube-proxy, when measured
 }
 
 // fullRuns is how many full syncs measure takes the median of.

@@ -80,29 +80,46 @@ func beside(out io.Writer, version string, rows []result) {
 	fmt.Fprintln(out, "kube-apiserver, timed by its own kubeproxy_sync_*_duration_seconds{ip_family=\"IPv4\"} histograms: full sync = its")
 	fmt.Fprintln(out, "first sync with every Service present; a change = every sync it caused until 2 s pass without one (a new")
 	fmt.Fprintln(out, "Service is two objects, Service and EndpointSlice); cleanup = wall time of `kube-proxy --cleanup`; RSS = VmRSS")
-	fmt.Fprintln(out, "after the changes (nodeagent's proxy runs inside the bench process here: its RSS is not separable)")
-	fmt.Fprintf(out, "%-9s %8s  %-15s %12s %12s %10s\n", "mode", "services", "", "nodeagent", "kube-proxy", "kp/ours")
+	fmt.Fprintln(out, "after the changes. \"in-process\" is the table above (nodeagent's proxy inside the bench, its RSS not")
+	fmt.Fprintln(out, "separable); \"daemon\" is `nodeagent proxy` run and measured exactly as kube-proxy is, after it, fed by the")
+	fmt.Fprintln(out, "same kube-apiserver (cleanup: `nodeagent proxy --cleanup`); the ratio is kube-proxy's over the daemon's")
+	fmt.Fprintln(out, "(over the in-process figure when the daemon was not run)")
+	fmt.Fprintf(out, "%-9s %8s  %-15s %12s %12s %12s %10s\n", "mode", "services", "", "in-process", "daemon", "kube-proxy", "kp/ours")
 	for _, r := range rows {
 		if r.kp == nil {
 			continue
 		}
 		for _, f := range figures(r) {
-			fmt.Fprintf(out, "%-9s %8d  %-15s %12s %12s %10s\n", r.mode, r.services, f.name, f.ours, f.kube, f.ratio)
+			fmt.Fprintf(out, "%-9s %8d  %-15s %12s %12s %12s %10s\n", r.mode, r.services, f.name, f.ours, f.daemon, f.kube, f.ratio)
 		}
 	}
 }
 
 // figure is one line of the comparison.
-type figure struct{ name, ours, kube, ratio string }
+type figure struct{ name, ours, daemon, kube, ratio string }
 
 func figures(r result) []figure {
-	row := func(name string, o, k time.Duration) figure { return figure{name, dur(o), dur(k), ratio(o, k)} }
+	d := r.daemon
+	row := func(name string, o, k time.Duration, dm func(*kpResult) time.Duration) figure {
+		f := figure{name: name, ours: dur(o), daemon: "-", kube: dur(k), ratio: ratio(o, k)}
+		if d != nil {
+			f.daemon, f.ratio = dur(dm(d)), ratio(dm(d), k)
+		}
+		return f
+	}
+	rss := figure{name: "RSS", ours: "-", daemon: "-", kube: stats.MiB(r.kp.rss)}
+	if d != nil {
+		rss.daemon = stats.MiB(d.rss)
+		if d.rss > 0 {
+			rss.ratio = fmt.Sprintf("%.1fx", float64(r.kp.rss)/float64(d.rss))
+		}
+	}
 	return []figure{
-		row("full sync", r.full, r.kp.full),
-		row("+1 service", r.addOne, r.kp.addOne),
-		row("1 endpoint chg", r.endpoint, r.kp.endpoint),
-		row("cleanup", r.cleanup, r.kp.cleanup),
-		{"RSS", "-", stats.MiB(r.kp.rss), ""},
+		row("full sync", r.full, r.kp.full, func(p *kpResult) time.Duration { return p.full }),
+		row("+1 service", r.addOne, r.kp.addOne, func(p *kpResult) time.Duration { return p.addOne }),
+		row("1 endpoint chg", r.endpoint, r.kp.endpoint, func(p *kpResult) time.Duration { return p.endpoint }),
+		row("cleanup", r.cleanup, r.kp.cleanup, func(p *kpResult) time.Duration { return p.cleanup }),
+		rss,
 	}
 }
 
