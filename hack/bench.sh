@@ -16,7 +16,8 @@
 # in a lab node (a network namespace) on nodeagent's containerd, the proxy
 # bench programs iptables and nftables in throwaway lab namespaces, and
 # measures a real kube-proxy (built once like kube-apiserver, which feeds it)
-# beside them in a lab namespace of its own; without
+# beside them in a lab namespace of its own, then `nodeagent proxy` there
+# the same way (its RSS beside kube-proxy's); without
 # root they are skipped with a message. Everything they make is removed when
 # they end; only 127.0.0.1 and addresses inside the lab namespaces are
 # contacted.
