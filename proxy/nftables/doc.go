@@ -57,7 +57,7 @@
 // (update @set { ip saddr } on the packet path, then DNAT). Measured in a
 // lab node: 10,000 services x 3 endpoints load into an empty table in
 // about 0.42 s (one nft alone takes 0.46 s, with each map's elements sent
-// as one command: see batchingInterface; two parsing side by side 0.3 s),
+// as one command: see batchingInterface; two side by side 0.3 s),
 // one endpoint change in about 17 ms (most of it nft's start).
 //
 // # Syncs
@@ -66,7 +66,7 @@
 // sets, maps, elements); the Proxier keeps the last applied state and
 // reads nothing back on the hot path. Every sync is one transaction but
 // the first onto an empty table, whose elements go in parts that nft
-// processes parse at once (Proxier.syncFresh): until the last lands some
+// processes load at once (Proxier.syncFresh): until the last lands some
 // Services are not served yet, as none were before. The
 // state also keeps each service port's part (update.go): its inputs, the
 // elements it put, the data maps it uses, its affinity chains and sets.
