@@ -7,16 +7,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -86,8 +88,7 @@ func TestJoinTokensAndCertificateSigningRequests(t *testing.T) {
 		t.Errorf("status update approved: %v %+v", err, got.Status)
 	}
 	// A user who may update the approval subresource but not approve for the signer.
-	rbac := ts.admin(t).RbacV1()
-	mustRBAC(t, rbac, "csr-updater", "certificatesigningrequests/approval")
+	mustRBAC(t, ts.admin(t), "csr-updater", "certificatesigningrequests/approval")
 	updater := ts.impersonating(t, "", rest.ImpersonationConfig{UserName: "csr-updater"}).CertificatesV1().CertificateSigningRequests()
 	c, _ = admin.Get(bg, "node-csr-1", metav1.GetOptions{})
 	c.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Me"}}
@@ -118,9 +119,13 @@ func TestJoinTokensAndCertificateSigningRequests(t *testing.T) {
 	}
 }
 
-// mustRBAC gives user update and patch on resource (certificates.k8s.io).
-func mustRBAC(t *testing.T, rbac rbacv1client.RbacV1Interface, user, resource string) {
+// mustRBAC gives user update and patch on resource (certificates.k8s.io),
+// and waits until the server's RBAC index, which follows storage by a
+// watch, grants it: a request sent before that is refused for want of the
+// grant, not for what the test is about.
+func mustRBAC(t *testing.T, admin kubernetes.Interface, user, resource string) {
 	t.Helper()
+	rbac := admin.RbacV1()
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: user},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get", "update", "patch"}, APIGroups: []string{"certificates.k8s.io"}, Resources: []string{resource}}}}
 	if _, err := rbac.ClusterRoles().Create(bg, role, metav1.CreateOptions{}); err != nil {
@@ -132,4 +137,17 @@ func mustRBAC(t *testing.T, rbac rbacv1client.RbacV1Interface, user, resource st
 	if _, err := rbac.ClusterRoleBindings().Create(bg, b, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	res, sub, _ := strings.Cut(resource, "/")
+	eventuallyNoErr(t, "the grant to "+user+" takes effect", func() error {
+		r, err := admin.AuthorizationV1().SubjectAccessReviews().Create(bg, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "update", Group: "certificates.k8s.io", Resource: res, Subresource: sub}}},
+			metav1.CreateOptions{})
+		if err != nil {
+			return err
+		}
+		if !r.Status.Allowed {
+			return fmt.Errorf("not allowed yet: %s", r.Status.Reason)
+		}
+		return nil
+	})
 }
