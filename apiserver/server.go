@@ -127,6 +127,7 @@ type Server struct {
 	stopCRDs         func()             // stops the definitions' loop and waits for it
 	stopCaches       context.CancelFunc // stops every watch cache
 	customCaches     *customCaches      // the custom resources' stores (watchcache_crd.go)
+	encodings        *encodings         // objects encoded once for all their watches (watch_encode.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and
@@ -141,7 +142,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, codecs: newCodecs(), reg: newRegistry(servedResources(crds)),
-		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry()}
+		now: time.Now, watchLimits: cfg.Watch, crd: crds, custom: newCustomRegistry(),
+		encodings: newEncodings(sharedEncodings)}
 	s.fields = newFieldManagers(s.codecs.scheme)
 	backend, err := openBackend(ctx, cfg)
 	if err != nil {

@@ -108,6 +108,7 @@ func (s *Server) serveWatch(q *request) error {
 func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, first bool) error {
 	obj := ev.Object
 	ensureKind(obj, q.res)
+	shared := false
 	if ev.Type == watch.Error {
 		if st, ok := obj.(*metav1.Status); ok && st.Kind == "" {
 			st.Kind, st.APIVersion = "Status", "v1"
@@ -129,8 +130,18 @@ func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, f
 			return err
 		}
 		obj = p
+	} else {
+		// The object as the watch cache holds it, sent to every watch of
+		// it: encoded once for them all.
+		shared = ev.Type != watch.Bookmark
 	}
-	raw, err := runtime.Encode(q.out.info.Serializer, obj)
+	var raw []byte
+	var err error
+	if shared {
+		raw, err = s.encodings.encode(q.out.info, obj)
+	} else {
+		raw, err = runtime.Encode(q.out.info.Serializer, obj)
+	}
 	if err != nil {
 		return err
 	}
