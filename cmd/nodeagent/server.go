@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -10,11 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
@@ -212,6 +216,9 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 		return err
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, kubecache.Trimmed())
+	if err := sharePods(factory, srv); err != nil {
+		return err
+	}
 	dyn, err := dynamic.NewForConfig(ctrlCfg)
 	if err != nil {
 		return err
@@ -250,6 +257,25 @@ func startControllers(ctx context.Context, srv *apiserver.Server, env *environme
 	factory.Start(ctx.Done())
 	for _, run := range set.runs {
 		go run(ctx)
+	}
+	return nil
+}
+
+// sharePods makes the factory's pod informer, which every controller
+// reading pods uses, hold the watch cache's own pods (apiserver.SharedPods)
+// rather than a decoded copy of each: at 10,000 pods that copy is ~40 MB.
+// The informer runs no transform (the factory's would modify the cache's
+// objects), so its pods keep their managedFields, as the cache does.
+func sharePods(factory informers.SharedInformerFactory, srv *apiserver.Server) error {
+	inf := factory.InformerFor(&corev1.Pod{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer {
+		return cache.NewSharedIndexInformer(srv.SharedPods(), &corev1.Pod{}, 0,
+			cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	})
+	if err := inf.SetTransform(nil); err != nil {
+		return fmt.Errorf("pod informer: %w", err)
+	}
+	if factory.Core().V1().Pods().Informer().GetIndexer() != inf.GetIndexer() {
+		return errors.New("pod informer: the factory did not keep the shared one")
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package ephemeral
 
 import (
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -11,7 +13,8 @@ func ClaimName(pod *corev1.Pod, vol *corev1.Volume) string { return pod.Name + "
 
 // desiredClaims are the claims the pod's ephemeral volumes need: each from
 // its template, with the template's labels and annotations, controlled by
-// the pod (so it goes with the pod).
+// the pod (so it goes with the pod). The claims share nothing with the
+// pod, which is the server's cached object (apiserver.SharedPods).
 func desiredClaims(pod *corev1.Pod) []*corev1.PersistentVolumeClaim {
 	var out []*corev1.PersistentVolumeClaim
 	for i := range pod.Spec.Volumes {
@@ -23,7 +26,7 @@ func desiredClaims(pod *corev1.Pod) []*corev1.PersistentVolumeClaim {
 		t := true
 		out = append(out, &corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: ClaimName(pod, v), Namespace: pod.Namespace,
-				Labels: tmpl.Labels, Annotations: tmpl.Annotations,
+				Labels: maps.Clone(tmpl.Labels), Annotations: maps.Clone(tmpl.Annotations),
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID,
 					Controller: &t, BlockOwnerDeletion: &t}}},
 			Spec: *tmpl.Spec.DeepCopy(),
