@@ -54,8 +54,8 @@ type Controller struct {
 	watched map[schema.GroupVersionResource]cache.SharedIndexInformer
 }
 
-// New builds the collector on a dynamic client (the server does not
-// serve PartialObjectMetadata) and discovery. Its events go to recorder.
+// New builds the collector on a dynamic client and discovery; its caches
+// keep metadata only (metadataOnly). Its events go to recorder.
 func New(dyn dynamic.Interface, disc discovery.DiscoveryInterface, recorder record.EventRecorder,
 	log *slog.Logger, clk clock.WithTicker, cfg Config) *Controller {
 	return &Controller{dyn: dyn, disc: disc, recorder: recorder, log: log, clock: clk, cfg: cfg.withDefaults(),

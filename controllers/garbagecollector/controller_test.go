@@ -10,7 +10,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -235,8 +234,8 @@ func TestRunCollectsDependentsOfDeletedOwner(t *testing.T) {
 	}
 	// The caches keep metadata only.
 	cached, _, _ := f.c.watched[cmGVR].GetStore().GetByKey("default/kept")
-	if u := cached.(*unstructured.Unstructured); u.Object["data"] != nil || u.GetAnnotations() != nil || u.GetUID() != "kept-uid" {
-		t.Fatalf("cached %v", u.Object)
+	if m, ok := cached.(*metav1.PartialObjectMetadata); !ok || m.Annotations != nil || m.UID != "kept-uid" || m.Name != "kept" || m.Kind != "ConfigMap" {
+		t.Fatalf("cached %#v", cached)
 	}
 	if err := f.dyn.Resource(cmGVR).Namespace("default").Delete(ctx, "owner", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
