@@ -142,6 +142,10 @@ func (s *Server) serveList(q *request) error {
 		s.codecs.writeObject(q.w, http.StatusOK, l, q.out)
 		return nil
 	}
+	if q.out.info.MediaType == mediaJSON && !q.out.pretty && q.res.custom == nil {
+		writeJSONList(q.w, q.res, page)
+		return nil
+	}
 	list, err := s.newList(q.res, page)
 	if err != nil {
 		return err
