@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"reflect"
 	"sync"
 
@@ -9,8 +10,9 @@ import (
 
 // sharedEncodings is how many (object, media type) encodings the server
 // keeps for its watches. An event reaches every watch within moments, so
-// the window need only cover the events in flight, not the cache.
-const sharedEncodings = 1024
+// the window need only cover the events in flight, not the cache; a watch
+// further behind encodes for itself.
+const sharedEncodings = 256
 
 // encodings keeps the bytes of objects recently sent to watches, one per
 // object and media type, so that an event fanned out to many watches is
@@ -56,7 +58,10 @@ func (e *encodings) encode(info runtime.SerializerInfo, obj runtime.Object) ([]b
 		e.add(key, enc)
 	}
 	e.mu.Unlock()
-	enc.once.Do(func() { enc.raw, enc.err = runtime.Encode(info.Serializer, obj) })
+	enc.once.Do(func() {
+		raw, err := runtime.Encode(info.Serializer, obj)
+		enc.raw, enc.err = bytes.Clone(raw), err // kept: no spare capacity
+	})
 	return enc.raw, enc.err
 }
 
