@@ -59,6 +59,7 @@ func (c Config) withDefaults() Config {
 type Controller struct {
 	client  kubernetes.Interface
 	pods    corelisters.PodLister
+	unbound cache.Indexer // the pod informer's store, indexed by unboundIndex; nil: list every pod
 	nodes   corelisters.NodeLister
 	volumes volumeListers
 	synced  []cache.InformerSynced
@@ -83,6 +84,11 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk}),
 	}
 	c.volumes = c.watchVolumes(factory)
+	if err := pods.Informer().AddIndexers(cache.Indexers{unboundIndex: unboundPods}); err == nil {
+		c.unbound = pods.Informer().GetIndexer()
+	} else {
+		log.Warn("pod informer: no index of unbound pods; every requeue lists every pod", "err", err)
+	}
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.podAdded,
 		UpdateFunc: c.podUpdated,
@@ -154,14 +160,36 @@ func schedulingChanged(old, node *corev1.Node) bool {
 		!equality.Semantic.DeepEqual(old.Status.Allocatable, node.Status.Allocatable)
 }
 
+// unboundIndex indexes the pods without a node under "": a bound pod
+// that goes requeues the pending ones, and with 10,000 pods bound, reading
+// them all for each such delete made deleting them all quadratic.
+const unboundIndex = "scheduler.nodeagent.io/unbound"
+
+func unboundPods(obj any) ([]string, error) {
+	if pod, ok := obj.(*corev1.Pod); ok && pod.Spec.NodeName == "" {
+		return []string{""}, nil
+	}
+	return nil, nil
+}
+
 // requeueAll queues every pod that still waits for a node.
 func (c *Controller) requeueAll() {
-	pods, err := c.pods.List(labels.Everything())
+	var objs []any
+	var err error
+	if c.unbound != nil {
+		objs, err = c.unbound.ByIndex(unboundIndex, "")
+	} else {
+		var pods []*corev1.Pod
+		pods, err = c.pods.List(labels.Everything())
+		for _, p := range pods {
+			objs = append(objs, p)
+		}
+	}
 	if err != nil {
 		c.log.Warn("list pods from cache", "err", err)
 		return
 	}
-	for _, p := range pods {
+	for _, p := range objs {
 		c.podAdded(p)
 	}
 }

@@ -181,3 +181,32 @@ func TestControllerRetriesFailedBinding(t *testing.T) {
 		t.Errorf("bindings = %v", b)
 	}
 }
+
+// A bound pod that goes frees its room: the pending pods are tried again
+// at once (through the index of unbound pods), not at the next resync.
+func TestControllerRetriesWhenABoundPodGoes(t *testing.T) {
+	h := start(t, true, nil, twoCPUNode("n1"), pod("old", "1500m", "", onNode("n1")), pod("new", "1500m", ""))
+	waitFor(t, "the new pod unschedulable", func() bool { return len(h.statusUpdates()) == 1 })
+	if err := h.client.CoreV1().Pods("default").Delete(context.Background(), "old", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new pod bound where the old one was", func() bool {
+		return slices.Equal(h.bindings(), []string{"new->n1"})
+	})
+}
+
+func TestUnboundPodsIndex(t *testing.T) {
+	for _, tc := range []struct {
+		obj  any
+		want []string
+	}{
+		{pod("p", "1", ""), []string{""}},
+		{pod("p", "1", "", onNode("n1")), nil},
+		{&corev1.Node{}, nil},
+	} {
+		got, err := unboundPods(tc.obj)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("unboundPods(%T) = %q, %v; want %q", tc.obj, got, err, tc.want)
+		}
+	}
+}
