@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -40,7 +42,8 @@ func (o *gcOptions) podGCConfig() podgc.Config {
 }
 
 // gcControllers builds the ownerReference garbage collector (on a dynamic
-// client and discovery from cfg: it watches every served resource) and the
+// client, metadata informers and discovery from cfg: it watches every
+// served resource) and the
 // pod garbage collector (on factory, started by the caller) when --controllers selects
 // them, into set.
 func gcControllers(ctx context.Context, set *controllerSet, cfg *rest.Config, client kubernetes.Interface, factory informers.SharedInformerFactory,
@@ -50,10 +53,17 @@ func gcControllers(ctx context.Context, set *controllerSet, cfg *rest.Config, cl
 		if err != nil {
 			return nil, err
 		}
+		// Its watches ask for metadata alone (PartialObjectMetadata), as
+		// kube's collector does: every pod event is not sent and decoded
+		// whole for a controller that reads ownerReferences.
+		mc, err := metadata.NewForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
 		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 		recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"})
-		return garbagecollector.New(dyn, client.Discovery(), recorder, env.log.With("controller", "garbagecollector"),
+		return garbagecollector.New(dyn, metadatainformer.NewSharedInformerFactory(mc, 0), client.Discovery(), recorder, env.log.With("controller", "garbagecollector"),
 			clock.RealClock{}, garbagecollector.Config{}).Run, nil
 	})
 	set.add("pod-garbage-collector-controller", func() func(context.Context) {

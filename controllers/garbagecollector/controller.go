@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -37,11 +38,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// InformerFactory makes the collector's informers, one per resource: a
+// metadata informer factory in the server (only objects' metadata is sent
+// and decoded, as kube's collector watches), a dynamic one otherwise.
+type InformerFactory interface {
+	ForResource(gvr schema.GroupVersionResource) informers.GenericInformer
+	Start(stopCh <-chan struct{})
+	Shutdown()
+}
+
 // Controller is the garbage collector. Work keys are object UIDs.
 type Controller struct {
 	dyn      dynamic.Interface
 	disc     discovery.DiscoveryInterface
-	factory  dynamicinformer.DynamicSharedInformerFactory
+	factory  InformerFactory
 	recorder record.EventRecorder
 	graph    *graph
 	queue    workqueue.TypedRateLimitingInterface[types.UID]
@@ -54,12 +64,16 @@ type Controller struct {
 	watched map[schema.GroupVersionResource]cache.SharedIndexInformer
 }
 
-// New builds the collector on a dynamic client and discovery; its caches
-// keep metadata only (metadataOnly). Its events go to recorder.
-func New(dyn dynamic.Interface, disc discovery.DiscoveryInterface, recorder record.EventRecorder,
+// New builds the collector on a dynamic client (reads and writes),
+// informers from factory (nil: dynamic informers on dyn) and discovery;
+// its caches keep metadata only (metadataOnly). Its events go to recorder.
+func New(dyn dynamic.Interface, factory InformerFactory, disc discovery.DiscoveryInterface, recorder record.EventRecorder,
 	log *slog.Logger, clk clock.WithTicker, cfg Config) *Controller {
+	if factory == nil {
+		factory = dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+	}
 	return &Controller{dyn: dyn, disc: disc, recorder: recorder, log: log, clock: clk, cfg: cfg.withDefaults(),
-		factory: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0),
+		factory: factory,
 		graph:   newGraph(),
 		queue:   loop.NewQueue[types.UID](clk, "garbagecollector"),
 		res:     resources{},

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Discovery: every top-level resource is known for owner lookups; only
@@ -274,5 +275,46 @@ func TestForegroundCycleUnblocksOwnerRefsFirst(t *testing.T) {
 	}
 	if !strings.Contains(f.patched()["mid"], `"blockOwnerDeletion":false`) {
 		t.Fatalf("mid patch %s", f.patched()["mid"])
+	}
+}
+
+// What a metadata informer brings (PartialObjectMetadata, labels,
+// annotations and managedFields included) is cut to what the collector
+// reads, as an unstructured object is; other things pass through.
+func TestMetadataOnlyKeepsWhatTheCollectorReads(t *testing.T) {
+	now := metav1.Now()
+	owners := []metav1.OwnerReference{ownerRef("owner", "owner-uid", true)}
+	in := &metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p", UID: "p-uid", ResourceVersion: "7",
+			Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"a": "b"},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+			OwnerReferences: owners, Finalizers: []string{"f"}, DeletionTimestamp: &now},
+	}
+	for _, obj := range []any{in, object("default", "p", "p-uid", owners...)} {
+		out, err := metadataOnly(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := out.(*metav1.PartialObjectMetadata)
+		if !ok || m == obj {
+			t.Fatalf("%T: got %T, want a new PartialObjectMetadata", obj, out)
+		}
+		if m.Name != "p" || m.Namespace != "default" || m.UID != "p-uid" || m.APIVersion != "v1" ||
+			len(m.OwnerReferences) != 1 || m.OwnerReferences[0].UID != "owner-uid" {
+			t.Errorf("%T: identity or owners lost: %+v", obj, m)
+		}
+		if m.Labels != nil || m.Annotations != nil || m.ManagedFields != nil {
+			t.Errorf("%T: kept labels %v, annotations %v, managedFields %v", obj, m.Labels, m.Annotations, m.ManagedFields)
+		}
+	}
+	out, err := metadataOnly(in)
+	if m := out.(*metav1.PartialObjectMetadata); err != nil || m.Kind != "Pod" || m.ResourceVersion != "7" ||
+		!slices.Equal(m.Finalizers, []string{"f"}) || m.DeletionTimestamp == nil {
+		t.Errorf("deletion state or version lost: %+v", out)
+	}
+	tomb := cache.DeletedFinalStateUnknown{Key: "default/p", Obj: in}
+	if out, _ := metadataOnly(tomb); out != any(tomb) {
+		t.Errorf("a tombstone became %T", out)
 	}
 }

@@ -55,7 +55,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	disc := &fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{Resources: served()}}
 	rec := record.NewFakeRecorder(10)
 	clk := clocktesting.NewFakeClock(time.Now())
-	c := New(dyn, disc, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), clk, Config{})
+	c := New(dyn, nil, disc, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), clk, Config{})
 	res, err := discover(disc)
 	if err != nil {
 		t.Fatal(err)
