@@ -88,17 +88,25 @@ func parseListParams(r *http.Request, res *resource) (listParams, error) {
 		}
 		p.opts.Limit = n
 	}
-	rv, err := storage.ParseRV(q.Get("resourceVersion"))
-	if err != nil {
-		return p, apierrors.NewBadRequest(err.Error())
+	if err := readRevisions(&p.opts, q.Get("resourceVersion"), metav1.ResourceVersionMatch(q.Get("resourceVersionMatch"))); err != nil {
+		return p, err
 	}
-	if p.opts.Continue != "" && rv != 0 {
+	if p.opts.Continue != "" && p.opts.Revision+p.opts.MinRevision != 0 {
 		return p, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 	}
-	match := metav1.ResourceVersionMatch(q.Get("resourceVersionMatch"))
-	p.opts.Revision, p.opts.MinRevision = listRevisions(match, rv, p.opts.Limit)
-	p.opts.AnyRevision = q.Get("resourceVersion") == "0" && match != metav1.ResourceVersionMatchExact
 	return p, nil
+}
+
+// readRevisions sets the revisions a list reads at (after its Limit) from
+// its resourceVersion and resourceVersionMatch.
+func readRevisions(opts *storage.ListOptions, rv string, match metav1.ResourceVersionMatch) error {
+	n, err := storage.ParseRV(rv)
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	opts.Revision, opts.MinRevision = listRevisions(match, n, opts.Limit)
+	opts.AnyRevision = rv == "0" && match != metav1.ResourceVersionMatchExact
+	return nil
 }
 
 // listRevisions reads resourceVersion and resourceVersionMatch as kube's

@@ -41,29 +41,15 @@ var podsResource = schema.GroupResource{Resource: "pods"}
 
 var errSharedPodsSelector = errors.New("SharedPods serves every pod: no label or field selector")
 
-// list is a LIST of every pod with kube's resourceVersion rules: "" is a
-// consistent read, "0" whatever the cache holds, N with
-// resourceVersionMatch=Exact that revision, and N otherwise not older
-// than N.
+// list is a LIST of every pod, its resourceVersion and
+// resourceVersionMatch read as an API list reads them (readRevisions).
 func (sp *sharedPods) list(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 	if o.LabelSelector != "" || o.FieldSelector != "" {
 		return nil, errSharedPodsSelector
 	}
 	opts := storage.ListOptions{Shared: true}
-	switch rv := o.ResourceVersion; rv {
-	case "":
-	case "0":
-		opts.AnyRevision = true
-	default:
-		n, err := storage.ParseRV(rv)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		if o.ResourceVersionMatch == metav1.ResourceVersionMatchExact {
-			opts.Revision = n
-		} else {
-			opts.MinRevision = n
-		}
+	if err := readRevisions(&opts, o.ResourceVersion, o.ResourceVersionMatch); err != nil {
+		return nil, err
 	}
 	page, err := sp.s.store(sp.res).List(ctx, "", opts)
 	if err != nil {
