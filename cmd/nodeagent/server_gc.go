@@ -43,9 +43,8 @@ func (o *gcOptions) podGCConfig() podgc.Config {
 
 // gcControllers builds the ownerReference garbage collector (on a dynamic
 // client, metadata informers and discovery from cfg: it watches every
-// served resource) and the
-// pod garbage collector (on factory, started by the caller) when --controllers selects
-// them, into set.
+// served resource) and the pod garbage collector (on factory, started by
+// the caller) when --controllers selects them, into set.
 func gcControllers(ctx context.Context, set *controllerSet, cfg *rest.Config, client kubernetes.Interface, factory informers.SharedInformerFactory,
 	env *environment, o *gcOptions) {
 	set.addErr("garbage-collector-controller", func() (func(context.Context), error) {

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -59,7 +58,7 @@ func (c Config) withDefaults() Config {
 type Controller struct {
 	client  kubernetes.Interface
 	pods    corelisters.PodLister
-	unbound cache.Indexer // the pod informer's store, indexed by unboundIndex; nil: list every pod
+	unbound cache.Indexer // the pod informer's store, with unboundIndex
 	nodes   corelisters.NodeLister
 	volumes volumeListers
 	synced  []cache.InformerSynced
@@ -76,7 +75,7 @@ type Controller struct {
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, clk clock.WithTicker, cfg Config) *Controller {
 	cfg = cfg.withDefaults()
 	pods, nodes := factory.Core().V1().Pods(), factory.Core().V1().Nodes()
-	c := &Controller{client: client, pods: pods.Lister(), nodes: nodes.Lister(), clock: clk, cfg: cfg, log: log,
+	c := &Controller{client: client, pods: pods.Lister(), unbound: pods.Informer().GetIndexer(), nodes: nodes.Lister(), clock: clk, cfg: cfg, log: log,
 		synced:  []cache.InformerSynced{pods.Informer().HasSynced, nodes.Informer().HasSynced},
 		assumed: newAssumeCache(clk, cfg.AssumeTTL),
 		events:  &recorder{client: client, clock: clk, component: cfg.SchedulerName},
@@ -84,10 +83,10 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk}),
 	}
 	c.volumes = c.watchVolumes(factory)
-	if err := pods.Informer().AddIndexers(cache.Indexers{unboundIndex: unboundPods}); err == nil {
-		c.unbound = pods.Informer().GetIndexer()
-	} else {
-		log.Warn("pod informer: no index of unbound pods; every requeue lists every pod", "err", err)
+	// An error is a started informer or a second scheduler on the
+	// factory, whose index is the same; requeueAll then logs what is wrong.
+	if err := pods.Informer().AddIndexers(cache.Indexers{unboundIndex: unboundPods}); err != nil {
+		log.Warn("pod informer: index of unbound pods", "err", err)
 	}
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.podAdded,
@@ -174,22 +173,12 @@ func unboundPods(obj any) ([]string, error) {
 
 // requeueAll queues every pod that still waits for a node.
 func (c *Controller) requeueAll() {
-	var objs []any
-	var err error
-	if c.unbound != nil {
-		objs, err = c.unbound.ByIndex(unboundIndex, "")
-	} else {
-		var pods []*corev1.Pod
-		pods, err = c.pods.List(labels.Everything())
-		for _, p := range pods {
-			objs = append(objs, p)
-		}
-	}
+	pods, err := c.unbound.ByIndex(unboundIndex, "")
 	if err != nil {
-		c.log.Warn("list pods from cache", "err", err)
+		c.log.Warn("unbound pods from cache", "err", err)
 		return
 	}
-	for _, p := range objs {
+	for _, p := range pods {
 		c.podAdded(p)
 	}
 }
