@@ -18,6 +18,9 @@ const (
 	sysctlMsg     = "must have at most 253 characters and consist of lower case alphanumeric segments (with '-' or '_' inside) separated by '.' or '/'"
 )
 
+// sysctlName is compiled once: sysctls runs on every pod create and update.
+var sysctlName = regexp.MustCompile(`^(` + sysctlSegment + `[./])*` + sysctlSegment + `$`)
+
 func podSecurityContext(sc *corev1.PodSecurityContext, fld *field.Path) field.ErrorList {
 	if sc == nil {
 		return nil
@@ -86,13 +89,12 @@ func ids(user, group *int64, fld *field.Path) field.ErrorList {
 func sysctls(ss []corev1.Sysctl, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	seen := sets.New[string]()
-	valid := regexp.MustCompile(`^(` + sysctlSegment + `[./])*` + sysctlSegment + `$`)
 	for i, s := range ss {
 		name := fld.Index(i).Child("name")
 		switch {
 		case s.Name == "":
 			errs = append(errs, field.Required(name, ""))
-		case len(s.Name) > maxSysctlLength || !valid.MatchString(s.Name):
+		case len(s.Name) > maxSysctlLength || !sysctlName.MatchString(s.Name):
 			errs = append(errs, field.Invalid(name, s.Name, sysctlMsg))
 		case seen.Has(s.Name):
 			errs = append(errs, field.Duplicate(name, s.Name))
