@@ -132,16 +132,18 @@ func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, f
 		obj = p
 	} else {
 		// The object as the watch cache holds it, sent to every watch of
-		// it: encoded once for them all.
+		// it: the whole event is encoded and framed once for them all.
 		shared = ev.Type != watch.Bookmark
 	}
-	var raw []byte
-	var err error
 	if shared {
-		raw, err = s.encodings.encode(q.out.info, obj)
-	} else {
-		raw, err = runtime.Encode(q.out.info.Serializer, obj)
+		frame, err := s.encodings.event(q.out.info, ev.Type, obj)
+		if err != nil {
+			return err
+		}
+		_, err = q.w.Write(frame)
+		return err
 	}
+	raw, err := runtime.Encode(q.out.info.Serializer, obj)
 	if err != nil {
 		return err
 	}

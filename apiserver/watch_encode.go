@@ -2,21 +2,27 @@ package apiserver
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
-// sharedEncodings is how many (object, media type) encodings the server
-// keeps for its watches. An event reaches every watch within moments, so
+// sharedEncodings is how many (object, media type, event type) encodings
+// the server keeps for its watches. An event reaches every watch within moments, so
 // the window need only cover the events in flight, not the cache; a watch
 // further behind encodes for itself.
 const sharedEncodings = 256
 
-// encodings keeps the bytes of objects recently sent to watches, one per
-// object and media type, so that an event fanned out to many watches is
-// encoded once, as kube-apiserver's cachingObject does. An object is known
+// encodings keeps the bytes of events recently sent to watches, one per
+// object, media type and event type, framed as the watch stream writes
+// them, so that an event fanned out to many watches is encoded once, as
+// kube-apiserver's cachingObject does, and each watch writes it with one
+// copy and no allocation. An object is known
 // by its pointer: the watch cache gives every watch the same object and
 // never modifies it (storage.WatchOptions.Shared), and an entry keeps its
 // object alive, so no other object can take its address while it is kept.
@@ -30,13 +36,14 @@ type encodings struct {
 type encodingKey struct {
 	obj   runtime.Object
 	media string
+	typ   watch.EventType
 }
 
 // encoding is made by the first watch to ask; the others wait on once.
 type encoding struct {
-	once sync.Once
-	raw  []byte
-	err  error
+	once  sync.Once
+	frame []byte
+	err   error
 }
 
 func newEncodings(size int) *encodings {
@@ -44,13 +51,14 @@ func newEncodings(size int) *encodings {
 	return &encodings{byKey: make(map[encodingKey]*encoding, size), ring: make([]encodingKey, 0, size)}
 }
 
-// encode returns obj encoded by info's serializer, encoding it only if no
-// watch did already. The bytes returned are shared: callers only read them.
-func (e *encodings) encode(info runtime.SerializerInfo, obj runtime.Object) ([]byte, error) {
+// event returns the watch event of type typ carrying obj, framed as info's
+// stream writes it, encoding it only if no watch did already. The bytes
+// returned are shared: callers only read them.
+func (e *encodings) event(info runtime.SerializerInfo, typ watch.EventType, obj runtime.Object) ([]byte, error) {
 	if t := reflect.TypeOf(obj); t == nil || t.Kind() != reflect.Pointer {
-		return runtime.Encode(info.Serializer, obj)
+		return encodeEvent(info, typ, obj)
 	}
-	key := encodingKey{obj: obj, media: info.MediaType}
+	key := encodingKey{obj: obj, media: info.MediaType, typ: typ}
 	e.mu.Lock()
 	enc, ok := e.byKey[key]
 	if !ok {
@@ -59,10 +67,30 @@ func (e *encodings) encode(info runtime.SerializerInfo, obj runtime.Object) ([]b
 	}
 	e.mu.Unlock()
 	enc.once.Do(func() {
-		raw, err := runtime.Encode(info.Serializer, obj)
-		enc.raw, enc.err = bytes.Clone(raw), err // kept: no spare capacity
+		frame, err := encodeEvent(info, typ, obj)
+		enc.frame, enc.err = bytes.Clone(frame), err // kept: no spare capacity
 	})
-	return enc.raw, enc.err
+	return enc.frame, enc.err
+}
+
+// encodeEvent is one watch event as info's stream writes it: obj encoded
+// by info's serializer inside a WatchEvent, which the stream's serializer
+// encodes and its framer frames.
+func encodeEvent(info runtime.SerializerInfo, typ watch.EventType, obj runtime.Object) ([]byte, error) {
+	stream := info.StreamSerializer
+	if stream == nil {
+		return nil, errors.New("no streaming encoding for " + info.MediaType)
+	}
+	raw, err := runtime.Encode(info.Serializer, obj)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(&buf), stream.Serializer)
+	if err := enc.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: raw}}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // add keeps enc under key, dropping the oldest entry when full.

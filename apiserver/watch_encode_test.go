@@ -12,9 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
-// countingEncoder writes the object's name and counts its calls.
+// countingEncoder writes the object's name as a JSON string and counts
+// its calls.
 type countingEncoder struct {
 	runtime.Serializer
 	calls atomic.Int64
@@ -26,15 +29,26 @@ func (c *countingEncoder) Encode(obj runtime.Object, w io.Writer) error {
 	if m, ok := obj.(metav1.Object); ok {
 		name = m.GetName()
 	}
-	_, err := io.WriteString(w, name)
+	_, err := io.WriteString(w, `"`+name+`"`)
 	return err
 }
 
 func (c *countingEncoder) Identifier() runtime.Identifier { return "counting" }
 
+// countingInfo encodes objects with enc and frames their events as a JSON
+// watch stream does: one WatchEvent per line.
+func countingInfo(media string, enc *countingEncoder) runtime.SerializerInfo {
+	stream := json.NewSerializerWithOptions(json.DefaultMetaFactory, nil, nil, json.SerializerOptions{})
+	return runtime.SerializerInfo{MediaType: media, Serializer: enc,
+		StreamSerializer: &runtime.StreamSerializerInfo{Serializer: stream, Framer: json.Framer}}
+}
+
+// added is the frame of an ADDED event for the object named name.
+func added(name string) string { return `{"type":"ADDED","object":"` + name + `"}` + "\n" }
+
 func TestAnObjectIsEncodedOnceForAllItsWatches(t *testing.T) {
 	enc := &countingEncoder{}
-	info := runtime.SerializerInfo{MediaType: mediaJSON, Serializer: enc}
+	info := countingInfo(mediaJSON, enc)
 	e := newEncodings(4)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
 	var wg sync.WaitGroup
@@ -43,51 +57,57 @@ func TestAnObjectIsEncodedOnceForAllItsWatches(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			raw, err := e.encode(info, pod)
+			frame, err := e.event(info, watch.Added, pod)
 			if err != nil {
 				t.Error(err)
 			}
-			got[i] = raw
+			got[i] = frame
 		}()
 	}
 	wg.Wait()
 	if n := enc.calls.Load(); n != 1 {
 		t.Fatalf("100 watches of one object encoded it %d times, want 1", n)
 	}
-	for i, raw := range got {
-		if !bytes.Equal(raw, []byte("web")) {
-			t.Fatalf("watch %d got %q, want %q", i, raw, "web")
+	for i, frame := range got {
+		if !bytes.Equal(frame, []byte(added("web"))) {
+			t.Fatalf("watch %d got %q, want %q", i, frame, added("web"))
 		}
 	}
 
-	other := runtime.SerializerInfo{MediaType: mediaProtobuf, Serializer: enc}
-	if _, err := e.encode(other, pod); err != nil {
+	other := countingInfo(mediaProtobuf, enc)
+	if _, err := e.event(other, watch.Added, pod); err != nil {
 		t.Fatal(err)
 	}
 	if n := enc.calls.Load(); n != 2 {
 		t.Fatalf("a second media type: %d encodings in all, want 2", n)
 	}
 
+	// The same object in an event of another type is another frame.
+	frame, err := e.event(info, watch.Modified, pod)
+	if want := `{"type":"MODIFIED","object":"web"}` + "\n"; err != nil || string(frame) != want || enc.calls.Load() != 3 {
+		t.Fatalf("a MODIFIED event: %q, %v, %d encodings; want %q and 3", frame, err, enc.calls.Load(), want)
+	}
+
 	// An equal object that is not the same one is encoded on its own:
 	// pointers, not contents, name what was encoded.
 	twin := pod.DeepCopy()
 	twin.Name = "twin"
-	raw, err := e.encode(info, twin)
-	if err != nil || string(raw) != "twin" || enc.calls.Load() != 3 {
-		t.Fatalf("another object: %q, %v, %d encodings; want \"twin\" and 3", raw, err, enc.calls.Load())
+	frame, err = e.event(info, watch.Added, twin)
+	if err != nil || string(frame) != added("twin") || enc.calls.Load() != 4 {
+		t.Fatalf("another object: %q, %v, %d encodings; want %q and 4", frame, err, enc.calls.Load(), added("twin"))
 	}
 }
 
 func TestEncodingsKeepABoundedWindow(t *testing.T) {
 	enc := &countingEncoder{}
-	info := runtime.SerializerInfo{MediaType: mediaJSON, Serializer: enc}
+	info := countingInfo(mediaJSON, enc)
 	e := newEncodings(3)
 	pods := make([]*corev1.Pod, 5)
 	encode := func(i int, wantCalls int64) {
 		t.Helper()
-		raw, err := e.encode(info, pods[i])
-		if err != nil || string(raw) != pods[i].Name {
-			t.Fatalf("pod %d: %q, %v", i, raw, err)
+		frame, err := e.event(info, watch.Added, pods[i])
+		if err != nil || string(frame) != added(pods[i].Name) {
+			t.Fatalf("pod %d: %q, %v", i, frame, err)
 		}
 		if n := enc.calls.Load(); n != wantCalls {
 			t.Fatalf("after pod %d: %d encodings, want %d", i, n, wantCalls)
@@ -111,10 +131,10 @@ func TestEncodingsKeepABoundedWindow(t *testing.T) {
 
 func TestAValueObjectIsEncodedEachTime(t *testing.T) {
 	enc := &countingEncoder{}
-	info := runtime.SerializerInfo{MediaType: mediaJSON, Serializer: enc}
+	info := countingInfo(mediaJSON, enc)
 	e := newEncodings(4)
 	for range 2 {
-		if _, err := e.encode(info, valueObject{}); err != nil {
+		if _, err := e.event(info, watch.Added, valueObject{}); err != nil {
 			t.Fatal(err)
 		}
 	}
