@@ -53,16 +53,16 @@ func (r *ring) after(rev int64) uint64 {
 	return r.first + uint64(i)
 }
 
-// from copies up to n events from seq on; ok is false when seq has been
-// dropped already.
-func (r *ring) from(seq uint64, n int) ([]cacheEvent, bool) {
+// from copies up to n events from seq on into dst, reusing its storage;
+// ok is false when seq has been dropped already.
+func (r *ring) from(dst []cacheEvent, seq uint64, n int) ([]cacheEvent, bool) {
 	if seq < r.first {
 		return nil, false
 	}
 	count := min(int(r.end()-seq), n)
-	out := make([]cacheEvent, count)
-	for i := range out {
-		out[i] = *r.at(seq + uint64(i))
+	out := dst[:0]
+	for i := range count {
+		out = append(out, *r.at(seq + uint64(i)))
 	}
 	return out, true
 }

@@ -345,10 +345,10 @@ func TestCacheRingWrapsAround(t *testing.T) {
 	if r.since != 16 || r.first != 6 || r.end() != 10 {
 		t.Fatalf("since %d first %d end %d, want 16 6 10", r.since, r.first, r.end())
 	}
-	if _, ok := r.from(5, 10); ok {
+	if _, ok := r.from(nil, 5, 10); ok {
 		t.Fatal("seq 5 was dropped, yet from(5) answered")
 	}
-	evs, ok := r.from(r.after(17), 10)
+	evs, ok := r.from(nil, r.after(17), 10)
 	var revs []int64
 	for _, e := range evs {
 		revs = append(revs, e.rev)
@@ -358,5 +358,14 @@ func TestCacheRingWrapsAround(t *testing.T) {
 	}
 	if got := r.after(25); got != r.end() {
 		t.Fatalf("after a future revision: %d, want the end %d", got, r.end())
+	}
+	// A watch hands back its last batch for the next: from overwrites it.
+	again, ok := r.from(evs, r.after(18), 10)
+	revs = revs[:0]
+	for _, e := range again {
+		revs = append(revs, e.rev)
+	}
+	if !ok || fmt.Sprint(revs) != "[19 20]" || &again[0] != &evs[0] {
+		t.Fatalf("events after 18 into the last batch: %v %v (same storage: %v)", revs, ok, &again[0] == &evs[0])
 	}
 }

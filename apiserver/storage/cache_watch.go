@@ -111,8 +111,9 @@ func (w *watcher) runCached(c *cacher, start cacheStart) {
 		tick = t.C
 	}
 	known, seq := start.rev, start.seq
+	var buf []cacheEvent // one batch's events, reused for the next
 	for {
-		evs, next, rev, changed, ok := c.since(seq, start.gen)
+		evs, next, rev, changed, ok := c.since(buf, seq, start.gen)
 		if !ok {
 			return
 		}
@@ -124,6 +125,8 @@ func (w *watcher) runCached(c *cacher, start cacheStart) {
 				return
 			}
 		}
+		clear(evs) // keeps no object alive while the watch waits
+		buf = evs
 		seq, known = next, max(known, rev)
 		if len(evs) > 0 {
 			continue
@@ -141,16 +144,17 @@ func (w *watcher) runCached(c *cacher, start cacheStart) {
 	}
 }
 
-// since returns the window's events from seq on, the position after them
-// and the revision the watch is then at; ok is false when the watch must
-// end (re-listed, stopped serving, or seq dropped from the window).
-func (c *cacher) since(seq uint64, gen int) ([]cacheEvent, uint64, int64, <-chan struct{}, bool) {
+// since returns the window's events from seq on (in buf's storage), the
+// position after them and the revision the watch is then at; ok is false
+// when the watch must end (re-listed, stopped serving, or seq dropped from
+// the window).
+func (c *cacher) since(buf []cacheEvent, seq uint64, gen int) ([]cacheEvent, uint64, int64, <-chan struct{}, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if gen != c.gen || !c.ready {
 		return nil, 0, 0, nil, false
 	}
-	evs, ok := c.ring.from(seq, 256)
+	evs, ok := c.ring.from(buf, seq, 256)
 	if !ok {
 		return nil, 0, 0, nil, false
 	}
