@@ -13,19 +13,19 @@ import (
 )
 
 // sharedEncodings is how many (object, media type, event type) encodings
-// the server keeps for its watches. An event reaches every watch within moments, so
-// the window need only cover the events in flight, not the cache; a watch
-// further behind encodes for itself.
+// the server keeps for its watches. An event reaches every watch within
+// moments, so the window need only cover the events in flight, not the
+// cache; a watch further behind encodes for itself.
 const sharedEncodings = 256
 
 // encodings keeps the bytes of events recently sent to watches, one per
 // object, media type and event type, framed as the watch stream writes
 // them, so that an event fanned out to many watches is encoded once, as
 // kube-apiserver's cachingObject does, and each watch writes it with one
-// copy and no allocation. An object is known
-// by its pointer: the watch cache gives every watch the same object and
-// never modifies it (storage.WatchOptions.Shared), and an entry keeps its
-// object alive, so no other object can take its address while it is kept.
+// copy and no allocation. An object is known by its pointer: the watch
+// cache gives every watch the same object and never modifies it
+// (storage.WatchOptions.Shared), and an entry keeps its object alive, so
+// no other object can take its address while it is kept.
 type encodings struct {
 	mu    sync.Mutex
 	byKey map[encodingKey]*encoding
