@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -149,3 +150,41 @@ type valueObject struct{}
 
 func (valueObject) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 func (v valueObject) DeepCopyObject() runtime.Object { return v }
+
+// TestSharedFramesAreWatchStreamEvents reads a kept frame back as a client
+// reads a watch stream, for each media type the server streams: the frame
+// is one whole event, of the type asked, carrying the object.
+func TestSharedFramesAreWatchStreamEvents(t *testing.T) {
+	c := newCodecs()
+	pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", ResourceVersion: "7"},
+		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "pause"}}}}
+	for _, media := range []string{mediaJSON, mediaProtobuf} {
+		info, ok := c.info(media)
+		if !ok || info.StreamSerializer == nil {
+			t.Fatalf("%s: no stream serializer", media)
+		}
+		e := newEncodings(4)
+		frame, err := e.event(info, watch.Modified, pod)
+		if err != nil {
+			t.Fatalf("%s: %v", media, err)
+		}
+		stream := info.StreamSerializer
+		dec := streaming.NewDecoder(stream.Framer.NewFrameReader(io.NopCloser(bytes.NewReader(frame))), stream.Serializer)
+		var got metav1.WatchEvent
+		if _, _, err := dec.Decode(nil, &got); err != nil {
+			t.Fatalf("%s: the frame does not read back as a watch event: %v", media, err)
+		}
+		obj, err := runtime.Decode(info.Serializer, got.Object.Raw)
+		if err != nil {
+			t.Fatalf("%s: the event's object: %v", media, err)
+		}
+		back, ok := obj.(*corev1.Pod)
+		if got.Type != string(watch.Modified) || !ok || back.Name != "web" || back.ResourceVersion != "7" || back.Spec.NodeName != "n1" {
+			t.Fatalf("%s: read back %s %#v", media, got.Type, obj)
+		}
+		if _, _, err := dec.Decode(nil, &got); err != io.EOF {
+			t.Fatalf("%s: after the one event: %v, want EOF", media, err)
+		}
+	}
+}
