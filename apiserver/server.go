@@ -127,7 +127,7 @@ type Server struct {
 	stopCRDs         func()             // stops the definitions' loop and waits for it
 	stopCaches       context.CancelFunc // stops every watch cache
 	customCaches     *customCaches      // the custom resources' stores (watchcache_crd.go)
-	encodings        *encodings         // objects encoded once for all their watches (watch_encode.go)
+	encodings        *encodings         // watch events encoded once for all their watches (watch_encode.go)
 }
 
 // New opens storage, makes or loads the PKI, writes the admin kubeconfig and

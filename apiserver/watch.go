@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/nodeagent/nodeagent/apiserver/storage"
@@ -67,8 +66,7 @@ func (s *Server) serveWatch(q *request) error {
 	}
 	defer w.Stop()
 	flusher, _ := q.w.(http.Flusher)
-	stream := q.out.info.StreamSerializer
-	if stream == nil {
+	if q.out.info.StreamSerializer == nil {
 		return apierrors.NewBadRequest("no streaming encoding for " + q.out.info.MediaType)
 	}
 	q.w.Header().Set("Content-Type", q.out.info.MediaType+streamSuffix(q.out.info))
@@ -79,7 +77,6 @@ func (s *Server) serveWatch(q *request) error {
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(q.w), stream.Serializer)
 	first := true
 	for {
 		select {
@@ -91,7 +88,7 @@ func (s *Server) serveWatch(q *request) error {
 			if !ok {
 				return nil
 			}
-			if err := s.writeEvent(q, enc, ev, first); err != nil {
+			if err := s.writeEvent(q, ev, first); err != nil {
 				return nil
 			}
 			first = false
@@ -102,13 +99,13 @@ func (s *Server) serveWatch(q *request) error {
 	}
 }
 
-// writeEvent encodes one event; with Table output, each object becomes a
-// one-row Table (column definitions only in the first event, as
-// kube-apiserver sends them).
-func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, first bool) error {
+// writeEvent encodes one event and writes it, framed for the stream; with
+// Table output, each object becomes a one-row Table (column definitions
+// only in the first event, as kube-apiserver sends them).
+func (s *Server) writeEvent(q *request, ev watch.Event, first bool) error {
 	obj := ev.Object
 	ensureKind(obj, q.res)
-	shared := false
+	encode := encodeEvent
 	if ev.Type == watch.Error {
 		if st, ok := obj.(*metav1.Status); ok && st.Kind == "" {
 			st.Kind, st.APIVersion = "Status", "v1"
@@ -130,24 +127,17 @@ func (s *Server) writeEvent(q *request, enc streaming.Encoder, ev watch.Event, f
 			return err
 		}
 		obj = p
-	} else {
+	} else if ev.Type != watch.Bookmark {
 		// The object as the watch cache holds it, sent to every watch of
 		// it: the whole event is encoded and framed once for them all.
-		shared = ev.Type != watch.Bookmark
+		encode = s.encodings.event
 	}
-	if shared {
-		frame, err := s.encodings.event(q.out.info, ev.Type, obj)
-		if err != nil {
-			return err
-		}
-		_, err = q.w.Write(frame)
-		return err
-	}
-	raw, err := runtime.Encode(q.out.info.Serializer, obj)
+	frame, err := encode(q.out.info, ev.Type, obj)
 	if err != nil {
 		return err
 	}
-	return enc.Encode(&metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: raw}})
+	_, err = q.w.Write(frame)
+	return err
 }
 
 // bookmarkTable carries a bookmark's resourceVersion in an empty Table.
